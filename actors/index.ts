@@ -1,0 +1,10 @@
+/**
+ * Every actor kind a worker thread can host, by name. The supervisor spawns actors by kind;
+ * adding a kind means adding it here.
+ */
+import type { ActorFactory } from '../src/runtime/actor.js';
+import { createPartitionActor } from './partition/partition-actor.js';
+
+export const actorKinds: ReadonlyMap<string, ActorFactory> = new Map<string, ActorFactory>([
+  ['partition', createPartitionActor],
+]);

@@ -1,0 +1,161 @@
+/**
+ * The partition actor: lives on one worker thread and is the only owner of its partition's
+ * SQLite log (src/storage/partition-log.ts). Nothing else opens that database for writing.
+ *
+ * Each turn it receives every message queued since the last one. Consecutive appends are
+ * committed together in one transaction (group commit), which is what lets one partition take
+ * hundreds of thousands of records per second; reads and other messages are handled in arrival
+ * order between those runs, so a read always sees every append queued before it.
+ *
+ * Expected failures (corrupt batch, sequence gap, offset out of range) are error outcomes with
+ * the Kafka error name as code. A storage failure (KAFKA_STORAGE_ERROR: a failing disk or an
+ * armed failure point) throws, which crashes the actor: the supervisor restarts it, and the
+ * restart reopens and recovers the log.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
+import { withTransfer } from '../../src/runtime/envelope.js';
+import { PartitionLog } from '../../src/storage/partition-log.js';
+import { StorageError } from '../../src/storage/storage-error.js';
+import type {
+  Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionState, ReadResult,
+} from './messages.js';
+
+export function createPartitionActor(ctx: ActorContext, config: unknown): Actor {
+  const cfg = config as PartitionConfig;
+  mkdirSync(dirname(cfg.path), { recursive: true });
+  const log = PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now });
+  return new PartitionActor(ctx, cfg, log);
+}
+
+class PartitionActor implements Actor {
+  constructor(
+    private readonly ctx: ActorContext,
+    private readonly cfg: PartitionConfig,
+    private readonly log: PartitionLog,
+  ) {}
+
+  receive(messages: readonly unknown[]): Outcome[] {
+    const hwBefore = this.log.highWatermark;
+    const out: Outcome[] = new Array(messages.length);
+    let i = 0;
+    while (i < messages.length) {
+      const m = messages[i] as PartitionMessage;
+      if (m.type === 'Append') {
+        let j = i;
+        while (j < messages.length && (messages[j] as PartitionMessage).type === 'Append') j++;
+        this.appendRun(messages.slice(i, j) as Extract<PartitionMessage, { type: 'Append' }>[], out, i);
+        i = j;
+      } else {
+        out[i] = this.handle(m);
+        i++;
+      }
+    }
+    if (this.log.highWatermark !== hwBefore) {
+      const event: HighWatermarkAdvanced = {
+        type: 'HighWatermarkAdvanced', highWatermark: this.log.highWatermark, logEndOffset: this.log.logEndOffset,
+      };
+      this.ctx.notify(event);
+    }
+    return out;
+  }
+
+  /** Commits a run of consecutive appends in one transaction. */
+  private appendRun(run: Extract<PartitionMessage, { type: 'Append' }>[], out: Outcome[], at: number): void {
+    const results = this.log.appendMany(run.map((m) => m.records));
+    for (let k = 0; k < results.length; k++) {
+      const r = results[k]!;
+      if (r instanceof StorageError) {
+        if (r.code === 'KAFKA_STORAGE_ERROR') throw r;
+        out[at + k] = fail(r);
+      } else {
+        const appended: Appended = {
+          baseOffset: r.baseOffset, lastOffset: r.lastOffset, logAppendTimeMs: r.logAppendTimeMs,
+          logStartOffset: r.logStartOffset, duplicate: r.duplicate,
+        };
+        out[at + k] = ok(appended);
+      }
+    }
+  }
+
+  private handle(m: PartitionMessage): Outcome {
+    try {
+      return ok(this.answer(m));
+    } catch (err) {
+      if (err instanceof StorageError && err.code !== 'KAFKA_STORAGE_ERROR') return fail(err);
+      throw err;
+    }
+  }
+
+  private answer(m: PartitionMessage): unknown {
+    switch (m.type) {
+      case 'Append':
+        return this.log.append(m.records);
+      case 'Read':
+        return this.read(m.fetchOffset, m.maxBytes);
+      case 'GetOffsets':
+        return this.offsets();
+      case 'GetOffsetForTimestamp':
+        return this.log.offsetForTimestamp(m.timestampMs);
+      case 'GetMaxTimestampOffset':
+        return this.log.maxTimestampOffset();
+      case 'DeleteRecordsBefore':
+        return { logStartOffset: this.log.deleteRecordsBefore(m.offset) };
+      case 'TruncateTo':
+        this.log.truncateTo(m.offset);
+        return this.offsets();
+      case 'SetLeaderEpoch':
+        this.log.setLeaderEpoch(m.leaderEpoch);
+        return this.offsets();
+      case 'SetFailurePoint':
+        this.log.failurePoints.set(m.point, m.enabled, m.times);
+        return { armed: this.log.failurePoints.armed() };
+      default: {
+        const never: never = m;
+        throw new Error(`partition actor got an unknown message: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * Concatenates the stored batches into one fresh ArrayBuffer and transfers it to the caller:
+   * one copy here, none in postMessage, and the gateway writes it to the socket as it is.
+   */
+  private read(fetchOffset: number, maxBytes: number): ReadResult {
+    const r = this.log.read(fetchOffset, maxBytes);
+    const buf = new ArrayBuffer(r.bytes);
+    const view = new Uint8Array(buf);
+    let pos = 0;
+    for (const b of r.batches) {
+      view.set(b, pos);
+      pos += b.length;
+    }
+    return withTransfer({ ...this.offsets(), records: view }, [buf]);
+  }
+
+  private offsets(): PartitionOffsets {
+    return {
+      logStartOffset: this.log.logStartOffset,
+      logEndOffset: this.log.logEndOffset,
+      highWatermark: this.log.highWatermark,
+      leaderEpoch: this.log.leaderEpoch,
+    };
+  }
+
+  inspect(): PartitionState {
+    return {
+      ...this.offsets(),
+      topic: this.cfg.topic,
+      partition: this.cfg.partition,
+      path: this.cfg.path,
+      sizeBytes: this.log.sizeBytes,
+      durability: this.cfg.durability,
+      failurePoints: this.log.failurePoints.armed(),
+    };
+  }
+
+  stop(): void {
+    this.log.close();
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The node's settings: one table names each setting once, with its flag, its BROOK_*
+ * environment variable, its config-file key, its default and its parser. Flags override the
+ * environment, which overrides the config file, which overrides the embedded defaults. A bad
+ * value is a `ConfigError` naming the setting, where it came from, and the allowed values.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface NodeConfig {
+  nodeId: number;
+  dataDir: string;
+  workers: number;
+  host: string;
+  port: number;
+  advertisedHost: string | undefined;
+  durability: 'normal' | 'full';
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The size cap of one request frame once the connection has sent ApiVersions or any request. */
+  maxRequestBytes: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** Topic defaults (Kafka's num.partitions, auto.create.topics.enable, default.replication.factor). */
+  numPartitions: number;
+  autoCreateTopics: boolean;
+  defaultReplicationFactor: number;
+  /** Partitions of the __consumer_offsets topic (Kafka's offsets.topic.num.partitions). */
+  offsetsTopicPartitions: number;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface Setting<K extends keyof NodeConfig> {
+  readonly key: K;
+  /** Flag name without dashes, also the config-file key (kebab-case). */
+  readonly flag: string;
+  readonly env: string;
+  readonly describe: string;
+  readonly parse: Parser<NodeConfig[K]>;
+  readonly def: () => NodeConfig[K];
+}
+
+function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new Error(`expected an integer from ${min} to ${max}, got '${raw}'`);
+    }
+    return n;
+  };
+}
+
+function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got '${raw}'`);
+    return raw as T;
+  };
+}
+
+const bool: Parser<boolean> = (raw) => {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`expected true or false, got '${raw}'`);
+};
+
+const text: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw new Error('expected a non-empty value');
+  return raw;
+};
+
+function setting<K extends keyof NodeConfig>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+export const settings = [
+  setting({ key: 'nodeId', flag: 'node-id', env: 'BROOK_NODE_ID', describe: 'this node\'s id in the cluster (Kafka node.id)', parse: int(0, 2 ** 31 - 1), def: () => 0 }),
+  setting({ key: 'dataDir', flag: 'data-dir', env: 'BROOK_DATA_DIR', describe: 'directory for partition logs and metadata', parse: text, def: () => './data' }),
+  setting({ key: 'workers', flag: 'workers', env: 'BROOK_WORKERS', describe: 'worker threads hosting actors (default: one per core)', parse: int(1, 256), def: () => availableParallelism() }),
+  setting({ key: 'host', flag: 'host', env: 'BROOK_HOST', describe: 'address the Kafka listener binds', parse: text, def: () => '127.0.0.1' }),
+  setting({ key: 'port', flag: 'port', env: 'BROOK_PORT', describe: 'Kafka listener port (0 = ephemeral, printed at start)', parse: int(0, 65535), def: () => 9092 }),
+  setting({ key: 'advertisedHost', flag: 'advertised-host', env: 'BROOK_ADVERTISED_HOST', describe: 'host name clients are told to connect to (default: --host)', parse: text, def: () => undefined }),
+  setting({ key: 'durability', flag: 'durability', env: 'BROOK_DURABILITY', describe: 'SQLite synchronous mode of partition logs: normal or full', parse: oneOf('normal', 'full'), def: () => 'normal' as const }),
+  setting({ key: 'logLevel', flag: 'log-level', env: 'BROOK_LOG_LEVEL', describe: 'debug, info, warn, error or silent', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), def: () => 'info' as const }),
+  setting({ key: 'maxRequestBytes', flag: 'max-request-bytes', env: 'BROOK_MAX_REQUEST_BYTES', describe: 'largest request frame accepted (Kafka socket.request.max.bytes)', parse: int(1024, 2 ** 30), def: () => 100 * 1024 * 1024 }),
+  setting({ key: 'maxConnections', flag: 'max-connections', env: 'BROOK_MAX_CONNECTIONS', describe: 'open client connections at most', parse: int(1, 1_000_000), def: () => 10_000 }),
+  setting({ key: 'idleTimeoutMs', flag: 'idle-timeout-ms', env: 'BROOK_IDLE_TIMEOUT_MS', describe: 'close connections idle this long (Kafka connections.max.idle.ms)', parse: int(1000, 2 ** 31 - 1), def: () => 600_000 }),
+  setting({ key: 'numPartitions', flag: 'num-partitions', env: 'BROOK_NUM_PARTITIONS', describe: 'partitions of an auto-created topic (Kafka num.partitions)', parse: int(1, 100_000), def: () => 1 }),
+  setting({ key: 'autoCreateTopics', flag: 'auto-create-topics', env: 'BROOK_AUTO_CREATE_TOPICS', describe: 'create unknown topics on Metadata requests that allow it (true/false)', parse: bool, def: () => true }),
+  setting({ key: 'defaultReplicationFactor', flag: 'default-replication-factor', env: 'BROOK_DEFAULT_REPLICATION_FACTOR', describe: 'replication factor of topics created without one', parse: int(1, 32), def: () => 1 }),
+  setting({ key: 'offsetsTopicPartitions', flag: 'offsets-topic-partitions', env: 'BROOK_OFFSETS_TOPIC_PARTITIONS', describe: 'partitions of __consumer_offsets (Kafka offsets.topic.num.partitions)', parse: int(1, 1000), def: () => 50 }),
+] as const;
+
+export function defaultConfig(): NodeConfig {
+  const c = {} as Record<string, unknown>;
+  for (const s of settings) c[s.key] = s.def();
+  return c as unknown as NodeConfig;
+}
+
+/**
+ * Builds the node config from, in increasing precedence: defaults, a config file (JSON with
+ * camelCase or kebab-case keys, or `key=value` lines), BROOK_* environment variables, and flags
+ * (raw strings keyed by the camelCase setting name, as commander gives them).
+ */
+export function resolveConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, string | undefined>;
+}): NodeConfig {
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  const fileValues = sources.file ? readConfigFile(sources.file) : {};
+  for (const s of settings) {
+    const fromFile = fileValues[s.key] ?? fileValues[s.flag];
+    if (fromFile !== undefined) config[s.key] = parseOrThrow(s, String(fromFile), `config file ${sources.file} key '${s.flag}'`);
+    const fromEnv = sources.env?.[s.env];
+    if (fromEnv !== undefined && fromEnv !== '') config[s.key] = parseOrThrow(s, fromEnv, `environment variable ${s.env}`);
+    const fromFlag = sources.flags?.[s.key];
+    if (fromFlag !== undefined) config[s.key] = parseOrThrow(s, fromFlag, `flag --${s.flag}`);
+  }
+  const unknown = Object.keys(fileValues).filter((k) => !settings.some((s) => s.key === k || s.flag === k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`config file ${sources.file}: unknown setting ${unknown.join(', ')}; known: ${settings.map((s) => s.flag).join(', ')}`);
+  }
+  return config as unknown as NodeConfig;
+}
+
+function parseOrThrow<K extends keyof NodeConfig>(s: Setting<K>, raw: string, where: string): NodeConfig[K] {
+  try {
+    return s.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`invalid ${where} (${s.describe}): ${(err as Error).message}`);
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (path.endsWith('.json')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a JSON object');
+      return v as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`config file ${path} is not valid: ${(err as Error).message}`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) return;
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`config file ${path} line ${i + 1}: expected key=value, got '${t}'`);
+    out[t.slice(0, eq).trim()] = t.slice(eq + 1).trim();
+  });
+  return out;
+}

@@ -1,0 +1,32 @@
+/**
+ * Every bound of the actor runtime, in one place (TigerBeetle's habit). Each can be overridden
+ * per runtime through `RuntimeOptions`; these are the defaults.
+ */
+export const runtimeDefaults = {
+  /**
+   * Messages an actor may have queued or in progress at once. Beyond it, messages wait in the
+   * sender-side buffer below, so a slow actor's queue never grows without bound.
+   */
+  mailboxCapacity: 1024,
+  /**
+   * Messages that may wait on the main thread for a full mailbox, or for an actor that is
+   * restarting or moving. Beyond it `ask` fails at once with MAILBOX_FULL.
+   */
+  pendingCapacity: 4096,
+  /** Default time an `ask` waits for its reply. */
+  askTimeoutMs: 30_000,
+  /** Restart intensity: at most `maxRestarts` restarts within `restartWindowMs`, then failed. */
+  maxRestarts: 5,
+  restartWindowMs: 30_000,
+  /** Exponential backoff between restarts of one actor: min * 2^(n-1), capped at max. */
+  restartBackoffMinMs: 50,
+  restartBackoffMaxMs: 5_000,
+  /** How long a move waits for an actor's in-flight messages to drain before giving up. */
+  moveDrainTimeoutMs: 10_000,
+  /** How long a control-plane call (spawn, stop, inspect) may take. */
+  controlTimeoutMs: 30_000,
+  /** Envelopes in one postMessage batch; a larger backlog is split across several posts. */
+  batchEnvelopesMax: 4096,
+} as const;
+
+export type RuntimeLimits = { -readonly [K in keyof typeof runtimeDefaults]: number };

@@ -1,0 +1,491 @@
+/**
+ * Supervisor: the node's supervisor actor. Lives on the main thread, beside the gateway; this is
+ * a node view (it knows only this node's threads and actors).
+ *
+ * It spawns, stops, restarts and moves actors across worker threads, and routes every ask to the
+ * thread that hosts the addressed actor. Supervision is one-for-one: a failed actor is restarted
+ * alone, with exponential backoff, at most `maxRestarts` times in `restartWindowMs`; past that it
+ * is marked failed and reported, not restarted forever. A worker thread that throws or exits is
+ * replaced, and every actor it hosted is restarted on the replacement.
+ *
+ * Invariants:
+ * - At most `mailboxCapacity` asks are outstanding per actor (sent and not yet answered). Asks
+ *   beyond that, or for an actor that is starting, restarting or moving, wait here in a buffer of
+ *   at most `pendingCapacity` and are sent in arrival order; past that `ask` fails at once with
+ *   MAILBOX_FULL. So per actor, delivery order equals `ask` order.
+ * - An actor is hosted by at most one thread at a time: a move drains the actor's outstanding
+ *   asks, stops it (closing its database), and only then spawns it on the new thread.
+ * - Lifecycle operations on one actor (spawn, stop, restart, move) run one at a time.
+ */
+import { createEmitter, type Emitter } from './events.js';
+import type { ActorInspection, ThreadStats } from './control.js';
+import { RemoteActorError, type SerializedError } from './envelope.js';
+import { RuntimeError } from './errors.js';
+import { runtimeDefaults, type RuntimeLimits } from './limits.js';
+import { WorkerHandle, type SentAsk } from './worker-handle.js';
+
+export type ActorStatus = 'starting' | 'running' | 'restarting' | 'moving' | 'stopping' | 'failed' | 'stopped';
+
+/** Lifecycle events of the node's actors, fanned out on the main thread (mitt). */
+export type LifecycleEvents = {
+  started: { actorId: string; threadIndex: number };
+  stopped: { actorId: string; reason: string };
+  restarted: { actorId: string; threadIndex: number; restarts: number; reason: string };
+  failed: { actorId: string; reason: string };
+  moved: { actorId: string; from: number; to: number };
+  workerExited: { threadIndex: number; reason: string };
+  workerAdded: { threadIndex: number };
+};
+
+export interface SupervisorOptions {
+  /** Worker threads to start with (at least 1). */
+  readonly workers: number;
+  readonly limits?: Partial<RuntimeLimits>;
+  readonly now?: () => number;
+}
+
+export interface AskOptions {
+  readonly timeoutMs?: number;
+  /** Buffers to move to the worker instead of copying; the caller must not touch them after. */
+  readonly transfer?: ArrayBuffer[];
+}
+
+interface Pending extends SentAsk {
+  settled: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface ActorRecord {
+  readonly id: string;
+  readonly kind: string;
+  readonly config: unknown;
+  host: WorkerHandle | null;
+  status: ActorStatus;
+  inFlight: number;
+  waiting: Pending[];
+  restartTimes: number[];
+  restarts: number;
+  lastError: string | undefined;
+  drained: (() => void)[];
+  /** Serialises lifecycle operations on this actor. */
+  op: Promise<void>;
+}
+
+export interface ActorSummary {
+  readonly id: string;
+  readonly kind: string;
+  readonly status: ActorStatus;
+  readonly threadIndex: number | null;
+  readonly inFlight: number;
+  readonly waiting: number;
+  readonly restarts: number;
+  readonly lastError: string | undefined;
+}
+
+export class Supervisor {
+  readonly events: Emitter<LifecycleEvents> = createEmitter<LifecycleEvents>();
+  readonly limits: RuntimeLimits;
+  private readonly hosts: WorkerHandle[] = [];
+  private readonly actors = new Map<string, ActorRecord>();
+  private readonly notifyHandlers: ((actorId: string, event: unknown) => void)[] = [];
+  private readonly now: () => number;
+  private nextThreadIndex = 0;
+  private shuttingDown = false;
+
+  private constructor(opts: SupervisorOptions) {
+    this.limits = { ...runtimeDefaults, ...opts.limits };
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async start(opts: SupervisorOptions): Promise<Supervisor> {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`workers must be an integer >= 1, got ${opts.workers}`);
+    const sup = new Supervisor(opts);
+    for (let i = 0; i < opts.workers; i++) sup.hosts.push(sup.newHost());
+    await Promise.all(sup.hosts.map((h) => sup.withTimeout(h.control.list(), 'worker start')));
+    return sup;
+  }
+
+  get threadCount(): number {
+    return this.hosts.length;
+  }
+
+  /** Subscribes to notifications actors publish (for example a partition's high watermark). */
+  onNotify(handler: (actorId: string, event: unknown) => void): void {
+    this.notifyHandlers.push(handler);
+  }
+
+  has(actorId: string): boolean {
+    return this.actors.has(actorId);
+  }
+
+  /** Spawns an actor on the least loaded thread (or the given one) and waits until it runs. */
+  async spawn(actorId: string, kind: string, config: unknown, threadIndex?: number): Promise<void> {
+    if (this.shuttingDown) throw new RuntimeError('SHUTTING_DOWN', 'the node is shutting down');
+    if (this.actors.has(actorId)) throw new Error(`actor ${actorId} already exists`);
+    const host = threadIndex === undefined ? this.leastLoaded() : this.hosts[threadIndex];
+    if (!host) throw new Error(`no worker thread ${threadIndex}`);
+    const rec: ActorRecord = {
+      id: actorId, kind, config, host, status: 'starting', inFlight: 0, waiting: [],
+      restartTimes: [], restarts: 0, lastError: undefined, drained: [], op: Promise.resolve(),
+    };
+    this.actors.set(actorId, rec);
+    await this.serialise(rec, async () => {
+      try {
+        await this.withTimeout(host.control.spawn(actorId, kind, config), `spawn ${actorId}`);
+      } catch (err) {
+        this.actors.delete(actorId);
+        this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${actorId} could not start: ${(err as Error).message}`);
+        throw err;
+      }
+      rec.status = 'running';
+      this.events.emit('started', { actorId, threadIndex: host.threadIndex });
+      this.pump(rec);
+    });
+  }
+
+  /** Stops an actor after its outstanding asks are answered; later asks fail. */
+  async stop(actorId: string, reason = 'stopped by request'): Promise<void> {
+    const rec = this.actors.get(actorId);
+    if (!rec) return;
+    await this.serialise(rec, async () => {
+      if (rec.status === 'stopped') return;
+      const wasRunning = rec.status === 'running';
+      rec.status = 'stopping';
+      this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${actorId} is stopping`);
+      if (wasRunning) await this.drain(rec);
+      if (rec.host?.alive) await this.withTimeout(rec.host.control.stop(actorId, reason), `stop ${actorId}`).catch(() => undefined);
+      rec.status = 'stopped';
+      this.actors.delete(actorId);
+      this.events.emit('stopped', { actorId, reason });
+    });
+  }
+
+  /** Restarts an actor through supervision (the console's "restart" action). */
+  async restart(actorId: string, reason = 'restart requested'): Promise<void> {
+    const rec = this.requireRecord(actorId);
+    await this.serialise(rec, async () => {
+      if (rec.status !== 'running') throw new Error(`actor ${actorId} is ${rec.status}, not running`);
+      rec.status = 'restarting';
+      await this.drain(rec);
+      if (rec.host?.alive) await this.withTimeout(rec.host.control.stop(actorId, reason), `stop ${actorId}`);
+      await this.startOn(rec, rec.host && rec.host.alive ? rec.host : this.leastLoaded(), reason);
+    });
+  }
+
+  /** Sends a message to an actor and waits for its reply. */
+  ask<R = unknown>(actorId: string, msg: unknown, opts: AskOptions = {}): Promise<R> {
+    const rec = this.actors.get(actorId);
+    if (this.shuttingDown) return Promise.reject(new RuntimeError('SHUTTING_DOWN', 'the node is shutting down'));
+    if (!rec || rec.status === 'failed' || rec.status === 'stopped' || rec.status === 'stopping') {
+      return Promise.reject(new RuntimeError('ACTOR_UNAVAILABLE', `actor ${actorId} is ${rec ? rec.status : 'unknown'}`));
+    }
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = {
+        actorId, msg, transfer: opts.transfer, settled: false, timer: undefined,
+        settle: (ok, value) => {
+          if (p.settled) return;
+          p.settled = true;
+          if (p.timer) clearTimeout(p.timer);
+          if (ok) resolve(value as R);
+          else reject(toError(value));
+        },
+      };
+      const timeoutMs = opts.timeoutMs ?? this.limits.askTimeoutMs;
+      p.timer = setTimeout(() => p.settle(false, { name: 'RuntimeError', code: 'REQUEST_TIMED_OUT', message: `no reply from ${actorId} within ${timeoutMs} ms` }), timeoutMs);
+      p.timer.unref();
+      if (rec.status === 'running' && rec.waiting.length === 0 && rec.inFlight < this.limits.mailboxCapacity) {
+        this.sendNow(rec, p);
+      } else if (rec.waiting.length < this.limits.pendingCapacity) {
+        rec.waiting.push(p);
+      } else {
+        p.settle(false, { name: 'RuntimeError', code: 'MAILBOX_FULL', message: `mailbox of ${actorId} is full (${rec.inFlight} in flight, ${rec.waiting.length} waiting)` });
+      }
+    });
+  }
+
+  /**
+   * Adds worker threads and moves actors onto them until every thread hosts about the same
+   * number. Each move drains the actor, stops it on its old thread and starts it on the new one,
+   * while asks for it wait in order; nothing is lost, duplicated or reordered.
+   */
+  async addWorkers(n: number): Promise<{ added: number[]; moved: { actorId: string; from: number; to: number }[] }> {
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`workers to add must be an integer from 1 to 64, got ${n}`);
+    const fresh: WorkerHandle[] = [];
+    for (let i = 0; i < n; i++) fresh.push(this.newHost());
+    await Promise.all(fresh.map((h) => this.withTimeout(h.control.list(), 'worker start')));
+    this.hosts.push(...fresh);
+    for (const h of fresh) this.events.emit('workerAdded', { threadIndex: h.threadIndex });
+    const plan = this.rebalancePlan();
+    const moved: { actorId: string; from: number; to: number }[] = [];
+    await Promise.all(plan.map(async ({ rec, to }) => {
+      const from = rec.host!.threadIndex;
+      await this.move(rec, to);
+      moved.push({ actorId: rec.id, from, to: to.threadIndex });
+    }));
+    return { added: fresh.map((h) => h.threadIndex), moved };
+  }
+
+  /** Moves one actor to another thread (also used by the console). */
+  async moveActor(actorId: string, threadIndex: number): Promise<void> {
+    const to = this.hosts.find((h) => h.threadIndex === threadIndex && h.alive);
+    if (!to) throw new Error(`no live worker thread ${threadIndex}`);
+    await this.move(this.requireRecord(actorId), to);
+  }
+
+  summary(actorId: string): ActorSummary | undefined {
+    const rec = this.actors.get(actorId);
+    return rec && this.summarise(rec);
+  }
+
+  listActors(): ActorSummary[] {
+    return [...this.actors.values()].map((r) => this.summarise(r));
+  }
+
+  /** Inspects one actor on its thread: mailbox, timings and the actor's own state. */
+  async inspect(actorId: string): Promise<ActorInspection | null> {
+    const rec = this.actors.get(actorId);
+    if (!rec?.host?.alive || rec.status !== 'running') return null;
+    return this.withTimeout(rec.host.control.inspect(actorId), `inspect ${actorId}`);
+  }
+
+  /** Per live thread: its stats and the actors it hosts. */
+  async threads(): Promise<{ stats: ThreadStats; actors: ActorInspection[] }[]> {
+    const live = this.hosts.filter((h) => h.alive);
+    return Promise.all(live.map(async (h) => ({
+      stats: await this.withTimeout(h.control.stats(), 'stats'),
+      actors: await this.withTimeout(h.control.list(), 'list'),
+    })));
+  }
+
+  /** Terminates a worker thread abruptly, as a crash would (for tests and fault drills). */
+  async killThread(threadIndex: number): Promise<void> {
+    const h = this.hosts.find((x) => x.threadIndex === threadIndex);
+    if (!h) throw new Error(`no worker thread ${threadIndex}`);
+    await h.terminate();
+  }
+
+  /** Drains every actor, stops them (closing their databases) and terminates the threads. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    await Promise.all([...this.actors.values()].map(async (rec) => {
+      await rec.op.catch(() => undefined);
+      this.failWaiting(rec, 'SHUTTING_DOWN', 'the node is shutting down');
+      await this.drain(rec).catch(() => undefined);
+      if (rec.host?.alive && rec.status === 'running') {
+        await this.withTimeout(rec.host.control.stop(rec.id, 'shutdown'), `stop ${rec.id}`).catch(() => undefined);
+      }
+      rec.status = 'stopped';
+    }));
+    this.actors.clear();
+    await Promise.all(this.hosts.map((h) => h.terminate().catch(() => undefined)));
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private newHost(): WorkerHandle {
+    const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, {
+      onReply: (ask) => this.onReply(ask),
+      onActorFailed: (h, actorId, error) => this.onActorFailed(h, actorId, error),
+      onNotify: (actorId, event) => { for (const f of this.notifyHandlers) f(actorId, event); },
+      onExit: (h, reason) => this.onWorkerExit(h, reason),
+    });
+    return handle;
+  }
+
+  private sendNow(rec: ActorRecord, p: Pending): void {
+    rec.inFlight++;
+    rec.host!.send(p);
+  }
+
+  private onReply(ask: SentAsk): void {
+    const rec = this.actors.get(ask.actorId);
+    if (!rec) return;
+    rec.inFlight--;
+    if (rec.inFlight === 0 && rec.drained.length > 0) {
+      const waiters = rec.drained;
+      rec.drained = [];
+      for (const w of waiters) w();
+    }
+    this.pump(rec);
+  }
+
+  /** Sends waiting asks while the actor runs and has mailbox room. */
+  private pump(rec: ActorRecord): void {
+    while (rec.status === 'running' && rec.inFlight < this.limits.mailboxCapacity && rec.waiting.length > 0) {
+      const p = rec.waiting.shift()!;
+      if (!p.settled) this.sendNow(rec, p);
+    }
+  }
+
+  private drain(rec: ActorRecord): Promise<void> {
+    if (rec.inFlight === 0) return Promise.resolve();
+    return this.withTimeout(new Promise<void>((resolve) => rec.drained.push(resolve)), `drain ${rec.id}`, this.limits.moveDrainTimeoutMs);
+  }
+
+  private async move(rec: ActorRecord, to: WorkerHandle): Promise<void> {
+    await this.serialise(rec, async () => {
+      const from = rec.host;
+      if (rec.status !== 'running' || !from || from === to) return;
+      rec.status = 'moving';
+      try {
+        await this.drain(rec);
+      } catch (err) {
+        rec.status = 'running';
+        this.pump(rec);
+        throw err;
+      }
+      try {
+        await this.withTimeout(from.control.stop(rec.id, `moving to thread ${to.threadIndex}`), `stop ${rec.id}`);
+      } catch (err) {
+        // A thread that died mid-move has released the actor anyway; a live one that cannot
+        // stop it keeps it, and the actor goes on running where it was.
+        if (from.alive) {
+          rec.status = 'running';
+          this.pump(rec);
+          throw err;
+        }
+      }
+      rec.host = to;
+      try {
+        await this.withTimeout(to.control.spawn(rec.id, rec.kind, rec.config), `spawn ${rec.id}`);
+      } catch (err) {
+        this.recordFailure(rec, `move to thread ${to.threadIndex} failed: ${(err as Error).message}`);
+        return;
+      }
+      rec.status = 'running';
+      this.events.emit('moved', { actorId: rec.id, from: from.threadIndex, to: to.threadIndex });
+      this.pump(rec);
+    });
+  }
+
+  private onActorFailed(h: WorkerHandle, actorId: string, error: SerializedError): void {
+    const rec = this.actors.get(actorId);
+    if (!rec || rec.host !== h || rec.status !== 'running') return;
+    this.recordFailure(rec, error.message);
+  }
+
+  private onWorkerExit(h: WorkerHandle, reason: string): void {
+    const idx = this.hosts.indexOf(h);
+    if (idx >= 0) this.hosts.splice(idx, 1);
+    this.events.emit('workerExited', { threadIndex: h.threadIndex, reason });
+    if (this.shuttingDown) return;
+    const replacement = this.newHost();
+    this.hosts.push(replacement);
+    this.events.emit('workerAdded', { threadIndex: replacement.threadIndex });
+    for (const rec of this.actors.values()) {
+      if (rec.host !== h) continue;
+      rec.host = replacement;
+      if (rec.status === 'running') this.recordFailure(rec, `worker thread ${h.threadIndex} died: ${reason}`);
+    }
+  }
+
+  /**
+   * One-for-one supervision: counts the failure against the restart intensity, then either
+   * schedules a restart with backoff or marks the actor failed for good.
+   */
+  private recordFailure(rec: ActorRecord, reason: string): void {
+    rec.lastError = reason;
+    const now = this.now();
+    rec.restartTimes = rec.restartTimes.filter((t) => now - t < this.limits.restartWindowMs);
+    if (rec.restartTimes.length >= this.limits.maxRestarts) {
+      rec.status = 'failed';
+      this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${rec.id} failed: ${reason}`);
+      this.events.emit('failed', { actorId: rec.id, reason: `restart intensity exceeded (${this.limits.maxRestarts} in ${this.limits.restartWindowMs} ms): ${reason}` });
+      return;
+    }
+    rec.restartTimes.push(now);
+    rec.status = 'restarting';
+    const n = rec.restartTimes.length;
+    const backoffMs = Math.min(this.limits.restartBackoffMaxMs, this.limits.restartBackoffMinMs * 2 ** (n - 1));
+    const timer = setTimeout(() => {
+      void this.serialise(rec, async () => {
+        if (rec.status !== 'restarting' || this.shuttingDown) return;
+        const host = rec.host?.alive ? rec.host : this.leastLoaded();
+        await this.startOn(rec, host, reason);
+      }).catch(() => undefined);
+    }, backoffMs);
+    timer.unref();
+  }
+
+  private async startOn(rec: ActorRecord, host: WorkerHandle, reason: string): Promise<void> {
+    rec.host = host;
+    try {
+      await this.withTimeout(host.control.spawn(rec.id, rec.kind, rec.config), `spawn ${rec.id}`);
+    } catch (err) {
+      this.recordFailure(rec, `restart failed: ${(err as Error).message}`);
+      return;
+    }
+    rec.restarts++;
+    rec.status = 'running';
+    this.events.emit('restarted', { actorId: rec.id, threadIndex: host.threadIndex, restarts: rec.restarts, reason });
+    this.pump(rec);
+  }
+
+  private failWaiting(rec: ActorRecord, code: string, message: string): void {
+    const waiting = rec.waiting;
+    rec.waiting = [];
+    for (const p of waiting) p.settle(false, { name: 'RuntimeError', code, message });
+  }
+
+  /** Plans moves so that every live thread hosts within one actor of the others. */
+  private rebalancePlan(): { rec: ActorRecord; to: WorkerHandle }[] {
+    const live = this.hosts.filter((h) => h.alive);
+    const byHost = new Map<WorkerHandle, ActorRecord[]>(live.map((h) => [h, []]));
+    for (const rec of this.actors.values()) if (rec.host && byHost.has(rec.host) && rec.status === 'running') byHost.get(rec.host)!.push(rec);
+    const plan: { rec: ActorRecord; to: WorkerHandle }[] = [];
+    for (;;) {
+      const sorted = [...byHost.entries()].sort((a, b) => a[1].length - b[1].length);
+      const [minHost, minList] = sorted[0]!;
+      const [, maxList] = sorted[sorted.length - 1]!;
+      if (maxList.length - minList.length <= 1) break;
+      const rec = maxList.pop()!;
+      minList.push(rec);
+      plan.push({ rec, to: minHost });
+    }
+    return plan;
+  }
+
+  private leastLoaded(): WorkerHandle {
+    const live = this.hosts.filter((h) => h.alive);
+    if (live.length === 0) throw new RuntimeError('ACTOR_UNAVAILABLE', 'no live worker thread');
+    const counts = new Map<WorkerHandle, number>(live.map((h) => [h, 0]));
+    for (const rec of this.actors.values()) if (rec.host && counts.has(rec.host)) counts.set(rec.host, counts.get(rec.host)! + 1);
+    return live.reduce((a, b) => (counts.get(b)! < counts.get(a)! ? b : a));
+  }
+
+  private requireRecord(actorId: string): ActorRecord {
+    const rec = this.actors.get(actorId);
+    if (!rec) throw new RuntimeError('ACTOR_UNAVAILABLE', `unknown actor ${actorId}`);
+    return rec;
+  }
+
+  private summarise(rec: ActorRecord): ActorSummary {
+    return {
+      id: rec.id, kind: rec.kind, status: rec.status, threadIndex: rec.host?.threadIndex ?? null,
+      inFlight: rec.inFlight, waiting: rec.waiting.length, restarts: rec.restarts, lastError: rec.lastError,
+    };
+  }
+
+  private serialise(rec: ActorRecord, fn: () => Promise<void>): Promise<void> {
+    const next = rec.op.catch(() => undefined).then(fn);
+    rec.op = next.catch(() => undefined);
+    return next;
+  }
+
+  private withTimeout<T>(p: Promise<T>, what: string, timeoutMs = this.limits.controlTimeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RuntimeError('REQUEST_TIMED_OUT', `${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+    });
+  }
+}
+
+function toError(value: unknown): Error {
+  const e = value as SerializedError;
+  if (e && typeof e === 'object' && typeof e.message === 'string') {
+    return e.name === 'RuntimeError' && e.code ? new RuntimeError(e.code as never, e.message) : new RemoteActorError(e);
+  }
+  return new Error(String(value));
+}

@@ -1,0 +1,151 @@
+/**
+ * WorkerHandle: the supervisor's view of one worker thread. Lives on the main thread.
+ *
+ * It owns the thread, batches outgoing asks into one postMessage per event-loop turn (with the
+ * ArrayBuffers they carry transferred, not copied), matches replies to asks, and reports the
+ * thread's death. It does not decide anything: supervision is `Supervisor`'s job.
+ *
+ * Invariant: every ask handed to `send` ends in exactly one `onSettled` call (a reply, or the
+ * thread's exit), which is what keeps the supervisor's per-actor in-flight counts exact.
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { WorkerControl } from './control.js';
+import type { FromWorker, SerializedError, ToWorker } from './envelope.js';
+import { runtimeDefaults } from './limits.js';
+
+export interface SentAsk {
+  readonly actorId: string;
+  readonly msg: unknown;
+  readonly transfer: readonly ArrayBuffer[] | undefined;
+  /** Called once with the outcome; `ok=false` carries a SerializedError. */
+  settle(ok: boolean, value: unknown): void;
+}
+
+export interface WorkerHandleEvents {
+  onReply(ask: SentAsk): void;
+  onActorFailed(handle: WorkerHandle, actorId: string, error: SerializedError): void;
+  onNotify(actorId: string, event: unknown): void;
+  onExit(handle: WorkerHandle, reason: string): void;
+}
+
+/**
+ * The compiled worker entry. Tests run the TypeScript sources directly (vitest transforms them),
+ * but a worker thread needs plain JavaScript, so from a `.ts` module we point at the build
+ * output, which `npm test` produces first.
+ */
+function workerEntryUrl(): URL {
+  const here = new URL(import.meta.url);
+  if (here.pathname.endsWith('.ts')) return new URL('../../dist/src/runtime/worker-main.js', here);
+  return new URL('./worker-main.js', here);
+}
+
+export class WorkerHandle {
+  readonly control: Comlink.Remote<WorkerControl>;
+  private readonly worker: Worker;
+  private readonly inFlight = new Map<number, SentAsk>();
+  private outbox: ToWorker[] = [];
+  private outTransfer: ArrayBuffer[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private exited = false;
+
+  constructor(
+    readonly threadIndex: number,
+    private readonly events: WorkerHandleEvents,
+  ) {
+    const { port1, port2 } = new MessageChannel();
+    this.worker = new Worker(workerEntryUrl(), {
+      workerData: { threadIndex, controlPort: port2 },
+      transferList: [port2],
+      name: `brook-worker-${threadIndex}`,
+    });
+    this.control = Comlink.wrap<WorkerControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]));
+    this.worker.on('message', (batch: FromWorker[]) => this.receive(batch));
+    this.worker.on('error', (err) => this.exit(`thread threw: ${err.message}`));
+    this.worker.on('exit', (code) => this.exit(`thread exited with code ${code}`));
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /** Queues an ask for the next batch to this thread. */
+  send(ask: SentAsk): void {
+    if (this.exited) {
+      ask.settle(false, { name: 'RuntimeError', code: 'ACTOR_FAILED', message: `worker thread ${this.threadIndex} has exited` });
+      return;
+    }
+    const id = this.nextId++;
+    this.inFlight.set(id, ask);
+    this.outbox.push({ k: 'ask', id, to: ask.actorId, msg: ask.msg });
+    if (ask.transfer) for (const b of ask.transfer) this.outTransfer.push(b);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // One postMessage per event-loop turn carries every ask queued in that turn.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Terminates the thread (shutdown, or a test simulating a crash). */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.exited) return;
+    while (this.outbox.length > 0) {
+      const batch = this.outbox.length <= runtimeDefaults.batchEnvelopesMax ? this.outbox : this.outbox.slice(0, runtimeDefaults.batchEnvelopesMax);
+      this.outbox = batch === this.outbox ? [] : this.outbox.slice(batch.length);
+      const transfer = this.outbox.length === 0 ? this.outTransfer : [];
+      if (this.outbox.length === 0) this.outTransfer = [];
+      this.worker.postMessage(batch, transfer);
+    }
+  }
+
+  private receive(batch: FromWorker[]): void {
+    for (const env of batch) {
+      switch (env.k) {
+        case 'reply': {
+          const ask = this.inFlight.get(env.id);
+          if (!ask) break;
+          this.inFlight.delete(env.id);
+          this.events.onReply(ask);
+          ask.settle(env.ok, env.value);
+          break;
+        }
+        case 'failed':
+          this.events.onActorFailed(this, env.actorId, env.error);
+          break;
+        case 'notify':
+          this.events.onNotify(env.actorId, env.event);
+          break;
+        default: {
+          const never: never = env;
+          throw new Error(`unknown envelope ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+
+  private exit(reason: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    const error = { name: 'RuntimeError', code: 'ACTOR_FAILED', message: `worker thread ${this.threadIndex} died (${reason})` };
+    const asks = [...this.inFlight.values()];
+    this.inFlight.clear();
+    this.outbox = [];
+    for (const ask of asks) {
+      this.events.onReply(ask);
+      ask.settle(false, error);
+    }
+    this.control[Comlink.releaseProxy]();
+    this.events.onExit(this, reason);
+  }
+}
