@@ -1,0 +1,647 @@
+/**
+ * The log of one partition: a SQLite database (better-sqlite3, WAL mode) holding one row per
+ * record batch, keyed by base offset, with the batch bytes stored exactly as the producer
+ * sent them except for baseOffset and partitionLeaderEpoch, which lie outside the CRC.
+ *
+ * Durability. In WAL mode a commit appends to the -wal file; a checkpoint later copies pages
+ * into the database file.
+ * - 'normal' (synchronous=NORMAL, the default): a commit is not fsynced; the WAL is fsynced
+ *   only at checkpoints. A process crash loses nothing committed (the OS has the pages);
+ *   a power loss or kernel crash can lose the commits since the last checkpoint's fsync,
+ *   but never corrupts the database.
+ * - 'full' (synchronous=FULL): the WAL is fsynced on every commit, so every acknowledged
+ *   append survives power loss, at the cost of one fsync per transaction (group commit via
+ *   appendMany amortises it).
+ *
+ * Recovery on open runs PRAGMA quick_check (which reads the whole file: O(size)) and then
+ * rebuilds the in-memory state from the last row, the meta table and the producer table.
+ */
+import Database from 'better-sqlite3';
+import { FailurePoints } from './failure-points.js';
+import { defaultMaxBatchBytes, maxOffset, schemaVersion } from './limits.js';
+import { ProducerStateTable, type ProducerEntry } from './producer-state.js';
+import {
+  type BatchHeader,
+  asBuffer,
+  iterateRecords,
+  parseBatchHeader,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  splitBatches,
+} from './record-batch.js';
+import { StorageError, assert } from './storage-error.js';
+
+export type Durability = 'normal' | 'full';
+
+export interface PartitionLogOptions {
+  path: string;
+  durability?: Durability;
+  /** Wall clock in ms, injectable for simulation; defaults to Date.now. */
+  clock?: () => number;
+  /** Largest batch accepted (the topic's max.message.bytes). */
+  maxBatchBytes?: number;
+  /** CreateTime batches further than this from now are INVALID_TIMESTAMP (message.timestamp.difference.max.ms). */
+  maxTimestampDifferenceMs?: number;
+  /** Defaults to true: the high watermark follows logEndOffset, as on a single node. */
+  highWatermarkFollowsLogEnd?: boolean;
+  failurePoints?: FailurePoints;
+}
+
+export interface AppendOptions {
+  nowMs?: number;
+  /** Only the transaction coordinator may write control batches (markers). */
+  origin?: 'client' | 'coordinator';
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** Always -1: LogAppendTime topics are not supported yet. */
+  logAppendTimeMs: -1;
+  logStartOffset: number;
+  duplicate: boolean;
+}
+
+export interface ReadOptions {
+  /** Batches ending at or past this offset are not returned; defaults to highWatermark. */
+  maxOffsetExclusive?: number;
+}
+
+export interface ReadResult {
+  batches: Buffer[];
+  bytes: number;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface TimestampOffset {
+  offset: number;
+  timestampMs: number;
+}
+
+interface BatchBounds {
+  base_offset: number;
+  last_offset: number;
+}
+
+/** In-memory state an append may change, saved so a failed transaction can restore it. */
+interface AppendCursor {
+  logEndOffset: number;
+  sizeBytes: number;
+  maxTimestampBatch: MaxTimestampBatch | null | undefined;
+}
+
+/** The batch holding the largest timestamp; undefined when it must be recomputed. */
+interface MaxTimestampBatch {
+  baseOffset: number;
+  maxTimestamp: number;
+}
+
+const schemaSql = `
+  CREATE TABLE IF NOT EXISTS batches (
+    base_offset INTEGER PRIMARY KEY,
+    last_offset INTEGER NOT NULL,
+    first_timestamp INTEGER NOT NULL,
+    max_timestamp INTEGER NOT NULL,
+    producer_id INTEGER NOT NULL,
+    producer_epoch INTEGER NOT NULL,
+    base_sequence INTEGER NOT NULL,
+    record_count INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS producer_state (
+    producer_id INTEGER PRIMARY KEY,
+    producer_epoch INTEGER NOT NULL,
+    last_timestamp INTEGER NOT NULL,
+    batches TEXT NOT NULL
+  );
+`;
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertBatch: db.prepare('INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    lastBatch: db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
+    floorBatch: db.prepare<[number], BatchBounds>(
+      'SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1',
+    ),
+    // raw() rows ([last_offset, bytes]) avoid building an object per batch on the fetch path.
+    readFrom: db.prepare<[number], [number, Buffer]>('SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset').raw(),
+    batchBytes: db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM batches WHERE base_offset = ?'),
+    sizeAll: db.prepare<[], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches'),
+    sizeFrom: db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset >= ?'),
+    sizeBefore: db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset < ?'),
+    deleteFrom: db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
+    deleteBefore: db.prepare('DELETE FROM batches WHERE base_offset < ?'),
+    // No time index: these scan the table's leaf pages, but never the batch blobs.
+    firstAtTime: db.prepare<[number, number], { base_offset: number }>(
+      'SELECT base_offset FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
+    ),
+    maxTimestamp: db.prepare<[], { base_offset: number; max_timestamp: number }>(
+      'SELECT base_offset, max_timestamp FROM batches ORDER BY max_timestamp DESC, base_offset ASC LIMIT 1',
+    ),
+    getMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
+    putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    allProducers: db.prepare<[], { producer_id: number; producer_epoch: number; last_timestamp: number; batches: string }>(
+      'SELECT producer_id, producer_epoch, last_timestamp, batches FROM producer_state',
+    ),
+    putProducer: db.prepare(
+      `INSERT INTO producer_state (producer_id, producer_epoch, last_timestamp, batches) VALUES (?, ?, ?, ?)
+       ON CONFLICT (producer_id) DO UPDATE SET producer_epoch = excluded.producer_epoch,
+         last_timestamp = excluded.last_timestamp, batches = excluded.batches`,
+    ),
+    deleteProducer: db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function storageFailure(path: string, what: string, err: unknown): StorageError {
+  const detail = err instanceof Error ? err.message : String(err);
+  return new StorageError('KAFKA_STORAGE_ERROR', `${what} ${path}: ${detail}`, { cause: err });
+}
+
+/**
+ * Expected failures (our own, or SQLite's I/O errors) become StorageErrors; anything else is
+ * a bug and is rethrown, to crash the owning actor.
+ */
+function asStorageFailure(path: string, what: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  if (err instanceof Database.SqliteError) return storageFailure(path, what, err);
+  throw err;
+}
+
+/** An expected failure of this item becomes a value; anything else propagates. */
+function asItemError(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  throw err;
+}
+
+/**
+ * One partition's log. Invariants: batches are contiguous (each base_offset is the previous
+ * last_offset + 1) from the first stored batch up to logEndOffset; the first stored batch
+ * contains or follows logStartOffset; logStartOffset <= highWatermark <= logEndOffset;
+ * sizeBytes is the sum of the stored batch sizes. logStartOffset moves only in
+ * deleteRecordsBefore and in truncateTo below it.
+ *
+ * Not thread-safe: owned by one partition actor, and only that owner opens the database.
+ */
+export class PartitionLog {
+  readonly failurePoints: FailurePoints;
+  private db: Database.Database | null;
+  private readonly stmts: Statements;
+  private readonly producers = new ProducerStateTable();
+  private readonly clock: () => number;
+  private readonly maxBatchBytes: number;
+  private readonly maxTimestampDifferenceMs: number;
+  private readonly highWatermarkFollowsLogEnd: boolean;
+  private logStartOffsetValue = 0;
+  private logEndOffsetValue = 0;
+  private highWatermarkValue = 0;
+  private leaderEpochValue = 0;
+  private sizeBytesValue = 0;
+  private maxTimestampBatch: MaxTimestampBatch | null | undefined = undefined;
+
+  private constructor(
+    readonly path: string,
+    db: Database.Database,
+    opts: PartitionLogOptions,
+  ) {
+    this.db = db;
+    this.stmts = prepareStatements(db);
+    this.failurePoints = opts.failurePoints ?? new FailurePoints();
+    this.clock = opts.clock ?? Date.now;
+    this.maxBatchBytes = opts.maxBatchBytes ?? defaultMaxBatchBytes;
+    this.maxTimestampDifferenceMs = opts.maxTimestampDifferenceMs ?? Number.POSITIVE_INFINITY;
+    this.highWatermarkFollowsLogEnd = opts.highWatermarkFollowsLogEnd ?? true;
+  }
+
+  /** Creates or opens the log at `path`, checks its integrity and recovers its state. */
+  static open(opts: PartitionLogOptions): PartitionLog {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(opts.path);
+      configure(db, opts.durability ?? 'normal');
+      quickCheck(db, opts.path);
+      db.exec(schemaSql);
+    } catch (err) {
+      db?.close();
+      throw err instanceof StorageError ? err : storageFailure(opts.path, 'cannot open partition log', err);
+    }
+    const log = new PartitionLog(opts.path, db, opts);
+    log.recover();
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.logStartOffsetValue;
+  }
+
+  /** The offset the next appended record will get. */
+  get logEndOffset(): number {
+    return this.logEndOffsetValue;
+  }
+
+  get highWatermark(): number {
+    return this.highWatermarkValue;
+  }
+
+  get leaderEpoch(): number {
+    return this.leaderEpochValue;
+  }
+
+  /** Sum of the stored batch sizes, kept incrementally. */
+  get sizeBytes(): number {
+    return this.sizeBytesValue;
+  }
+
+  get isClosed(): boolean {
+    return this.db === null;
+  }
+
+  /** The producer state entry of `producerId`, for the console and tests. */
+  producerState(producerId: number): ProducerEntry | undefined {
+    return this.producers.get(producerId);
+  }
+
+  /**
+   * Sets the high watermark; replication calls this when highWatermarkFollowsLogEnd is false.
+   * It must stay within [logStartOffset, logEndOffset] and never move back.
+   */
+  setHighWatermark(offset: number): void {
+    this.ensureOpen();
+    assert(offset >= this.highWatermarkValue, `high watermark ${offset} moves back from ${this.highWatermarkValue}`);
+    assert(offset <= this.logEndOffsetValue, `high watermark ${offset} past logEndOffset ${this.logEndOffsetValue}`);
+    this.highWatermarkValue = offset;
+  }
+
+  /** Persists a new leader epoch, stamped on every batch appended from now on. Epochs never decrease. */
+  setLeaderEpoch(leaderEpoch: number): void {
+    this.ensureOpen();
+    assert(Number.isInteger(leaderEpoch) && leaderEpoch >= this.leaderEpochValue, `leader epoch ${leaderEpoch} < ${this.leaderEpochValue}`);
+    this.stmts.putMeta.run('leader_epoch', leaderEpoch);
+    this.leaderEpochValue = leaderEpoch;
+  }
+
+  /** Appends one produce request partition's records (one or more batches), all or nothing. */
+  append(records: Uint8Array, opts: AppendOptions = {}): AppendResult {
+    const [result] = this.appendMany([records], opts);
+    if (result instanceof StorageError) throw result;
+    return result;
+  }
+
+  /**
+   * Group commit: appends every item in one transaction. Each item succeeds or fails on its
+   * own (a bad item gets its StorageError and the others still commit); a failure of the
+   * transaction itself fails every item with KAFKA_STORAGE_ERROR and changes nothing.
+   * Hot path: per batch only the header is decoded and the CRC computed, and the batch is
+   * bound to SQLite as a view of the caller's buffer (SQLite's copy is the only one).
+   */
+  appendMany(items: Uint8Array[], opts: AppendOptions = {}): Array<AppendResult | StorageError> {
+    this.ensureOpen();
+    const saved = this.saveCursor();
+    const producerMark = this.producers.mark();
+    const nowMs = opts.nowMs ?? this.clock();
+    let results: Array<AppendResult | StorageError>;
+    try {
+      this.failurePoints.check('append');
+      results = this.db!.transaction(() => {
+        const staged = items.map((item) => this.stageItem(item, nowMs, opts.origin ?? 'client'));
+        this.persistProducers(producerMark);
+        this.failurePoints.check('commit');
+        return staged;
+      })();
+    } catch (err) {
+      this.restoreCursor(saved);
+      this.producers.rollbackTo(producerMark);
+      const error = asStorageFailure(this.path, 'append failed on', err);
+      return items.map(() => error);
+    }
+    this.producers.commit();
+    if (this.highWatermarkFollowsLogEnd) this.highWatermarkValue = this.logEndOffsetValue;
+    return results;
+  }
+
+  /** Validates one item, then writes its batches; an invalid item leaves no trace. */
+  private stageItem(item: Uint8Array, nowMs: number, origin: 'client' | 'coordinator'): AppendResult | StorageError {
+    let headers: BatchHeader[];
+    try {
+      headers = splitBatches(item, { maxBatchBytes: this.maxBatchBytes });
+      this.validateBatches(headers, nowMs, origin);
+    } catch (err) {
+      return asItemError(err);
+    }
+    const mark = this.producers.mark();
+    let duplicate: AppendResult | null;
+    try {
+      duplicate = this.checkProducers(headers, nowMs);
+    } catch (err) {
+      this.producers.rollbackTo(mark);
+      return asItemError(err);
+    }
+    if (duplicate) {
+      this.producers.rollbackTo(mark);
+      return duplicate;
+    }
+    return this.writeBatches(asBuffer(item), headers);
+  }
+
+  private validateBatches(headers: BatchHeader[], nowMs: number, origin: 'client' | 'coordinator'): void {
+    let records = 0;
+    for (const h of headers) {
+      if (h.isControl && origin !== 'coordinator') throw new StorageError('INVALID_RECORD', 'clients may not write control batches');
+      if (h.timestampType === 'CreateTime' && Number.isFinite(this.maxTimestampDifferenceMs)) this.checkTimestamps(h, nowMs);
+      records += h.recordCount;
+    }
+    assert(this.logEndOffsetValue + records <= maxOffset, 'offsets would exceed 2^53');
+  }
+
+  private checkTimestamps(h: BatchHeader, nowMs: number): void {
+    for (const timestampMs of [h.baseTimestamp, h.maxTimestamp]) {
+      if (Math.abs(timestampMs - nowMs) > this.maxTimestampDifferenceMs) {
+        throw new StorageError('INVALID_TIMESTAMP', `timestamp ${timestampMs} is more than ${this.maxTimestampDifferenceMs} ms from now (${nowMs})`);
+      }
+    }
+  }
+
+  /**
+   * Applies the producer rules to each batch in order, staging new entries. Returns the
+   * original result if a batch is a duplicate: as in Kafka, the whole append is then
+   * answered with that batch's original offsets and nothing is written.
+   */
+  private checkProducers(headers: BatchHeader[], nowMs: number): AppendResult | null {
+    let baseOffset = this.logEndOffsetValue;
+    for (const h of headers) {
+      if (h.producerId >= 0 && h.isControl) this.producers.checkControl(h);
+      else if (h.producerId >= 0) {
+        const check = this.producers.check(h, baseOffset, nowMs);
+        if (check.kind === 'duplicate') return this.duplicateResult(check.original.baseOffset, check.original.lastOffset);
+        this.producers.put(h.producerId, check.entry);
+      }
+      baseOffset += h.lastOffsetDelta + 1;
+    }
+    return null;
+  }
+
+  private duplicateResult(baseOffset: number, lastOffset: number): AppendResult {
+    return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffsetValue, duplicate: true };
+  }
+
+  private writeBatches(buf: Buffer, headers: BatchHeader[]): AppendResult {
+    const baseOffset = this.logEndOffsetValue;
+    for (const h of headers) {
+      const offset = this.logEndOffsetValue;
+      const lastOffset = offset + h.lastOffsetDelta;
+      setBaseOffset(buf, offset, h.position);
+      setPartitionLeaderEpoch(buf, this.leaderEpochValue, h.position);
+      const bytes = buf.subarray(h.position, h.position + h.sizeBytes);
+      this.stmts.insertBatch.run(offset, lastOffset, h.baseTimestamp, h.maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes);
+      this.logEndOffsetValue = lastOffset + 1;
+      this.sizeBytesValue += h.sizeBytes;
+      this.noteMaxTimestamp(offset, h.maxTimestamp);
+    }
+    const lastOffset = this.logEndOffsetValue - 1;
+    return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffsetValue, duplicate: false };
+  }
+
+  private noteMaxTimestamp(baseOffset: number, maxTimestamp: number): void {
+    const known = this.maxTimestampBatch;
+    // Strictly greater keeps the earliest batch on ties, as Kafka's offsetOfMaxTimestamp does.
+    if (known === null || (known !== undefined && maxTimestamp > known.maxTimestamp)) {
+      this.maxTimestampBatch = { baseOffset, maxTimestamp };
+    }
+  }
+
+  private persistProducers(sinceMark: number): void {
+    for (const producerId of this.producers.changedSince(sinceMark)) {
+      const entry = this.producers.get(producerId);
+      if (!entry) {
+        this.stmts.deleteProducer.run(producerId);
+        continue;
+      }
+      const batches = JSON.stringify(entry.batches.map((b) => [b.firstSeq, b.lastSeq, b.baseOffset, b.lastOffset]));
+      this.stmts.putProducer.run(producerId, entry.producerEpoch, entry.lastTimestampMs, batches);
+    }
+  }
+
+  /**
+   * Reads whole stored batches starting with the one containing fetchOffset, up to maxBytes
+   * but always at least one, none ending at or past maxOffsetExclusive (default highWatermark).
+   */
+  read(fetchOffset: number, maxBytes: number, opts: ReadOptions = {}): ReadResult {
+    this.ensureOpen();
+    this.failurePoints.check('read');
+    this.checkOffsetInRange(fetchOffset);
+    const limit = Math.min(opts.maxOffsetExclusive ?? this.highWatermarkValue, this.logEndOffsetValue);
+    const batches: Buffer[] = [];
+    let bytes = 0;
+    if (fetchOffset < limit) {
+      const start = this.stmts.floorBatch.get(fetchOffset)?.base_offset ?? fetchOffset;
+      // Each row's blob is copied once by better-sqlite3; the row that overflows maxBytes
+      // is the one copy wasted per fetch, cheaper than a second query for sizes.
+      for (const [lastOffset, blob] of this.stmts.readFrom.iterate(start)) {
+        if (lastOffset >= limit || (batches.length > 0 && bytes + blob.length > maxBytes)) break;
+        batches.push(blob);
+        bytes += blob.length;
+      }
+    }
+    return { batches, bytes, ...this.offsets() };
+  }
+
+  private offsets() {
+    return { highWatermark: this.highWatermarkValue, logStartOffset: this.logStartOffsetValue, logEndOffset: this.logEndOffsetValue };
+  }
+
+  private checkOffsetInRange(offset: number): void {
+    if (!Number.isInteger(offset) || offset < this.logStartOffsetValue || offset > this.logEndOffsetValue) {
+      throw new StorageError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside [${this.logStartOffsetValue}, ${this.logEndOffsetValue}] of ${this.path}`,
+      );
+    }
+  }
+
+  /**
+   * ListOffsets by timestamp: the first offset at or after logStartOffset whose record
+   * timestamp is >= timestampMs, below maxOffsetExclusive (default highWatermark), or null.
+   */
+  offsetForTimestamp(timestampMs: number, opts: ReadOptions = {}): TimestampOffset | null {
+    this.ensureOpen();
+    const limit = Math.min(opts.maxOffsetExclusive ?? this.highWatermarkValue, this.logEndOffsetValue);
+    const row = this.stmts.firstAtTime.get(timestampMs, this.logStartOffsetValue);
+    if (!row || row.base_offset >= limit) return null;
+    const batch = this.stmts.batchBytes.get(row.base_offset)!.bytes;
+    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER });
+    if (h.compression !== 0) {
+      // Compressed batches are not decompressed here (that is CPU-pool work), so the answer
+      // is the batch's first offset and its max timestamp: a consumer seeking there reads
+      // at most one batch of earlier records, which Kafka clients skip by timestamp.
+      return { offset: Math.max(h.baseOffset, this.logStartOffsetValue), timestampMs: h.maxTimestamp };
+    }
+    for (const record of iterateRecords(batch)) {
+      if (record.offset >= limit) return null;
+      if (record.offset >= this.logStartOffsetValue && record.timestampMs >= timestampMs) {
+        return { offset: record.offset, timestampMs: record.timestampMs };
+      }
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (-3): the record with the largest timestamp (the first such), or null if empty. */
+  maxTimestampOffset(): TimestampOffset | null {
+    this.ensureOpen();
+    if (this.maxTimestampBatch === undefined) {
+      const row = this.stmts.maxTimestamp.get();
+      this.maxTimestampBatch = row ? { baseOffset: row.base_offset, maxTimestamp: row.max_timestamp } : null;
+    }
+    const known = this.maxTimestampBatch;
+    if (known === null) return null;
+    const batch = this.stmts.batchBytes.get(known.baseOffset)!.bytes;
+    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER });
+    // For compressed batches the batch's first offset stands in for the exact record.
+    if (h.compression !== 0) return { offset: h.baseOffset, timestampMs: h.maxTimestamp };
+    for (const record of iterateRecords(batch)) {
+      if (record.timestampMs === h.maxTimestamp) return { offset: record.offset, timestampMs: record.timestampMs };
+    }
+    return { offset: h.baseOffset, timestampMs: h.maxTimestamp };
+  }
+
+  /**
+   * Removes every batch with last_offset >= offset (the batch containing offset goes
+   * entirely, as in Kafka); logEndOffset becomes the end of the last remaining batch.
+   * Truncating below logStartOffset restarts the log at offset.
+   */
+  truncateTo(offset: number): void {
+    this.ensureOpen();
+    assert(Number.isInteger(offset) && offset >= 0, `truncateTo(${offset})`);
+    if (offset >= this.logEndOffsetValue) return;
+    this.failurePoints.check('truncate');
+    const cut = this.cutPoint(offset);
+    this.inTransaction(() => {
+      const removedBytes = this.stmts.sizeFrom.get(cut)!.n;
+      this.stmts.deleteFrom.run(cut);
+      if (offset < this.logStartOffsetValue) this.setLogStartOffset(offset);
+      const last = this.stmts.lastBatch.get();
+      this.logEndOffsetValue = last ? last.last_offset + 1 : this.logStartOffsetValue;
+      this.sizeBytesValue -= removedBytes;
+      this.producers.truncate(this.logEndOffsetValue);
+    });
+    this.highWatermarkValue = Math.min(this.highWatermarkValue, this.logEndOffsetValue);
+    this.maxTimestampBatch = undefined;
+  }
+
+  /**
+   * DeleteRecords: advances logStartOffset to offset (persisted) and deletes the batches
+   * wholly below it. offset past the high watermark is OFFSET_OUT_OF_RANGE. Returns the new
+   * logStartOffset.
+   */
+  deleteRecordsBefore(offset: number): number {
+    this.ensureOpen();
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.highWatermarkValue) {
+      throw new StorageError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}: high watermark is ${this.highWatermarkValue}`);
+    }
+    if (offset <= this.logStartOffsetValue) return this.logStartOffsetValue;
+    this.failurePoints.check('deleteRecords');
+    const cut = this.cutPoint(offset);
+    this.inTransaction(() => {
+      const removedBytes = this.stmts.sizeBefore.get(cut)!.n;
+      this.stmts.deleteBefore.run(cut);
+      this.setLogStartOffset(offset);
+      this.sizeBytesValue -= removedBytes;
+      this.producers.retainFrom(offset);
+    });
+    this.maxTimestampBatch = undefined;
+    return this.logStartOffsetValue;
+  }
+
+  /** The base offset of the batch containing offset, or offset itself if it is between batches or past them. */
+  private cutPoint(offset: number): number {
+    const floor = this.stmts.floorBatch.get(offset);
+    return floor && floor.last_offset >= offset ? floor.base_offset : offset;
+  }
+
+  private setLogStartOffset(offset: number): void {
+    this.stmts.putMeta.run('log_start_offset', offset);
+    this.logStartOffsetValue = offset;
+  }
+
+  /** Runs a maintenance change in one transaction, restoring in-memory state if it fails. */
+  private inTransaction(change: () => void): void {
+    const saved = this.saveCursor();
+    const logStartOffset = this.logStartOffsetValue;
+    const mark = this.producers.mark();
+    try {
+      this.db!.transaction(() => {
+        change();
+        this.persistProducers(mark);
+      })();
+    } catch (err) {
+      this.restoreCursor(saved);
+      this.logStartOffsetValue = logStartOffset;
+      this.producers.rollbackTo(mark);
+      throw asStorageFailure(this.path, 'write failed on', err);
+    }
+    this.producers.commit();
+  }
+
+  private saveCursor(): AppendCursor {
+    return { logEndOffset: this.logEndOffsetValue, sizeBytes: this.sizeBytesValue, maxTimestampBatch: this.maxTimestampBatch };
+  }
+
+  private restoreCursor(saved: AppendCursor): void {
+    this.logEndOffsetValue = saved.logEndOffset;
+    this.sizeBytesValue = saved.sizeBytes;
+    this.maxTimestampBatch = saved.maxTimestampBatch;
+  }
+
+  /** Checkpoints the WAL into the database file and closes it. Later calls throw. */
+  close(): void {
+    if (this.db === null) return;
+    const db = this.db;
+    this.db = null;
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.db === null) throw new StorageError('KAFKA_STORAGE_ERROR', `partition log ${this.path} is closed`);
+  }
+
+  /** Rebuilds the in-memory state from meta, the last batch and the producer table. */
+  private recover(): void {
+    const version = this.stmts.getMeta.get('schema_version')?.value;
+    if (version === undefined) this.stmts.putMeta.run('schema_version', schemaVersion);
+    else if (version !== schemaVersion) {
+      this.close();
+      throw new StorageError('KAFKA_STORAGE_ERROR', `${this.path} has schema version ${version}, expected ${schemaVersion}`);
+    }
+    this.logStartOffsetValue = this.stmts.getMeta.get('log_start_offset')?.value ?? 0;
+    this.leaderEpochValue = this.stmts.getMeta.get('leader_epoch')?.value ?? 0;
+    const last = this.stmts.lastBatch.get();
+    this.logEndOffsetValue = last ? last.last_offset + 1 : this.logStartOffsetValue;
+    this.highWatermarkValue = this.highWatermarkFollowsLogEnd ? this.logEndOffsetValue : this.logStartOffsetValue;
+    this.sizeBytesValue = this.stmts.sizeAll.get()!.n;
+    for (const row of this.stmts.allProducers.all()) {
+      const batches = (JSON.parse(row.batches) as number[][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset }));
+      this.producers.load({ producerId: row.producer_id, producerEpoch: row.producer_epoch, lastTimestampMs: row.last_timestamp, batches });
+    }
+    assert(this.logStartOffsetValue <= this.logEndOffsetValue, `logStartOffset past logEndOffset in ${this.path}`);
+  }
+}
+
+function configure(db: Database.Database, durability: Durability): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+}
+
+function quickCheck(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+  if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
+    const problems = rows.map((r) => r.quick_check).slice(0, 5).join('; ');
+    throw new StorageError('KAFKA_STORAGE_ERROR', `integrity check failed for partition log ${path}: ${problems}`);
+  }
+}
