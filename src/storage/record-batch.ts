@@ -178,7 +178,8 @@ function validateFields(h: BatchHeader): void {
   if (h.compression === 0 && h.recordCount * minRecordBytes > h.sizeBytes - batchHeaderBytes) {
     throw corrupt(`batch claims ${h.recordCount} records in ${h.sizeBytes - batchHeaderBytes} bytes`);
   }
-  if (h.producerId >= 0 && (h.baseSequence < 0 || h.producerEpoch < 0)) {
+  // Control batches (transaction markers) carry a producer but no sequence.
+  if (h.producerId >= 0 && (h.producerEpoch < 0 || (h.baseSequence < 0 && !h.isControl))) {
     throw new StorageError('INVALID_RECORD', `producerId ${h.producerId} with epoch ${h.producerEpoch}, sequence ${h.baseSequence}`);
   }
   if (h.isTransactional && h.producerId < 0) throw new StorageError('INVALID_RECORD', 'transactional batch without a producerId');
