@@ -1,0 +1,271 @@
+/**
+ * Kafka request/response framing over the compiled codecs: the gateway's decodeRequest and
+ * encodeResponse, the client side's encodeRequest and decodeResponse, and versioned data structs.
+ * Stateless apart from the codec cache; usable on any thread (each thread compiles its own).
+ *
+ * Value conventions: field names are camelCase; int64 is a JS number (see Reader.readInt64); uuid
+ * is the lowercase canonical string; bytes and records are Buffer views of the frame (zero copy,
+ * valid while the frame is); null stands for a nullable field's null; fields a version lacks
+ * decode as their defaults and are ignored on encode; unknown tagged fields are skipped.
+ */
+import { compiledCodec } from './compile.js';
+import { ProtocolError, UnknownApiError, UnsupportedVersionError } from './errors.js';
+import { FRAME_SIZE_PREFIX_BYTES } from './limits.js';
+import {
+  API_SPECS,
+  consumerProtocolAssignmentSpec,
+  consumerProtocolSubscriptionSpec,
+  type ApiKey,
+  type ApiSpec,
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolAssignmentInput,
+  type ConsumerProtocolSubscription,
+  type ConsumerProtocolSubscriptionInput,
+  type RequestBodies,
+  type RequestInputs,
+  type ResponseBodies,
+  type ResponseInputs,
+} from './messages/index.js';
+import { Reader } from './reader.js';
+import { inVersionRange, type MessageSpec } from './schema.js';
+import { stringSize, Writer } from './writer.js';
+
+export interface RequestHeader {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  /** Always an int16-length (never compact) string, even in header v2, so any broker can read it. */
+  clientId: string | null;
+}
+
+/**
+ * A decoded request. `apiKey` repeats header.apiKey at the top level because TypeScript narrows a
+ * union only on a direct property: `switch (req.apiKey)` types `req.body` for each api.
+ */
+export type DecodedRequest = {
+  [K in ApiKey]: { apiKey: K; header: RequestHeader; body: RequestBodies[K] };
+}[ApiKey];
+
+export interface DecodedResponse<K extends ApiKey> {
+  correlationId: number;
+  body: ResponseBodies[K];
+}
+
+const specsByKey = API_SPECS as Partial<Record<number, ApiSpec>>;
+
+/** The api Brook speaks under this key, or undefined. */
+export function apiSpec(apiKey: number): ApiSpec | undefined {
+  return specsByKey[apiKey];
+}
+
+export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {
+  const api = specsByKey[apiKey];
+  return api !== undefined && inVersionRange(api.request.validVersions, apiVersion);
+}
+
+function supportedApi(apiKey: number, apiVersion: number, correlationId: number): ApiSpec {
+  const api = specsByKey[apiKey];
+  if (api === undefined) throw new UnknownApiError(apiKey, apiVersion, correlationId);
+  if (!inVersionRange(api.request.validVersions, apiVersion)) {
+    throw new UnsupportedVersionError(apiKey, apiVersion, correlationId, null);
+  }
+  return api;
+}
+
+/** Request header version (1 or 2) of an api version: 2 exactly when the api version is flexible. */
+export function requestHeaderVersion(apiKey: number, apiVersion: number): number {
+  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion][0];
+}
+
+/** Response header version (0 or 1): 1 when flexible, except ApiVersions which always uses 0. */
+export function responseHeaderVersion(apiKey: number, apiVersion: number): number {
+  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion][1];
+}
+
+/**
+ * Decodes a request header from a frame (without its size prefix). With no headerVersion, the
+ * version follows from the api key and version, and an api or version Brook does not speak throws
+ * UnknownApiError or UnsupportedVersionError (carrying the correlation id and, when readable, the
+ * client id); a frame too short for the fixed fields throws ProtocolError.
+ */
+export function decodeRequestHeader(frame: Buffer, headerVersion?: number): { header: RequestHeader; bodyOffset: number } {
+  const r = new Reader(frame);
+  const apiKey = r.readInt16();
+  const apiVersion = r.readInt16();
+  const correlationId = r.readInt32();
+  let hv = headerVersion;
+  if (hv === undefined) {
+    const api = specsByKey[apiKey];
+    if (api === undefined) throw new UnknownApiError(apiKey, apiVersion, correlationId);
+    if (!inVersionRange(api.request.validVersions, apiVersion)) {
+      throw new UnsupportedVersionError(apiKey, apiVersion, correlationId, readClientIdLeniently(r));
+    }
+    hv = api.headerVersions[apiVersion][0];
+  }
+  const clientId = hv >= 1 ? r.readNullableString() : null;
+  if (hv >= 2) r.skipTaggedFields();
+  return { header: { apiKey, apiVersion, correlationId, clientId }, bodyOffset: r.offset };
+}
+
+/** The client id of a request whose version is unknown, or null if it does not parse. */
+function readClientIdLeniently(r: Reader): string | null {
+  try {
+    return r.readNullableString();
+  } catch (err) {
+    if (err instanceof ProtocolError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Decodes a request frame (without its 4-byte size prefix). Throws ProtocolError for malformed
+ * bytes, UnknownApiError / UnsupportedVersionError for apis and versions Brook does not speak.
+ * Trailing bytes after the body are ignored, as Kafka's broker does. The body's Buffers are views
+ * of `frame`: do not reuse the frame's memory while they are in use.
+ */
+export function decodeRequest(frame: Buffer): DecodedRequest {
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  const api = specsByKey[header.apiKey] as ApiSpec;
+  const r = new Reader(frame, bodyOffset);
+  const body = compiledCodec(api.request, header.apiVersion).decode(r);
+  return { apiKey: header.apiKey, header, body } as DecodedRequest;
+}
+
+/** Encodes a request header alone (no size prefix); for tests and tools. */
+export function encodeRequestHeader(header: RequestHeader, headerVersion: number): Buffer {
+  const size = 8 + (headerVersion >= 1 ? stringSize(header.clientId) : 0) + (headerVersion >= 2 ? 1 : 0);
+  const w = new Writer(Buffer.allocUnsafe(size));
+  writeRequestHeader(w, header, headerVersion);
+  return w.buf;
+}
+
+function writeRequestHeader(w: Writer, header: RequestHeader, headerVersion: number): void {
+  w.writeInt16(header.apiKey);
+  w.writeInt16(header.apiVersion);
+  w.writeInt32(header.correlationId);
+  if (headerVersion >= 1) w.writeNullableString(header.clientId);
+  if (headerVersion >= 2) w.writeUVarint(0);
+}
+
+/** Encodes a response header alone (no size prefix); for tests and tools. */
+export function encodeResponseHeader(correlationId: number, headerVersion: number): Buffer {
+  const w = new Writer(Buffer.allocUnsafe(headerVersion >= 1 ? 5 : 4));
+  w.writeInt32(correlationId);
+  if (headerVersion >= 1) w.writeUVarint(0);
+  return w.buf;
+}
+
+/** Decodes a response header; returns the correlation id and where the body starts. */
+export function decodeResponseHeader(frame: Buffer, headerVersion: number): { correlationId: number; bodyOffset: number } {
+  const r = new Reader(frame);
+  const correlationId = r.readInt32();
+  if (headerVersion >= 1) r.skipTaggedFields();
+  return { correlationId, bodyOffset: r.offset };
+}
+
+/**
+ * Encodes a response, size prefix included, ready to write to the socket. Fields the version
+ * lacks are ignored; omitted fields take their defaults. Throws UnsupportedVersionError or
+ * UnknownApiError for a version Brook cannot encode (a caller bug), ProtocolError for a null in a
+ * non-nullable field.
+ */
+export function encodeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K]): Buffer {
+  const api = supportedApi(apiKey, apiVersion, correlationId);
+  const codec = compiledCodec(api.response, apiVersion);
+  const flexibleHeader = api.headerVersions[apiVersion][1] >= 1;
+  const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(body);
+  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size));
+  w.writeInt32(size);
+  w.writeInt32(correlationId);
+  if (flexibleHeader) w.writeUVarint(0);
+  codec.write(w, body);
+  assertFilled(w);
+  return w.buf;
+}
+
+/** Encodes a request, size prefix included (client side, tests, tools). */
+export function encodeRequest<K extends ApiKey>(
+  apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K],
+): Buffer {
+  const api = supportedApi(apiKey, apiVersion, correlationId);
+  const codec = compiledCodec(api.request, apiVersion);
+  const hv = api.headerVersions[apiVersion][0];
+  const size = 8 + stringSize(clientId) + (hv >= 2 ? 1 : 0) + codec.size(body);
+  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size));
+  w.writeInt32(size);
+  writeRequestHeader(w, { apiKey, apiVersion, correlationId, clientId }, hv);
+  codec.write(w, body);
+  assertFilled(w);
+  return w.buf;
+}
+
+/** Decodes a response frame (without its size prefix) of a request this side sent. */
+export function decodeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, frame: Buffer): DecodedResponse<K> {
+  const api = supportedApi(apiKey, apiVersion, -1);
+  const { correlationId, bodyOffset } = decodeResponseHeader(frame, api.headerVersions[apiVersion][1]);
+  const body = compiledCodec(api.response, apiVersion).decode(new Reader(frame, bodyOffset)) as ResponseBodies[K];
+  return { correlationId, body };
+}
+
+function assertFilled(w: Writer): void {
+  if (w.offset !== w.buf.length) throw new Error(`codec bug: sized ${w.buf.length} bytes, wrote ${w.offset}`);
+}
+
+function checkStructVersion(spec: MessageSpec, version: number): void {
+  if (!inVersionRange(spec.validVersions, version)) throw new ProtocolError(`${spec.name} has no version ${version}`);
+}
+
+/** Encodes a versioned data struct (no version prefix, no size prefix). */
+export function encodeStruct(spec: MessageSpec, version: number, value: unknown): Buffer {
+  checkStructVersion(spec, version);
+  const codec = compiledCodec(spec, version);
+  const w = new Writer(Buffer.allocUnsafe(codec.size(value)));
+  codec.write(w, value);
+  assertFilled(w);
+  return w.buf;
+}
+
+/** Decodes a versioned data struct from a whole buffer (no version prefix). */
+export function decodeStruct(spec: MessageSpec, version: number, buf: Buffer): unknown {
+  checkStructVersion(spec, version);
+  return compiledCodec(spec, version).decode(new Reader(buf));
+}
+
+/**
+ * Consumer protocol structs travel as an int16 version followed by the struct. A version newer
+ * than Brook knows is read with the newest known layout, as Kafka's clients do: newer versions
+ * only append fields.
+ */
+function encodeVersioned(spec: MessageSpec, version: number, value: unknown): Buffer {
+  checkStructVersion(spec, version);
+  const codec = compiledCodec(spec, version);
+  const w = new Writer(Buffer.allocUnsafe(2 + codec.size(value)));
+  w.writeInt16(version);
+  codec.write(w, value);
+  assertFilled(w);
+  return w.buf;
+}
+
+function decodeVersioned(spec: MessageSpec, buf: Buffer): { version: number; value: unknown } {
+  const r = new Reader(buf);
+  const version = r.readInt16();
+  if (version < spec.validVersions[0]) throw new ProtocolError(`${spec.name} version ${version} is invalid`);
+  const layout = Math.min(version, spec.validVersions[1]);
+  return { version, value: compiledCodec(spec, layout).decode(r) };
+}
+
+export function encodeConsumerProtocolSubscription(version: number, value: ConsumerProtocolSubscriptionInput): Buffer {
+  return encodeVersioned(consumerProtocolSubscriptionSpec, version, value);
+}
+
+export function decodeConsumerProtocolSubscription(buf: Buffer): { version: number; value: ConsumerProtocolSubscription } {
+  return decodeVersioned(consumerProtocolSubscriptionSpec, buf) as { version: number; value: ConsumerProtocolSubscription };
+}
+
+export function encodeConsumerProtocolAssignment(version: number, value: ConsumerProtocolAssignmentInput): Buffer {
+  return encodeVersioned(consumerProtocolAssignmentSpec, version, value);
+}
+
+export function decodeConsumerProtocolAssignment(buf: Buffer): { version: number; value: ConsumerProtocolAssignment } {
+  return decodeVersioned(consumerProtocolAssignmentSpec, buf) as { version: number; value: ConsumerProtocolAssignment };
+}
