@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  API_SPECS,
+  consumerProtocolAssignmentSpec,
+  consumerProtocolSubscriptionSpec,
+  decodeConsumerProtocolAssignment,
+  decodeConsumerProtocolSubscription,
+  decodeRequest,
+  decodeRequestHeader,
+  decodeResponse,
+  decodeResponseHeader,
+  decodeStruct,
+  encodeConsumerProtocolAssignment,
+  encodeConsumerProtocolSubscription,
+  encodeRequest,
+  encodeRequestHeader,
+  encodeResponse,
+  encodeResponseHeader,
+  encodeStruct,
+  requestHeaderVersion,
+  responseHeaderVersion,
+  type ApiKey,
+  type ApiSpec,
+  type MessageSpec,
+} from '../../src/protocol/index.js';
+import { messageValue, type ValueStyle } from './schema-values.js';
+
+const apis = Object.values(API_SPECS) as ApiSpec[];
+const STYLES: ValueStyle[] = ['full', 'sparse'];
+
+function versions(spec: MessageSpec): number[] {
+  const out: number[] = [];
+  for (let v = spec.validVersions[0]; v <= spec.validVersions[1]; v++) out.push(v);
+  return out;
+}
+
+describe('every request and response round-trips at every valid version', () => {
+  for (const api of apis) {
+    it(`${api.name} (${api.apiKey}) v${api.request.validVersions[0]}-${api.request.validVersions[1]}`, () => {
+      for (const v of versions(api.request)) {
+        for (const style of STYLES) {
+          const req = messageValue(api.request, v, style);
+          const frame = encodeRequest(api.apiKey, v, 1000 + v, 'client-é', req as never);
+          expect(frame.readInt32BE(0)).toBe(frame.length - 4);
+          const decoded = decodeRequest(frame.subarray(4));
+          expect(decoded.header).toEqual({ apiKey: api.apiKey, apiVersion: v, correlationId: 1000 + v, clientId: 'client-é' });
+          expect(decoded.body, `${api.name} request v${v} ${style}`).toEqual(req);
+
+          const res = messageValue(api.response, v, style);
+          const out = encodeResponse(api.apiKey, v, 2000 + v, res as never);
+          expect(out.readInt32BE(0)).toBe(out.length - 4);
+          const back = decodeResponse(api.apiKey as ApiKey, v, out.subarray(4));
+          expect(back.correlationId).toBe(2000 + v);
+          expect(back.body, `${api.name} response v${v} ${style}`).toEqual(res);
+        }
+      }
+    });
+  }
+});
+
+describe('consumer protocol structs round-trip at every version', () => {
+  it('ConsumerProtocolSubscription', () => {
+    for (const v of versions(consumerProtocolSubscriptionSpec)) {
+      for (const style of STYLES) {
+        const value = messageValue(consumerProtocolSubscriptionSpec, v, style);
+        expect(decodeStruct(consumerProtocolSubscriptionSpec, v, encodeStruct(consumerProtocolSubscriptionSpec, v, value))).toEqual(value);
+        const framed = encodeConsumerProtocolSubscription(v, value as never);
+        expect(framed.readInt16BE(0)).toBe(v);
+        expect(decodeConsumerProtocolSubscription(framed)).toEqual({ version: v, value });
+      }
+    }
+  });
+  it('ConsumerProtocolAssignment', () => {
+    for (const v of versions(consumerProtocolAssignmentSpec)) {
+      for (const style of STYLES) {
+        const value = messageValue(consumerProtocolAssignmentSpec, v, style);
+        expect(decodeStruct(consumerProtocolAssignmentSpec, v, encodeStruct(consumerProtocolAssignmentSpec, v, value))).toEqual(value);
+        expect(decodeConsumerProtocolAssignment(encodeConsumerProtocolAssignment(v, value as never))).toEqual({ version: v, value });
+      }
+    }
+  });
+  it('reads a newer subscription version with the newest known layout', () => {
+    const max = consumerProtocolSubscriptionSpec.validVersions[1];
+    const value = messageValue(consumerProtocolSubscriptionSpec, max, 'full');
+    const framed = encodeConsumerProtocolSubscription(max, value as never);
+    framed.writeInt16BE(max + 5, 0);
+    expect(decodeConsumerProtocolSubscription(framed)).toEqual({ version: max + 5, value });
+  });
+});
+
+describe('headers', () => {
+  it('request headers v0-v2 round-trip', () => {
+    const header = { apiKey: 3, apiVersion: 12, correlationId: -7, clientId: 'rdkafka' };
+    for (const hv of [0, 1, 2]) {
+      const buf = encodeRequestHeader(header, hv);
+      const { header: back, bodyOffset } = decodeRequestHeader(buf, hv);
+      expect(bodyOffset).toBe(buf.length);
+      expect(back).toEqual(hv === 0 ? { ...header, clientId: null } : header);
+    }
+    const nullClient = { ...header, clientId: null };
+    expect(decodeRequestHeader(encodeRequestHeader(nullClient, 2), 2).header).toEqual(nullClient);
+  });
+  it('response headers v0-v1 round-trip', () => {
+    for (const hv of [0, 1]) {
+      const buf = encodeResponseHeader(123456, hv);
+      expect(buf.length).toBe(4 + hv);
+      expect(decodeResponseHeader(buf, hv)).toEqual({ correlationId: 123456, bodyOffset: buf.length });
+    }
+  });
+  it('header versions follow flexibility, except ApiVersions responses', () => {
+    expect(requestHeaderVersion(0, 8)).toBe(1);
+    expect(requestHeaderVersion(0, 9)).toBe(2);
+    expect(responseHeaderVersion(0, 8)).toBe(0);
+    expect(responseHeaderVersion(0, 9)).toBe(1);
+    expect(requestHeaderVersion(18, 3)).toBe(2);
+    expect(responseHeaderVersion(18, 3)).toBe(0);
+    expect(responseHeaderVersion(18, 4)).toBe(0);
+  });
+});
