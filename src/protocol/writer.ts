@@ -19,11 +19,12 @@ const HEX_VALUE: Int8Array = (() => {
 /**
  * Writes primitives into a buffer that was sized exactly beforehand.
  *
- * Encoding sizes the message in a first pass and then allocates once. Measured against a
- * geometrically growing scratch buffer, sizing wins for Brook's hot path: a Fetch response is
- * mostly record bytes, which growth would copy twice (into the scratch buffer and out of it into
- * an exact-size result) while sizing copies them once; the price is walking the value twice and
- * measuring each string twice (Buffer.byteLength), which is cheap for Kafka's short names.
+ * Encoding sizes the message in a first pass and then allocates once, instead of writing into a
+ * geometrically growing scratch buffer. Brook's hot path is a Fetch response, mostly record bytes:
+ * growth would copy them twice (into the scratch buffer, then out into an exact-size result, or
+ * hand out an oversized buffer) while sizing copies them once and never reallocates. The price is
+ * walking the value twice and measuring each string twice (Buffer.byteLength), which is cheap for
+ * Kafka's short names; bench/protocol-codec.mjs shows the sizing pass is a small share of encode.
  *
  * Writing past the end is a sizing bug, so the Buffer's own RangeError is left to surface it.
  * Not thread-safe; one writer per message.
