@@ -168,16 +168,18 @@ export function isRetriable(code: number): boolean {
 /**
  * Malformed bytes: a truncated frame, a length or count larger than what remains, a negative
  * length, an overlong varint, a null where the schema forbids one. The gateway closes the
- * connection, as Kafka does, because framing can no longer be trusted.
+ * connection, as Kafka does, because framing can no longer be trusted. Encoders throw it too for
+ * values the schema cannot encode (a null in a non-nullable field, a malformed uuid string): a bug
+ * in the caller, never in the peer.
  */
 export class ProtocolError extends Error {
   override readonly name: string = 'ProtocolError';
 }
 
 /**
- * Not a ProtocolError subclass, so a catch for malformed bytes never swallows it by accident.
- * A request header that parsed but names an api or version Brook does not speak. It carries the
+ * A request header that parsed but names an api version Brook does not speak. It carries the
  * header so the gateway can answer (UNSUPPORTED_VERSION, or ApiVersions v0 with error 35) or close.
+ * Not a ProtocolError subclass, so a catch for malformed bytes never swallows it by accident.
  */
 export class UnsupportedVersionError extends Error {
   override readonly name: string = 'UnsupportedVersionError';
