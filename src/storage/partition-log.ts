@@ -191,6 +191,7 @@ export class PartitionLog {
   readonly failurePoints: FailurePoints;
   private db: Database.Database | null;
   private readonly stmts: Statements;
+  private readonly appendTransaction: PartitionLog['stageAll'];
   private readonly producers = new ProducerStateTable();
   private readonly clock: () => number;
   private readonly maxBatchBytes: number;
@@ -210,6 +211,7 @@ export class PartitionLog {
   ) {
     this.db = db;
     this.stmts = prepareStatements(db);
+    this.appendTransaction = db.transaction(this.stageAll.bind(this));
     this.failurePoints = opts.failurePoints ?? new FailurePoints();
     this.clock = opts.clock ?? Date.now;
     this.maxBatchBytes = opts.maxBatchBytes ?? defaultMaxBatchBytes;
@@ -306,12 +308,7 @@ export class PartitionLog {
     let results: Array<AppendResult | StorageError>;
     try {
       this.failurePoints.check('append');
-      results = this.db!.transaction(() => {
-        const staged = items.map((item) => this.stageItem(item, nowMs, opts.origin ?? 'client'));
-        this.persistProducers(producerMark);
-        this.failurePoints.check('commit');
-        return staged;
-      })();
+      results = this.appendTransaction(items, nowMs, opts.origin ?? 'client', producerMark);
     } catch (err) {
       this.restoreCursor(saved);
       this.producers.rollbackTo(producerMark);
@@ -321,6 +318,14 @@ export class PartitionLog {
     this.producers.commit();
     if (this.highWatermarkFollowsLogEnd) this.highWatermarkValue = this.logEndOffsetValue;
     return results;
+  }
+
+  /** Runs inside the transaction wrapper made once in the constructor (making one per call costs). */
+  private stageAll(items: Uint8Array[], nowMs: number, origin: 'client' | 'coordinator', producerMark: number) {
+    const staged = items.map((item) => this.stageItem(item, nowMs, origin));
+    this.persistProducers(producerMark);
+    this.failurePoints.check('commit');
+    return staged;
   }
 
   /** Validates one item, then writes its batches; an invalid item leaves no trace. */

@@ -1,0 +1,7 @@
+/** The storage layer's public surface: synchronous, thread-agnostic partition log code. */
+export * from './failure-points.js';
+export * from './limits.js';
+export * from './partition-log.js';
+export * from './producer-state.js';
+export * from './record-batch.js';
+export * from './storage-error.js';
