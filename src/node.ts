@@ -1,39 +1,83 @@
 /**
  * BrookNode: one Brook node process. Lives on the main thread and wires the layers together:
- * the supervisor and its worker threads (src/runtime), the cluster metadata (src/cluster) and
- * the Kafka gateway (src/gateway).
+ * the supervisor and its worker threads (src/runtime), the cluster metadata and the partition
+ * actors it implies (src/cluster), and the Kafka gateway (src/gateway).
  */
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { Controller } from './cluster/controller.js';
+import { PartitionManager } from './cluster/partition-manager.js';
+import { RoutingTable } from './cluster/routing-table.js';
 import type { NodeConfig } from './config.js';
+import type { Broker } from './gateway/context.js';
+import { FetchPurgatory } from './gateway/fetch-purgatory.js';
+import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
 
-export class BrookNode {
+export class BrookNode implements Broker {
   private stopping: Promise<void> | undefined;
+  private gateway: Gateway | undefined;
+  readonly routes: RoutingTable;
+  readonly purgatory: FetchPurgatory;
+  readonly partitions: PartitionManager;
+  advertised = { host: '', port: 0 };
 
   private constructor(
     readonly config: NodeConfig,
     readonly log: Logger,
     readonly supervisor: Supervisor,
-  ) {}
+    readonly controller: Controller,
+  ) {
+    this.routes = new RoutingTable(controller.image, config.nodeId);
+    this.purgatory = new FetchPurgatory(supervisor);
+    this.partitions = new PartitionManager(supervisor, controller, config.nodeId, config.dataDir, config.durability);
+  }
 
   static async start(config: NodeConfig, opts: { logger?: Logger } = {}): Promise<BrookNode> {
     const log = opts.logger ?? createLogger(config.logLevel);
     const dataDir = resolve(config.dataDir);
     mkdirSync(dataDir, { recursive: true });
+    const controller = new Controller(dataDir, {
+      nodeId: config.nodeId,
+      defaultPartitions: config.numPartitions,
+      defaultReplicationFactor: config.defaultReplicationFactor,
+    });
     const supervisor = await Supervisor.start({ workers: config.workers });
     logLifecycle(supervisor, log);
-    const node = new BrookNode({ ...config, dataDir }, log, supervisor);
-    log.info({ nodeId: config.nodeId, dataDir, workers: config.workers, durability: config.durability }, 'brook node started');
+    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller);
+    try {
+      await node.partitions.startAll();
+      await node.listen();
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    log.info({
+      nodeId: config.nodeId, dataDir, workers: config.workers, durability: config.durability,
+      listener: `${config.host}:${node.advertised.port}`, advertised: `${node.advertised.host}:${node.advertised.port}`,
+      topics: controller.image.topicsByName.size,
+    }, 'brook node started');
     return node;
   }
 
-  /** Drains mailboxes, closes every database and stops the worker threads. Idempotent. */
+  private async listen(): Promise<void> {
+    const gateway = new Gateway(this);
+    const port = await gateway.listen(this.config.host, this.config.port);
+    this.gateway = gateway;
+    const host = this.config.advertisedHost ?? (this.config.host === '0.0.0.0' || this.config.host === '::' ? hostname() : this.config.host);
+    this.advertised = { host, port };
+    this.controller.registerBroker(host, port);
+  }
+
+  /** Closes the listener, drains mailboxes, closes every database and stops the worker threads. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('brook node stopping');
+      await this.gateway?.close();
       await this.supervisor.shutdown();
+      this.controller.close();
       this.log.info('brook node stopped');
     })();
     return this.stopping;

@@ -368,8 +368,8 @@ export class Supervisor {
   private onWorkerExit(h: WorkerHandle, reason: string): void {
     const idx = this.hosts.indexOf(h);
     if (idx >= 0) this.hosts.splice(idx, 1);
-    this.events.emit('workerExited', { threadIndex: h.threadIndex, reason });
     if (this.shuttingDown) return;
+    this.events.emit('workerExited', { threadIndex: h.threadIndex, reason });
     const replacement = this.newHost();
     this.hosts.push(replacement);
     this.events.emit('workerAdded', { threadIndex: replacement.threadIndex });

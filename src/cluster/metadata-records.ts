@@ -1,0 +1,28 @@
+/**
+ * The records of the cluster metadata log, in Brook's own form (after Kafka's KRaft metadata
+ * records). Every change to topics, partitions, configs, brokers and producer-id allocation is
+ * one of these, appended to the log and then applied to the in-memory image; replaying the log
+ * rebuilds the image. Plain data, so a record can cross threads and, later, nodes.
+ */
+
+export type ConfigResourceType = 'topic' | 'broker';
+
+export type MetadataRecord =
+  /** The first record of a new cluster's log: its id, as Kafka's cluster.id (22 characters of URL-safe base64). */
+  | { readonly type: 'Cluster'; readonly clusterId: string }
+  | { readonly type: 'RegisterBroker'; readonly nodeId: number; readonly host: string; readonly port: number; readonly rack: string | null }
+  | { readonly type: 'Topic'; readonly name: string; readonly topicId: string }
+  | {
+      readonly type: 'Partition';
+      readonly topicId: string;
+      readonly partition: number;
+      readonly replicas: readonly number[];
+      readonly isr: readonly number[];
+      readonly leader: number;
+      readonly leaderEpoch: number;
+    }
+  | { readonly type: 'RemoveTopic'; readonly topicId: string }
+  /** Sets (value) or removes (null) one config of a topic or of the broker (resourceName '' = cluster default). */
+  | { readonly type: 'Config'; readonly resourceType: ConfigResourceType; readonly resourceName: string; readonly name: string; readonly value: string | null }
+  /** Producer ids below `nextProducerId` have been handed out (Kafka's ProducerIdsRecord). */
+  | { readonly type: 'ProducerIds'; readonly nextProducerId: number };

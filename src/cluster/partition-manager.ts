@@ -1,0 +1,70 @@
+/**
+ * PartitionManager: keeps this node's partition actors in step with the metadata image. Lives
+ * on the main thread; a node view. At start it spawns an actor for every partition this node
+ * leads; afterwards it reacts to controller changes (new partitions spawn, a deleted topic's
+ * actors stop and their files are removed) before the controller's caller gets its answer.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PartitionConfig } from '../../actors/partition/messages.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { Controller, MetadataChange } from './controller.js';
+import type { PartitionImage, TopicImage } from './metadata-image.js';
+import { partitionActorId } from './routing-table.js';
+
+export class PartitionManager {
+  constructor(
+    private readonly supervisor: Supervisor,
+    private readonly controller: Controller,
+    private readonly nodeId: number,
+    private readonly dataDir: string,
+    private readonly durability: 'normal' | 'full',
+  ) {
+    controller.onChange((c) => this.apply(c));
+  }
+
+  /** Spawns every partition this node leads, as the image says after replay. */
+  async startAll(): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const topic of this.controller.image.topicsByName.values()) {
+      for (const p of topic.partitions) work.push(this.spawn(topic, p));
+    }
+    await Promise.all(work);
+  }
+
+  /** The directory holding a topic's partition databases; the topic id keeps a re-created topic apart. */
+  topicDir(topic: TopicImage): string {
+    return join(this.dataDir, 'logs', `${topic.name}.${topic.topicId}`);
+  }
+
+  private async apply(c: MetadataChange): Promise<void> {
+    switch (c.type) {
+      case 'partitionsCreated':
+        await Promise.all(c.partitions.map((p) => this.spawn(c.topic, p)));
+        return;
+      case 'topicDeleted':
+        await Promise.all(c.topic.partitions.map((p) => this.supervisor.stop(partitionActorId(c.topic.name, p.partition), 'topic deleted')));
+        rmSync(this.topicDir(c.topic), { recursive: true, force: true });
+        return;
+      case 'configChanged':
+        return;
+      default: {
+        const never: never = c;
+        throw new Error(`unknown metadata change ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private async spawn(topic: TopicImage, p: PartitionImage): Promise<void> {
+    if (p.leader !== this.nodeId) return;
+    const id = partitionActorId(topic.name, p.partition);
+    if (this.supervisor.has(id)) return;
+    const config: PartitionConfig = {
+      topic: topic.name,
+      partition: p.partition,
+      path: join(this.topicDir(topic), `${p.partition}.db`),
+      durability: this.durability,
+    };
+    await this.supervisor.spawn(id, 'partition', config);
+  }
+}

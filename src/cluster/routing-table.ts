@@ -1,0 +1,37 @@
+/**
+ * RoutingTable: topic-partition -> the actor that owns it on this node. Lives on the main thread
+ * and reads the metadata image, so it is current as soon as a change is applied. A partition it
+ * cannot route becomes a Kafka error name at once, never a wait.
+ */
+import type { MetadataImage, PartitionImage, TopicImage } from './metadata-image.js';
+
+export type Route =
+  | { readonly ok: true; readonly actorId: string; readonly topic: TopicImage; readonly partition: PartitionImage }
+  | { readonly ok: false; readonly error: 'UNKNOWN_TOPIC_OR_PARTITION' | 'NOT_LEADER_OR_FOLLOWER' | 'UNKNOWN_TOPIC_ID' };
+
+export function partitionActorId(topic: string, partition: number): string {
+  return `partition:${topic}:${partition}`;
+}
+
+export class RoutingTable {
+  constructor(private readonly image: MetadataImage, private readonly nodeId: number) {}
+
+  /** The leader actor of a partition on this node, or why there is none. */
+  leader(topicName: string, partition: number): Route {
+    const topic = this.image.topicsByName.get(topicName);
+    return this.leaderOf(topic, partition);
+  }
+
+  leaderById(topicId: string, partition: number): Route {
+    const topic = this.image.topicsById.get(topicId);
+    if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_ID' };
+    return this.leaderOf(topic, partition);
+  }
+
+  private leaderOf(topic: TopicImage | undefined, partition: number): Route {
+    const p = topic?.partitions[partition];
+    if (!topic || !p) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    if (p.leader !== this.nodeId) return { ok: false, error: 'NOT_LEADER_OR_FOLLOWER' };
+    return { ok: true, actorId: partitionActorId(topic.name, partition), topic, partition: p };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Topic configs with Kafka's names, types, defaults and validation, and the broker-level
+ * synonyms (log.retention.ms for retention.ms, ...) that set cluster-wide defaults. One table
+ * drives CreateTopics/AlterConfigs validation and DescribeConfigs (with each value's source).
+ */
+
+/** DescribeConfigs' config types (Kafka's ConfigType). */
+export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 } as const;
+/** DescribeConfigs' config sources (Kafka's ConfigSource). */
+export const ConfigSource = {
+  UNKNOWN: 0, TOPIC_CONFIG: 1, DYNAMIC_BROKER_CONFIG: 2, DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5,
+} as const;
+
+const LONG_MAX = '9223372036854775807';
+
+export interface TopicConfigDef {
+  readonly name: string;
+  /** The broker-level name whose value is the default for every topic (Kafka's synonym). */
+  readonly brokerName: string;
+  readonly type: number;
+  readonly defaultValue: string;
+  readonly doc: string;
+  /** Returns an explanation when `value` is invalid. */
+  readonly validate: (value: string) => string | undefined;
+}
+
+function longAtLeast(min: number): (v: string) => string | undefined {
+  return (v) => (/^-?\d+$/.test(v) && BigInt(v) >= BigInt(min) && BigInt(v) <= BigInt(LONG_MAX) ? undefined : `must be an integer >= ${min}`);
+}
+
+function intBetween(min: number, max: number): (v: string) => string | undefined {
+  return (v) => (/^-?\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be an integer from ${min} to ${max}`);
+}
+
+function oneOf(values: string[]): (v: string) => string | undefined {
+  return (v) => (values.includes(v) ? undefined : `must be one of ${values.join(', ')}`);
+}
+
+const cleanupPolicy = (v: string): string | undefined => {
+  const parts = v.split(',').map((s) => s.trim());
+  return parts.length > 0 && parts.every((p) => p === 'delete' || p === 'compact') && new Set(parts).size === parts.length
+    ? undefined
+    : 'must be delete, compact, or compact,delete';
+};
+
+export const topicConfigDefs: readonly TopicConfigDef[] = [
+  { name: 'cleanup.policy', brokerName: 'log.cleanup.policy', type: ConfigType.LIST, defaultValue: 'delete', doc: 'delete old segments, compact by key, or both', validate: cleanupPolicy },
+  { name: 'compression.type', brokerName: 'compression.type', type: ConfigType.STRING, defaultValue: 'producer', doc: 'producer keeps batches as sent; a codec makes the broker recompress', validate: oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']) },
+  { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: ConfigType.LONG, defaultValue: '86400000', doc: 'how long tombstones are kept in compacted topics', validate: longAtLeast(0) },
+  { name: 'max.compaction.lag.ms', brokerName: 'log.cleaner.max.compaction.lag.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'longest time a record stays ineligible for compaction', validate: longAtLeast(1) },
+  { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: ConfigType.INT, defaultValue: '1048588', doc: 'largest record batch accepted', validate: intBetween(0, 2 ** 31 - 1) },
+  { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: ConfigType.STRING, defaultValue: 'CreateTime', doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps the broker\'s', validate: oneOf(['CreateTime', 'LogAppendTime']) },
+  { name: 'min.compaction.lag.ms', brokerName: 'log.cleaner.min.compaction.lag.ms', type: ConfigType.LONG, defaultValue: '0', doc: 'shortest time a record stays uncompacted', validate: longAtLeast(0) },
+  { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: ConfigType.INT, defaultValue: '1', doc: 'replicas that must acknowledge an acks=all write', validate: intBetween(1, 2 ** 31 - 1) },
+  { name: 'retention.bytes', brokerName: 'log.retention.bytes', type: ConfigType.LONG, defaultValue: '-1', doc: 'size a partition may reach before old segments are deleted (-1: no limit)', validate: longAtLeast(-1) },
+  { name: 'retention.ms', brokerName: 'log.retention.ms', type: ConfigType.LONG, defaultValue: '604800000', doc: 'age after which segments are deleted (-1: no limit)', validate: longAtLeast(-1) },
+  { name: 'segment.bytes', brokerName: 'log.segment.bytes', type: ConfigType.INT, defaultValue: '1073741824', doc: 'size of the unit retention deletes', validate: intBetween(14, 2 ** 31 - 1) },
+  { name: 'segment.ms', brokerName: 'log.roll.ms', type: ConfigType.LONG, defaultValue: '604800000', doc: 'age of the unit retention deletes', validate: longAtLeast(1) },
+  { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: ConfigType.BOOLEAN, defaultValue: 'false', doc: 'allow an out-of-sync replica to become leader', validate: oneOf(['true', 'false']) },
+];
+
+export const topicConfigByName: ReadonlyMap<string, TopicConfigDef> = new Map(topicConfigDefs.map((d) => [d.name, d]));
+export const topicConfigByBrokerName: ReadonlyMap<string, TopicConfigDef> = new Map(topicConfigDefs.map((d) => [d.brokerName, d]));
+
+/** Validates one topic config; returns a message naming the config and the rule when invalid. */
+export function validateTopicConfig(name: string, value: string | null): string | undefined {
+  const def = topicConfigByName.get(name);
+  if (!def) return `unknown topic config ${name}; known: ${topicConfigDefs.map((d) => d.name).join(', ')}`;
+  if (value === null) return undefined;
+  const why = def.validate(value);
+  return why && `invalid value '${value}' for ${name}: ${why}`;
+}
+
+/** Validates one broker-level default; the same rules as the topic config it is a synonym of. */
+export function validateBrokerConfig(name: string, value: string | null): string | undefined {
+  const def = topicConfigByBrokerName.get(name);
+  if (!def) return `unknown or read-only broker config ${name}; dynamic broker configs: ${topicConfigDefs.map((d) => d.brokerName).join(', ')}`;
+  if (value === null) return undefined;
+  const why = def.validate(value);
+  return why && `invalid value '${value}' for ${name}: ${why}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * What a request handler sees: the node's parts it may use, and the request's own header. One
+ * handler file per api under handlers/, each exporting a `HandlerEntry`; all run on the main
+ * thread and reach partitions only through the supervisor's asks.
+ */
+import type { Controller } from '../cluster/controller.js';
+import type { RoutingTable } from '../cluster/routing-table.js';
+import type { NodeConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { RequestHeader } from '../protocol/codec.js';
+import type { ApiKey, RequestBodies, ResponseInputs } from '../protocol/messages/index.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { FetchPurgatory } from './fetch-purgatory.js';
+
+export interface Broker {
+  readonly config: NodeConfig;
+  readonly controller: Controller;
+  readonly routes: RoutingTable;
+  readonly supervisor: Supervisor;
+  readonly purgatory: FetchPurgatory;
+  readonly log: Logger;
+  /** Where clients reach this node (advertised host and the listener's bound port). */
+  readonly advertised: { readonly host: string; readonly port: number };
+}
+
+export interface RequestContext {
+  readonly broker: Broker;
+  readonly header: RequestHeader;
+  readonly clientHost: string;
+}
+
+/** Returns the response body, or null when no response is sent (Produce with acks=0). */
+export type Handler<K extends ApiKey> = (
+  ctx: RequestContext,
+  body: RequestBodies[K],
+) => Promise<ResponseInputs[K] | null> | ResponseInputs[K] | null;
+
+export interface HandlerEntry<K extends ApiKey = ApiKey> {
+  readonly apiKey: K;
+  /** The versions Brook advertises in ApiVersions and accepts. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly handle: Handler<K>;
+}
+
+export function handler<K extends ApiKey>(apiKey: K, minVersion: number, maxVersion: number, handle: Handler<K>): HandlerEntry<K> {
+  return { apiKey, minVersion, maxVersion, handle };
+}

@@ -1,0 +1,95 @@
+/**
+ * Fetch 4-17: reads stored batches from each partition's leader actor and returns them as they
+ * are stored. Long poll: while fewer than min_bytes are ready, the request waits in the fetch
+ * purgatory until a partition it reads gains records or max_wait_ms passes, then reads again.
+ * Byte limits follow KIP-74: partition_max_bytes per partition and max_bytes in all, except that
+ * the first partition with data always returns at least one whole batch, so a large batch never
+ * stalls a consumer. Fetch sessions (KIP-227) are declined by answering session id 0, which
+ * every client supports: each fetch is then a full fetch. Topic ids replace names from v13.
+ */
+import type { ReadResult } from '../../../actors/partition/messages.js';
+import type { Route } from '../../cluster/routing-table.js';
+import type { FetchRequest } from '../../protocol/messages/fetch.js';
+import type { FetchResponseInput } from '../../protocol/messages/fetch.js';
+import { handler, type RequestContext } from '../context.js';
+import { gatewayLimits } from '../limits.js';
+import { askPartition, routeOf } from './partition-ask.js';
+
+interface Wanted {
+  readonly topicIndex: number;
+  readonly req: FetchRequest.FetchPartition;
+  readonly route: Route;
+}
+
+type PartitionData = FetchResponseInput.PartitionData;
+
+export const fetch = handler(1, 4, 17, async (ctx, req) => {
+  const byId = ctx.header.apiVersion >= 13;
+  const wanted: Wanted[] = [];
+  req.topics.forEach((t, topicIndex) => {
+    for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: routeOf(ctx, t.topic, t.topicId, p.partition, byId) });
+  });
+  const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
+  const maxBytes = req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let results = await readAll(ctx, wanted, maxBytes);
+  for (;;) {
+    const ready = results.reduce((n, r) => n + (r.records?.length ?? 0), 0);
+    const hasError = results.some((r) => r.errorCode !== 0);
+    const remaining = deadline - Date.now();
+    if (ready >= req.minBytes || hasError || remaining <= 0) break;
+    const actorIds = wanted.flatMap((w) => (w.route.ok ? [w.route.actorId] : []));
+    await ctx.broker.purgatory.wait(actorIds, remaining);
+    results = await readAll(ctx, wanted, maxBytes);
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: req.topics.map((t, topicIndex) => ({
+      topic: t.topic,
+      topicId: t.topicId,
+      partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
+    })),
+  };
+});
+
+/** Reads every partition at once, then trims to max_bytes in request order. */
+async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number): Promise<PartitionData[]> {
+  const reads = await Promise.all(wanted.map((w) => readOne(ctx, w)));
+  let budget = maxBytes;
+  let first = true;
+  for (const r of reads) {
+    const n = r.records?.length ?? 0;
+    if (n === 0) continue;
+    if (n <= budget || first) {
+      budget -= n;
+      first = false;
+    } else {
+      r.records = Buffer.alloc(0);
+    }
+  }
+  return reads;
+}
+
+async function readOne(ctx: RequestContext, w: Wanted): Promise<PartitionData & { records: Buffer | null }> {
+  const maxBytes = Math.max(1, w.req.partitionMaxBytes);
+  const r = await askPartition<ReadResult>(ctx, w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes });
+  if (!r.ok) {
+    return {
+      partitionIndex: w.req.partition, errorCode: r.code, highWatermark: -1, lastStableOffset: -1,
+      logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null,
+    };
+  }
+  const v = r.value;
+  return {
+    partitionIndex: w.req.partition,
+    errorCode: 0,
+    highWatermark: v.highWatermark,
+    // No transactions yet, so everything below the high watermark is stable.
+    lastStableOffset: v.highWatermark,
+    logStartOffset: v.logStartOffset,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength),
+  };
+}
