@@ -17,7 +17,41 @@ import type { SerializedError } from './envelope.js';
 
 export type Outcome =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: SerializedError };
+  | { readonly ok: false; readonly error: SerializedError }
+  | DeferredOutcome;
+
+/**
+ * An answer the actor gives later (a JoinGroup that waits for the rest of its group). The host
+ * keeps the ask open; the actor calls `complete` exactly once, from any later turn. The ask still
+ * counts against the sender's mailbox credit until then, so actors bound how many they defer.
+ */
+export interface DeferredOutcome {
+  readonly ok: 'deferred';
+  /** Called by the host with the function that sends the reply. */
+  bind(send: (o: Outcome) => void): void;
+}
+
+/** Creates a deferred answer: put `outcome` in the turn's results and call `complete` later. */
+export function deferred(): { outcome: DeferredOutcome; complete(o: Exclude<Outcome, DeferredOutcome>): void } {
+  let send: ((o: Outcome) => void) | undefined;
+  let early: Outcome | undefined;
+  let done = false;
+  return {
+    outcome: {
+      ok: 'deferred',
+      bind(s) {
+        send = s;
+        if (early) s(early);
+      },
+    },
+    complete(o) {
+      if (done) return;
+      done = true;
+      if (send) send(o);
+      else early = o;
+    },
+  };
+}
 
 export interface ActorContext {
   readonly id: string;

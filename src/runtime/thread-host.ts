@@ -28,6 +28,8 @@ interface Hosted {
   readonly kind: string;
   readonly actor: Actor;
   mailbox: Queued[];
+  /** Asks answered with a deferred outcome and not yet completed. */
+  readonly deferred: Set<number>;
   busy: boolean;
   messagesHandled: number;
   readonly waitMs: SampleRing;
@@ -110,6 +112,7 @@ export class ThreadHost implements WorkerControl {
       kind,
       actor,
       mailbox: [],
+      deferred: new Set(),
       busy: false,
       messagesHandled: 0,
       waitMs: new SampleRing(),
@@ -231,10 +234,22 @@ export class ThreadHost implements WorkerControl {
     }
     hosted.runMs.add(performance.now() - start);
     hosted.messagesHandled += turn.length;
-    for (let i = 0; i < turn.length; i++) {
-      const o = outcomes[i]!;
-      if (o.ok) this.reply(turn[i]!.id, true, this.takeTransfer(o.value));
-      else this.reply(turn[i]!.id, false, o.error);
+    for (let i = 0; i < turn.length; i++) this.answer(hosted, turn[i]!.id, outcomes[i]!);
+  }
+
+  private answer(hosted: Hosted, id: number, o: Outcome): void {
+    if (o.ok === 'deferred') {
+      hosted.deferred.add(id);
+      o.bind((later) => {
+        // An actor that stopped has already failed its deferred asks; a late answer is dropped.
+        if (!hosted.deferred.delete(id)) return;
+        this.answer(hosted, id, later);
+        this.scheduleFlush();
+      });
+    } else if (o.ok) {
+      this.reply(id, true, this.takeTransfer(o.value));
+    } else {
+      this.reply(id, false, o.error);
     }
   }
 
@@ -268,6 +283,8 @@ export class ThreadHost implements WorkerControl {
 
   private failMailbox(hosted: Hosted, code: string, message: string): void {
     for (const q of hosted.mailbox) this.reply(q.id, false, { name: 'RuntimeError', code, message });
+    for (const id of hosted.deferred) this.reply(id, false, { name: 'RuntimeError', code, message });
+    hosted.deferred.clear();
     hosted.mailbox = [];
     this.scheduleFlush();
   }
