@@ -8,6 +8,8 @@ export async function broker(opts: StartBrokerOptions = {}): Promise<EmbeddedBro
   return startBroker({ logLevel: 'warn', ...opts });
 }
 
+const LEVEL_NAMES: Record<number, string> = { 1: 'ERROR', 2: 'WARN', 4: 'INFO', 5: 'DEBUG' };
+
 /** kafkajs log lines, kept so a failing test can print what the client saw. */
 export const kafkajsLog: string[] = [];
 
@@ -23,7 +25,7 @@ export function kafkajs(bootstrap: string, clientId = 'brook-interop'): Kafka {
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, ...rest } = log;
-        const line = `[kafkajs ${logLevel[level] ?? level}] ${namespace}: ${message} ${JSON.stringify(rest)}`;
+        const line = `[kafkajs ${LEVEL_NAMES[level] ?? level}] ${namespace}: ${message} ${JSON.stringify(rest)}`;
         kafkajsLog.push(line);
         if (kafkajsLog.length > 500) kafkajsLog.shift();
         if (level <= logLevel.ERROR) console.warn(line);
