@@ -20,6 +20,8 @@ export interface NodeConfig {
   workers: number;
   host: string;
   port: number;
+  /** HTTP API, console and /metrics port on the same host (0 = ephemeral, -1 = off). */
+  httpPort: number;
   advertisedHost: string | undefined;
   durability: 'normal' | 'full';
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -33,6 +35,13 @@ export interface NodeConfig {
   defaultReplicationFactor: number;
   /** Partitions of the __consumer_offsets topic (Kafka's offsets.topic.num.partitions). */
   offsetsTopicPartitions: number;
+  /** Consumer group settings (Kafka's group.* and offsets.* broker configs). */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMaxSize: number;
+  offsetsRetentionMinutes: number;
+  offsetMetadataMaxBytes: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -85,6 +94,7 @@ export const settings = [
   setting({ key: 'workers', flag: 'workers', env: 'BROOK_WORKERS', describe: 'worker threads hosting actors (default: one per core)', parse: int(1, 256), def: () => availableParallelism() }),
   setting({ key: 'host', flag: 'host', env: 'BROOK_HOST', describe: 'address the Kafka listener binds', parse: text, def: () => '127.0.0.1' }),
   setting({ key: 'port', flag: 'port', env: 'BROOK_PORT', describe: 'Kafka listener port (0 = ephemeral, printed at start)', parse: int(0, 65535), def: () => 9092 }),
+  setting({ key: 'httpPort', flag: 'http-port', env: 'BROOK_HTTP_PORT', describe: 'HTTP API, console and /metrics port (0 = ephemeral, -1 = off)', parse: int(-1, 65535), def: () => 8080 }),
   setting({ key: 'advertisedHost', flag: 'advertised-host', env: 'BROOK_ADVERTISED_HOST', describe: 'host name clients are told to connect to (default: --host)', parse: text, def: () => undefined }),
   setting({ key: 'durability', flag: 'durability', env: 'BROOK_DURABILITY', describe: 'SQLite synchronous mode of partition logs: normal or full', parse: oneOf('normal', 'full'), def: () => 'normal' as const }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'BROOK_LOG_LEVEL', describe: 'debug, info, warn, error or silent', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), def: () => 'info' as const }),
@@ -95,6 +105,12 @@ export const settings = [
   setting({ key: 'autoCreateTopics', flag: 'auto-create-topics', env: 'BROOK_AUTO_CREATE_TOPICS', describe: 'create unknown topics on Metadata requests that allow it (true/false)', parse: bool, def: () => true }),
   setting({ key: 'defaultReplicationFactor', flag: 'default-replication-factor', env: 'BROOK_DEFAULT_REPLICATION_FACTOR', describe: 'replication factor of topics created without one', parse: int(1, 32), def: () => 1 }),
   setting({ key: 'offsetsTopicPartitions', flag: 'offsets-topic-partitions', env: 'BROOK_OFFSETS_TOPIC_PARTITIONS', describe: 'partitions of __consumer_offsets (Kafka offsets.topic.num.partitions)', parse: int(1, 1000), def: () => 50 }),
+  setting({ key: 'groupMinSessionTimeoutMs', flag: 'group-min-session-timeout-ms', env: 'BROOK_GROUP_MIN_SESSION_TIMEOUT_MS', describe: 'shortest session timeout a group member may ask for (Kafka group.min.session.timeout.ms)', parse: int(1, 2 ** 31 - 1), def: () => 6_000 }),
+  setting({ key: 'groupMaxSessionTimeoutMs', flag: 'group-max-session-timeout-ms', env: 'BROOK_GROUP_MAX_SESSION_TIMEOUT_MS', describe: 'longest session timeout a group member may ask for (Kafka group.max.session.timeout.ms)', parse: int(1, 2 ** 31 - 1), def: () => 1_800_000 }),
+  setting({ key: 'groupInitialRebalanceDelayMs', flag: 'group-initial-rebalance-delay-ms', env: 'BROOK_GROUP_INITIAL_REBALANCE_DELAY_MS', describe: 'how long an empty group waits for more members before its first rebalance completes (Kafka group.initial.rebalance.delay.ms)', parse: int(0, 300_000), def: () => 3_000 }),
+  setting({ key: 'groupMaxSize', flag: 'group-max-size', env: 'BROOK_GROUP_MAX_SIZE', describe: 'members one consumer group may have (Kafka group.max.size)', parse: int(1, 100_000), def: () => 256 }),
+  setting({ key: 'offsetsRetentionMinutes', flag: 'offsets-retention-minutes', env: 'BROOK_OFFSETS_RETENTION_MINUTES', describe: 'how long an empty group keeps its committed offsets (Kafka offsets.retention.minutes)', parse: int(1, 2 ** 31 - 1), def: () => 10_080 }),
+  setting({ key: 'offsetMetadataMaxBytes', flag: 'offset-metadata-max-bytes', env: 'BROOK_OFFSET_METADATA_MAX_BYTES', describe: 'largest metadata string of one committed offset (Kafka offset.metadata.max.bytes)', parse: int(0, 1024 * 1024), def: () => 4096 }),
 ] as const;
 
 export function defaultConfig(): NodeConfig {

@@ -24,7 +24,7 @@ export type StartBrokerOptions = Partial<NodeConfig>;
 export async function startBroker(opts: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
   const temporary = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'brook-'));
-  const config: NodeConfig = { ...defaultConfig(), port: 0, workers: 2, logLevel: 'warn', ...opts, dataDir };
+  const config: NodeConfig = { ...defaultConfig(), port: 0, httpPort: 0, workers: 2, logLevel: 'warn', ...opts, dataDir };
   const node = await BrookNode.start(config, { logger: createLogger(config.logLevel, { pretty: false }) });
   const { host, port } = node.advertised;
   return {

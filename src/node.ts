@@ -12,6 +12,10 @@ import { RoutingTable } from './cluster/routing-table.js';
 import type { NodeConfig } from './config.js';
 import type { Broker } from './gateway/context.js';
 import { FetchPurgatory } from './gateway/fetch-purgatory.js';
+import { GatewayProbe } from './gateway/probe.js';
+import { HttpGateway } from './http/http-gateway.js';
+import { NodeProbe } from './node-probe.js';
+import { Registry } from 'prom-client';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
@@ -19,6 +23,12 @@ import { Supervisor } from './runtime/supervisor.js';
 export class BrookNode implements Broker {
   private stopping: Promise<void> | undefined;
   private gateway: Gateway | undefined;
+  private http: HttpGateway | undefined;
+  readonly metrics = new Registry();
+  readonly probe = new GatewayProbe(this.metrics);
+  private readonly nodeProbe: NodeProbe;
+  /** The bound HTTP port, or -1 when the HTTP gateway is off or could not bind. */
+  httpPort = -1;
   readonly routes: RoutingTable;
   readonly purgatory: FetchPurgatory;
   readonly partitions: PartitionManager;
@@ -33,6 +43,13 @@ export class BrookNode implements Broker {
     this.routes = new RoutingTable(controller.image, config.nodeId);
     this.purgatory = new FetchPurgatory(supervisor);
     this.partitions = new PartitionManager(supervisor, controller, config.nodeId, config.dataDir, config.durability);
+    this.nodeProbe = new NodeProbe(this.metrics, this);
+  }
+
+  /** Prometheus text of every metric, refreshed from the supervisor and worker threads. */
+  async metricsText(): Promise<string> {
+    await this.nodeProbe.refresh();
+    return this.metrics.metrics();
   }
 
   static async start(config: NodeConfig, opts: { logger?: Logger } = {}): Promise<BrookNode> {
@@ -50,6 +67,7 @@ export class BrookNode implements Broker {
     try {
       await node.partitions.startAll();
       await node.listen();
+      await node.listenHttp();
     } catch (err) {
       await node.stop();
       throw err;
@@ -57,6 +75,7 @@ export class BrookNode implements Broker {
     log.info({
       nodeId: config.nodeId, dataDir, workers: config.workers, durability: config.durability,
       listener: `${config.host}:${node.advertised.port}`, advertised: `${node.advertised.host}:${node.advertised.port}`,
+      http: node.httpPort >= 0 ? `${config.host}:${node.httpPort}` : 'off',
       topics: controller.image.topicsByName.size,
     }, 'brook node started');
     return node;
@@ -71,11 +90,26 @@ export class BrookNode implements Broker {
     this.controller.registerBroker(host, port);
   }
 
+  /**
+   * The HTTP gateway is auxiliary: if its port is taken the node still serves Kafka, and says so.
+   */
+  private async listenHttp(): Promise<void> {
+    if (this.config.httpPort < 0) return;
+    const http = new HttpGateway(this);
+    try {
+      this.httpPort = await http.listen(this.config.host, this.config.httpPort);
+      this.http = http;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, httpPort: this.config.httpPort }, 'HTTP gateway could not start; the Kafka listener runs without it');
+    }
+  }
+
   /** Closes the listener, drains mailboxes, closes every database and stops the worker threads. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('brook node stopping');
       await this.gateway?.close();
+      await this.http?.close();
       await this.supervisor.shutdown();
       this.controller.close();
       this.log.info('brook node stopped');

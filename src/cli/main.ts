@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
+import { registerActors } from './actors.js';
 import { registerStart } from './start.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -11,6 +12,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   registerStart(program);
+  registerActors(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -19,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`brook: ${err.message}\n`);
       process.exit(2);
     }
-    throw err;
+    process.stderr.write(`brook: ${(err as Error).message}\n`);
+    process.exit(1);
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import {
-  decodeRequest, encodeResponse, ProtocolError, UnknownApiError, UnsupportedVersionError,
+  API_NAMES, decodeRequest, encodeResponse, ProtocolError, UnknownApiError, UnsupportedVersionError,
   type DecodedRequest,
 } from '../protocol/index.js';
 import type { Broker, HandlerEntry, RequestContext } from './context.js';
@@ -136,9 +136,18 @@ export class Connection {
 
   private async handle(entry: HandlerEntry, req: DecodedRequest): Promise<Buffer | null> {
     const ctx: RequestContext = { broker: this.broker, header: req.header, clientHost: this.remoteAddress };
-    const body = await (entry.handle as (c: RequestContext, b: unknown) => unknown)(ctx, req.body);
-    if (body === null) return null;
-    return encodeResponse(req.apiKey, req.header.apiVersion, req.header.correlationId, body as never);
+    const api = API_NAMES[req.apiKey];
+    const start = performance.now();
+    try {
+      const body = await (entry.handle as (c: RequestContext, b: unknown) => unknown)(ctx, req.body);
+      if (body === null) return null;
+      return encodeResponse(req.apiKey, req.header.apiVersion, req.header.correlationId, body as never);
+    } catch (err) {
+      this.broker.probe.requestFailed(api);
+      throw err;
+    } finally {
+      this.broker.probe.requestDone(api, (performance.now() - start) / 1000);
+    }
   }
 
   private rejectFrame(err: unknown): void {

@@ -11,6 +11,7 @@ import type { RequestHeader } from '../protocol/codec.js';
 import type { ApiKey, RequestBodies, ResponseInputs } from '../protocol/messages/index.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
+import type { GatewayProbe } from './probe.js';
 
 export interface Broker {
   readonly config: NodeConfig;
@@ -18,6 +19,7 @@ export interface Broker {
   readonly routes: RoutingTable;
   readonly supervisor: Supervisor;
   readonly purgatory: FetchPurgatory;
+  readonly probe: GatewayProbe;
   readonly log: Logger;
   /** Where clients reach this node (advertised host and the listener's bound port). */
   readonly advertised: { readonly host: string; readonly port: number };

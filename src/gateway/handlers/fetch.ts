@@ -41,6 +41,10 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     await ctx.broker.purgatory.wait(actorIds, remaining);
     results = await readAll(ctx, wanted, maxBytes);
   }
+  results.forEach((r, i) => {
+    const route = wanted[i]!.route;
+    if (route.ok && r.records) ctx.broker.probe.fetched(route.topic.name, r.records);
+  });
   return {
     throttleTimeMs: 0,
     errorCode: 0,

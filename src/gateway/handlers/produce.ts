@@ -43,6 +43,7 @@ async function appendPartition(
     timeoutMs: Math.max(1, timeoutMs),
   });
   if (!r.ok) return { index: partition, errorCode: r.code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: r.message };
+  if (!r.value.duplicate) ctx.broker.probe.produced(topic, r.value.lastOffset - r.value.baseOffset + 1, records.length);
   return {
     index: partition,
     errorCode: 0,
