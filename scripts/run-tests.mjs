@@ -16,7 +16,10 @@ let skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0 > 0 && (json.numFailedTests ?? 0) === 0 ? json.numFailedTestSuites : 0);
+  // A file that fails to load has no failed test but a failed suite: count it, so it shows.
+  const failedTests = json.numFailedTests ?? 0;
+  const failedSuites = json.numFailedTestSuites ?? 0;
+  failed = failedTests > 0 ? failedTests : failedSuites;
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 } catch (err) {
   console.error(`could not read vitest's JSON report: ${err.message}`);
