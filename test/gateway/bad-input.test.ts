@@ -407,6 +407,68 @@ describe('malformed record batches', () => {
   });
 });
 
+describe('well-formed requests with hostile values', () => {
+  it('answer with Kafka error codes, on a connection that stays open', async () => {
+    const c = await connect();
+    try {
+      const batch = buildBatch({ records: [{ value: 'x' }] });
+      const before = await latestOffset(c, HEALTH, 0);
+      // acks=2: INVALID_REQUIRED_ACKS (21).
+      const badAcks = await c.request(0, 9, { acks: 2, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index: 0, records: batch }] }] });
+      expect(badAcks.responses[0]!.partitionResponses[0]!.errorCode).toBe(21);
+      // Partitions that do not exist: UNKNOWN_TOPIC_OR_PARTITION (3).
+      for (const index of [-1, 1, 0x7fffffff]) {
+        const r = await c.request(0, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index, records: batch }] }] });
+        expect(r.responses[0]!.partitionResponses[0]!.errorCode, `produce to partition ${index}`).toBe(3);
+      }
+      // A topic that does not exist, and one whose name is not legal.
+      for (const name of ['no-such-topic-xyz', '../../etc', 'a'.repeat(300), '']) {
+        const r = await c.request(0, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name, partitionData: [{ index: 0, records: batch }] }] });
+        expect(r.responses[0]!.partitionResponses[0]!.errorCode, `produce to ${JSON.stringify(name.slice(0, 20))}`).not.toBe(0);
+      }
+      // Metadata auto-creation of illegal names: INVALID_TOPIC_EXCEPTION (17).
+      for (const name of ['../../escape', 'a/b', 'a'.repeat(250), '.', '..', 'white space']) {
+        const md = await c.request(3, 12, { topics: [{ name }], allowAutoTopicCreation: true });
+        expect(md.topics[0]!.errorCode, `metadata for ${JSON.stringify(name.slice(0, 20))}`).toBe(17);
+      }
+      // A null record set, and an empty one.
+      for (const records of [null, Buffer.alloc(0)]) {
+        const r = await c.request(0, 9, { acks: -1, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index: 0, records }] }] });
+        expect(r.responses[0]!.partitionResponses[0]!.errorCode).not.toBe(0);
+      }
+      // acks=0 with a corrupt batch: no response, the connection stays usable.
+      const corrupt = Buffer.from(batch);
+      corrupt[corrupt.length - 1] ^= 0xff;
+      c.sendRaw(encodeRequest(0, 9, c.allocateCorrelationId(), 'c', { acks: 0, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index: 0, records: corrupt }] }] }));
+      // Fetch at hostile offsets and sizes.
+      for (const [fetchOffset, partitionMaxBytes] of [[-1, 1024], [-0x80000000, 1024], [2 ** 52, 1024], [0, -1], [0, 0]] as const) {
+        const r = await c.request(1, 12, {
+          maxWaitMs: 0, minBytes: 0, maxBytes: partitionMaxBytes, sessionEpoch: -1,
+          topics: [{ topic: HEALTH, partitions: [{ partition: 0, fetchOffset, partitionMaxBytes }] }],
+        }, 5_000);
+        const p = r.responses[0]!.partitions[0]!;
+        if (fetchOffset < 0 || fetchOffset > 1e6) expect(p.errorCode, `fetch at ${fetchOffset}`).toBe(1);
+      }
+      // Fetch of a partition that does not exist, with a long max wait: an error, not a long poll.
+      const t0 = Date.now();
+      const nf = await c.request(1, 12, {
+        maxWaitMs: 30_000, minBytes: 1, sessionEpoch: -1,
+        topics: [{ topic: HEALTH, partitions: [{ partition: 7, fetchOffset: 0, partitionMaxBytes: 1024 }] }],
+      }, 10_000);
+      expect(nf.responses[0]!.partitions[0]!.errorCode).toBe(3);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      // ListOffsets with an odd timestamp (Kafka treats unknown negatives as a timestamp search): any proper answer.
+      const lo = await c.request(2, 7, { replicaId: -1, topics: [{ name: HEALTH, partitions: [{ partitionIndex: 0, timestamp: -99 }] }] });
+      expect(lo.topics[0]!.partitions[0]!.partitionIndex).toBe(0);
+      expect(await latestOffset(c, HEALTH, 0)).toBe(before);
+      expect(c.closed).toBe(false);
+    } finally {
+      c.close();
+    }
+    await assertHealthy();
+  });
+});
+
 describe('memory', () => {
   function rss(): number {
     (globalThis as { gc?: () => void }).gc?.();
