@@ -44,7 +44,15 @@ export class Connection {
   ) {
     socket.setNoDelay(true);
     socket.setTimeout(broker.config.idleTimeoutMs, () => this.close('idle timeout'));
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      // A bug on one connection must never take the node down: close it and say why.
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.broker.log.error({ err, connection: this.id }, 'unexpected error while reading a request');
+        this.close(`unexpected error: ${(err as Error).message}`, 'warn');
+      }
+    });
     socket.on('drain', () => this.updateFlow());
     socket.on('error', () => this.close('socket error'));
     socket.on('close', () => this.close('closed by client'));
@@ -73,8 +81,8 @@ export class Connection {
         const head = this.take(4);
         const size = head.readInt32BE(0);
         const cap = this.trusted ? this.broker.config.maxRequestBytes : gatewayLimits.untrustedFrameBytesMax;
-        if (size < 0 || size > cap) {
-          this.close(`frame of ${size} bytes is outside 0..${cap}`, 'warn');
+        if (size < gatewayLimits.requestHeaderBytesMin || size > cap) {
+          this.close(`frame of ${size} bytes is outside ${gatewayLimits.requestHeaderBytesMin}..${cap}`, 'warn');
           return;
         }
         this.expected = size;

@@ -6,6 +6,8 @@ export const gatewayLimits = {
    * max_request_size, hence a little over 1 MiB rather than a few KiB.
    */
   untrustedFrameBytesMax: 1024 * 1024 + 64 * 1024,
+  /** The smallest request: api key, api version and correlation id (request header v0). */
+  requestHeaderBytesMin: 8,
   /** Requests one connection may have in flight; reading pauses beyond it (Kafka's queued.max.requests is per broker). */
   inFlightRequestsMax: 128,
   /** Bytes waiting in a socket's write buffer before reading from it pauses. */
