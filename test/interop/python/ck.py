@@ -144,6 +144,34 @@ def list_topics(req):
     }
 
 
+def create_partitions(req):
+    from confluent_kafka.admin import NewPartitions
+    a = admin(req)
+    fs = a.create_partitions([NewPartitions(req['topic'], req['count'])], operation_timeout=10, request_timeout=15)
+    res = {}
+    for name, f in fs.items():
+        try:
+            f.result(15)
+            res[name] = None
+        except Exception as e:  # noqa
+            res[name] = str(e)
+    return {'results': res}
+
+
+def alter_configs(req):
+    """Legacy AlterConfigs: replaces the topic's whole set of dynamic configs."""
+    a = admin(req)
+    res = ConfigResource(ConfigResource.Type.TOPIC, req['topic'], set_config=req['configs'])
+    out = {}
+    for r, f in a.alter_configs([res], request_timeout=15).items():
+        try:
+            f.result(15)
+            out[r.name] = None
+        except Exception as e:  # noqa
+            out[r.name] = str(e)
+    return {'results': out}
+
+
 def describe_configs(req):
     a = admin(req)
     fs = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, req['topic'])], request_timeout=15)
@@ -175,7 +203,8 @@ def offsets(req):
 
 
 OPS = {'produce': produce, 'consume': consume, 'create_topics': create_topics, 'delete_topics': delete_topics,
-       'list_topics': list_topics, 'describe_configs': describe_configs, 'offsets': offsets}
+       'list_topics': list_topics, 'describe_configs': describe_configs,
+       'create_partitions': create_partitions, 'alter_configs': alter_configs, 'offsets': offsets}
 
 if __name__ == '__main__':
     request = json.loads(sys.stdin.read())

@@ -141,6 +141,22 @@ def describe_configs(req):
     return {'result': out, 'version': version}
 
 
+def create_partitions(req):
+    from kafka.admin import NewPartitions
+    a = admin(req)
+    resp = a.create_partitions({req['topic']: NewPartitions(req['count'])}, timeout_ms=10000)
+    a.close()
+    return {'results': {e[0]: e[1] for e in resp.topic_errors}, 'version': resp.API_VERSION}
+
+
+def alter_configs(req):
+    a = admin(req)
+    resp = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, req['topic'], configs=req['configs'])])
+    a.close()
+    # resources: (error_code, error_message, resource_type, resource_name)
+    return {'results': {r[3]: r[0] for r in resp.resources}, 'version': resp.API_VERSION}
+
+
 def partition_for(req):
     n = req['partitions']
     # kafka-python's DefaultPartitioner: murmur2(key) & 0x7fffffff % n — the Java client's.
@@ -149,7 +165,7 @@ def partition_for(req):
 
 OPS = {'produce': produce, 'consume': consume, 'offsets': offsets, 'create_topics': create_topics,
        'delete_topics': delete_topics, 'list_topics': list_topics, 'describe_configs': describe_configs,
-       'partition_for': partition_for}
+       'partition_for': partition_for, 'create_partitions': create_partitions, 'alter_configs': alter_configs}
 
 if __name__ == '__main__':
     request = json.loads(sys.stdin.read())
