@@ -3,8 +3,10 @@
  * adding a kind means adding it here.
  */
 import type { ActorFactory } from '../src/runtime/actor.js';
+import { createGroupCoordinatorActor } from './group-coordinator/coordinator-actor.js';
 import { createPartitionActor } from './partition/partition-actor.js';
 
 export const actorKinds: ReadonlyMap<string, ActorFactory> = new Map<string, ActorFactory>([
   ['partition', createPartitionActor],
+  ['group-coordinator', createGroupCoordinatorActor],
 ]);

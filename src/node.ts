@@ -19,6 +19,19 @@ import { Registry } from 'prom-client';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
+import { OFFSETS_TOPIC } from '../actors/group-coordinator/limits.js';
+import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messages.js';
+
+function groupSettingsOf(c: NodeConfig): GroupCoordinatorSettings {
+  return {
+    groupMinSessionTimeoutMs: c.groupMinSessionTimeoutMs,
+    groupMaxSessionTimeoutMs: c.groupMaxSessionTimeoutMs,
+    groupInitialRebalanceDelayMs: c.groupInitialRebalanceDelayMs,
+    groupMaxSize: c.groupMaxSize,
+    offsetsRetentionMs: c.offsetsRetentionMinutes * 60_000,
+    offsetMetadataMaxBytes: c.offsetMetadataMaxBytes,
+  };
+}
 
 export class BrookNode implements Broker {
   private stopping: Promise<void> | undefined;
@@ -42,7 +55,7 @@ export class BrookNode implements Broker {
   ) {
     this.routes = new RoutingTable(controller.image, config.nodeId);
     this.purgatory = new FetchPurgatory(supervisor);
-    this.partitions = new PartitionManager(supervisor, controller, config.nodeId, config.dataDir, config.durability);
+    this.partitions = new PartitionManager(supervisor, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config));
     this.nodeProbe = new NodeProbe(this.metrics, this);
   }
 
@@ -66,6 +79,7 @@ export class BrookNode implements Broker {
     const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller);
     try {
       await node.partitions.startAll();
+      await node.createOffsetsTopic();
       await node.listen();
       await node.listenHttp();
     } catch (err) {
@@ -79,6 +93,18 @@ export class BrookNode implements Broker {
       topics: controller.image.topicsByName.size,
     }, 'brook node started');
     return node;
+  }
+
+  /** Creates __consumer_offsets (compacted, as in Kafka) the first time the node starts. */
+  private async createOffsetsTopic(): Promise<void> {
+    if (this.controller.image.topicsByName.has(OFFSETS_TOPIC)) return;
+    const created = await this.controller.createTopic({
+      name: OFFSETS_TOPIC,
+      numPartitions: this.config.offsetsTopicPartitions,
+      replicationFactor: -1,
+      configs: [{ name: 'cleanup.policy', value: 'compact' }],
+    });
+    if ('error' in created) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${created.error}: ${created.message}`);
   }
 
   private async listen(): Promise<void> {

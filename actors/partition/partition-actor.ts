@@ -29,7 +29,8 @@ export function createPartitionActor(ctx: ActorContext, config: unknown): Actor 
   return new PartitionActor(ctx, cfg, log);
 }
 
-class PartitionActor implements Actor {
+/** Exported so the group coordinator can embed one for the `__consumer_offsets` partition it owns. */
+export class PartitionActor implements Actor {
   constructor(
     private readonly ctx: ActorContext,
     private readonly cfg: PartitionConfig,

@@ -6,6 +6,9 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GroupCoordinatorConfig } from '../../actors/group-coordinator/coordinator-actor.js';
+import { OFFSETS_TOPIC } from '../../actors/group-coordinator/limits.js';
+import type { GroupCoordinatorSettings } from '../../actors/group-coordinator/messages.js';
 import type { PartitionConfig } from '../../actors/partition/messages.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Controller, MetadataChange } from './controller.js';
@@ -19,6 +22,7 @@ export class PartitionManager {
     private readonly nodeId: number,
     private readonly dataDir: string,
     private readonly durability: 'normal' | 'full',
+    private readonly groupSettings: GroupCoordinatorSettings,
   ) {
     controller.onChange((c) => this.apply(c));
   }
@@ -65,6 +69,13 @@ export class PartitionManager {
       path: join(this.topicDir(topic), `${p.partition}.db`),
       durability: this.durability,
     };
+    // A __consumer_offsets partition is owned by the group coordinator of the groups stored in
+    // it, under the same actor id: it answers partition messages as a partition actor does.
+    if (topic.name === OFFSETS_TOPIC) {
+      const coordinator: GroupCoordinatorConfig = { ...config, groups: this.groupSettings };
+      await this.supervisor.spawn(id, 'group-coordinator', coordinator);
+      return;
+    }
     await this.supervisor.spawn(id, 'partition', config);
   }
 }

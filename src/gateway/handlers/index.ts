@@ -7,6 +7,10 @@ import type { HandlerEntry } from '../context.js';
 import { adminHandlers } from './admin.js';
 import { apiVersions } from './api-versions.js';
 import { fetch } from './fetch.js';
+import { findCoordinator } from './find-coordinator.js';
+import { deleteGroups, describeGroups, listGroups } from './group-admin.js';
+import { heartbeat, joinGroup, leaveGroup, syncGroup } from './group-membership.js';
+import { offsetCommit, offsetDelete, offsetFetch } from './group-offsets.js';
 import { initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { describeCluster, metadata } from './metadata.js';
@@ -14,6 +18,8 @@ import { produce } from './produce.js';
 
 const entries: HandlerEntry[] = [
   apiVersions, metadata, describeCluster, produce, fetch, listOffsets, initProducerId, ...adminHandlers,
+  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete,
+  listGroups, describeGroups, deleteGroups,
 ] as HandlerEntry[];
 
 const table = new Map<number, HandlerEntry>(entries.map((e) => [e.apiKey, e]));

@@ -1,0 +1,109 @@
+/**
+ * Committed offsets, forwarded to the group's coordinator actor: OffsetCommit 2-9,
+ * OffsetFetch 1-9 (several groups per request from v8) and OffsetDelete 0. Minimum versions
+ * follow KIP-896 and still meet librdkafka 2.0.2's balanced-consumer check (OffsetCommit 1-2,
+ * OffsetFetch 1). Partitions of topics this node does not know are answered
+ * UNKNOWN_TOPIC_OR_PARTITION here, as Kafka's request handler does, before the coordinator.
+ */
+import { groupLimits } from '../../../actors/group-coordinator/limits.js';
+import type {
+  CommitOffsets, CommitOffsetsResult, DeleteOffsetsResult, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition,
+} from '../../../actors/group-coordinator/messages.js';
+import { errorCode } from '../../protocol/errors.js';
+import type { OffsetFetchResponseInput } from '../../protocol/messages/offset-fetch.js';
+import { handler, type RequestContext } from '../context.js';
+import { askCoordinator } from './group-route.js';
+
+function partitionExists(ctx: RequestContext, topic: string, partition: number): boolean {
+  const t = ctx.broker.controller.image.topicsByName.get(topic);
+  return t !== undefined && partition >= 0 && partition < t.partitions.length;
+}
+
+export const offsetCommit = handler(8, 2, 9, async (ctx, req) => {
+  const v = ctx.header.apiVersion;
+  const unknown = errorCode('UNKNOWN_TOPIC_OR_PARTITION');
+  const count = req.topics.reduce((n, t) => n + t.partitions.length, 0);
+  const known = req.topics
+    .map((t) => ({ name: t.name, partitions: t.partitions.filter((p) => partitionExists(ctx, t.name, p.partitionIndex)) }))
+    .filter((t) => t.partitions.length > 0);
+  const msg: CommitOffsets = {
+    type: 'CommitOffsets',
+    groupId: req.groupId,
+    generationId: req.generationIdOrMemberEpoch,
+    memberId: req.memberId,
+    groupInstanceId: v >= 7 ? req.groupInstanceId : null,
+    topics: known.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p): OffsetCommitPartition => ({
+        partitionIndex: p.partitionIndex, committedOffset: p.committedOffset,
+        committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1, committedMetadata: p.committedMetadata,
+      })),
+    })),
+  };
+  let failed = count > groupLimits.commitPartitionsMax ? errorCode('INVALID_REQUEST') : 0;
+  const answers = new Map<string, number>();
+  if (failed === 0 && known.length > 0) {
+    const r = await askCoordinator<CommitOffsetsResult>(ctx, req.groupId, msg);
+    if (!r.ok) failed = r.code;
+    else for (const t of r.value.topics) for (const p of t.partitions) answers.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode);
+  }
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: failed || (answers.get(`${t.name}\u0000${p.partitionIndex}`) ?? unknown),
+      })),
+    })),
+  };
+});
+
+type FetchedTopics = FetchOffsetsResult['topics'];
+
+async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchOffsets['topics']): Promise<FetchOffsetsResult> {
+  const r = await askCoordinator<FetchOffsetsResult>(ctx, groupId, { type: 'FetchOffsets', groupId, topics });
+  if (r.ok) return r.value;
+  const failed: FetchedTopics = (topics ?? []).map((t) => ({
+    name: t.name,
+    partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1, committedLeaderEpoch: -1, metadata: '', errorCode: r.code })),
+  }));
+  return { errorCode: r.code, topics: failed };
+}
+
+export const offsetFetch = handler(9, 1, 9, async (ctx, req): Promise<OffsetFetchResponseInput> => {
+  const v = ctx.header.apiVersion;
+  if (v >= 8) {
+    const groups = await Promise.all(req.groups.map(async (g) => {
+      const r = await fetchGroup(ctx, g.groupId, g.topics);
+      return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] })) };
+    }));
+    return { throttleTimeMs: 0, groups };
+  }
+  // v1 has no "all topics" form; a null topic list starts at v2.
+  const r = await fetchGroup(ctx, req.groupId, v >= 2 ? req.topics : req.topics ?? []);
+  // Before v2 there is no top-level error: each partition carries it.
+  const topics = v >= 2 && r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] }));
+  return { throttleTimeMs: 0, errorCode: r.errorCode, topics };
+});
+
+export const offsetDelete = handler(47, 0, 0, async (ctx, req) => {
+  const r = await askCoordinator<DeleteOffsetsResult>(ctx, req.groupId, {
+    type: 'DeleteOffsets',
+    groupId: req.groupId,
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),
+  });
+  if (!r.ok) return { errorCode: r.code, throttleTimeMs: 0, topics: [] };
+  const unknown = errorCode('UNKNOWN_TOPIC_OR_PARTITION');
+  return {
+    errorCode: r.value.errorCode,
+    throttleTimeMs: 0,
+    topics: r.value.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: p.errorCode === 0 && !partitionExists(ctx, t.name, p.partitionIndex) ? unknown : p.errorCode,
+      })),
+    })),
+  };
+});
