@@ -131,4 +131,35 @@ describe.skipIf(missing(kc))('interop: restart on the same data dir', () => {
       expect(list.slice(firstAfter).every((r) => r.value!.startsWith('after-'))).toBe(true);
     }
   });
+
+  it('a connected idempotent kafkajs producer keeps producing across a restart on the same port', async () => {
+    const dir = tempDir('brook-interop-live-');
+    let node = await broker({ dataDir: dir.dir });
+    const port = node.port;
+    try {
+      const topic = uniqueTopic('restart-live');
+      const kafka = kafkajs(node.bootstrap);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true, timeout: 10_000 });
+      await admin.disconnect();
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await p.connect();
+      for (let i = 0; i < 3; i++) await p.send({ topic, messages: [{ value: `before-${i}`, partition: 0 }] });
+      await node.stop();
+      node = await broker({ dataDir: dir.dir, port });
+      // Same producer id and epoch, next sequence numbers: the restarted node must know them.
+      for (let i = 0; i < 3; i++) {
+        const [m] = await p.send({ topic, messages: [{ value: `after-${i}`, partition: 0 }] });
+        expect(m!.errorCode).toBe(0);
+        expect(m!.baseOffset).toBe(String(3 + i));
+      }
+      await p.disconnect();
+      const recs = await kcatConsumeAll(node.bootstrap, topic, 0);
+      expect(recs.map((r) => `${r.offset}:${r.payload}`)).toEqual(['0:before-0', '1:before-1', '2:before-2', '3:after-0', '4:after-1', '5:after-2']);
+    } finally {
+      await node.stop();
+      dir.cleanup();
+    }
+  });
 });
