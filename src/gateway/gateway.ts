@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import type { Broker } from './context.js';
 import { Connection } from './connection.js';
+import { listen } from './listen.js';
 
 export class Gateway {
   private readonly server: Server;
@@ -21,15 +22,9 @@ export class Gateway {
 
   /** Binds the listener; returns the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listen(this.server, host, port);
   }
+
 
   get connectionCount(): number {
     return this.connections.size;

@@ -13,6 +13,7 @@
  *   GET  /metrics                           Prometheus text
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listen } from '../gateway/listen.js';
 import type { BrookNode } from '../node.js';
 
 const bodyBytesMax = 64 * 1024;
@@ -45,15 +46,9 @@ export class HttpGateway {
   }
 
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : port);
-      });
-    });
+    return listen(this.server, host, port);
   }
+
 
   close(): Promise<void> {
     this.server.closeAllConnections();
