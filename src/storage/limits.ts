@@ -20,8 +20,8 @@ export const minRecordBytes = 7;
 export const defaultMaxBatchBytes = 1_048_588;
 
 /**
- * Largest records field of one append. Kafka bounds it by segment.bytes; we have no
- * segments, so this bound only stops a single transaction from growing without limit.
+ * Largest records field of one append, so a single transaction cannot grow without limit.
+ * Kafka bounds it by segment.bytes; ours are logical segments and may be smaller.
  */
 export const maxAppendBytes = 64 * 1024 * 1024;
 
@@ -37,8 +37,25 @@ export const maxHeadersPerRecord = 100_000;
 /** Offsets stay exact JS numbers in this layer. */
 export const maxOffset = Number.MAX_SAFE_INTEGER;
 
-/** Schema version written to the meta table; bumped on any incompatible schema change. */
-export const schemaVersion = 1;
+/**
+ * Schema version written to the meta table; bumped on any incompatible schema change.
+ * Version 2 added the segments table and batches.delete_horizon_ms; version 1 logs are
+ * migrated on open.
+ */
+export const schemaVersion = 2;
+
+/** Default number of batches one enforceRetention call may delete, so one tick stays short. */
+export const retentionBatchesPerStepDefault = 1_000;
+
+/** Default batch bytes one compactStep call may read (and so decompress and rewrite). */
+export const compactionBytesPerStepDefault = 4 * 1024 * 1024;
+
+/**
+ * Most distinct keys one cleaning pass indexes (Kafka bounds its offset map by
+ * log.cleaner.dedupe.buffer.size the same way): when the map is full, the pass cleans the
+ * dirty range indexed so far and the next pass continues from there.
+ */
+export const compactionKeysMax = 1_000_000;
 
 /** Kafka's RecordBatch magic for the v2 format, the only one we store. */
 export const currentMagic = 2;

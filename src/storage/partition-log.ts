@@ -17,8 +17,10 @@
  * rebuilds the in-memory state from the last row, the meta table and the producer table.
  */
 import Database from 'better-sqlite3';
+import { type BatchCodecs, defaultBatchCodecs, stampLogAppendTime } from './batch-rewrite.js';
 import { FailurePoints } from './failure-points.js';
-import { defaultMaxBatchBytes, maxOffset, schemaVersion } from './limits.js';
+import { type BatchChange, type CleanerHost, type CompactionProgress, LogCleaner, type StoredBatch } from './log-cleaner.js';
+import { compactionBytesPerStepDefault, maxOffset, retentionBatchesPerStepDefault, schemaVersion } from './limits.js';
 import { ProducerStateTable, type ProducerEntry } from './producer-state.js';
 import {
   type BatchHeader,
@@ -30,6 +32,7 @@ import {
   splitBatches,
 } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
+import { type TopicConfig, checkTopicConfig, compacts, defaultTopicConfig, deletesOldSegments } from './topic-config.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -38,8 +41,12 @@ export interface PartitionLogOptions {
   durability?: Durability;
   /** Wall clock in ms, injectable for simulation; defaults to Date.now. */
   clock?: () => number;
-  /** Largest batch accepted (the topic's max.message.bytes). */
+  /** The topic's configs; defaults to Kafka's. Change them at run time with setConfig. */
+  config?: Partial<TopicConfig>;
+  /** Largest batch accepted; the same as config.maxMessageBytes, which wins when both are given. */
   maxBatchBytes?: number;
+  /** Codecs for compaction's decompress/recompress; src/compression's by default. */
+  codecs?: BatchCodecs;
   /** CreateTime batches further than this from now are INVALID_TIMESTAMP (message.timestamp.difference.max.ms). */
   maxTimestampDifferenceMs?: number;
   /** Defaults to true: the high watermark follows logEndOffset, as on a single node. */
@@ -56,8 +63,8 @@ export interface AppendOptions {
 export interface AppendResult {
   baseOffset: number;
   lastOffset: number;
-  /** Always -1: LogAppendTime topics are not supported yet. */
-  logAppendTimeMs: -1;
+  /** The broker time stamped on the batches for LogAppendTime topics; -1 for CreateTime. */
+  logAppendTimeMs: number;
   logStartOffset: number;
   duplicate: boolean;
 }
@@ -85,11 +92,35 @@ interface BatchBounds {
   last_offset: number;
 }
 
+/**
+ * One segment: Kafka's unit of retention, here a range of batches from baseOffset up to the
+ * next segment's baseOffset. Only baseOffset and createdMs are stored (the segments table);
+ * size and newest timestamp are kept in memory and recomputed on open.
+ */
+export interface Segment {
+  readonly baseOffset: number;
+  /** Wall-clock time the segment was rolled (its first batch appended); segment.ms counts from it. */
+  readonly createdMs: number;
+  sizeBytes: number;
+  /** Largest max_timestamp of its batches, -1 when empty. */
+  maxTimestamp: number;
+}
+
+export interface RetentionProgress {
+  batchesDeleted: number;
+  bytesDeleted: number;
+  logStartOffset: number;
+  /** True when the step stopped at its batch bound with more to delete. */
+  more: boolean;
+}
+
 /** In-memory state an append may change, saved so a failed transaction can restore it. */
 interface AppendCursor {
   logEndOffset: number;
   sizeBytes: number;
   maxTimestampBatch: MaxTimestampBatch | null | undefined;
+  segmentCount: number;
+  activeSegment: { sizeBytes: number; maxTimestamp: number } | null;
 }
 
 /** The batch holding the largest timestamp; undefined when it must be recomputed. */
@@ -108,8 +139,10 @@ const schemaSql = `
     producer_epoch INTEGER NOT NULL,
     base_sequence INTEGER NOT NULL,
     record_count INTEGER NOT NULL,
-    bytes BLOB NOT NULL
+    bytes BLOB NOT NULL,
+    delete_horizon_ms INTEGER NOT NULL DEFAULT -1
   );
+  CREATE TABLE IF NOT EXISTS segments (base_offset INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS producer_state (
     producer_id INTEGER PRIMARY KEY,
@@ -121,7 +154,10 @@ const schemaSql = `
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertBatch: db.prepare('INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertBatch: db.prepare(
+      `INSERT INTO batches (base_offset, last_offset, first_timestamp, max_timestamp, producer_id, producer_epoch,
+         base_sequence, record_count, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     lastBatch: db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
     floorBatch: db.prepare<[number], BatchBounds>(
       'SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1',
@@ -152,6 +188,30 @@ function prepareStatements(db: Database.Database) {
          last_timestamp = excluded.last_timestamp, batches = excluded.batches`,
     ),
     deleteProducer: db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
+    insertSegment: db.prepare('INSERT INTO segments (base_offset, created_ms) VALUES (?, ?)'),
+    allSegments: db.prepare<[], { base_offset: number; created_ms: number }>('SELECT base_offset, created_ms FROM segments ORDER BY base_offset'),
+    deleteSegmentsFrom: db.prepare('DELETE FROM segments WHERE base_offset >= ?'),
+    deleteSegmentsBefore: db.prepare('DELETE FROM segments WHERE base_offset < ?'),
+    // length() of a blob reads its size from the record header, not the blob pages.
+    segmentStats: db.prepare<[number, number], { n: number; t: number }>(
+      'SELECT coalesce(sum(length(bytes)), 0) AS n, coalesce(max(max_timestamp), -1) AS t FROM batches WHERE base_offset >= ? AND base_offset < ?',
+    ),
+    nthBatchFrom: db.prepare<[number, number, number], { base_offset: number }>(
+      'SELECT base_offset FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT 1 OFFSET ?',
+    ),
+    sizeBetween: db.prepare<[number, number], { n: number; c: number }>(
+      'SELECT coalesce(sum(length(bytes)), 0) AS n, count(*) AS c FROM batches WHERE base_offset >= ? AND base_offset < ?',
+    ),
+    deleteBetween: db.prepare('DELETE FROM batches WHERE base_offset >= ? AND base_offset < ?'),
+    batchesBetween: db.prepare<[number, number], [number, number, Buffer]>(
+      'SELECT base_offset, delete_horizon_ms, bytes FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset',
+    ).raw(),
+    batchSize: db.prepare<[number], { n: number }>('SELECT length(bytes) AS n FROM batches WHERE base_offset = ?'),
+    updateBatch: db.prepare('UPDATE batches SET bytes = ?, max_timestamp = ?, record_count = ?, delete_horizon_ms = ? WHERE base_offset = ?'),
+    setDeleteHorizon: db.prepare('UPDATE batches SET delete_horizon_ms = ? WHERE base_offset = ?'),
+    deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
+    minDeleteHorizon: db.prepare<[], { h: number | null }>('SELECT min(delete_horizon_ms) AS h FROM batches WHERE delete_horizon_ms >= 0'),
+    firstTimestampFrom: db.prepare<[number], { t: number }>('SELECT first_timestamp AS t FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1'),
   };
 }
 
@@ -179,11 +239,17 @@ function asItemError(err: unknown): StorageError {
 }
 
 /**
- * One partition's log. Invariants: batches are contiguous (each base_offset is the previous
- * last_offset + 1) from the first stored batch up to logEndOffset; the first stored batch
- * contains or follows logStartOffset; logStartOffset <= highWatermark <= logEndOffset;
- * sizeBytes is the sum of the stored batch sizes. logStartOffset moves only in
- * deleteRecordsBefore and in truncateTo below it.
+ * One partition's log. Invariants: base offsets strictly increase and batches never overlap;
+ * they are contiguous (each base_offset is the previous last_offset + 1) except where
+ * compaction deleted emptied batches, which only happens below the active segment, so the
+ * last batch always ends at logEndOffset - 1. The first stored batch contains or follows
+ * logStartOffset; logStartOffset <= highWatermark <= logEndOffset; sizeBytes is the sum of
+ * the stored batch sizes, and of the segment sizes. Every batch belongs to the segment with
+ * the greatest baseOffset at or below its own; the last segment is the active one and is
+ * never deleted or compacted.
+ *
+ * logStartOffset moves only in deleteRecordsBefore, enforceRetention, and truncateTo below it.
+ * Batch bytes change only in append (LogAppendTime stamping) and compactStep.
  *
  * Not thread-safe: owned by one partition actor, and only that owner opens the database.
  */
@@ -194,7 +260,13 @@ export class PartitionLog {
   private readonly appendTransaction: PartitionLog['stageAll'];
   private readonly producers = new ProducerStateTable();
   private readonly clock: () => number;
-  private readonly maxBatchBytes: number;
+  private configValue: TopicConfig;
+  private readonly cleaner: LogCleaner;
+  private readonly segmentList: Segment[] = [];
+  private truncationCount = 0;
+  private cleanerCheckpointValue = 0;
+  /** Earliest delete horizon of a batch with retained tombstones; undefined when it must be re-read. */
+  private deleteHorizonMs: number | null | undefined = undefined;
   private readonly maxTimestampDifferenceMs: number;
   private readonly highWatermarkFollowsLogEnd: boolean;
   private logStartOffsetValue = 0;
@@ -214,7 +286,10 @@ export class PartitionLog {
     this.appendTransaction = db.transaction(this.stageAll.bind(this));
     this.failurePoints = opts.failurePoints ?? new FailurePoints();
     this.clock = opts.clock ?? Date.now;
-    this.maxBatchBytes = opts.maxBatchBytes ?? defaultMaxBatchBytes;
+    const maxMessageBytes = opts.config?.maxMessageBytes ?? opts.maxBatchBytes ?? defaultTopicConfig.maxMessageBytes;
+    this.configValue = { ...defaultTopicConfig, ...opts.config, maxMessageBytes };
+    checkTopicConfig(this.configValue);
+    this.cleaner = new LogCleaner(this.cleanerHost(), opts.codecs ?? defaultBatchCodecs);
     this.maxTimestampDifferenceMs = opts.maxTimestampDifferenceMs ?? Number.POSITIVE_INFINITY;
     this.highWatermarkFollowsLogEnd = opts.highWatermarkFollowsLogEnd ?? true;
   }
@@ -227,6 +302,7 @@ export class PartitionLog {
       configure(db, opts.durability ?? 'normal');
       quickCheck(db, opts.path);
       db.exec(schemaSql);
+      migrate(db);
     } catch (err) {
       db?.close();
       throw err instanceof StorageError ? err : storageFailure(opts.path, 'cannot open partition log', err);
@@ -260,6 +336,32 @@ export class PartitionLog {
 
   get isClosed(): boolean {
     return this.db === null;
+  }
+
+  get config(): TopicConfig {
+    return this.configValue;
+  }
+
+  /**
+   * Applies new topic configs from now on: the next append checks max.message.bytes and
+   * stamps LogAppendTime by them, and the next retention or compaction step uses them.
+   * Switching compaction off abandons a pass in progress.
+   */
+  setConfig(config: TopicConfig): void {
+    this.ensureOpen();
+    checkTopicConfig(config);
+    this.configValue = { ...config };
+    if (!compacts(config)) this.cleaner.reset();
+  }
+
+  /** The segments, oldest first; the last is the active segment. A snapshot for the console and tests. */
+  get segments(): readonly Readonly<Segment>[] {
+    return this.segmentList.map((s) => ({ ...s }));
+  }
+
+  /** Where compaction has cleaned up to (exclusive), and the pass in progress. */
+  get cleanerState() {
+    return { cleanerCheckpoint: this.cleanerCheckpointValue, ...this.cleaner.state };
   }
 
   /** The producer state entry of `producerId`, for the console and tests. */
@@ -323,6 +425,7 @@ export class PartitionLog {
   /** Runs inside the transaction wrapper made once in the constructor (making one per call costs). */
   private stageAll(items: Uint8Array[], nowMs: number, origin: 'client' | 'coordinator', producerMark: number) {
     const staged = items.map((item) => this.stageItem(item, nowMs, origin));
+    // Rolled segments are persisted in the same transaction as the batches they hold.
     this.persistProducers(producerMark);
     this.failurePoints.check('commit');
     return staged;
@@ -332,7 +435,7 @@ export class PartitionLog {
   private stageItem(item: Uint8Array, nowMs: number, origin: 'client' | 'coordinator'): AppendResult | StorageError {
     let headers: BatchHeader[];
     try {
-      headers = splitBatches(item, { maxBatchBytes: this.maxBatchBytes });
+      headers = splitBatches(item, { maxBatchBytes: this.configValue.maxMessageBytes });
       this.validateBatches(headers, nowMs, origin);
     } catch (err) {
       return asItemError(err);
@@ -349,14 +452,15 @@ export class PartitionLog {
       this.producers.rollbackTo(mark);
       return duplicate;
     }
-    return this.writeBatches(asBuffer(item), headers);
+    return this.writeBatches(asBuffer(item), headers, nowMs);
   }
 
   private validateBatches(headers: BatchHeader[], nowMs: number, origin: 'client' | 'coordinator'): void {
     let records = 0;
     for (const h of headers) {
       if (h.isControl && origin !== 'coordinator') throw new StorageError('INVALID_RECORD', 'clients may not write control batches');
-      if (h.timestampType === 'CreateTime' && Number.isFinite(this.maxTimestampDifferenceMs)) this.checkTimestamps(h, nowMs);
+      const stamped = this.configValue.messageTimestampType === 'LogAppendTime';
+      if (!stamped && h.timestampType === 'CreateTime' && Number.isFinite(this.maxTimestampDifferenceMs)) this.checkTimestamps(h, nowMs);
       records += h.recordCount;
     }
     assert(this.logEndOffsetValue + records <= maxOffset, 'offsets would exceed 2^53');
@@ -390,24 +494,51 @@ export class PartitionLog {
   }
 
   private duplicateResult(baseOffset: number, lastOffset: number): AppendResult {
+    // Kafka answers a duplicate with -1 too: the original append time is not kept.
     return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffsetValue, duplicate: true };
   }
 
-  private writeBatches(buf: Buffer, headers: BatchHeader[]): AppendResult {
+  private writeBatches(buf: Buffer, headers: BatchHeader[], nowMs: number): AppendResult {
     const baseOffset = this.logEndOffsetValue;
+    const logAppendTime = this.configValue.messageTimestampType === 'LogAppendTime';
     for (const h of headers) {
       const offset = this.logEndOffsetValue;
       const lastOffset = offset + h.lastOffsetDelta;
       setBaseOffset(buf, offset, h.position);
       setPartitionLeaderEpoch(buf, this.leaderEpochValue, h.position);
+      // As Kafka's LogValidator: the batch takes the broker's time, its records keep their deltas.
+      if (logAppendTime) stampLogAppendTime(buf, h.position, h.sizeBytes, nowMs);
+      const firstTimestamp = logAppendTime ? nowMs : h.baseTimestamp;
+      const maxTimestamp = logAppendTime ? nowMs : h.maxTimestamp;
       const bytes = buf.subarray(h.position, h.position + h.sizeBytes);
-      this.stmts.insertBatch.run(offset, lastOffset, h.baseTimestamp, h.maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes);
+      const segment = this.segmentFor(offset, h.sizeBytes, nowMs);
+      this.stmts.insertBatch.run(offset, lastOffset, firstTimestamp, maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes);
       this.logEndOffsetValue = lastOffset + 1;
       this.sizeBytesValue += h.sizeBytes;
-      this.noteMaxTimestamp(offset, h.maxTimestamp);
+      segment.sizeBytes += h.sizeBytes;
+      segment.maxTimestamp = Math.max(segment.maxTimestamp, maxTimestamp);
+      this.noteMaxTimestamp(offset, maxTimestamp);
     }
     const lastOffset = this.logEndOffsetValue - 1;
-    return { baseOffset, lastOffset, logAppendTimeMs: -1, logStartOffset: this.logStartOffsetValue, duplicate: false };
+    return { baseOffset, lastOffset, logAppendTimeMs: logAppendTime ? nowMs : -1, logStartOffset: this.logStartOffsetValue, duplicate: false };
+  }
+
+  /**
+   * The segment a batch of `sizeBytes` at `offset` goes into: the active one, unless it would
+   * pass segment.bytes or is older than segment.ms (for compacted topics also
+   * max.compaction.lag.ms, so the active segment's records become cleanable in time), in
+   * which case a new segment is rolled. An empty active segment always takes the batch.
+   */
+  private segmentFor(offset: number, sizeBytes: number, nowMs: number): Segment {
+    const active = this.segmentList[this.segmentList.length - 1];
+    const cfg = this.configValue;
+    const rollMs = compacts(cfg) ? Math.min(cfg.segmentMs, cfg.maxCompactionLagMs) : cfg.segmentMs;
+    const full = active !== undefined && active.sizeBytes > 0 && (active.sizeBytes + sizeBytes > cfg.segmentBytes || nowMs - active.createdMs >= rollMs);
+    if (active !== undefined && !full) return active;
+    this.stmts.insertSegment.run(offset, nowMs);
+    const rolled: Segment = { baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1 };
+    this.segmentList.push(rolled);
+    return rolled;
   }
 
   private noteMaxTimestamp(baseOffset: number, maxTimestamp: number): void {
@@ -442,7 +573,8 @@ export class PartitionLog {
     const batches: Buffer[] = [];
     let bytes = 0;
     if (fetchOffset < limit) {
-      const start = this.stmts.floorBatch.get(fetchOffset)?.base_offset ?? fetchOffset;
+      // cutPoint skips a batch that ends before fetchOffset, which compaction's gaps allow.
+      const start = this.cutPoint(fetchOffset);
       // Each row's blob is copied once by better-sqlite3; the row that overflows maxBytes
       // is the one copy wasted per fetch, cheaper than a second query for sizes.
       for (const [lastOffset, blob] of this.stmts.readFrom.iterate(start)) {
@@ -477,7 +609,7 @@ export class PartitionLog {
     const row = this.stmts.firstAtTime.get(timestampMs, this.logStartOffsetValue);
     if (!row || row.base_offset >= limit) return null;
     const batch = this.stmts.batchBytes.get(row.base_offset)!.bytes;
-    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER });
+    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true });
     if (h.compression !== 0) {
       // Compressed batches are not decompressed here (that is CPU-pool work), so the answer
       // is the batch's first offset and its max timestamp: a consumer seeking there reads
@@ -503,7 +635,7 @@ export class PartitionLog {
     const known = this.maxTimestampBatch;
     if (known === null) return null;
     const batch = this.stmts.batchBytes.get(known.baseOffset)!.bytes;
-    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER });
+    const h = parseBatchHeader(batch, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true });
     // For compressed batches the batch's first offset stands in for the exact record.
     if (h.compression !== 0) return { offset: h.baseOffset, timestampMs: h.maxTimestamp };
     for (const record of iterateRecords(batch)) {
@@ -531,9 +663,15 @@ export class PartitionLog {
       this.logEndOffsetValue = last ? last.last_offset + 1 : this.logStartOffsetValue;
       this.sizeBytesValue -= removedBytes;
       this.producers.truncate(this.logEndOffsetValue);
+      this.stmts.deleteSegmentsFrom.run(cut);
+      if (this.cleanerCheckpointValue > this.logEndOffsetValue) this.putCleanerCheckpoint(this.logEndOffsetValue);
     });
+    this.truncationCount++;
+    this.cleaner.reset();
     this.highWatermarkValue = Math.min(this.highWatermarkValue, this.logEndOffsetValue);
     this.maxTimestampBatch = undefined;
+    this.deleteHorizonMs = undefined;
+    this.loadSegments();
   }
 
   /**
@@ -555,9 +693,19 @@ export class PartitionLog {
       this.setLogStartOffset(offset);
       this.sizeBytesValue -= removedBytes;
       this.producers.retainFrom(offset);
+      this.dropSegmentsBelow(cut);
     });
     this.maxTimestampBatch = undefined;
+    this.deleteHorizonMs = undefined;
+    this.loadSegments();
     return this.logStartOffsetValue;
+  }
+
+  /** Deletes the rows of segments that hold no batch at or after `cut`: all but the one containing cut. */
+  private dropSegmentsBelow(cut: number): void {
+    let keepFrom: number | undefined;
+    for (const s of this.segmentList) if (s.baseOffset <= cut) keepFrom = s.baseOffset;
+    if (keepFrom !== undefined) this.stmts.deleteSegmentsBefore.run(keepFrom);
   }
 
   /** The base offset of the batch containing offset, or offset itself if it is between batches or past them. */
@@ -591,13 +739,200 @@ export class PartitionLog {
   }
 
   private saveCursor(): AppendCursor {
-    return { logEndOffset: this.logEndOffsetValue, sizeBytes: this.sizeBytesValue, maxTimestampBatch: this.maxTimestampBatch };
+    const active = this.segmentList[this.segmentList.length - 1];
+    return {
+      logEndOffset: this.logEndOffsetValue,
+      sizeBytes: this.sizeBytesValue,
+      maxTimestampBatch: this.maxTimestampBatch,
+      segmentCount: this.segmentList.length,
+      activeSegment: active ? { sizeBytes: active.sizeBytes, maxTimestamp: active.maxTimestamp } : null,
+    };
   }
 
+  /** Undoes an append's in-memory changes: segments it rolled go, the segment active before it gets its stats back. */
   private restoreCursor(saved: AppendCursor): void {
     this.logEndOffsetValue = saved.logEndOffset;
     this.sizeBytesValue = saved.sizeBytes;
     this.maxTimestampBatch = saved.maxTimestampBatch;
+    this.segmentList.length = Math.min(this.segmentList.length, saved.segmentCount);
+    const active = this.segmentList[this.segmentList.length - 1];
+    if (active && saved.activeSegment) Object.assign(active, saved.activeSegment);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Retention.
+
+  /**
+   * Deletes whole segments from the oldest, as Kafka's retention does, while the oldest
+   * non-active segment is past retention.ms (its newest timestamp is older than
+   * nowMs - retention.ms) or deleting it keeps the log at or above retention.bytes. At most
+   * maxBatchesPerStep batches go per call, in one transaction; a segment larger than that is
+   * deleted over several calls, oldest batches first. Never deletes the active segment or
+   * data at or past the high watermark. Does nothing unless cleanup.policy includes delete.
+   */
+  enforceRetention(nowMs: number = this.clock(), maxBatchesPerStep: number = retentionBatchesPerStepDefault): RetentionProgress {
+    this.ensureOpen();
+    assert(maxBatchesPerStep >= 1, `maxBatchesPerStep ${maxBatchesPerStep}`);
+    const progress: RetentionProgress = { batchesDeleted: 0, bytesDeleted: 0, logStartOffset: this.logStartOffsetValue, more: false };
+    if (!deletesOldSegments(this.configValue) || !this.retentionDue(nowMs)) return progress;
+    this.failurePoints.check('deleteRecords');
+    this.inTransaction(() => {
+      // Bounded by the segment count, and each turn deletes a segment or spends the budget.
+      while (this.retentionDue(nowMs) && progress.batchesDeleted < maxBatchesPerStep) {
+        if (!this.deleteOldestSegment(maxBatchesPerStep - progress.batchesDeleted, progress)) break;
+      }
+      this.producers.retainFrom(this.logStartOffsetValue);
+    });
+    progress.more = this.retentionDue(nowMs);
+    progress.logStartOffset = this.logStartOffsetValue;
+    if (progress.batchesDeleted > 0) {
+      this.maxTimestampBatch = undefined;
+      this.deleteHorizonMs = undefined;
+    }
+    return progress;
+  }
+
+  private retentionDue(nowMs: number): boolean {
+    if (this.segmentList.length < 2) return false;
+    const oldest = this.segmentList[0]!;
+    if (this.segmentList[1]!.baseOffset > this.highWatermarkValue) return false;
+    const cfg = this.configValue;
+    return nowMs - oldest.maxTimestamp > cfg.retentionMs || this.sizeBytesValue - oldest.sizeBytes >= cfg.retentionBytes;
+  }
+
+  /** Deletes up to `budget` of the oldest segment's batches; true if the segment is now gone. */
+  private deleteOldestSegment(budget: number, progress: RetentionProgress): boolean {
+    const oldest = this.segmentList[0]!;
+    const next = this.segmentList[1]!.baseOffset;
+    const cut = this.stmts.nthBatchFrom.get(oldest.baseOffset, next, budget)?.base_offset ?? next;
+    const { n: bytes, c: batches } = this.stmts.sizeBetween.get(oldest.baseOffset, cut)!;
+    this.stmts.deleteBetween.run(oldest.baseOffset, cut);
+    progress.batchesDeleted += batches;
+    progress.bytesDeleted += bytes;
+    this.sizeBytesValue -= bytes;
+    oldest.sizeBytes -= bytes;
+    if (cut > this.logStartOffsetValue) this.setLogStartOffset(cut);
+    if (cut < next) return false;
+    this.stmts.deleteSegmentsBefore.run(next);
+    this.segmentList.shift();
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Compaction (see log-cleaner.ts).
+
+  /**
+   * One bounded step of compaction when cleanup.policy includes compact: reads at most
+   * maxBytesPerStep of batches (at least one), and applies what it changes in one short
+   * transaction. The returned promise settles after the step's decompress/recompress work;
+   * the caller must not start another step before it does, and may append meanwhile.
+   */
+  async compactStep(nowMs: number = this.clock(), maxBytesPerStep: number = compactionBytesPerStepDefault): Promise<CompactionProgress> {
+    this.ensureOpen();
+    if (!compacts(this.configValue)) {
+      return { phase: 'idle', passDone: false, bytesRead: 0, batchesRewritten: 0, batchesRemoved: 0, recordsRemoved: 0 };
+    }
+    return this.cleaner.step(nowMs, maxBytesPerStep);
+  }
+
+  private cleanerHost(): CleanerHost {
+    // A view over this log's private state for the cleaner, so the cleaner cannot append or truncate.
+    const log = this;
+    return {
+      get config() { return log.configValue; },
+      get logStartOffset() { return log.logStartOffsetValue; },
+      get highWatermark() { return log.highWatermarkValue; },
+      get segments() { return log.segmentList; },
+      get isClosed() { return log.db === null; },
+      get truncations() { return log.truncationCount; },
+      cleanerCheckpoint: () => log.cleanerCheckpointValue,
+      setCleanerCheckpoint: (offset) => log.putCleanerCheckpoint(offset),
+      readStoredBatches: (from, to, maxBytes) => log.readStoredBatches(from, to, maxBytes),
+      firstTimestampFrom: (offset) => log.stmts.firstTimestampFrom.get(offset)?.t,
+      earliestDeleteHorizonMs: () => log.earliestDeleteHorizonMs(),
+      applyCleaning: (changes) => log.applyCleaning(changes),
+    };
+  }
+
+  private putCleanerCheckpoint(offset: number): void {
+    this.stmts.putMeta.run('cleaner_checkpoint', offset);
+    this.cleanerCheckpointValue = offset;
+  }
+
+  private readStoredBatches(from: number, to: number, maxBytes: number): StoredBatch[] {
+    this.ensureOpen();
+    const out: StoredBatch[] = [];
+    let bytes = 0;
+    for (const [baseOffset, deleteHorizonMs, blob] of this.stmts.batchesBetween.iterate(from, to)) {
+      if (out.length > 0 && bytes + blob.length > maxBytes) break;
+      out.push({ baseOffset, deleteHorizonMs, bytes: blob });
+      bytes += blob.length;
+    }
+    return out;
+  }
+
+  private earliestDeleteHorizonMs(): number | null {
+    if (this.deleteHorizonMs === undefined) this.deleteHorizonMs = this.stmts.minDeleteHorizon.get()?.h ?? null;
+    return this.deleteHorizonMs;
+  }
+
+  /** Applies one compaction step in one transaction; batches deleted meanwhile (by retention) are skipped. */
+  private applyCleaning(changes: readonly BatchChange[]): void {
+    this.ensureOpen();
+    const segmentDeltas = new Map<Segment, number>();
+    this.inTransaction(() => {
+      for (const change of changes) {
+        const before = this.stmts.batchSize.get(change.baseOffset)?.n;
+        if (before === undefined) continue;
+        let after = before;
+        if (change.kind === 'delete') {
+          this.stmts.deleteBatch.run(change.baseOffset);
+          after = 0;
+        } else if (change.kind === 'rewrite') {
+          this.stmts.updateBatch.run(change.bytes, change.maxTimestamp, change.recordCount, change.deleteHorizonMs, change.baseOffset);
+          after = change.bytes.length;
+        } else this.stmts.setDeleteHorizon.run(change.deleteHorizonMs, change.baseOffset);
+        const segment = this.segmentOf(change.baseOffset);
+        this.sizeBytesValue += after - before;
+        segmentDeltas.set(segment, (segmentDeltas.get(segment) ?? 0) + after - before);
+      }
+    });
+    for (const [segment, delta] of segmentDeltas) segment.sizeBytes += delta;
+    this.maxTimestampBatch = undefined;
+    this.deleteHorizonMs = undefined;
+  }
+
+  /** The segment holding `offset`: binary search over the segment list. */
+  private segmentOf(offset: number): Segment {
+    let lo = 0;
+    let hi = this.segmentList.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.segmentList[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const segment = this.segmentList[lo];
+    assert(segment && segment.baseOffset <= offset, `no segment holds offset ${offset}`);
+    return segment;
+  }
+
+  /**
+   * Rebuilds the segment list from the segments table, with sizes and newest timestamps
+   * from the batches. A log written before segments existed (schema 1) becomes one segment.
+   */
+  private loadSegments(): void {
+    const rows = this.stmts.allSegments.all();
+    const first = this.stmts.nthBatchFrom.get(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
+    if (first && (rows.length === 0 || rows[0]!.base_offset > first.base_offset)) {
+      this.stmts.insertSegment.run(first.base_offset, this.clock());
+      rows.unshift({ base_offset: first.base_offset, created_ms: this.clock() });
+    }
+    this.segmentList.length = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const end = rows[i + 1]?.base_offset ?? Number.MAX_SAFE_INTEGER;
+      const stats = this.stmts.segmentStats.get(rows[i]!.base_offset, end)!;
+      this.segmentList.push({ baseOffset: rows[i]!.base_offset, createdMs: rows[i]!.created_ms, sizeBytes: stats.n, maxTimestamp: stats.t });
+    }
   }
 
   /** Checkpoints the WAL into the database file and closes it. Later calls throw. */
@@ -625,6 +960,7 @@ export class PartitionLog {
       throw new StorageError('KAFKA_STORAGE_ERROR', `${this.path} has schema version ${version}, expected ${schemaVersion}`);
     }
     this.logStartOffsetValue = this.stmts.getMeta.get('log_start_offset')?.value ?? 0;
+    this.cleanerCheckpointValue = this.stmts.getMeta.get('cleaner_checkpoint')?.value ?? 0;
     this.leaderEpochValue = this.stmts.getMeta.get('leader_epoch')?.value ?? 0;
     const last = this.stmts.lastBatch.get();
     this.logEndOffsetValue = last ? last.last_offset + 1 : this.logStartOffsetValue;
@@ -634,8 +970,23 @@ export class PartitionLog {
       const batches = (JSON.parse(row.batches) as number[][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset }));
       this.producers.load({ producerId: row.producer_id, producerEpoch: row.producer_epoch, lastTimestampMs: row.last_timestamp, batches });
     }
+    this.loadSegments();
     assert(this.logStartOffsetValue <= this.logEndOffsetValue, `logStartOffset past logEndOffset in ${this.path}`);
   }
+
+}
+
+/**
+ * Schema 1 had no delete horizons and no segments: the column is added here, before any
+ * statement that names it is prepared, and loadSegments fills the (just created) segments table.
+ */
+function migrate(db: Database.Database): void {
+  const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+  if (row?.value !== 1) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE batches ADD COLUMN delete_horizon_ms INTEGER NOT NULL DEFAULT -1');
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(schemaVersion);
+  })();
 }
 
 function configure(db: Database.Database, durability: Durability): void {

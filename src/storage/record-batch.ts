@@ -28,7 +28,8 @@ import {
 import { StorageError } from './storage-error.js';
 import { ByteReader, varintSize, writeVarint } from './varint.js';
 
-const at = {
+/** Byte positions of the header fields within a batch. */
+export const batchFieldPositions = {
   baseOffset: 0,
   batchLength: 8,
   partitionLeaderEpoch: 12,
@@ -43,9 +44,10 @@ const at = {
   baseSequence: 53,
   recordCount: 57,
 } as const;
+const at = batchFieldPositions;
 
-const compressionMask = 0x07;
-const timestampTypeBit = 0x08;
+export const compressionMask = 0x07;
+export const timestampTypeBit = 0x08;
 const transactionalBit = 0x10;
 const controlBit = 0x20;
 /** Codec ids 0-4 are none, gzip, snappy, lz4 and zstd; 5-7 do not exist. */
@@ -82,6 +84,12 @@ export interface BatchHeader {
 export interface ParseOptions {
   /** Largest batch accepted, header included (the topic's max.message.bytes). */
   maxBatchBytes?: number;
+  /**
+   * Accepts batches that compaction has rewritten: they keep their baseOffset and
+   * lastOffsetDelta (so offsets and sequences stay) but hold fewer records, so recordCount
+   * may be below lastOffsetDelta + 1. Producer input is never sparse.
+   */
+  allowSparse?: boolean;
 }
 
 /** A view of `u8` as a Buffer over the same memory (no copy). */
@@ -136,7 +144,7 @@ export function parseBatchHeader(input: Uint8Array, offset: number, opts: ParseO
   const actualCrc = crc32c(buf.subarray(offset + at.attributes, offset + sizeBytes));
   if (actualCrc !== crc) throw corrupt(`batch CRC mismatch: stored ${crc}, computed ${actualCrc}`);
   const header = decodeFields(buf, offset, sizeBytes, batchLength, crc);
-  validateFields(header);
+  validateFields(header, opts.allowSparse ?? false);
   return header;
 }
 
@@ -165,10 +173,11 @@ function decodeFields(buf: Buffer, offset: number, sizeBytes: number, batchLengt
   };
 }
 
-function validateFields(h: BatchHeader): void {
+function validateFields(h: BatchHeader, allowSparse: boolean): void {
   if (h.compression > maxCompressionCodec) throw corrupt(`unknown compression codec ${h.compression}`);
   if (h.recordCount < 1) throw new StorageError('INVALID_RECORD', `batch recordCount ${h.recordCount}: a batch must hold records`);
-  if (h.lastOffsetDelta !== h.recordCount - 1) {
+  const consistent = allowSparse ? h.recordCount <= h.lastOffsetDelta + 1 : h.lastOffsetDelta === h.recordCount - 1;
+  if (!consistent) {
     throw new StorageError(
       'INVALID_RECORD',
       `batch lastOffsetDelta ${h.lastOffsetDelta} is inconsistent with recordCount ${h.recordCount}`,
@@ -258,7 +267,7 @@ export interface BatchRecord {
  */
 export function* iterateRecords(batch: Uint8Array, opts: { allowGzip?: boolean } = {}): Generator<BatchRecord> {
   const buf = asBuffer(batch);
-  const h = parseBatchHeader(buf, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER });
+  const h = parseBatchHeader(buf, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true });
   let body = buf.subarray(batchHeaderBytes, h.sizeBytes);
   if (h.compression === 1 && opts.allowGzip) body = gunzipSync(body);
   else if (h.compression !== 0) throw new Error(`iterateRecords: compressed batch (codec ${h.compression}) not supported`);
