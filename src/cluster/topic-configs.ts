@@ -3,6 +3,8 @@
  * synonyms (log.retention.ms for retention.ms, ...) that set cluster-wide defaults. One table
  * drives CreateTopics/AlterConfigs validation and DescribeConfigs (with each value's source).
  */
+import { type MessageTimestampType, type TopicCompressionType, type TopicConfig, defaultTopicConfig } from '../storage/topic-config.js';
+import type { MetadataImage } from './metadata-image.js';
 
 /** DescribeConfigs' config types (Kafka's ConfigType). */
 export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 } as const;
@@ -79,4 +81,51 @@ export function validateBrokerConfig(name: string, value: string | null): string
   if (value === null) return undefined;
   const why = def.validate(value);
   return why && `invalid value '${value}' for ${name}: ${why}`;
+}
+
+/**
+ * A topic's effective configs, resolved as DescribeConfigs does (admin-configs.ts): the topic's
+ * override, else this broker's dynamic value (when nodeId is given), else the cluster-wide
+ * dynamic default (broker resource ''), each under the def's broker-level name, else the
+ * built-in default. Returns every topic config, so the result is complete for parseTopicConfig.
+ */
+export function effectiveTopicConfig(image: MetadataImage, topicName: string, nodeId?: number): Record<string, string> {
+  const overrides = image.topicsByName.get(topicName)?.configs;
+  const own = nodeId === undefined ? undefined : image.brokerConfigs.get(String(nodeId));
+  const clusterDefault = image.brokerConfigs.get('');
+  const out: Record<string, string> = {};
+  for (const def of topicConfigDefs) {
+    out[def.name] = overrides?.get(def.name) ?? own?.get(def.brokerName) ?? clusterDefault?.get(def.brokerName) ?? def.defaultValue;
+  }
+  return out;
+}
+
+/** A long config as a number: -1 (and Kafka's Long.MAX_VALUE, which no clock reaches) mean no limit. */
+function limitOf(value: string): number {
+  const n = Number(value);
+  return n < 0 || n >= Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : n;
+}
+
+/**
+ * The typed configs a partition log acts on, from a resolved map (effectiveTopicConfig's).
+ * Values are assumed valid (the controller validated them on the way in); a missing name takes
+ * the built-in default.
+ */
+export function parseTopicConfig(map: Readonly<Record<string, string>>): TopicConfig {
+  const get = (name: string): string => map[name] ?? topicConfigByName.get(name)!.defaultValue;
+  const policy = new Set(get('cleanup.policy').split(',').map((p) => p.trim()));
+  return {
+    cleanupPolicy: policy.has('compact') ? (policy.has('delete') ? 'compact,delete' : 'compact') : 'delete',
+    retentionMs: limitOf(get('retention.ms')),
+    retentionBytes: limitOf(get('retention.bytes')),
+    deleteRetentionMs: limitOf(get('delete.retention.ms')),
+    minCompactionLagMs: Number(get('min.compaction.lag.ms')),
+    maxCompactionLagMs: limitOf(get('max.compaction.lag.ms')),
+    segmentMs: limitOf(get('segment.ms')),
+    segmentBytes: Number(get('segment.bytes')),
+    maxMessageBytes: Number(get('max.message.bytes')),
+    messageTimestampType: get('message.timestamp.type') as MessageTimestampType,
+    compressionType: get('compression.type') as TopicCompressionType,
+    minCleanableDirtyRatio: defaultTopicConfig.minCleanableDirtyRatio,
+  };
 }
