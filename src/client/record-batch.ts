@@ -1,0 +1,383 @@
+/**
+ * The client's record batch (magic 2) encoder and decoder, written for the hot paths.
+ *
+ * Encoding: a BatchBuilder writes each record straight into one preallocated buffer (key and
+ * value strings are written in place, never copied through a temporary Buffer), so appending a
+ * record allocates nothing. The 61-byte header is filled in by finish(), once the producer id,
+ * epoch and sequence are known; the CRC-32C then covers attributes to the end, as the format
+ * requires. A finished batch is kept as bytes so a retry resends exactly the same batch.
+ *
+ * Decoding: decodeBatches() walks a fetch response's records bytes, checks each batch's CRC,
+ * decompresses, skips control batches and (read_committed) aborted transactions, and returns
+ * records whose key, value and header values are views into the fetched bytes.
+ *
+ * Pure functions and a per-batch builder; safe on any thread.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { compress, decompress } from '../compression/index.js';
+import { KafkaClientError } from './errors.js';
+
+export const BATCH_HEADER_BYTES = 61;
+const TWO_POW_32 = 2 ** 32;
+const EMPTY_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+export type Bytes = Buffer | string;
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+/** Headers as producers pass them: an object (kafkajs style) or a list (duplicate keys allowed). */
+export type HeadersInput = Record<string, Bytes | null | undefined> | { key: string; value: Bytes | null | undefined }[];
+
+function bytesLength(v: Bytes | null | undefined): number {
+  if (v === null || v === undefined) return -1;
+  return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
+}
+
+function varintSize(n: number): number {
+  // Zigzag of a 32-bit int, as an unsigned varint.
+  const z = ((n << 1) ^ (n >> 31)) >>> 0;
+  return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
+}
+
+function varlongSize(n: number): number {
+  if (n >= -0x40000000 && n < 0x40000000) return varintSize(n);
+  let z = n >= 0 ? n * 2 : -n * 2 - 1;
+  let size = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  let z = ((n << 1) ^ (n >> 31)) >>> 0;
+  while (z >= 0x80) {
+    buf[pos++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+function writeVarlong(buf: Buffer, pos: number, n: number): number {
+  if (n >= -0x40000000 && n < 0x40000000) return writeVarint(buf, pos, n);
+  let z = n >= 0 ? n * 2 : -n * 2 - 1;
+  while (z >= 128) {
+    buf[pos++] = (z % 128) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+function writeInt64(buf: Buffer, pos: number, value: number): void {
+  const hi = Math.floor(value / TWO_POW_32);
+  buf.writeInt32BE(hi, pos);
+  buf.writeUInt32BE(value - hi * TWO_POW_32, pos + 4);
+}
+
+function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
+}
+
+function normalizeHeaders(h: HeadersInput | undefined): { key: string; value: Bytes | null | undefined }[] | null {
+  if (h === undefined || h === null) return null;
+  if (Array.isArray(h)) return h.length === 0 ? null : h;
+  const keys = Object.keys(h);
+  if (keys.length === 0) return null;
+  return keys.map((key) => ({ key, value: h[key] }));
+}
+
+function writeBytes(buf: Buffer, pos: number, v: Bytes | null | undefined, length: number): number {
+  pos = writeVarint(buf, pos, length);
+  if (length <= 0) return pos;
+  if (typeof v === 'string') return pos + buf.write(v, pos, length, 'utf8');
+  return pos + (v as Buffer).copy(buf, pos);
+}
+
+export interface FinishOptions {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  compression: number;
+  isTransactional?: boolean;
+}
+
+/**
+ * Accumulates records of one partition into one batch. Not thread-safe; owned by the producer's
+ * accumulator. `sizeBytes` is the batch's uncompressed size so far.
+ */
+export class BatchBuilder {
+  private buf: Buffer;
+  private pos = BATCH_HEADER_BYTES;
+  count = 0;
+  private baseTimestamp = 0;
+  private maxTimestamp = 0;
+  readonly createdAtMs = Date.now();
+
+  constructor(readonly capacityBytes: number) {
+    this.buf = Buffer.allocUnsafe(capacityBytes);
+  }
+
+  get sizeBytes(): number {
+    return this.pos;
+  }
+
+  /** Size a record takes in a batch (with its length prefix), for buffer accounting before append. */
+  static recordSize(key: Bytes | null | undefined, value: Bytes | null | undefined, headers: HeadersInput | undefined, offsetDelta: number, timestampDelta: number): number {
+    const kl = bytesLength(key);
+    const vl = bytesLength(value);
+    let body = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(kl) + Math.max(kl, 0) + varintSize(vl) + Math.max(vl, 0);
+    const hs = normalizeHeaders(headers);
+    body += varintSize(hs?.length ?? 0);
+    if (hs !== null) {
+      for (const h of hs) {
+        const hk = Buffer.byteLength(h.key, 'utf8');
+        const hv = bytesLength(h.value);
+        body += varintSize(hk) + hk + varintSize(hv) + Math.max(hv, 0);
+      }
+    }
+    return varintSize(body) + body;
+  }
+
+  /**
+   * Appends one record, or returns false when the batch holds records and this one does not fit.
+   * The first record always fits: the buffer grows for a record larger than the batch size.
+   */
+  tryAppend(key: Bytes | null | undefined, value: Bytes | null | undefined, headers: HeadersInput | undefined, timestampMs: number): boolean {
+    if (this.count === 0) {
+      this.baseTimestamp = timestampMs;
+      this.maxTimestamp = timestampMs;
+    }
+    const tsDelta = timestampMs - this.baseTimestamp;
+    const kl = bytesLength(key);
+    const vl = bytesLength(value);
+    const hs = normalizeHeaders(headers);
+    let body = 1 + varlongSize(tsDelta) + varintSize(this.count) + varintSize(kl) + Math.max(kl, 0) + varintSize(vl) + Math.max(vl, 0) + varintSize(hs?.length ?? 0);
+    if (hs !== null) {
+      for (const h of hs) {
+        const hk = Buffer.byteLength(h.key, 'utf8');
+        const hv = bytesLength(h.value);
+        body += varintSize(hk) + hk + varintSize(hv) + Math.max(hv, 0);
+      }
+    }
+    const total = varintSize(body) + body;
+    if (this.pos + total > this.buf.length) {
+      if (this.count > 0) return false;
+      const bigger = Buffer.allocUnsafe(BATCH_HEADER_BYTES + total);
+      this.buf = bigger;
+    }
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // Record attributes: unused.
+    pos = writeVarlong(buf, pos, tsDelta);
+    pos = writeVarint(buf, pos, this.count);
+    pos = writeBytes(buf, pos, key, kl);
+    pos = writeBytes(buf, pos, value, vl);
+    pos = writeVarint(buf, pos, hs?.length ?? 0);
+    if (hs !== null) {
+      for (const h of hs) {
+        pos = writeBytes(buf, pos, h.key, Buffer.byteLength(h.key, 'utf8'));
+        pos = writeBytes(buf, pos, h.value, bytesLength(h.value));
+      }
+    }
+    this.pos = pos;
+    this.count++;
+    if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs;
+    return true;
+  }
+
+  /** Fills in the header (compressing the records if asked) and returns the batch's bytes. */
+  async finish(opts: FinishOptions): Promise<Buffer> {
+    let out: Buffer;
+    if (opts.compression === 0) {
+      out = this.buf.subarray(0, this.pos);
+    } else {
+      const compressed = await compress(opts.compression, this.buf.subarray(BATCH_HEADER_BYTES, this.pos));
+      out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
+      compressed.copy(out, BATCH_HEADER_BYTES);
+    }
+    writeInt64(out, 0, 0); // baseOffset: assigned by the broker.
+    out.writeInt32BE(out.length - 12, 8);
+    out.writeInt32BE(-1, 12); // partitionLeaderEpoch: set by the broker.
+    out[16] = 2; // magic
+    out.writeInt16BE((opts.compression & 0x07) | (opts.isTransactional ? 0x10 : 0), 21);
+    out.writeInt32BE(this.count - 1, 23);
+    writeInt64(out, 27, this.baseTimestamp);
+    writeInt64(out, 35, this.maxTimestamp);
+    writeInt64(out, 43, opts.producerId);
+    out.writeInt16BE(opts.producerEpoch, 51);
+    out.writeInt32BE(opts.baseSequence, 53);
+    out.writeInt32BE(this.count, 57);
+    out.writeUInt32BE(crc32c(out.subarray(21)), 17);
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding.
+
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: readonly RecordHeader[];
+}
+
+export interface AbortedTransaction {
+  producerId: number;
+  firstOffset: number;
+}
+
+export interface DecodeOptions {
+  topic: string;
+  partition: number;
+  /** Records below this offset (earlier records of the first batch) are skipped. */
+  fromOffset: number;
+  /** read_committed: the fetch's aborted transactions; null for read_uncommitted. */
+  abortedTransactions: AbortedTransaction[] | null;
+  checkCrc?: boolean;
+}
+
+export interface DecodedRecords {
+  records: ConsumerRecord[];
+  /** The offset after the last whole batch seen (control and aborted batches included). */
+  nextOffset: number;
+  bytes: number;
+}
+
+export class CorruptRecordError extends KafkaClientError {
+  override readonly name: string = 'CorruptRecordError';
+  constructor(message: string) {
+    super(message, 2, false);
+  }
+}
+
+/**
+ * Decodes the records of every whole batch in `data`. A trailing partial batch (the broker cut
+ * the response at the size limit) is ignored, as Kafka's clients do.
+ */
+export async function decodeBatches(data: Buffer, opts: DecodeOptions): Promise<DecodedRecords> {
+  const records: ConsumerRecord[] = [];
+  let nextOffset = opts.fromOffset;
+  let pos = 0;
+  const aborted = opts.abortedTransactions === null ? null : [...opts.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
+  const abortedProducers = new Set<number>();
+  let abortedIndex = 0;
+  while (data.length - pos >= BATCH_HEADER_BYTES) {
+    const batchLength = data.readInt32BE(pos + 8);
+    const size = batchLength + 12;
+    if (batchLength < BATCH_HEADER_BYTES - 12 || pos + size > data.length) break;
+    const baseOffset = readInt64(data, pos);
+    const magic = data[pos + 16];
+    if (magic !== 2) throw new CorruptRecordError(`batch at offset ${baseOffset} has magic ${magic}; only magic 2 is supported`);
+    const batch = data.subarray(pos, pos + size);
+    pos += size;
+    if (opts.checkCrc !== false && crc32c(batch.subarray(21)) !== batch.readUInt32BE(17)) {
+      throw new CorruptRecordError(`batch at offset ${baseOffset} of ${opts.topic}-${opts.partition} failed its CRC check`);
+    }
+    const attributes = batch.readInt16BE(21);
+    const lastOffset = baseOffset + batch.readInt32BE(23);
+    if (lastOffset < opts.fromOffset) continue;
+    nextOffset = lastOffset + 1;
+    const producerId = readInt64(batch, 43);
+    const isControl = (attributes & 0x20) !== 0;
+    const isTransactional = (attributes & 0x10) !== 0;
+    if (aborted !== null) {
+      while (abortedIndex < aborted.length && aborted[abortedIndex]!.firstOffset <= lastOffset) abortedProducers.add(aborted[abortedIndex++]!.producerId);
+      if (isControl) {
+        // An ABORT marker (control record type 0) ends that producer's aborted transaction.
+        if (isTransactional && abortedProducers.has(producerId)) abortedProducers.delete(producerId);
+        continue;
+      }
+      if (isTransactional && abortedProducers.has(producerId)) continue;
+    }
+    if (isControl) continue;
+    const codec = attributes & 0x07;
+    let body = batch.subarray(BATCH_HEADER_BYTES);
+    if (codec !== 0) body = await decompress(codec, body);
+    readRecords(body, batch, baseOffset, attributes, opts, records);
+  }
+  return { records, nextOffset, bytes: pos };
+}
+
+function readRecords(body: Buffer, batch: Buffer, baseOffset: number, attributes: number, opts: DecodeOptions, out: ConsumerRecord[]): void {
+  const count = batch.readInt32BE(57);
+  const logAppendTime = (attributes & 0x08) !== 0;
+  const baseTimestamp = readInt64(batch, 27);
+  const maxTimestamp = readInt64(batch, 35);
+  const r = new VarReader(body);
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    const end = r.pos + length;
+    if (length < 0 || end > body.length) throw new CorruptRecordError(`record ${i} of the batch at ${baseOffset} overruns its batch`);
+    r.pos++; // attributes
+    const tsDelta = r.varlong();
+    const offset = baseOffset + r.varint();
+    const key = r.bytes();
+    const value = r.bytes();
+    const headerCount = r.varint();
+    let headers: readonly RecordHeader[] = EMPTY_HEADERS;
+    if (headerCount > 0) {
+      if (headerCount > length) throw new CorruptRecordError(`record at ${offset} claims ${headerCount} headers`);
+      const hs: RecordHeader[] = [];
+      for (let h = 0; h < headerCount; h++) {
+        const hk = r.bytes();
+        hs.push({ key: hk === null ? '' : hk.toString('utf8'), value: r.bytes() });
+      }
+      headers = hs;
+    }
+    if (r.pos !== end) throw new CorruptRecordError(`record at ${offset} has length ${length} but its fields take ${r.pos - end + length}`);
+    if (offset < opts.fromOffset) continue;
+    out.push({ topic: opts.topic, partition: opts.partition, offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + tsDelta, key, value, headers });
+  }
+}
+
+/** A bounds-checked reader of zigzag varints and length-prefixed bytes. */
+class VarReader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  varint(): number {
+    let z = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new CorruptRecordError('varint runs past the end of its batch');
+      const b = this.buf[this.pos++]!;
+      z |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7;
+      if (shift > 28) throw new CorruptRecordError('varint longer than 5 bytes');
+    }
+    return (z >>> 1) ^ -(z & 1);
+  }
+
+  varlong(): number {
+    let z = 0;
+    let mul = 1;
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.buf.length || i >= 10) throw new CorruptRecordError('malformed varlong');
+      const b = this.buf[this.pos++]!;
+      z += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) break;
+      mul *= 128;
+    }
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  bytes(): Buffer | null {
+    const n = this.varint();
+    if (n < 0) return null;
+    if (this.pos + n > this.buf.length) throw new CorruptRecordError('bytes run past the end of their batch');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
