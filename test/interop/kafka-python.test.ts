@@ -132,4 +132,26 @@ describeIf(kp, 'interop: kafka-python', () => {
     expect(r.watermarks).toEqual({ '0': [0, 0], '1': [0, 3] });
     expect(r.times).toEqual({ '0': null, '1': 1 });
   });
+
+  it('a seek past the end is reset by auto_offset_reset=earliest', async () => {
+    const topic = uniqueTopic('kp-oor');
+    await createTopics([{ name: topic, partitions: 1 }]);
+    const prod = await runPythonScript<ProduceReply>('kp.py', {
+      op: 'produce',
+      bootstrap: b.bootstrap,
+      topic,
+      records: [0, 1, 2].map((i) => ({ key: null, value: `v${i}` })),
+    });
+    expect(prod.errors).toEqual([]);
+    const got = await runPythonScript<ConsumeReply>('kp.py', {
+      op: 'consume',
+      bootstrap: b.bootstrap,
+      topic,
+      partitions: [0],
+      start: 1000,
+      config: { auto_offset_reset: 'earliest' },
+    });
+    expect(got.complete).toBe(true);
+    expect(got.records.map((r) => [r.offset, r.value])).toEqual([[0, 'v0'], [1, 'v1'], [2, 'v2']]);
+  });
 });

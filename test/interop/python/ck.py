@@ -76,7 +76,8 @@ def consume(req):
     for p in parts:
         lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
         ends[p] = hi
-    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    start = req.get('start', OFFSET_BEGINNING)  # an explicit offset, e.g. one out of range
+    c.assign([TopicPartition(topic, p, start) for p in parts])
     out = []
     done = {p for p in parts if ends[p] == 0}
     deadline = time.time() + req.get('timeout', 15)

@@ -70,17 +70,26 @@ def consume(req):
         parts = sorted(ps or [])
     tps = [TopicPartition(topic, p) for p in parts]
     c.assign(tps)
-    c.seek_to_beginning(*tps)
+    if req.get('start') is not None:
+        for tp in tps:
+            c.seek(tp, req['start'])  # an explicit offset, e.g. one out of range
+    else:
+        c.seek_to_beginning(*tps)
     ends = c.end_offsets(tps)
     out = []
     deadline = time.time() + req.get('timeout', 15)
-    while time.time() < deadline and any(c.position(tp) < ends[tp] for tp in tps):
+    # Done with a partition once a record at end-1 arrived (or it is empty). Positions alone
+    # would not do after a seek past the end.
+    reached = {tp: ends[tp] == 0 for tp in tps}
+    while time.time() < deadline and not all(reached.values()):
         batch = c.poll(timeout_ms=500)
         for tp, msgs in batch.items():
             for m in msgs:
                 out.append({'partition': m.partition, 'offset': m.offset, 'key': s(m.key), 'value': s(m.value),
                             'headers': [[k, s(v)] for k, v in (m.headers or [])], 'timestamp': m.timestamp})
-    complete = all(c.position(tp) >= ends[tp] for tp in tps)
+                if m.offset + 1 >= ends[tp]:
+                    reached[tp] = True
+    complete = all(reached.values())
     c.close()
     return {'records': out, 'ends': {str(tp.partition): o for tp, o in ends.items()}, 'complete': complete}
 
