@@ -18,7 +18,8 @@
  * horizon of now + delete.retention.ms (kept in the batches table, not in the batch bytes), and
  * a later pass after that horizon removes it, so consumers have delete.retention.ms to see it.
  *
- * Each step reads at most maxBytesPerStep of batches (at least one), decompresses and
+ * Each step reads at most maxBytesPerStep of batches (at least one), and stops early once
+ * it has decompressed maxBytesPerStep of records; it decompresses and
  * rebuilds them (awaiting the codecs, which may run on a worker pool), then applies the
  * result in one short transaction. Appends may run between steps, and during a step's awaits:
  * they only touch the active segment, which no pass reaches. A truncation during a pass
@@ -66,6 +67,8 @@ export interface CompactionProgress {
   /** True when this step finished a pass (the cleaner checkpoint moved to its dirtyEnd). */
   passDone: boolean;
   bytesRead: number;
+  /** Record bytes after decompression: the CPU work of the step, which bytesRead understates for compressed topics. */
+  recordBytes: number;
   batchesRewritten: number;
   batchesRemoved: number;
   recordsRemoved: number;
@@ -102,7 +105,7 @@ export class LogCleaner {
   }
 
   async step(nowMs: number, maxBytesPerStep: number): Promise<CompactionProgress> {
-    const progress: CompactionProgress = { phase: 'idle', passDone: false, bytesRead: 0, batchesRewritten: 0, batchesRemoved: 0, recordsRemoved: 0 };
+    const progress: CompactionProgress = { phase: 'idle', passDone: false, bytesRead: 0, recordBytes: 0, batchesRewritten: 0, batchesRemoved: 0, recordsRemoved: 0 };
     if (this.pass === null) this.pass = this.startPass(nowMs);
     const pass = this.pass;
     if (pass === null) return progress;
@@ -155,6 +158,7 @@ export class LogCleaner {
     for (const stored of batches) {
       progress.bytesRead += stored.bytes.length;
       const decoded = await decodeBatch(stored.bytes, this.codecs);
+      progress.recordBytes += decoded.body.length;
       if (this.abandoned(pass)) return;
       if (!decoded.header.isControl && !this.index(pass, decoded)) {
         // The map is full: this pass cleans what it has indexed, and the next continues here.
@@ -162,6 +166,8 @@ export class LogCleaner {
         break;
       }
       pass.cursor = stored.baseOffset + 1;
+      // The bound counts decompressed bytes too, so a highly compressed topic's step stays short.
+      if (progress.recordBytes >= maxBytes) break;
     }
     if (batches.length === 0 || pass.cursor >= pass.dirtyEnd) {
       pass.phase = 'rewrite';
@@ -185,14 +191,17 @@ export class LogCleaner {
     const from = Math.max(pass.cursor, this.host.logStartOffset);
     const batches = this.host.readStoredBatches(from, pass.dirtyEnd, maxBytes);
     const changes: BatchChange[] = [];
+    let last: StoredBatch | undefined;
     for (const stored of batches) {
       progress.bytesRead += stored.bytes.length;
       const change = await this.cleanBatch(pass, stored, nowMs, progress);
       if (change) changes.push(change);
+      last = stored;
+      // The bound counts decompressed bytes too, so a highly compressed topic's step stays short.
+      if (progress.recordBytes >= maxBytes) break;
     }
     if (this.abandoned(pass)) return;
     if (changes.length > 0) this.host.applyCleaning(changes);
-    const last = batches[batches.length - 1];
     if (last) pass.cursor = last.baseOffset + 1;
     if (!last || pass.cursor >= pass.dirtyEnd) {
       this.host.setCleanerCheckpoint(pass.dirtyEnd);
@@ -204,6 +213,7 @@ export class LogCleaner {
   /** The change one batch needs, or null when it stays as it is. */
   private async cleanBatch(pass: CleanerPass, stored: StoredBatch, nowMs: number, progress: CompactionProgress): Promise<BatchChange | null> {
     const decoded = await decodeBatch(stored.bytes, this.codecs);
+    progress.recordBytes += decoded.body.length;
     // Transaction markers stay: consumers reading committed data need them. TODO: Kafka also
     // removes aborted transactional data and, later, markers no longer needed.
     if (decoded.header.isControl) return null;

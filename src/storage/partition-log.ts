@@ -830,7 +830,7 @@ export class PartitionLog {
   async compactStep(nowMs: number = this.clock(), maxBytesPerStep: number = compactionBytesPerStepDefault): Promise<CompactionProgress> {
     this.ensureOpen();
     if (!compacts(this.configValue)) {
-      return { phase: 'idle', passDone: false, bytesRead: 0, batchesRewritten: 0, batchesRemoved: 0, recordsRemoved: 0 };
+      return { phase: 'idle', passDone: false, bytesRead: 0, recordBytes: 0, batchesRewritten: 0, batchesRemoved: 0, recordsRemoved: 0 };
     }
     return this.cleaner.step(nowMs, maxBytesPerStep);
   }
