@@ -1,0 +1,133 @@
+// Brook through the Kafka protocol. The client is a small adapter: `kafkaClient` below is the one
+// line to switch when Brook's own TypeScript client (src/client) is ready to be measured; until
+// then the thin pipelined client of bench/lib (Brook's codec, Produce v9, Fetch v13) is used.
+import { availableParallelism } from 'node:os';
+import { buildBatch, splitBatches } from '../../../dist/src/storage/record-batch.js';
+import { startNodeProcess } from '../../lib/node-process.mjs';
+import { ThinClient } from '../../lib/thin-client.mjs';
+import { lanes, perBatch, share } from './common.mjs';
+
+/** Adapter over a Kafka client: connect, createTopic, produce(batch), fetch(many partitions). */
+const thinKafka = {
+  label: 'thin Kafka client (bench/lib, Brook codec)',
+  async connect(broker) {
+    const c = await ThinClient.connect(broker.host, broker.port);
+    const topicIds = new Map();
+    return {
+      async createTopic(topic, partitions) {
+        const r = await c.request(19, 5, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+        const code = r.topics[0].errorCode;
+        if (code !== 0) throw new Error(`CreateTopics ${topic}: error ${code}`);
+      },
+      async produce(topic, partition, records) {
+        const r = await c.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+        const code = r.responses[0].partitionResponses[0].errorCode;
+        if (code !== 0) throw new Error(`Produce ${topic}/${partition}: error ${code}`);
+      },
+      /** offsets: array of next offsets per partition; resolves with one records buffer per partition. */
+      async fetch(topic, offsets, { maxWaitMs = 0, partitionMaxBytes = 1 << 20 } = {}) {
+        let topicId = topicIds.get(topic);
+        if (!topicId) {
+          const meta = await c.request(3, 12, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+          topicId = meta.topics[0].topicId;
+          topicIds.set(topic, topicId);
+        }
+        const r = await c.request(1, 13, {
+          replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 64 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+          topics: [{ topicId, partitions: offsets.map((fetchOffset, partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) }],
+          forgottenTopicsData: [], rackId: '',
+        }, { timeoutMs: maxWaitMs + 30_000 });
+        const out = new Array(offsets.length).fill(null);
+        for (const p of r.responses[0].partitions) {
+          if (p.errorCode !== 0) throw new Error(`Fetch ${topic}/${p.partitionIndex}: error ${p.errorCode}`);
+          out[p.partitionIndex] = p.records;
+        }
+        return out;
+      },
+      close() { c.close(); },
+    };
+  },
+};
+
+const kafkaClient = thinKafka; // switch here to Brook's own client adapter
+
+const IN_FLIGHT = 16;
+
+/** Consumes from `offsets` until `want` records arrived, calling onRecords(n) per batch. */
+async function consumeLoop(c, topic, offsets, want, onRecords, opts) {
+  let got = 0;
+  while (got < want) {
+    const parts = await c.fetch(topic, offsets, opts);
+    for (let p = 0; p < parts.length; p++) {
+      if (!parts[p] || !parts[p].length) continue;
+      for (const h of splitBatches(parts[p])) {
+        const n = h.lastOffsetDelta + 1;
+        got += n;
+        offsets[p] = h.baseOffset + n;
+        onRecords?.(n);
+      }
+    }
+    if (opts?.stop?.()) break;
+  }
+  return got;
+}
+
+export function brookSystem({ execArgv = [], workers = availableParallelism() } = {}) {
+  let node;
+  return {
+    system: 'Brook',
+    async start() { node = await startNodeProcess({ workers, execArgv }); return { pid: node.pid }; },
+    async stop() { await node?.stop(); node = undefined; },
+    clients: [{
+      client: kafkaClient.label,
+      async produce({ topic, partitions, count, size }) {
+        const c = await kafkaClient.connect(node);
+        await c.createTopic(topic, partitions);
+        const value = Buffer.alloc(size, 120);
+        const per = perBatch(size);
+        // Batches per partition, round robin over partitions.
+        const plan = [];
+        for (let p = 0; p < partitions; p++) {
+          let left = share(count, partitions, p);
+          for (let k = 0; left > 0; k++) { const n = Math.min(per, left); plan.push({ p, n, k }); left -= n; }
+        }
+        plan.sort((a, b) => a.k - b.k || a.p - b.p);
+        const t0 = performance.now();
+        await lanes(IN_FLIGHT, plan.length, async (i) => {
+          const { p, n } = plan[i];
+          // Built here, as a real client would, so the client's cost is counted.
+          const batch = buildBatch({ records: Array.from({ length: n }, () => ({ key: null, value })) });
+          await c.produce(topic, p, batch);
+        });
+        const ms = performance.now() - t0;
+        c.close();
+        return { ms, records: count };
+      },
+      async consume({ topic, partitions, count }) {
+        const c = await kafkaClient.connect(node);
+        const offsets = new Array(partitions).fill(0);
+        const t0 = performance.now();
+        const got = await consumeLoop(c, topic, offsets, count, null, { partitionMaxBytes: partitions === 1 ? 8 << 20 : 1 << 20 });
+        const ms = performance.now() - t0;
+        c.close();
+        return { ms, records: got };
+      },
+      async ackSetup({ topic, size }) {
+        const c = await kafkaClient.connect(node);
+        await c.createTopic(topic, 1);
+        const value = Buffer.alloc(size, 120);
+        return {
+          send: () => c.produce(topic, 0, buildBatch({ records: [{ key: null, value }] })),
+          close: () => c.close(),
+        };
+      },
+      async e2eConsumer({ topic }, onRecords) {
+        const c = await kafkaClient.connect(node);
+        let stopped = false;
+        const offsets = [0];
+        const done = consumeLoop(c, topic, offsets, Infinity, onRecords, { maxWaitMs: 200, partitionMaxBytes: 1 << 20, stop: () => stopped }).catch((e) => { if (!stopped) throw e; });
+        return { async stop() { stopped = true; await done; c.close(); } };
+      },
+    }],
+  };
+}

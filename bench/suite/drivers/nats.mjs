@@ -1,0 +1,1 @@
+export function natsSystem() { return { system: 'NATS JetStream', unavailable: 'driver not written yet', clients: [] }; }
