@@ -47,7 +47,7 @@ describeIf([ck, kc], 'interop: known gaps', () => {
 
   // A Fetch for an offset out of range: Brook answers the partition with OFFSET_OUT_OF_RANGE
   // and a null record set (records length -1). The Fetch schema allows null, but Kafka's broker
-  // always writes an empty record set (size 0) and librdkafka (1.7 in Debian bookworm) rejects
+  // always writes an empty record set (size 0) and librdkafka (2.0.2 in Debian bookworm, also current master: rdkafka_fetcher.c) rejects
   // a negative MessageSetSize as a parse failure ("invalid MessageSetSize -1"), so it never sees
   // the error code, never applies auto.offset.reset, and refetches in a tight loop. The same
   // happens for every per-partition Fetch error (src/gateway/handlers/fetch.ts readOne).
