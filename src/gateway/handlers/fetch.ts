@@ -81,7 +81,9 @@ async function readOne(ctx: RequestContext, w: Wanted): Promise<PartitionData & 
   if (!r.ok) {
     return {
       partitionIndex: w.req.partition, errorCode: r.code, highWatermark: -1, lastStableOffset: -1,
-      logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null,
+      logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1,
+      // Kafka sends an empty record set, not null, with an error; kafka-python and librdkafka rely on it.
+      records: Buffer.alloc(0),
     };
   }
   const v = r.value;
