@@ -1,9 +1,14 @@
 /**
  * NodeProbe: the node's own metrics (main thread), refreshed at each scrape from the supervisor
  * and, over the control plane, from every worker thread: partitions, actors' mailbox depth and
- * restarts, and each thread's event-loop utilisation. Names follow Redpanda and kafka_exporter.
+ * restarts, each thread's event-loop utilisation and delay, and consumer groups' committed
+ * offsets and lag from the group coordinator actors. Names follow Redpanda and kafka_exporter
+ * (the group and partition offset metrics use kafka_exporter's names exactly, so its dashboards
+ * work unchanged).
  */
 import { Gauge, type Registry } from 'prom-client';
+import { listGroupsWithLag } from './http/groups.js';
+import { partitionStates } from './http/topic-routes.js';
 import type { BrookNode } from './node.js';
 
 export class NodeProbe {
@@ -13,6 +18,13 @@ export class NodeProbe {
   private readonly restarts: Gauge<'actor' | 'kind'>;
   private readonly elu: Gauge<'thread'>;
   private readonly threads: Gauge;
+  private readonly loopDelay: Gauge<'thread' | 'quantile'>;
+  private readonly groupLag: Gauge<'consumergroup' | 'topic' | 'partition'>;
+  private readonly groupLagSum: Gauge<'consumergroup' | 'topic'>;
+  private readonly groupOffset: Gauge<'consumergroup' | 'topic' | 'partition'>;
+  private readonly groupMembers: Gauge<'consumergroup'>;
+  private readonly partitionOffset: Gauge<'topic' | 'partition'>;
+  private readonly partitionOldest: Gauge<'topic' | 'partition'>;
 
   constructor(registry: Registry, private readonly node: BrookNode) {
     const registers = [registry];
@@ -22,6 +34,14 @@ export class NodeProbe {
     this.restarts = new Gauge({ name: 'brook_actor_restarts_total', help: 'Times the supervisor restarted an actor', labelNames: ['actor', 'kind'], registers });
     this.elu = new Gauge({ name: 'brook_thread_event_loop_utilization', help: 'Event-loop utilisation of a worker thread since the previous scrape (0..1)', labelNames: ['thread'], registers });
     this.threads = new Gauge({ name: 'brook_worker_threads', help: 'Live worker threads', registers });
+    this.loopDelay = new Gauge({ name: 'brook_thread_event_loop_delay_seconds', help: 'Event-loop delay of a worker thread since the previous scrape (quantile 0.5, 0.99 and 1 = max)', labelNames: ['thread', 'quantile'], registers });
+    const group = ['consumergroup', 'topic', 'partition'] as const;
+    this.groupLag = new Gauge({ name: 'kafka_consumergroup_lag', help: 'High watermark minus the group\'s committed offset, per partition', labelNames: group, registers });
+    this.groupLagSum = new Gauge({ name: 'kafka_consumergroup_lag_sum', help: 'Lag of a group summed over a topic\'s partitions', labelNames: ['consumergroup', 'topic'], registers });
+    this.groupOffset = new Gauge({ name: 'kafka_consumergroup_current_offset', help: 'Offset a group has committed, per partition', labelNames: group, registers });
+    this.groupMembers = new Gauge({ name: 'kafka_consumergroup_members', help: 'Members of a consumer group', labelNames: ['consumergroup'], registers });
+    this.partitionOffset = new Gauge({ name: 'kafka_topic_partition_current_offset', help: 'High watermark of a partition led by this node', labelNames: ['topic', 'partition'], registers });
+    this.partitionOldest = new Gauge({ name: 'kafka_topic_partition_oldest_offset', help: 'Log start offset of a partition led by this node', labelNames: ['topic', 'partition'], registers });
   }
 
   async refresh(): Promise<void> {
@@ -46,6 +66,44 @@ export class NodeProbe {
     const threads = await this.node.supervisor.threads();
     this.elu.reset();
     this.threads.set(threads.length);
-    for (const t of threads) this.elu.set({ thread: String(t.stats.threadIndex) }, t.stats.eventLoopUtilization);
+    this.loopDelay.reset();
+    for (const t of threads) {
+      const thread = String(t.stats.threadIndex);
+      this.elu.set({ thread }, t.stats.eventLoopUtilization);
+      const d = t.stats.eventLoopDelayMs;
+      this.loopDelay.set({ thread, quantile: '0.5' }, d.p50 / 1000);
+      this.loopDelay.set({ thread, quantile: '0.99' }, d.p99 / 1000);
+      this.loopDelay.set({ thread, quantile: '1' }, d.max / 1000);
+    }
+    await this.refreshOffsets();
+  }
+
+  /** Partition offsets and consumer group offsets and lag (on by default, as in kafka_exporter). */
+  private async refreshOffsets(): Promise<void> {
+    const states = await partitionStates(this.node);
+    this.partitionOffset.reset();
+    this.partitionOldest.reset();
+    for (const s of states.values()) {
+      const labels = { topic: s.topic, partition: String(s.partition) };
+      this.partitionOffset.set(labels, s.highWatermark);
+      this.partitionOldest.set(labels, s.logStartOffset);
+    }
+    const groups = await listGroupsWithLag(this.node).catch(() => []);
+    this.groupLag.reset();
+    this.groupLagSum.reset();
+    this.groupOffset.reset();
+    this.groupMembers.reset();
+    for (const g of groups) {
+      this.groupMembers.set({ consumergroup: g.groupId }, g.members.length);
+      const sums = new Map<string, number>();
+      for (const o of g.offsets) {
+        const labels = { consumergroup: g.groupId, topic: o.topic, partition: String(o.partition) };
+        this.groupOffset.set(labels, o.committedOffset);
+        if (o.lag === null) continue;
+        this.groupLag.set(labels, o.lag);
+        sums.set(o.topic, (sums.get(o.topic) ?? 0) + o.lag);
+      }
+      for (const [topic, lag] of sums) this.groupLagSum.set({ consumergroup: g.groupId, topic }, lag);
+    }
   }
 }

@@ -2,11 +2,72 @@
  * GatewayProbe: the Kafka gateway's metrics (Redpanda's `_probe` role), on the main thread.
  * Names follow Redpanda's public metrics and kafka_exporter, prefixed `brook_`: request latency
  * per API, records and bytes produced and fetched per topic. Registered on the node's
- * prom-client registry, which /metrics serves.
+ * prom-client registry, which /metrics serves. It also keeps a bounded per-second history of
+ * produce and fetch throughput and latency (`history`), which the console charts.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 
+/** One second of produce and fetch traffic, as the console charts it. */
+export interface SecondStats {
+  /** Unix time of the second's start, in seconds. */
+  second: number;
+  producedRecords: number;
+  producedBytes: number;
+  fetchedRecords: number;
+  fetchedBytes: number;
+  produceRequests: number;
+  produceLatencyMsSum: number;
+  produceLatencyMsMax: number;
+  fetchRequests: number;
+  fetchLatencyMsSum: number;
+  fetchLatencyMsMax: number;
+}
+
+/**
+ * A ring of the last `secondsMax` seconds (main thread; not thread-safe). Seconds with no
+ * traffic have no slot written; `snapshot` fills them with zeros so charts have even spacing.
+ */
+export class SecondsHistory {
+  private readonly slots: (SecondStats | undefined)[];
+
+  constructor(readonly secondsMax = 600, private readonly nowMs: () => number = Date.now) {
+    this.slots = new Array(secondsMax).fill(undefined);
+  }
+
+  /** The slot of the current second, reset if it still holds an older second. */
+  current(): SecondStats {
+    const second = Math.floor(this.nowMs() / 1000);
+    const i = second % this.secondsMax;
+    let s = this.slots[i];
+    if (!s || s.second !== second) {
+      s = {
+        second, producedRecords: 0, producedBytes: 0, fetchedRecords: 0, fetchedBytes: 0,
+        produceRequests: 0, produceLatencyMsSum: 0, produceLatencyMsMax: 0, fetchRequests: 0, fetchLatencyMsSum: 0, fetchLatencyMsMax: 0,
+      };
+      this.slots[i] = s;
+    }
+    return s;
+  }
+
+  /** The last `seconds` whole seconds (the current, partial one excluded), oldest first. */
+  snapshot(seconds = this.secondsMax): SecondStats[] {
+    const n = Math.max(1, Math.min(seconds, this.secondsMax - 1));
+    const now = Math.floor(this.nowMs() / 1000);
+    const out: SecondStats[] = [];
+    for (let second = now - n; second < now; second++) {
+      const s = this.slots[second % this.secondsMax];
+      out.push(s && s.second === second ? { ...s } : {
+        second, producedRecords: 0, producedBytes: 0, fetchedRecords: 0, fetchedBytes: 0,
+        produceRequests: 0, produceLatencyMsSum: 0, produceLatencyMsMax: 0, fetchRequests: 0, fetchLatencyMsSum: 0, fetchLatencyMsMax: 0,
+      });
+    }
+    return out;
+  }
+}
+
 export class GatewayProbe {
+  /** Per-second produce/fetch throughput and latency over the last ten minutes. */
+  readonly history = new SecondsHistory();
   private readonly latency: Histogram<'api'>;
   private readonly errors: Counter<'api'>;
   private readonly recordsProduced: Counter<'topic'>;
@@ -32,6 +93,18 @@ export class GatewayProbe {
 
   requestDone(api: string, seconds: number): void {
     this.latency.observe({ api }, seconds);
+    if (api !== 'Produce' && api !== 'Fetch') return;
+    const s = this.history.current();
+    const ms = seconds * 1000;
+    if (api === 'Produce') {
+      s.produceRequests++;
+      s.produceLatencyMsSum += ms;
+      s.produceLatencyMsMax = Math.max(s.produceLatencyMsMax, ms);
+    } else {
+      s.fetchRequests++;
+      s.fetchLatencyMsSum += ms;
+      s.fetchLatencyMsMax = Math.max(s.fetchLatencyMsMax, ms);
+    }
   }
 
   requestFailed(api: string): void {
@@ -41,12 +114,19 @@ export class GatewayProbe {
   produced(topic: string, records: number, bytes: number): void {
     this.recordsProduced.inc({ topic }, records);
     this.bytesProduced.inc({ topic }, bytes);
+    const s = this.history.current();
+    s.producedRecords += records;
+    s.producedBytes += bytes;
   }
 
   fetched(topic: string, records: Uint8Array): void {
     if (records.length === 0) return;
-    this.recordsFetched.inc({ topic }, countRecords(records));
+    const n = countRecords(records);
+    this.recordsFetched.inc({ topic }, n);
     this.bytesFetched.inc({ topic }, records.length);
+    const s = this.history.current();
+    s.fetchedRecords += n;
+    s.fetchedBytes += records.length;
   }
 }
 

@@ -31,6 +31,8 @@ export interface ThreadStats {
   readonly actors: number;
   /** Event-loop utilisation since the previous call (0..1). */
   readonly eventLoopUtilization: number;
+  /** Event-loop delay (perf_hooks.monitorEventLoopDelay) since the previous call, in milliseconds. */
+  readonly eventLoopDelayMs: Percentiles;
   readonly processCpuUserMs: number;
   readonly processCpuSystemMs: number;
 }

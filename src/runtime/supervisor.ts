@@ -32,7 +32,7 @@ export type LifecycleEvents = {
   stopped: { actorId: string; reason: string };
   restarted: { actorId: string; threadIndex: number; restarts: number; reason: string };
   failed: { actorId: string; reason: string };
-  moved: { actorId: string; from: number; to: number };
+  moved: { actorId: string; from: number; to: number; reason: string };
   workerExited: { threadIndex: number; reason: string };
   workerAdded: { threadIndex: number };
 };
@@ -219,7 +219,7 @@ export class Supervisor {
     const moved: { actorId: string; from: number; to: number }[] = [];
     await Promise.all(plan.map(async ({ rec, to }) => {
       const from = rec.host!.threadIndex;
-      await this.move(rec, to);
+      await this.move(rec, to, `rebalancing onto added thread(s) ${fresh.map((h) => h.threadIndex).join(', ')}`);
       moved.push({ actorId: rec.id, from, to: to.threadIndex });
     }));
     return { added: fresh.map((h) => h.threadIndex), moved };
@@ -229,7 +229,7 @@ export class Supervisor {
   async moveActor(actorId: string, threadIndex: number): Promise<void> {
     const to = this.hosts.find((h) => h.threadIndex === threadIndex && h.alive);
     if (!to) throw new Error(`no live worker thread ${threadIndex}`);
-    await this.move(this.requireRecord(actorId), to);
+    await this.move(this.requireRecord(actorId), to, 'moved by request');
   }
 
   summary(actorId: string): ActorSummary | undefined {
@@ -323,7 +323,7 @@ export class Supervisor {
     return this.withTimeout(new Promise<void>((resolve) => rec.drained.push(resolve)), `drain ${rec.id}`, this.limits.moveDrainTimeoutMs);
   }
 
-  private async move(rec: ActorRecord, to: WorkerHandle): Promise<void> {
+  private async move(rec: ActorRecord, to: WorkerHandle, reason: string): Promise<void> {
     await this.serialise(rec, async () => {
       const from = rec.host;
       if (rec.status !== 'running' || !from || from === to) return;
@@ -354,7 +354,7 @@ export class Supervisor {
         return;
       }
       rec.status = 'running';
-      this.events.emit('moved', { actorId: rec.id, from: from.threadIndex, to: to.threadIndex });
+      this.events.emit('moved', { actorId: rec.id, from: from.threadIndex, to: to.threadIndex, reason });
       this.pump(rec);
     });
   }

@@ -10,7 +10,7 @@
  * - Mailboxes are bounded by the sender: the supervisor never has more than `mailboxCapacity`
  *   asks outstanding per actor, so a mailbox here never holds more than that.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Actor, ActorContext, ActorFactory, Outcome, ThreadEvents } from './actor.js';
 import type { ActorInspection, Percentiles, ThreadStats, WorkerControl } from './control.js';
 import { serializeError, type FromWorker, type ToWorker } from './envelope.js';
@@ -65,6 +65,8 @@ export class ThreadHost implements WorkerControl {
   private drainScheduled = false;
   private flushScheduled = false;
   private lastElu = performance.eventLoopUtilization();
+  /** Samples this thread's event-loop delay every 10 ms; reset at each `stats` call, as ELU is. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   readonly events = createEmitter<ThreadEvents>();
 
   constructor(
@@ -72,7 +74,9 @@ export class ThreadHost implements WorkerControl {
     private readonly kinds: ReadonlyMap<string, ActorFactory>,
     private readonly transport: ThreadTransport,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.loopDelay.enable();
+  }
 
   /** Data plane: a batch of asks from the supervisor. */
   deliver(batch: readonly ToWorker[]): void {
@@ -145,10 +149,14 @@ export class ThreadHost implements WorkerControl {
     this.lastElu = performance.eventLoopUtilization();
     // Node 20 has no per-thread CPU counter; this is the process's, and says so in its name.
     const cpu = process.cpuUsage();
+    const d = this.loopDelay;
+    const eventLoopDelayMs = d.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: d.percentile(50) / 1e6, p99: d.percentile(99) / 1e6, max: d.max / 1e6 };
+    d.reset();
     return {
       threadIndex: this.threadIndex,
       actors: this.actors.size,
       eventLoopUtilization: elu.utilization,
+      eventLoopDelayMs,
       processCpuUserMs: cpu.user / 1000,
       processCpuSystemMs: cpu.system / 1000,
     };

@@ -1,0 +1,598 @@
+// Brook's web console: plain JavaScript in the browser, no framework and no CDN. Each page is a
+// function that renders into <main> from the node's JSON API and, while it is shown, refreshes
+// itself on a timer; leaving a page clears its timers and closes its WebSocket.
+
+const main = document.getElementById('main');
+const refreshMs = 2000;
+let cleanup = [];
+
+// ---- helpers -----------------------------------------------------------------------------
+
+async function api(path, opts = {}) {
+  const res = await fetch(path, {
+    method: opts.method ?? 'GET',
+    headers: opts.body === undefined ? undefined : { 'content-type': 'application/json' },
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const json = await res.json().catch(() => ({ error: res.statusText }));
+  if (!res.ok) throw new Error(json.error ?? res.statusText);
+  return json;
+}
+
+/** Builds an element: h('td', { class: 'num' }, 'text', child). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+function toast(message, bad = false) {
+  const t = h('div', { class: bad ? 'bad' : '' }, message);
+  document.getElementById('toast').append(t);
+  setTimeout(() => t.remove(), bad ? 6000 : 3000);
+}
+
+async function act(what, fn) {
+  try {
+    const r = await fn();
+    toast(what);
+    return r;
+  } catch (err) {
+    toast(`${what} failed: ${err.message}`, true);
+    return undefined;
+  }
+}
+
+function every(ms, fn) {
+  let stopped = false;
+  const tick = async () => {
+    if (stopped) return;
+    try { await fn(); } catch (err) { console.warn(err); }
+    if (!stopped) timer = setTimeout(tick, ms);
+  };
+  let timer = setTimeout(tick, ms);
+  cleanup.push(() => { stopped = true; clearTimeout(timer); });
+}
+
+const fmt = {
+  int: (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US')),
+  ms: (n) => (n === null || n === undefined ? '–' : n < 1 ? `${(n * 1000).toFixed(0)} µs` : n < 1000 ? `${n.toFixed(n < 10 ? 2 : 0)} ms` : `${(n / 1000).toFixed(1)} s`),
+  bytes(n) {
+    if (n === null || n === undefined) return '–';
+    const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+  },
+  pct: (x) => `${(x * 100).toFixed(1)}%`,
+  uptime(ms) {
+    const s = Math.floor(ms / 1000);
+    const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), mm = Math.floor((s % 3600) / 60);
+    return d > 0 ? `${d}d ${hh}h ${mm}m` : hh > 0 ? `${hh}h ${mm}m` : `${mm}m ${s % 60}s`;
+  },
+  time: (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''),
+};
+
+function b64bytes(b64) {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Renders a key, value or header value (a {b64, size, truncated} view) as text, JSON or hex. */
+function renderBytes(view, mode) {
+  if (view === null || view === undefined) return h('span', { class: 'muted' }, 'null');
+  const bytes = b64bytes(view.b64);
+  let text;
+  if (mode === 'hex') {
+    const lines = [];
+    for (let i = 0; i < bytes.length; i += 16) {
+      const row = Array.from(bytes.subarray(i, i + 16));
+      lines.push(`${i.toString(16).padStart(6, '0')}  ${row.map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47)}  ${row.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('')}`);
+    }
+    text = lines.join('\n');
+  } else {
+    text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (mode === 'json') {
+      try { text = JSON.stringify(JSON.parse(text), null, 2); } catch { /* not JSON: shown as text */ }
+    }
+  }
+  return h('pre', { class: 'value' }, text, view.truncated ? h('span', { class: 'muted' }, `\n… ${fmt.bytes(view.size)} in all`) : null);
+}
+
+function headersCell(headers, mode) {
+  if (!headers || headers.length === 0) return h('span', { class: 'muted' }, '–');
+  return h('div', { class: 'headers' }, headers.map((x) => h('div', {}, `${x.key}: `, renderBytes(x.value, mode === 'hex' ? 'hex' : 'text'))));
+}
+
+function table(columns, rows, opts = {}) {
+  const head = h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : '' }, c.title)));
+  const body = rows.map((r) => h('tr', { class: opts.onclick ? 'clickable' : '', ...(opts.attrs ? opts.attrs(r) : {}), onclick: opts.onclick ? () => opts.onclick(r) : undefined },
+    columns.map((c) => h('td', { class: c.num ? 'num' : '' }, c.cell(r)))));
+  return h('table', { id: opts.id }, h('thead', {}, head), h('tbody', {}, body.length ? body : h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, opts.empty ?? 'nothing here yet'))));
+}
+
+function replace(el, node) {
+  el.replaceChildren(node);
+}
+
+// ---- overview ----------------------------------------------------------------------------
+
+async function overviewPage() {
+  main.append(h('h1', {}, 'Overview'));
+  const cards = h('div', { class: 'cards' });
+  const threadsHead = h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, 'Worker threads'), h('span', { class: 'spacer' }),
+    h('button', { class: 'primary', id: 'add-worker', onclick: () => addWorker().then(draw) }, '+ Add worker thread'));
+  const threads = h('div', { class: 'threads', id: 'threads' });
+  main.append(cards, h('div', { style: 'height:18px' }), threadsHead, threads);
+  async function draw() {
+    const o = await api('/api/overview');
+    const actors = o.threads.reduce((n, t) => n + t.actors.length, 0);
+    replace(cards, h('div', { class: 'cards' }, [
+      ['Node', o.nodeId], ['Cluster', o.clusterId], ['Uptime', fmt.uptime(o.uptimeMs)], ['Kafka listener', o.listener],
+      ['Topics', o.topics], ['Threads', o.threads.length], ['Actors', actors], ['Memory (RSS)', fmt.bytes(o.rssBytes)],
+    ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value)))));
+    replace(threads, h('div', { class: 'threads' }, o.threads.map((t) => h('div', { class: 'panel thread', 'data-thread': t.threadIndex },
+      h('h3', {}, `Thread ${t.threadIndex}`, h('span', { class: 'muted' }, `${t.actors.length} actors`)),
+      h('div', { class: 'muted' }, `Event-loop utilisation ${fmt.pct(t.eventLoopUtilization)}`),
+      h('div', { class: 'meter' }, h('span', { style: `width:${Math.min(100, t.eventLoopUtilization * 100).toFixed(1)}%` })),
+      h('div', { class: 'muted' }, `Event-loop delay p50 ${fmt.ms(t.eventLoopDelayMs?.p50)} · p99 ${fmt.ms(t.eventLoopDelayMs?.p99)} · max ${fmt.ms(t.eventLoopDelayMs?.max)}`),
+      h('div', { class: 'muted' }, `Process CPU ${fmt.ms(t.processCpuUserMs)} user, ${fmt.ms(t.processCpuSystemMs)} system`),
+      h('div', { class: 'chips' }, t.actorKinds.sort((a, b) => a.id.localeCompare(b.id)).map((a) => h('a', { class: `chip ${a.kind} ${a.status}`, href: `#/actors/${encodeURIComponent(a.id)}`, 'data-actor': a.id, title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}` }, a.id.replace(/^partition:/, '')))),
+    ))));
+    document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener} · up ${fmt.uptime(o.uptimeMs)}`;
+  }
+  await draw();
+  every(refreshMs, draw);
+}
+
+async function addWorker() {
+  const r = await act('Worker thread added', () => api('/api/workers', { method: 'POST', body: { count: 1 } }));
+  if (r) toast(`Thread ${r.added.join(', ')} added; ${r.moved.length} actor(s) moved`);
+}
+
+// ---- actors ------------------------------------------------------------------------------
+
+const failurePoints = ['append', 'commit', 'read', 'truncate', 'deleteRecords'];
+const previousHandled = new Map();
+
+function partitionState(a) {
+  const s = a.state && a.state.partition && typeof a.state.partition === 'object' ? a.state.partition : a.state;
+  return s && typeof s.logEndOffset === 'number' ? s : null;
+}
+
+function stateCell(a) {
+  const s = partitionState(a);
+  if (!s) return h('span', { class: 'muted' }, a.state ? JSON.stringify(a.state).slice(0, 120) : '–');
+  const groups = a.state.groups ? ` · ${a.state.groups.groups} groups, ${a.state.groups.members} members` : '';
+  return h('span', { class: 'mono' }, `start ${s.logStartOffset} · end ${s.logEndOffset} · hw ${s.highWatermark} · epoch ${s.leaderEpoch} · ${fmt.bytes(s.sizeBytes)}${groups}`);
+}
+
+function failurePointControl(a, onChange) {
+  const s = partitionState(a);
+  if (!s) return h('span', { class: 'muted' }, '–');
+  const armed = new Set(s.failurePoints ?? []);
+  const select = h('select', { class: 'fp-select', 'aria-label': 'failure point' }, failurePoints.map((p) => h('option', { value: p }, p + (armed.has(p) ? ' (on)' : ''))));
+  const on = () => armed.has(select.value);
+  const button = h('button', { class: `small fp-toggle ${on() ? 'on' : ''}` }, on() ? 'Switch off' : 'Switch on');
+  select.addEventListener('change', () => { button.textContent = on() ? 'Switch off' : 'Switch on'; button.classList.toggle('on', on()); });
+  button.addEventListener('click', async (e) => {
+    e.stopPropagation();
+    const enabled = !on();
+    await act(`Failure point ${select.value} ${enabled ? 'on' : 'off'} for ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/failure-points`, { method: 'POST', body: { point: select.value, enabled } }));
+    onChange();
+  });
+  select.addEventListener('click', (e) => e.stopPropagation());
+  return h('span', { style: 'white-space:nowrap' }, select, ' ', button);
+}
+
+async function actorsPage(selected) {
+  const filter = h('input', { placeholder: 'filter actors…', id: 'actor-filter', value: sessionStorage.getItem('actorFilter') ?? '' });
+  const kind = h('select', { id: 'actor-kind' }, h('option', { value: '' }, 'all kinds'), h('option', { value: 'partition' }, 'partition'), h('option', { value: 'group-coordinator' }, 'group-coordinator'));
+  main.append(h('h1', {}, 'Actors'), h('div', { class: 'toolbar' }, filter, kind, h('span', { class: 'spacer' }),
+    h('button', { class: 'primary', onclick: () => addWorker().then(draw) }, '+ Add worker thread')));
+  const holder = h('div');
+  const detail = h('div', { id: 'actor-detail' });
+  main.append(holder, detail);
+  let last = Date.now();
+  async function draw() {
+    // A control the user is working with (a failure point select) is not redrawn under them.
+    if (holder.contains(document.activeElement) && document.activeElement.tagName === 'SELECT') return;
+    const rows = await api('/api/actors');
+    const now = Date.now();
+    const dt = (now - last) / 1000;
+    last = now;
+    const f = filter.value.trim().toLowerCase();
+    sessionStorage.setItem('actorFilter', filter.value);
+    const shown = rows.filter((a) => (!f || a.id.toLowerCase().includes(f)) && (!kind.value || a.kind === kind.value))
+      .sort((a, b) => (a.threadIndex ?? -1) - (b.threadIndex ?? -1) || a.id.localeCompare(b.id));
+    for (const a of shown) {
+      const prev = previousHandled.get(a.id);
+      a.rate = prev === undefined || a.messagesHandled === undefined || a.messagesHandled < prev || dt <= 0 ? null : (a.messagesHandled - prev) / dt;
+      if (a.messagesHandled !== undefined) previousHandled.set(a.id, a.messagesHandled);
+    }
+    replace(holder, table([
+      { title: 'Actor', cell: (a) => h('a', { href: `#/actors/${encodeURIComponent(a.id)}`, class: 'mono', onclick: (e) => e.stopPropagation() }, a.id) },
+      { title: 'Kind', cell: (a) => a.kind },
+      { title: 'Thread', num: true, cell: (a) => a.threadIndex ?? '–' },
+      { title: 'Status', cell: (a) => h('span', { class: `status ${a.status}` }, a.status) },
+      { title: 'Mailbox', num: true, cell: (a) => a.inFlight + a.waiting },
+      { title: 'Wait p50 / p99', num: true, cell: (a) => (a.waitMs ? `${fmt.ms(a.waitMs.p50)} / ${fmt.ms(a.waitMs.p99)}` : '–') },
+      { title: 'Run p50 / p99', num: true, cell: (a) => (a.runMs ? `${fmt.ms(a.runMs.p50)} / ${fmt.ms(a.runMs.p99)}` : '–') },
+      { title: 'Msgs/s', num: true, cell: (a) => (a.rate === null ? '–' : a.rate.toFixed(a.rate < 10 ? 1 : 0)) },
+      { title: 'Handled', num: true, cell: (a) => fmt.int(a.messagesHandled) },
+      { title: 'Restarts', num: true, cell: (a) => h('span', { class: 'restarts' }, a.restarts) },
+      { title: 'Last error', cell: (a) => (a.lastError ? h('div', { class: 'error-text' }, a.lastError) : '') },
+      { title: 'State', cell: stateCell },
+      { title: 'Failure point', cell: (a) => failurePointControl(a, draw) },
+      { title: '', cell: (a) => h('button', { class: 'small restart', onclick: async (e) => { e.stopPropagation(); await act(`Restarted ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/restart`, { method: 'POST', body: {} })); draw(); } }, 'Restart') },
+    ], shown, { id: 'actors-table', attrs: (a) => ({ 'data-actor': a.id, 'data-thread': a.threadIndex }), onclick: (a) => { location.hash = `#/actors/${encodeURIComponent(a.id)}`; } }));
+  }
+  filter.addEventListener('input', draw);
+  kind.addEventListener('change', draw);
+  await draw();
+  if (selected) await actorDetail(detail, selected);
+  every(refreshMs, async () => { await draw(); if (selected) await actorDetail(detail, selected); });
+}
+
+async function actorDetail(el, id) {
+  let a;
+  try { a = await api(`/api/actors/${encodeURIComponent(id)}`); } catch (err) { replace(el, h('p', { class: 'error-text' }, err.message)); return; }
+  if (!el.firstChild) {
+    const kinds = await api('/api/actor-kinds');
+    const types = kinds[a.kind] ?? [];
+    const input = h('textarea', { rows: 4, style: 'width:100%', id: 'send-message' }, JSON.stringify({ type: types.includes('GetOffsets') ? 'GetOffsets' : types[0] ?? '' }));
+    const out = h('pre', { class: 'value', id: 'send-reply', style: 'max-height:260px' });
+    const send = async () => {
+      try {
+        const r = await api(`/api/actors/${encodeURIComponent(id)}/send`, { method: 'POST', body: { message: JSON.parse(input.value) } });
+        out.textContent = JSON.stringify(r.reply, null, 2);
+      } catch (err) { out.textContent = `error: ${err.message}`; }
+    };
+    el.append(h('h2', {}, `Actor ${id}`), h('div', { class: 'split' },
+      h('div', { class: 'panel' }, h('dl', { class: 'kv', id: 'actor-kv' })),
+      h('div', { class: 'panel' }, h('div', { class: 'muted' }, `Send a message (${types.join(', ')}); bytes as {"$bytes": base64}`), input,
+        h('div', { class: 'toolbar', style: 'margin-top:6px' }, h('button', { class: 'primary', onclick: send }, 'Send')), out)));
+  }
+  const kv = el.querySelector('#actor-kv');
+  const state = partitionState(a) ?? a.state ?? {};
+  const rows = [['kind', a.kind], ['status', a.status], ['thread', a.threadIndex], ['mailbox', `${a.mailboxDepth ?? 0} queued, ${a.inFlight} in flight, ${a.waiting} waiting`],
+    ['busy', a.busy], ['messages handled', a.messagesHandled], ['wait ms', a.waitMs && `p50 ${fmt.ms(a.waitMs.p50)} · p99 ${fmt.ms(a.waitMs.p99)} · max ${fmt.ms(a.waitMs.max)}`],
+    ['run ms', a.runMs && `p50 ${fmt.ms(a.runMs.p50)} · p99 ${fmt.ms(a.runMs.p99)} · max ${fmt.ms(a.runMs.max)}`], ['restarts', a.restarts], ['last error', a.lastError ?? '–'],
+    ...Object.entries(state).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v])];
+  kv.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined ? '–' : String(v))]));
+}
+
+// ---- topics ------------------------------------------------------------------------------
+
+async function topicsPage(selected) {
+  const name = h('input', { placeholder: 'topic name', id: 'new-topic-name' });
+  const parts = h('input', { type: 'number', min: 1, value: 3, style: 'width:80px', id: 'new-topic-partitions', title: 'partitions' });
+  const configs = h('input', { placeholder: 'configs: retention.ms=60000, cleanup.policy=compact', style: 'width:340px', id: 'new-topic-configs' });
+  const internal = h('input', { type: 'checkbox', id: 'show-internal' });
+  const create = async () => {
+    const cfg = {};
+    for (const pair of configs.value.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const i = pair.indexOf('=');
+      if (i > 0) cfg[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
+    }
+    const r = await act(`Created topic ${name.value}`, () => api('/api/topics', { method: 'POST', body: { name: name.value, partitions: Number(parts.value), configs: cfg } }));
+    if (r) { name.value = ''; draw(); }
+  };
+  main.append(h('h1', {}, 'Topics'), h('div', { class: 'toolbar' }, name, h('label', { class: 'inline' }, 'partitions', parts), configs,
+    h('button', { class: 'primary', id: 'create-topic', onclick: create }, 'Create topic'), h('span', { class: 'spacer' }), h('label', { class: 'inline' }, internal, 'show internal')));
+  const holder = h('div');
+  const detail = h('div', { id: 'topic-detail' });
+  main.append(holder, detail);
+  async function draw() {
+    const topics = (await api('/api/topics')).filter((t) => internal.checked || !t.internal);
+    replace(holder, table([
+      { title: 'Topic', cell: (t) => h('a', { href: `#/topics/${encodeURIComponent(t.name)}`, class: 'mono' }, t.name) },
+      { title: 'Partitions', num: true, cell: (t) => t.partitions.length },
+      { title: 'Records', num: true, cell: (t) => fmt.int(t.records) },
+      { title: 'Size', num: true, cell: (t) => fmt.bytes(t.sizeBytes) },
+      { title: 'Under-replicated', num: true, cell: (t) => t.underReplicated },
+      { title: 'Overrides', cell: (t) => h('span', { class: 'mono' }, Object.entries(t.overrides).map(([k, v]) => `${k}=${v}`).join(', ') || '–') },
+      { title: '', cell: (t) => h('span', { style: 'white-space:nowrap' },
+        h('a', { href: `#/messages/${encodeURIComponent(t.name)}` }, 'browse'), ' · ', h('a', { href: `#/tail/${encodeURIComponent(t.name)}` }, 'tail')) },
+    ], topics, { id: 'topics-table', attrs: (t) => ({ 'data-topic': t.name }), onclick: (t) => { location.hash = `#/topics/${encodeURIComponent(t.name)}`; } }));
+    if (selected) await topicDetail(detail, selected, draw);
+  }
+  internal.addEventListener('change', draw);
+  await draw();
+  every(refreshMs * 2, draw);
+}
+
+async function topicDetail(el, name, redraw) {
+  let t;
+  try { t = await api(`/api/topics/${encodeURIComponent(name)}`); } catch (err) { replace(el, h('p', { class: 'error-text' }, err.message)); return; }
+  const del = h('button', { class: 'danger', id: 'delete-topic', onclick: async () => {
+    if (!confirm(`Delete topic ${name} and all its records?`)) return;
+    const r = await act(`Deleted topic ${name}`, () => api(`/api/topics/${encodeURIComponent(name)}`, { method: 'DELETE', body: {} }));
+    if (r) { location.hash = '#/topics'; }
+  } }, 'Delete topic');
+  replace(el, h('div', {},
+    h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, `Topic ${name}`), h('span', { class: 'muted mono' }, t.topicId), h('span', { class: 'spacer' }), t.internal ? null : del),
+    h('div', { class: 'split' },
+      table([
+        { title: 'Partition', num: true, cell: (p) => p.partition },
+        { title: 'Leader', num: true, cell: (p) => p.leader },
+        { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
+        { title: 'ISR', cell: (p) => p.isr.join(',') },
+        { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
+        { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
+        { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
+        { title: 'Size', num: true, cell: (p) => fmt.bytes(p.sizeBytes) },
+        { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
+      ], t.partitions, { id: 'partitions-table' }),
+      table([
+        { title: 'Config', cell: (c) => h('span', { class: 'mono' }, c[0]) },
+        { title: 'Value', cell: (c) => h('span', { class: 'mono' }, c[1], t.overrides[c[0]] !== undefined ? h('b', {}, ' (override)') : '') },
+      ], Object.entries(t.configs)))));
+  void redraw;
+}
+
+// ---- message browser ---------------------------------------------------------------------
+
+async function topicNames() {
+  return (await api('/api/topics')).map((t) => ({ name: t.name, partitions: t.partitions.length, internal: t.internal }));
+}
+
+async function messagesPage(topicArg, partitionArg) {
+  const topics = await topicNames();
+  const topic = h('select', { id: 'browse-topic' }, topics.filter((t) => !t.internal || t.name === topicArg).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)));
+  const partition = h('select', { id: 'browse-partition' });
+  const fillPartitions = () => {
+    const t = topics.find((x) => x.name === topic.value);
+    partition.replaceChildren(...Array.from({ length: t ? t.partitions : 0 }, (_, i) => h('option', { value: i, selected: String(i) === partitionArg }, `partition ${i}`)));
+  };
+  fillPartitions();
+  const mode = h('select', { id: 'browse-mode' }, h('option', { value: 'latest' }, 'latest'), h('option', { value: 'offset' }, 'from offset'), h('option', { value: 'timestamp' }, 'from time'));
+  const start = h('input', { id: 'browse-start', placeholder: 'offset', style: 'width:190px' });
+  const search = h('input', { id: 'browse-search', placeholder: 'search key / value', style: 'width:200px' });
+  const limit = h('select', { id: 'browse-limit' }, [20, 50, 100, 500].map((n) => h('option', { value: n, selected: n === 50 }, `${n} records`)));
+  const format = h('select', { id: 'browse-format' }, h('option', { value: 'text' }, 'text'), h('option', { value: 'json' }, 'JSON'), h('option', { value: 'hex' }, 'hex'));
+  const info = h('span', { class: 'muted', id: 'browse-info' });
+  const holder = h('div', { id: 'browse-results' });
+  let lastPage = null;
+  mode.addEventListener('change', () => {
+    start.placeholder = mode.value === 'timestamp' ? 'YYYY-MM-DD HH:MM:SS or ms' : 'offset';
+    if (mode.value === 'timestamp' && !start.value) start.value = new Date(Date.now() - 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+  });
+  topic.addEventListener('change', fillPartitions);
+  const load = async (fromOffset) => {
+    const q = new URLSearchParams({ limit: limit.value });
+    if (fromOffset !== undefined) q.set('offset', String(fromOffset));
+    else if (mode.value === 'offset') q.set('offset', String(Number(start.value) || 0));
+    else if (mode.value === 'timestamp') {
+      const ms = /^\d+$/.test(start.value.trim()) ? Number(start.value) : Date.parse(start.value.trim().replace(' ', 'T') + (start.value.includes('Z') ? '' : 'Z'));
+      if (!Number.isFinite(ms)) { toast('cannot read that time', true); return; }
+      q.set('timestamp', String(ms));
+    }
+    if (search.value) q.set('search', search.value);
+    try {
+      lastPage = await api(`/api/topics/${encodeURIComponent(topic.value)}/partitions/${partition.value}/records?${q}`);
+      drawPage();
+    } catch (err) { toast(err.message, true); }
+  };
+  const drawPage = () => {
+    const p = lastPage;
+    if (!p) return;
+    info.textContent = `offsets ${p.logStartOffset}…${p.highWatermark} · showing ${p.records.length} from ${p.startOffset}${p.done ? '' : ` · more from ${p.nextOffset}`}`;
+    const f = format.value;
+    replace(holder, h('div', {},
+      table([
+        { title: 'Offset', num: true, cell: (r) => r.offset },
+        { title: 'Timestamp', cell: (r) => h('span', { class: 'mono', title: r.timestampType }, fmt.time(r.timestampMs)) },
+        { title: 'Key', cell: (r) => renderBytes(r.key, f) },
+        { title: 'Value', cell: (r) => renderBytes(r.value, f) },
+        { title: 'Headers', cell: (r) => headersCell(r.headers, f) },
+      ], p.records, { id: 'records-table', empty: 'no records here', attrs: (r) => ({ 'data-offset': r.offset }) }),
+      p.done ? null : h('div', { class: 'toolbar', style: 'margin-top:8px' }, h('button', { id: 'browse-next', onclick: () => load(p.nextOffset) }, `Next page from ${p.nextOffset}`))));
+  };
+  format.addEventListener('change', drawPage);
+  main.append(h('h1', {}, 'Message browser'), h('div', { class: 'toolbar' }, topic, partition, mode, start, search, limit, format,
+    h('button', { class: 'primary', id: 'browse-load', onclick: () => load() }, 'Load'), info), holder);
+  if (topic.value) await load();
+}
+
+// ---- live tail ---------------------------------------------------------------------------
+
+async function tailPage(topicArg) {
+  const topics = await topicNames();
+  const topic = h('select', { id: 'tail-topic' }, topics.filter((t) => !t.internal).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)));
+  const format = h('select', { id: 'tail-format' }, h('option', { value: 'text' }, 'text'), h('option', { value: 'json' }, 'JSON'), h('option', { value: 'hex' }, 'hex'));
+  const status = h('span', { class: 'muted', id: 'tail-status' }, 'stopped');
+  const body = h('tbody');
+  const list = h('div', { class: 'tail-list' }, h('table', { id: 'tail-table' }, h('thead', {}, h('tr', {}, ['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers'].map((t) => h('th', {}, t)))), body));
+  let ws = null;
+  let count = 0;
+  const stop = () => { if (ws) { ws.close(); ws = null; } status.textContent = 'stopped'; startBtn.textContent = 'Start'; };
+  const start = () => {
+    stop();
+    body.replaceChildren();
+    count = 0;
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    ws = new WebSocket(`${proto}://${location.host}/api/tail?topic=${encodeURIComponent(topic.value)}&back=5`);
+    status.textContent = 'connecting…';
+    startBtn.textContent = 'Stop';
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'subscribed') status.textContent = `tailing ${m.topic} (${m.partitions.length} partitions)`;
+      else if (m.type === 'skipped') toast(`partition ${m.partition}: skipped ${m.to - m.from} records (too slow)`, true);
+      else if (m.type === 'error') toast(`partition ${m.partition}: ${m.message}`, true);
+      else if (m.type === 'records') {
+        for (const r of m.records) {
+          count++;
+          body.prepend(h('tr', { 'data-offset': r.offset, 'data-partition': r.partition }, h('td', { class: 'num' }, r.partition), h('td', { class: 'num' }, r.offset),
+            h('td', { class: 'mono' }, fmt.time(r.timestampMs)), h('td', {}, renderBytes(r.key, format.value)), h('td', {}, renderBytes(r.value, format.value)), h('td', {}, headersCell(r.headers, format.value))));
+        }
+        while (body.children.length > 500) body.lastChild.remove();
+        status.textContent = `tailing ${topic.value}: ${count} records received`;
+      }
+    };
+    ws.onclose = () => { if (ws) status.textContent = 'disconnected'; };
+  };
+  const startBtn = h('button', { class: 'primary', id: 'tail-start', onclick: () => (ws ? stop() : start()) }, 'Start');
+  main.append(h('h1', {}, 'Live tail'), h('div', { class: 'toolbar' }, topic, format, startBtn, status), list);
+  cleanup.push(stop);
+  if (topicArg && topic.value) start();
+}
+
+// ---- groups ------------------------------------------------------------------------------
+
+async function groupsPage(selected) {
+  main.append(h('h1', {}, 'Consumer groups'));
+  const holder = h('div');
+  const detail = h('div', { id: 'group-detail' });
+  main.append(holder, detail);
+  async function draw() {
+    const groups = await api('/api/groups');
+    replace(holder, table([
+      { title: 'Group', cell: (g) => h('a', { href: `#/groups/${encodeURIComponent(g.groupId)}`, class: 'mono' }, g.groupId) },
+      { title: 'State', cell: (g) => h('span', { class: `status ${g.state}` }, g.state) },
+      { title: 'Protocol', cell: (g) => `${g.protocolType}${g.protocol ? ` / ${g.protocol}` : ''}` },
+      { title: 'Members', num: true, cell: (g) => g.members.length },
+      { title: 'Partitions', num: true, cell: (g) => g.offsets.length },
+      { title: 'Total lag', num: true, cell: (g) => h('b', { class: 'lag' }, fmt.int(g.totalLag)) },
+      { title: 'Coordinator', cell: (g) => h('span', { class: 'mono' }, g.coordinator) },
+    ], groups, { id: 'groups-table', empty: 'no consumer groups', attrs: (g) => ({ 'data-group': g.groupId }), onclick: (g) => { location.hash = `#/groups/${encodeURIComponent(g.groupId)}`; } }));
+    if (selected) {
+      const g = groups.find((x) => x.groupId === selected) ?? await api(`/api/groups/${encodeURIComponent(selected)}`).catch(() => null);
+      if (!g) { replace(detail, h('p', { class: 'error-text' }, `no group ${selected}`)); return; }
+      replace(detail, h('div', {}, h('h2', {}, `Group ${g.groupId} · ${g.state} · total lag ${fmt.int(g.totalLag)}`), h('div', { class: 'split' },
+        table([
+          { title: 'Member', cell: (m) => h('span', { class: 'mono' }, m.memberId) },
+          { title: 'Client', cell: (m) => `${m.clientId} ${m.clientHost}` },
+          { title: 'Assignment', cell: (m) => h('span', { class: 'mono' }, m.assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || '–') },
+        ], g.members, { empty: 'no members' }),
+        table([
+          { title: 'Topic', cell: (o) => o.topic },
+          { title: 'Partition', num: true, cell: (o) => o.partition },
+          { title: 'Committed', num: true, cell: (o) => fmt.int(o.committedOffset) },
+          { title: 'High watermark', num: true, cell: (o) => fmt.int(o.highWatermark) },
+          { title: 'Lag', num: true, cell: (o) => h('b', {}, fmt.int(o.lag)) },
+          { title: 'Member', cell: (o) => h('span', { class: 'mono' }, o.memberId ?? '–') },
+        ], g.offsets, { id: 'group-offsets', empty: 'no committed offsets' }))));
+    }
+  }
+  await draw();
+  every(refreshMs, draw);
+}
+
+// ---- charts ------------------------------------------------------------------------------
+
+const palette = ['#0f6e6a', '#d9822b', '#6b46c1', '#c0392b'];
+
+/** Draws series of [x, y] on a canvas with axes, grid and y labels (device-pixel sharp). */
+function drawChart(canvas, series, opts) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, hgt = canvas.clientHeight;
+  canvas.width = w * dpr;
+  canvas.height = hgt * dpr;
+  const g = canvas.getContext('2d');
+  g.scale(dpr, dpr);
+  g.clearRect(0, 0, w, hgt);
+  const left = 62, right = 10, top = 8, bottom = 22;
+  const pw = w - left - right, ph = hgt - top - bottom;
+  const xs = series[0]?.points.map((p) => p[0]) ?? [];
+  const x0 = xs[0] ?? 0, x1 = xs[xs.length - 1] ?? 1;
+  let ymax = 0;
+  for (const s of series) for (const [, y] of s.points) ymax = Math.max(ymax, y);
+  ymax = niceMax(ymax);
+  g.font = '11px system-ui, sans-serif';
+  g.strokeStyle = '#e3e8ea';
+  g.fillStyle = '#66737a';
+  g.lineWidth = 1;
+  for (let i = 0; i <= 4; i++) {
+    const y = top + ph - (ph * i) / 4;
+    g.beginPath(); g.moveTo(left, Math.round(y) + 0.5); g.lineTo(left + pw, Math.round(y) + 0.5); g.stroke();
+    g.textAlign = 'right'; g.textBaseline = 'middle';
+    g.fillText(opts.format((ymax * i) / 4), left - 6, y);
+  }
+  g.textAlign = 'center'; g.textBaseline = 'top';
+  const span = Math.max(1, x1 - x0);
+  for (let i = 0; i <= 5; i++) {
+    const x = x0 + (span * i) / 5;
+    const ago = Math.round(x1 - x);
+    g.fillText(ago === 0 ? 'now' : ago >= 60 ? `-${(ago / 60).toFixed(ago % 60 ? 1 : 0)}m` : `-${ago}s`, left + (pw * i) / 5, top + ph + 5);
+  }
+  series.forEach((s, k) => {
+    g.strokeStyle = palette[k % palette.length];
+    g.lineWidth = 1.6;
+    g.beginPath();
+    s.points.forEach(([x, y], i) => {
+      const px = left + ((x - x0) / span) * pw, py = top + ph - (ymax ? (y / ymax) * ph : 0);
+      if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
+    });
+    g.stroke();
+  });
+}
+
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+async function chartsPage() {
+  const windowSel = h('select', { id: 'chart-window' }, [[60, 'last minute'], [300, 'last 5 minutes'], [599, 'last 10 minutes']].map(([v, t]) => h('option', { value: v, selected: v === 300 }, t)));
+  const defs = [
+    { title: 'Records per second', format: (v) => fmt.int(Math.round(v)), series: [['produced', (s) => s.producedRecords], ['fetched', (s) => s.fetchedRecords]] },
+    { title: 'Bytes per second', format: fmt.bytes, series: [['produced', (s) => s.producedBytes], ['fetched', (s) => s.fetchedBytes]] },
+    { title: 'Produce latency', format: fmt.ms, series: [['mean', (s) => (s.produceRequests ? s.produceLatencyMsSum / s.produceRequests : 0)], ['max', (s) => s.produceLatencyMsMax]] },
+    { title: 'Fetch latency (includes long-poll wait)', format: fmt.ms, series: [['mean', (s) => (s.fetchRequests ? s.fetchLatencyMsSum / s.fetchRequests : 0)], ['max', (s) => s.fetchLatencyMsMax]] },
+    { title: 'Requests per second', format: (v) => fmt.int(Math.round(v)), series: [['produce', (s) => s.produceRequests], ['fetch', (s) => s.fetchRequests]] },
+  ];
+  const panels = defs.map((d) => {
+    const canvas = h('canvas');
+    const now = h('span', { class: 'muted' });
+    const panel = h('div', { class: 'panel chart' }, h('h3', {}, d.title, h('span', { class: 'legend' }, now, d.series.map(([name], k) => h('span', {}, h('i', { style: `background:${palette[k]}` }), name)))), canvas);
+    return { d, canvas, now, panel };
+  });
+  main.append(h('h1', {}, 'Throughput and latency'), h('div', { class: 'toolbar' }, windowSel, h('span', { class: 'muted' }, 'per second, kept on the node for ten minutes')), h('div', { class: 'charts', id: 'charts' }, panels.map((p) => p.panel)));
+  async function draw() {
+    const hist = await api(`/api/history?seconds=${windowSel.value}`);
+    for (const p of panels) {
+      const series = p.d.series.map(([name, f]) => ({ name, points: hist.map((s) => [s.second, f(s)]) }));
+      drawChart(p.canvas, series, p.d);
+      const last = hist[hist.length - 1];
+      p.now.textContent = last ? `now ${p.d.series.map(([, f]) => p.d.format(f(last))).join(' / ')}` : '';
+    }
+  }
+  windowSel.addEventListener('change', draw);
+  await draw();
+  every(1000, draw);
+}
+
+// ---- router ------------------------------------------------------------------------------
+
+const pages = { overview: overviewPage, actors: actorsPage, topics: topicsPage, messages: messagesPage, tail: tailPage, groups: groupsPage, charts: chartsPage };
+
+async function route() {
+  for (const f of cleanup) f();
+  cleanup = [];
+  const [name = 'overview', ...args] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const page = pages[name] ?? overviewPage;
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === (pages[name] ? name : 'overview'));
+  main.replaceChildren();
+  main.dataset.page = name;
+  try {
+    await page(...args.filter(Boolean));
+  } catch (err) {
+    main.append(h('p', { class: 'error-text' }, `could not load: ${err.message}`));
+  }
+  main.dataset.ready = name;
+}
+
+window.addEventListener('hashchange', route);
+route();
+api('/api/overview').then((o) => { document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener}`; }).catch(() => {});

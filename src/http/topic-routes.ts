@@ -1,0 +1,146 @@
+/**
+ * Topic routes of the HTTP gateway (main thread): list and describe topics with their
+ * partitions' offsets and sizes (from the partition actors' own state), create and delete
+ * topics through the controller, and the message browser.
+ *
+ *   GET    /api/topics                                   every topic with per-partition state
+ *   GET    /api/topics/:name                             one topic, with its effective configs
+ *   POST   /api/topics                                   {"name","partitions","configs":{k:v}}
+ *   DELETE /api/topics/:name
+ *   GET    /api/topics/:name/partitions/:p/records       ?offset=N (negative: from the end)
+ *                                                        &timestamp=ms &search=text &limit=N
+ */
+import { partitionActorId } from '../cluster/routing-table.js';
+import { effectiveTopicConfig } from '../cluster/topic-configs.js';
+import type { TopicImage } from '../cluster/metadata-image.js';
+import type { BrookNode } from '../node.js';
+import type { PartitionState, TimestampOffset } from '../../actors/partition/messages.js';
+import { HttpError, intParam, isObject, type Route } from './http-router.js';
+import { httpLimits } from './limits.js';
+import { decodeRecords, partitionOffsets, readBatches, textMatcher, type RecordView } from './record-view.js';
+
+export const topicRoutes: Route[] = [
+  { method: 'GET', pattern: /^\/api\/topics$/, run: async ({ node }) => listTopics(node) },
+  { method: 'GET', pattern: /^\/api\/topics\/([^/]+)$/, run: async ({ node, params }) => describeTopic(node, params[0]!) },
+  { method: 'POST', pattern: /^\/api\/topics$/, run: async ({ node, body }) => createTopic(node, body) },
+  { method: 'DELETE', pattern: /^\/api\/topics\/([^/]+)$/, run: async ({ node, params }) => deleteTopic(node, params[0]!) },
+  {
+    method: 'GET',
+    pattern: /^\/api\/topics\/([^/]+)\/partitions\/(\d+)\/records$/,
+    run: async ({ node, params, query }) => browse(node, params[0]!, Number(params[1]), query),
+  },
+];
+
+/** Every partition actor's own state on this node, by actor id (one control call per thread). */
+export async function partitionStates(node: BrookNode): Promise<Map<string, PartitionState>> {
+  const out = new Map<string, PartitionState>();
+  for (const t of await node.supervisor.threads()) {
+    for (const a of t.actors) {
+      const s = a.state as (PartitionState & { partition?: unknown }) | { partition: PartitionState } | undefined;
+      if (!s) continue;
+      // A group coordinator nests its partition's state under `partition`.
+      const p = isObject(s.partition) ? (s.partition as unknown as PartitionState) : (s as PartitionState);
+      if (typeof p.logEndOffset === 'number') out.set(a.id, p);
+    }
+  }
+  return out;
+}
+
+function topicView(node: BrookNode, t: TopicImage, states: Map<string, PartitionState>) {
+  const partitions = t.partitions.map((p) => {
+    const s = states.get(partitionActorId(t.name, p.partition));
+    return {
+      partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr,
+      logStartOffset: s?.logStartOffset ?? null, logEndOffset: s?.logEndOffset ?? null,
+      highWatermark: s?.highWatermark ?? null, sizeBytes: s?.sizeBytes ?? null,
+    };
+  });
+  const sum = (f: (p: (typeof partitions)[number]) => number | null) => partitions.reduce((a, p) => a + (f(p) ?? 0), 0);
+  return {
+    name: t.name,
+    topicId: t.topicId,
+    internal: t.name.startsWith('__'),
+    partitions,
+    records: sum((p) => (p.highWatermark === null || p.logStartOffset === null ? null : p.highWatermark - p.logStartOffset)),
+    sizeBytes: sum((p) => p.sizeBytes),
+    underReplicated: partitions.filter((p) => p.isr.length < p.replicas.length).length,
+    overrides: Object.fromEntries(t.configs),
+  };
+}
+
+async function listTopics(node: BrookNode) {
+  const states = await partitionStates(node);
+  return [...node.controller.image.topicsByName.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((t) => topicView(node, t, states));
+}
+
+function requireTopic(node: BrookNode, name: string): TopicImage {
+  const t = node.controller.image.topicsByName.get(name);
+  if (!t) throw new HttpError(404, `no topic ${name}`);
+  return t;
+}
+
+async function describeTopic(node: BrookNode, name: string) {
+  const t = requireTopic(node, name);
+  return { ...topicView(node, t, await partitionStates(node)), configs: effectiveTopicConfig(node.controller.image, name, node.config.nodeId) };
+}
+
+async function createTopic(node: BrookNode, body: unknown) {
+  if (!isObject(body) || typeof body.name !== 'string') throw new HttpError(400, 'name is required');
+  const numPartitions = intParam(body.partitions, 'partitions', 1, 10_000, -1);
+  const configs = body.configs ?? {};
+  if (!isObject(configs)) throw new HttpError(400, 'configs must be an object of name to string value');
+  const list = Object.entries(configs).map(([name, value]) => {
+    if (typeof value !== 'string') throw new HttpError(400, `config ${name} must be a string`);
+    return { name, value };
+  });
+  const created = await node.controller.createTopic({ name: body.name, numPartitions, replicationFactor: -1, configs: list });
+  if ('error' in created) throw new HttpError(created.error === 'TOPIC_ALREADY_EXISTS' ? 409 : 400, `${created.error}: ${created.message}`);
+  return { created: created.name, partitions: created.partitions.length };
+}
+
+async function deleteTopic(node: BrookNode, name: string) {
+  requireTopic(node, name);
+  const deleted = await node.controller.deleteTopic(name);
+  if ('error' in deleted) throw new HttpError(400, `${deleted.error}: ${deleted.message}`);
+  return { deleted: name };
+}
+
+/**
+ * One page of the message browser: records from a start (an offset, an offset back from the
+ * end, or a timestamp), optionally only those whose key or value contains `search`. A search
+ * scans at most `browseScanBytesMax` bytes per call and says where to continue (`nextOffset`).
+ */
+async function browse(node: BrookNode, topic: string, partition: number, q: URLSearchParams) {
+  const t = requireTopic(node, topic);
+  if (!t.partitions[partition]) throw new HttpError(404, `no partition ${topic}-${partition}`);
+  const limit = intParam(q.get('limit'), 'limit', 1, httpLimits.browseRecordsMax, 50);
+  const offsets = await partitionOffsets(node, topic, partition);
+  const { logStartOffset, highWatermark } = offsets;
+  let start: number;
+  if (q.get('timestamp')) {
+    const ts = intParam(q.get('timestamp'), 'timestamp', 0, Number.MAX_SAFE_INTEGER);
+    const found = await node.supervisor.ask<TimestampOffset | null>(partitionActorId(topic, partition), { type: 'GetOffsetForTimestamp', timestampMs: ts });
+    start = found ? found.offset : highWatermark;
+  } else {
+    const o = intParam(q.get('offset'), 'offset', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -limit);
+    start = o < 0 ? highWatermark + o : o;
+  }
+  start = Math.min(Math.max(start, logStartOffset), highWatermark);
+  const search = q.get('search') ?? '';
+  const match = search === '' ? undefined : textMatcher(search);
+  const records: RecordView[] = [];
+  let cursor = start;
+  let scanned = 0;
+  while (cursor < highWatermark && records.length < limit && scanned < httpLimits.browseScanBytesMax) {
+    const r = await readBatches(node, topic, partition, cursor, httpLimits.browseReadBytes);
+    if (r.records.length === 0) break;
+    scanned += r.records.length;
+    const page = await decodeRecords(r.records, partition, cursor, match);
+    for (const rec of page.records) if (records.length < limit) records.push(rec);
+    // The next page starts after the last record returned, or after everything scanned.
+    cursor = records.length >= limit ? records[records.length - 1]!.offset + 1 : page.nextOffset;
+  }
+  return { topic, partition, logStartOffset, highWatermark, startOffset: start, nextOffset: cursor, scannedBytes: scanned, done: cursor >= highWatermark, records };
+}
