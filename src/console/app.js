@@ -109,7 +109,7 @@ function renderBytes(view, mode) {
 
 function headersCell(headers, mode) {
   if (!headers || headers.length === 0) return h('span', { class: 'muted' }, '–');
-  return h('div', { class: 'headers' }, headers.map((x) => h('div', {}, `${x.key}: `, renderBytes(x.value, mode === 'hex' ? 'hex' : 'text'))));
+  return h('div', { class: 'headers' }, headers.map((x) => h('div', {}, h('b', {}, `${x.key}: `), renderBytes(x.value, mode === 'hex' ? 'hex' : 'text'))));
 }
 
 function table(columns, rows, opts = {}) {
@@ -135,18 +135,18 @@ async function overviewPage() {
   async function draw() {
     const o = await api('/api/overview');
     const actors = o.threads.reduce((n, t) => n + t.actors.length, 0);
-    replace(cards, h('div', { class: 'cards' }, [
+    cards.replaceChildren(...[
       ['Node', o.nodeId], ['Cluster', o.clusterId], ['Uptime', fmt.uptime(o.uptimeMs)], ['Kafka listener', o.listener],
       ['Topics', o.topics], ['Threads', o.threads.length], ['Actors', actors], ['Memory (RSS)', fmt.bytes(o.rssBytes)],
-    ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value)))));
-    replace(threads, h('div', { class: 'threads' }, o.threads.map((t) => h('div', { class: 'panel thread', 'data-thread': t.threadIndex },
+    ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))));
+    threads.replaceChildren(...o.threads.map((t) => h('div', { class: 'panel thread', 'data-thread': t.threadIndex },
       h('h3', {}, `Thread ${t.threadIndex}`, h('span', { class: 'muted' }, `${t.actors.length} actors`)),
       h('div', { class: 'muted' }, `Event-loop utilisation ${fmt.pct(t.eventLoopUtilization)}`),
       h('div', { class: 'meter' }, h('span', { style: `width:${Math.min(100, t.eventLoopUtilization * 100).toFixed(1)}%` })),
       h('div', { class: 'muted' }, `Event-loop delay p50 ${fmt.ms(t.eventLoopDelayMs?.p50)} · p99 ${fmt.ms(t.eventLoopDelayMs?.p99)} · max ${fmt.ms(t.eventLoopDelayMs?.max)}`),
       h('div', { class: 'muted' }, `Process CPU ${fmt.ms(t.processCpuUserMs)} user, ${fmt.ms(t.processCpuSystemMs)} system`),
-      h('div', { class: 'chips' }, t.actorKinds.sort((a, b) => a.id.localeCompare(b.id)).map((a) => h('a', { class: `chip ${a.kind} ${a.status}`, href: `#/actors/${encodeURIComponent(a.id)}`, 'data-actor': a.id, title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}` }, a.id.replace(/^partition:/, '')))),
-    ))));
+      h('div', { class: 'chips' }, t.actorKinds.sort((a, b) => kindOrder(a) - kindOrder(b) || a.id.localeCompare(b.id, 'en', { numeric: true })).map((a) => h('a', { class: `chip ${a.kind} ${a.status}`, href: `#/actors/${encodeURIComponent(a.id)}`, 'data-actor': a.id, title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}` }, a.id.replace(/^partition:/, '')))),
+    )));
     document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener} · up ${fmt.uptime(o.uptimeMs)}`;
   }
   await draw();
@@ -163,6 +163,11 @@ async function addWorker() {
 const failurePoints = ['append', 'commit', 'read', 'truncate', 'deleteRecords'];
 const previousHandled = new Map();
 
+/** Partitions of user topics first, then the group coordinators (50 of them by default). */
+function kindOrder(a) {
+  return a.kind === 'partition' ? 0 : 1;
+}
+
 function partitionState(a) {
   const s = a.state && a.state.partition && typeof a.state.partition === 'object' ? a.state.partition : a.state;
   return s && typeof s.logEndOffset === 'number' ? s : null;
@@ -172,7 +177,7 @@ function stateCell(a) {
   const s = partitionState(a);
   if (!s) return h('span', { class: 'muted' }, a.state ? JSON.stringify(a.state).slice(0, 120) : '–');
   const groups = a.state.groups ? ` · ${a.state.groups.groups} groups, ${a.state.groups.members} members` : '';
-  return h('span', { class: 'mono' }, `start ${s.logStartOffset} · end ${s.logEndOffset} · hw ${s.highWatermark} · epoch ${s.leaderEpoch} · ${fmt.bytes(s.sizeBytes)}${groups}`);
+  return h('span', { class: 'mono state' }, `start ${s.logStartOffset} end ${s.logEndOffset} hw ${s.highWatermark} epoch ${s.leaderEpoch} ${fmt.bytes(s.sizeBytes)}${groups}`);
 }
 
 function failurePointControl(a, onChange) {
@@ -198,9 +203,9 @@ async function actorsPage(selected) {
   const kind = h('select', { id: 'actor-kind' }, h('option', { value: '' }, 'all kinds'), h('option', { value: 'partition' }, 'partition'), h('option', { value: 'group-coordinator' }, 'group-coordinator'));
   main.append(h('h1', {}, 'Actors'), h('div', { class: 'toolbar' }, filter, kind, h('span', { class: 'spacer' }),
     h('button', { class: 'primary', onclick: () => addWorker().then(draw) }, '+ Add worker thread')));
-  const holder = h('div');
+  const holder = h('div', { class: 'scroll-x' });
   const detail = h('div', { id: 'actor-detail' });
-  main.append(holder, detail);
+  main.append(detail, holder);
   let last = Date.now();
   async function draw() {
     // A control the user is working with (a failure point select) is not redrawn under them.
@@ -212,7 +217,7 @@ async function actorsPage(selected) {
     const f = filter.value.trim().toLowerCase();
     sessionStorage.setItem('actorFilter', filter.value);
     const shown = rows.filter((a) => (!f || a.id.toLowerCase().includes(f)) && (!kind.value || a.kind === kind.value))
-      .sort((a, b) => (a.threadIndex ?? -1) - (b.threadIndex ?? -1) || a.id.localeCompare(b.id));
+      .sort((a, b) => kindOrder(a) - kindOrder(b) || (a.threadIndex ?? -1) - (b.threadIndex ?? -1) || a.id.localeCompare(b.id, 'en', { numeric: true }));
     for (const a of shown) {
       const prev = previousHandled.get(a.id);
       a.rate = prev === undefined || a.messagesHandled === undefined || a.messagesHandled < prev || dt <= 0 ? null : (a.messagesHandled - prev) / dt;
@@ -256,10 +261,10 @@ async function actorDetail(el, id) {
         out.textContent = JSON.stringify(r.reply, null, 2);
       } catch (err) { out.textContent = `error: ${err.message}`; }
     };
-    el.append(h('h2', {}, `Actor ${id}`), h('div', { class: 'split' },
+    el.append(h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, `Actor ${id}`), h('span', { class: 'spacer' }), h('a', { href: '#/actors' }, 'close')), h('div', { class: 'split' },
       h('div', { class: 'panel' }, h('dl', { class: 'kv', id: 'actor-kv' })),
       h('div', { class: 'panel' }, h('div', { class: 'muted' }, `Send a message (${types.join(', ')}); bytes as {"$bytes": base64}`), input,
-        h('div', { class: 'toolbar', style: 'margin-top:6px' }, h('button', { class: 'primary', onclick: send }, 'Send')), out)));
+        h('div', { class: 'toolbar', style: 'margin-top:6px' }, h('button', { class: 'primary', id: 'send-button', onclick: send }, 'Send')), out)), h('div', { style: 'height:18px' }));
   }
   const kv = el.querySelector('#actor-kv');
   const state = partitionState(a) ?? a.state ?? {};

@@ -124,7 +124,8 @@ async function browse(node: BrookNode, topic: string, partition: number, q: URLS
     const found = await node.supervisor.ask<TimestampOffset | null>(partitionActorId(topic, partition), { type: 'GetOffsetForTimestamp', timestampMs: ts });
     start = found ? found.offset : highWatermark;
   } else {
-    const o = intParam(q.get('offset'), 'offset', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -limit);
+    // Without an offset, a page shows the latest records; a search starts from the beginning.
+    const o = intParam(q.get('offset'), 'offset', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, q.get('search') ? 0 : -limit);
     start = o < 0 ? highWatermark + o : o;
   }
   start = Math.min(Math.max(start, logStartOffset), highWatermark);

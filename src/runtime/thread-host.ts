@@ -17,6 +17,8 @@ import { serializeError, type FromWorker, type ToWorker } from './envelope.js';
 import { createEmitter } from './events.js';
 import { runtimeDefaults } from './limits.js';
 
+const loopDelayResolutionMs = 10;
+
 interface Queued {
   readonly id: number;
   readonly msg: unknown;
@@ -66,7 +68,7 @@ export class ThreadHost implements WorkerControl {
   private flushScheduled = false;
   private lastElu = performance.eventLoopUtilization();
   /** Samples this thread's event-loop delay every 10 ms; reset at each `stats` call, as ELU is. */
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
   readonly events = createEmitter<ThreadEvents>();
 
   constructor(
@@ -150,7 +152,10 @@ export class ThreadHost implements WorkerControl {
     // Node 20 has no per-thread CPU counter; this is the process's, and says so in its name.
     const cpu = process.cpuUsage();
     const d = this.loopDelay;
-    const eventLoopDelayMs = d.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: d.percentile(50) / 1e6, p99: d.percentile(99) / 1e6, max: d.max / 1e6 };
+    // The histogram records the time between its timer's ticks, which includes the 10 ms
+    // resolution itself; the delay is what lies beyond it.
+    const delayMs = (ns: number) => Math.max(0, ns / 1e6 - loopDelayResolutionMs);
+    const eventLoopDelayMs = d.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: delayMs(d.percentile(50)), p99: delayMs(d.percentile(99)), max: delayMs(d.max) };
     d.reset();
     return {
       threadIndex: this.threadIndex,
