@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerActors } from './actors.js';
+import { registerConsole } from './console.js';
 import { registerStart } from './start.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   registerStart(program);
   registerActors(program);
+  registerConsole(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {
