@@ -22,8 +22,8 @@ const dir = opt.dir ?? fileURLToPath(new URL(`../results/profile-${stamp}/`, imp
 mkdirSync(dir, { recursive: true });
 
 const sys = brookSystem({ execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
-const client = sys.clients[0];
 const info = await sys.start();
+const client = sys.clients[0]; // the primary Brook client (drivers/brook.mjs PRIMARY)
 console.log(`profiling Brook (pid ${info.pid}) with ${client.client}; scale ${scale}`);
 const phases = [];
 try {
