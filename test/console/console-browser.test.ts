@@ -1,0 +1,161 @@
+/**
+ * The web console end to end in a real browser (Debian's chromium driven by playwright-core):
+ * actors per thread, a topic created from the console, a record produced with kafkajs found in
+ * the message browser and in the live tail, a worker thread added with actors moving to it, and
+ * a failure point switched on until the supervisor restarts the actor. Screenshots go to
+ * test/console/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const haveChromium = existsSync(chromiumPath);
+if (!haveChromium) console.warn(`console browser tests skipped: ${chromiumPath} is missing (install the Debian package chromium)`);
+const shots = join(import.meta.dirname, 'screenshots');
+
+let broker: EmbeddedBroker;
+let browser: Browser;
+let page: Page;
+let producer: Producer;
+let base: string;
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+async function open(hash: string): Promise<void> {
+  await page.goto(`${base}/#/${hash}`);
+  await page.waitForSelector(`main[data-ready]`);
+}
+
+describe.skipIf(!haveChromium)('web console in chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    broker = await startBroker({ logLevel: 'silent', workers: 2 });
+    base = `http://127.0.0.1:${broker.node.httpPort}`;
+    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    producer = kafka.producer();
+    await producer.connect();
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('dialog', (d) => void d.accept());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await producer?.disconnect();
+    await broker?.stop();
+  });
+
+  it('shows the node and its actors per worker thread', async () => {
+    await open('overview');
+    await page.waitForSelector('.thread[data-thread="1"]');
+    expect(await page.locator('.thread').count()).toBe(2);
+    // Each thread hosts its share of the 50 __consumer_offsets coordinators.
+    expect(await page.locator('.thread[data-thread="0"] .chip').count()).toBeGreaterThan(10);
+    expect(await page.locator('.thread[data-thread="1"] .chip').count()).toBeGreaterThan(10);
+    await shot('overview');
+  });
+
+  it('creates a topic from the console and lists it with its partitions', async () => {
+    await open('topics');
+    await page.fill('#new-topic-name', 'console-orders');
+    await page.fill('#new-topic-partitions', '2');
+    await page.fill('#new-topic-configs', 'retention.ms=3600000');
+    await page.click('#create-topic');
+    await page.waitForSelector('tr[data-topic="console-orders"]');
+    await page.click('tr[data-topic="console-orders"] a');
+    await page.waitForSelector('#partitions-table tbody tr:nth-child(2)');
+    expect(await page.locator('#topic-detail').textContent()).toContain('retention.ms3600000 (override)');
+    await shot('topics');
+  });
+
+  it('finds a record produced with kafkajs in the message browser, as text, JSON and hex', async () => {
+    await producer.send({ topic: 'console-orders', messages: [
+      { partition: 1, key: 'order-1', value: JSON.stringify({ id: 1, item: 'kettle' }), headers: { source: 'e2e' } },
+      { partition: 1, key: 'order-2', value: JSON.stringify({ id: 2, item: 'teapot' }) },
+    ] });
+    await open('messages/console-orders/1');
+    await page.fill('#browse-search', 'teapot');
+    await page.click('#browse-load');
+    await page.waitForSelector('#records-table tr[data-offset="1"]');
+    expect(await page.locator('#records-table tbody tr').count()).toBe(1);
+    expect(await page.locator('#records-table').textContent()).toContain('order-2');
+    await page.fill('#browse-search', '');
+    await page.click('#browse-load');
+    await page.waitForSelector('#records-table tr[data-offset="0"]');
+    expect(await page.locator('#records-table tr[data-offset="0"]').textContent()).toContain('source: e2e');
+    await page.selectOption('#browse-format', 'json');
+    expect(await page.locator('#records-table tr[data-offset="0"] pre').nth(1).textContent()).toContain('"item": "kettle"');
+    await shot('messages');
+    await page.selectOption('#browse-format', 'hex');
+    expect(await page.locator('#records-table tr[data-offset="0"] pre').first().textContent()).toContain('6f 72 64 65 72 2d 31');
+  });
+
+  it('shows a record in the live tail as it is produced', async () => {
+    await open('tail/console-orders');
+    await page.waitForFunction(() => document.getElementById('tail-status')?.textContent?.startsWith('tailing'));
+    await producer.send({ topic: 'console-orders', messages: [{ partition: 0, key: 'live', value: 'fresh off the wire' }] });
+    await page.waitForSelector('#tail-table tr[data-partition="0"][data-offset="0"]');
+    expect(await page.locator('#tail-table').textContent()).toContain('fresh off the wire');
+    await shot('tail');
+  });
+
+  it('adds a worker thread and actors move to it', async () => {
+    await open('overview');
+    await page.waitForSelector('.thread[data-thread="1"]');
+    await page.click('#add-worker');
+    await page.waitForSelector('.thread[data-thread="2"] .chip', { timeout: 20_000 });
+    const counts = await page.locator('.thread').evaluateAll((els) => els.map((e) => e.querySelectorAll('.chip').length));
+    expect(counts.length).toBe(3);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+  });
+
+  it('switches a failure point on and sees the supervisor restart the actor', async () => {
+    const id = 'partition:console-orders:1';
+    await open(`actors/${encodeURIComponent(id)}`);
+    const row = page.locator(`#actors-table tr[data-actor="${id}"]`);
+    await row.waitFor();
+    expect(await row.locator('.restarts').textContent()).toBe('0');
+    await row.locator('.fp-select').selectOption('append');
+    await row.locator('.fp-toggle').click();
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'Switch off', `#actors-table tr[data-actor="${id}"] .fp-toggle`);
+    // The next append crashes the actor; the supervisor restarts it and kafkajs retries.
+    await producer.send({ topic: 'console-orders', messages: [{ partition: 1, key: 'after', value: 'the crash' }] });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '1', `#actors-table tr[data-actor="${id}"] .restarts`, { timeout: 20_000 });
+    expect(await row.textContent()).toContain("injected failure at failure point 'append'");
+    expect(await row.locator('.status').textContent()).toBe('running');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('actors');
+  });
+
+  it('sends a message to an actor from its page', async () => {
+    await open(`actors/${encodeURIComponent('partition:console-orders:1')}`);
+    await page.waitForSelector('#send-button');
+    await page.fill('#send-message', '{"type":"GetOffsets"}');
+    await page.click('#send-button');
+    await page.waitForFunction(() => document.getElementById('send-reply')?.textContent?.includes('highWatermark'));
+    expect(JSON.parse((await page.locator('#send-reply').textContent())!).highWatermark).toBe(3);
+  });
+
+  it('charts produce and fetch throughput, and deletes a topic', async () => {
+    await open('charts');
+    await page.waitForSelector('#charts canvas');
+    await page.waitForTimeout(1200);
+    await shot('charts');
+    await open('topics/console-orders');
+    await page.waitForSelector('#delete-topic');
+    await page.click('#delete-topic');
+    await page.waitForFunction(() => location.hash === '#/topics');
+    await page.waitForFunction(() => !document.querySelector('tr[data-topic="console-orders"]'));
+    expect(broker.node.controller.image.topicsByName.has('console-orders')).toBe(false);
+  });
+});
