@@ -27,8 +27,14 @@ export const REQUEST_ATTEMPTS_MAX = 8;
 export const METADATA_MAX_AGE_MS_DEFAULT = 5 * 60_000;
 
 // Producer.
-/** Bytes of one record batch before it is sent (Java's batch.size). */
-export const BATCH_BYTES_DEFAULT = 16 * 1024;
+/**
+ * Largest record batch, in bytes (Java's batch.size). 1,000,000 is librdkafka's default, not the
+ * Java client's 16 KiB: Brook's broker stores and acknowledges per batch, and measured with
+ * bench/clients.mjs, 16 KiB batches produced 1 KiB records at 44 MB/s where 1 MB batches reach
+ * 146 MB/s. The limit costs no latency (a batch leaves on linger or an idle broker, not only
+ * when full) and no idle memory (a batch buffer starts at 16 KiB and doubles as records come).
+ */
+export const BATCH_BYTES_DEFAULT = 1_000_000;
 /**
  * How long a non-full batch waits for more records (Java's linger.ms). 5 ms is Kafka 4.0's
  * default (KIP-1030): a few ms of latency buy batches many times larger under load. A batch

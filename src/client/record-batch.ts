@@ -18,6 +18,8 @@ import { compress, decompress } from '../compression/index.js';
 import { KafkaClientError } from './errors.js';
 
 export const BATCH_HEADER_BYTES = 61;
+/** First buffer size of a batch; it grows by doubling up to the producer's batch limit. */
+const INITIAL_BATCH_BYTES = 16 * 1024;
 const TWO_POW_32 = 2 ** 32;
 const EMPTY_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
@@ -119,8 +121,13 @@ export class BatchBuilder {
   private maxTimestamp = 0;
   readonly createdAtMs = Date.now();
 
-  constructor(readonly capacityBytes: number) {
-    this.buf = Buffer.allocUnsafe(capacityBytes);
+  /**
+   * The buffer starts at INITIAL_BATCH_BYTES (or the batch limit, if smaller) and doubles up to
+   * `batchBytesMax`, so a producer writing to many partitions holds memory in proportion to the
+   * records it has, not to the batch limit times the partition count.
+   */
+  constructor(readonly batchBytesMax: number) {
+    this.buf = Buffer.allocUnsafe(Math.min(batchBytesMax, INITIAL_BATCH_BYTES));
   }
 
   get sizeBytes(): number {
@@ -167,8 +174,12 @@ export class BatchBuilder {
     }
     const total = varintSize(body) + body;
     if (this.pos + total > this.buf.length) {
-      if (this.count > 0) return false;
-      const bigger = Buffer.allocUnsafe(BATCH_HEADER_BYTES + total);
+      if (this.count > 0 && this.pos + total > this.batchBytesMax) return false;
+      // Grow: double (amortised O(1) per byte), at least to fit, at most to the batch limit
+      // unless this is the first record, which always fits.
+      const want = Math.max(this.pos + total, Math.min(this.batchBytesMax, this.buf.length * 2));
+      const bigger = Buffer.allocUnsafe(want);
+      this.buf.copy(bigger, 0, 0, this.pos);
       this.buf = bigger;
     }
     const buf = this.buf;
@@ -308,76 +319,83 @@ export async function decodeBatches(data: Buffer, opts: DecodeOptions): Promise<
   return { records, nextOffset, bytes: pos };
 }
 
+/**
+ * The record loop is the consumer's hot path: varints are read by module-level functions that
+ * leave the next position in `cursor` (no reader object, no method dispatch), and the common
+ * one-byte varint is decoded inline. Every length is still checked against the batch's end.
+ */
+let cursor = 0;
+
+function readVarint(buf: Buffer, pos: number, end: number): number {
+  let z = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= end) throw new CorruptRecordError('varint runs past the end of its batch');
+    const b = buf[pos++]!;
+    z |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+    if (shift > 28) throw new CorruptRecordError('varint longer than 5 bytes');
+  }
+  cursor = pos;
+  return (z >>> 1) ^ -(z & 1);
+}
+
+function readVarlong(buf: Buffer, pos: number, end: number): number {
+  let z = 0;
+  let mul = 1;
+  for (let i = 0; ; i++) {
+    if (pos >= end || i >= 10) throw new CorruptRecordError('malformed varlong');
+    const b = buf[pos++]!;
+    z += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) break;
+    mul *= 128;
+  }
+  cursor = pos;
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+function readNullableBytes(buf: Buffer, pos: number, end: number): Buffer | null {
+  const b0 = buf[pos];
+  const n = b0 !== undefined && b0 < 0x80 && pos < end ? ((cursor = pos + 1), (b0 >>> 1) ^ -(b0 & 1)) : readVarint(buf, pos, end);
+  if (n < 0) return null;
+  const start = cursor;
+  if (start + n > end) throw new CorruptRecordError('bytes run past the end of their batch');
+  cursor = start + n;
+  return buf.subarray(start, start + n);
+}
+
 function readRecords(body: Buffer, batch: Buffer, baseOffset: number, attributes: number, opts: DecodeOptions, out: ConsumerRecord[]): void {
   const count = batch.readInt32BE(57);
   const logAppendTime = (attributes & 0x08) !== 0;
   const baseTimestamp = readInt64(batch, 27);
   const maxTimestamp = readInt64(batch, 35);
-  const r = new VarReader(body);
+  const { topic, partition, fromOffset } = opts;
+  const bodyEnd = body.length;
+  let pos = 0;
   for (let i = 0; i < count; i++) {
-    const length = r.varint();
-    const end = r.pos + length;
-    if (length < 0 || end > body.length) throw new CorruptRecordError(`record ${i} of the batch at ${baseOffset} overruns its batch`);
-    r.pos++; // attributes
-    const tsDelta = r.varlong();
-    const offset = baseOffset + r.varint();
-    const key = r.bytes();
-    const value = r.bytes();
-    const headerCount = r.varint();
+    const length = readVarint(body, pos, bodyEnd);
+    const start = cursor;
+    const end = start + length;
+    if (length < 0 || end > bodyEnd) throw new CorruptRecordError(`record ${i} of the batch at ${baseOffset} overruns its batch`);
+    const tsDelta = readVarlong(body, start + 1, end); // +1 skips the record attributes.
+    const offset = baseOffset + readVarint(body, cursor, end);
+    const key = readNullableBytes(body, cursor, end);
+    const value = readNullableBytes(body, cursor, end);
+    const headerCount = readVarint(body, cursor, end);
     let headers: readonly RecordHeader[] = EMPTY_HEADERS;
     if (headerCount > 0) {
       if (headerCount > length) throw new CorruptRecordError(`record at ${offset} claims ${headerCount} headers`);
       const hs: RecordHeader[] = [];
       for (let h = 0; h < headerCount; h++) {
-        const hk = r.bytes();
-        hs.push({ key: hk === null ? '' : hk.toString('utf8'), value: r.bytes() });
+        const hk = readNullableBytes(body, cursor, end);
+        hs.push({ key: hk === null ? '' : hk.toString('utf8'), value: readNullableBytes(body, cursor, end) });
       }
       headers = hs;
     }
-    if (r.pos !== end) throw new CorruptRecordError(`record at ${offset} has length ${length} but its fields take ${r.pos - end + length}`);
-    if (offset < opts.fromOffset) continue;
-    out.push({ topic: opts.topic, partition: opts.partition, offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + tsDelta, key, value, headers });
-  }
-}
-
-/** A bounds-checked reader of zigzag varints and length-prefixed bytes. */
-class VarReader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(): number {
-    let z = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.buf.length) throw new CorruptRecordError('varint runs past the end of its batch');
-      const b = this.buf[this.pos++]!;
-      z |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new CorruptRecordError('varint longer than 5 bytes');
-    }
-    return (z >>> 1) ^ -(z & 1);
-  }
-
-  varlong(): number {
-    let z = 0;
-    let mul = 1;
-    for (let i = 0; ; i++) {
-      if (this.pos >= this.buf.length || i >= 10) throw new CorruptRecordError('malformed varlong');
-      const b = this.buf[this.pos++]!;
-      z += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
-      mul *= 128;
-    }
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  }
-
-  bytes(): Buffer | null {
-    const n = this.varint();
-    if (n < 0) return null;
-    if (this.pos + n > this.buf.length) throw new CorruptRecordError('bytes run past the end of their batch');
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    if (cursor !== end) throw new CorruptRecordError(`record at ${offset} has length ${length} but its fields end elsewhere`);
+    pos = end;
+    if (offset < fromOffset) continue;
+    out.push({ topic, partition, offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + tsDelta, key, value, headers });
   }
 }

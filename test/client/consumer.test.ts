@@ -100,7 +100,10 @@ describe('Consumer without a group', () => {
     const topic = uniqueTopic('prefetch');
     await admin.createTopics({ topics: [{ name: topic, numPartitions: 1 }] });
     const value = Buffer.alloc(1000, 7);
-    await producer.send({ topic, messages: Array.from({ length: 3000 }, () => ({ value })) });
+    // Small batches: a broker returns at least one whole batch, so the batch size bounds the overshoot.
+    const small = new Producer({ bootstrapServers: [b.bootstrap], batchBytes: 16 * 1024 });
+    await small.send({ topic, messages: Array.from({ length: 3000 }, () => ({ value })) });
+    await small.close();
     const c = new Consumer({ bootstrapServers: [b.bootstrap], autoOffsetReset: 'earliest', prefetchBytesMax: 64 * 1024, fetchPartitionMaxBytes: 32 * 1024 });
     await c.assign([{ topic, partition: 0 }]);
     let maxBuffered = 0;
