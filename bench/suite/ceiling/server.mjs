@@ -20,22 +20,28 @@ const pending = new Map(); // request key -> { conn, slot, p, ...fetch }
 const parked = new Map(); // partition -> parked fetches
 let nextKey = 1;
 
-function answer(conn, slot, payload) {
-  slot.buf = payload;
+// Writes go out corked: everything answered in one event-loop turn leaves in one syscall.
+const corked = new Set();
+function answer(conn, slot, parts) {
+  slot.parts = parts;
   const q = conn.queue;
   if (q[0] !== slot) return;
-  conn.socket.cork();
-  while (q.length && q[0].buf) conn.socket.write(q.shift().buf);
-  conn.socket.uncork();
+  if (!corked.has(conn.socket)) {
+    corked.add(conn.socket);
+    conn.socket.cork();
+    if (corked.size === 1) process.nextTick(uncorkAll);
+  }
+  while (q.length && q[0].parts) for (const b of q.shift().parts) conn.socket.write(b);
 }
+function uncorkAll() { for (const s of corked) s.uncork(); corked.clear(); }
 
+/** A response frame as [header, body?]: the body (fetched batches) is written without a copy. */
 function frame(id, head, body) {
-  const out = Buffer.allocUnsafe(8 + head.length + (body ? body.length : 0));
-  out.writeInt32BE(out.length - 4, 0);
-  out.writeInt32BE(id, 4);
-  head.copy(out, 8);
-  if (body) out.set(body, 8 + head.length);
-  return out;
+  const h = Buffer.allocUnsafe(8 + head.length);
+  h.writeInt32BE(h.length - 4 + (body ? body.length : 0), 0);
+  h.writeInt32BE(id, 4);
+  head.copy(h, 8);
+  return body && body.length ? [h, body] : [h];
 }
 
 function sendFetch(r) {
@@ -87,7 +93,7 @@ function onRequest(conn, f) {
   const id = f.readInt32BE(0);
   const op = f.readInt8(4);
   const p = f.readInt32BE(5);
-  const slot = { id, buf: null };
+  const slot = { id, parts: null };
   conn.queue.push(slot);
   if (op === 0) {
     const ab = new ArrayBuffer(f.length - 9);
