@@ -14,13 +14,11 @@
  * A storage failure while appending throws: the actor crashes and its restart reloads the
  * log, which is the state every answer was based on.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deferred, fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
 import { buildBatch, iterateRecords, splitBatches } from '../../src/storage/record-batch.js';
-import { PartitionLog } from '../../src/storage/partition-log.js';
-import { PartitionActor } from '../partition/partition-actor.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { openPartitionLog, PartitionActor } from '../partition/partition-actor.js';
 import type { PartitionConfig, PartitionMessage } from '../partition/messages.js';
 import { GroupStateMachine } from './group-state-machine.js';
 import { groupLimits } from './limits.js';
@@ -42,8 +40,7 @@ function isGroupMessage(m: CoordinatorMessage): m is GroupMessage {
 
 export function createGroupCoordinatorActor(ctx: ActorContext, config: unknown): Actor {
   const cfg = config as GroupCoordinatorConfig;
-  mkdirSync(dirname(cfg.path), { recursive: true });
-  const log = PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now });
+  const log = openPartitionLog(ctx, cfg);
   const started = performance.now();
   const stm = new GroupStateMachine({ settings: cfg.groups });
   let loadedRecords = 0;

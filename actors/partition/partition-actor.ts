@@ -24,9 +24,13 @@ import type {
 
 export function createPartitionActor(ctx: ActorContext, config: unknown): Actor {
   const cfg = config as PartitionConfig;
+  return new PartitionActor(ctx, cfg, openPartitionLog(ctx, cfg));
+}
+
+/** Opens a partition's log as its owner does; shared with the group coordinator, which owns a __consumer_offsets partition. */
+export function openPartitionLog(ctx: ActorContext, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
-  const log = PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now });
-  return new PartitionActor(ctx, cfg, log);
+  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now });
 }
 
 /** Exported so the group coordinator can embed one for the `__consumer_offsets` partition it owns. */
