@@ -81,10 +81,17 @@ const started = new Date();
 log(`Brook benchmark suite: ${quick ? 'QUICK (small counts, for development)' : 'full'} run, ${reps} repetition(s), scale ${scale}, latency runs ${latencyMs} ms`);
 log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
 
+// A signal stops the server under test (by PID) before exiting.
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => { log(`\n${sig}: stopping ${current?.system ?? 'nothing'}`); Promise.resolve(current?.stop()).finally(() => process.exit(130)); });
+}
+
 for (let rep = 1; rep <= reps; rep++) {
   for (const sys of systems) {
     if (sys.unavailable) { if (rep === 1) { log(`SKIP ${sys.system}: ${sys.unavailable}`); notes.push(`${sys.system} skipped: ${sys.unavailable}`); } continue; }
     let info;
+    current = sys;
     try { info = await sys.start(); } catch (e) { log(`! ${sys.system} failed to start: ${e.message}`); notes.push(`${sys.system} failed to start in repetition ${rep}: ${e.message.split('\n')[0]}`); continue; }
     log(`\n[rep ${rep}/${reps}] ${sys.system}${info?.version ? ` ${info.version}` : ''} (pid ${info?.pid})`);
     if (info?.version) sys.version = info.version;
@@ -95,7 +102,7 @@ for (let rep = 1; rep <= reps; rep++) {
         const tag = `${sys.key}-${cl.key ?? 'c'}-r${rep}`;
         const run = async (metricKeys, what, fn, ms = 300_000) => {
           try { return await withTimeout(fn(), ms, what); } catch (e) {
-            log(`  ! ${cl.client} ${what}: ${e.message}`);
+            log(`  ! ${cl.client}: ${e.message}`);
             notes.push(`${column}: ${what} failed in repetition ${rep}: ${e.message.split('\n')[0]}`);
             for (const k of metricKeys) record(column, k, NaN);
             return null;
@@ -142,6 +149,7 @@ for (let rep = 1; rep <= reps; rep++) {
       }
     } finally {
       await sys.stop();
+      current = null;
     }
   }
 }

@@ -12,7 +12,10 @@ import { share } from './common.mjs';
 const WINDOW = 4096; // unacked publishes
 const CHUNK = 256; // publishes per socket write
 const PULL = 1000; // messages per pull request
-const PULLS = 4; // pull requests outstanding per stream
+// Pull requests outstanding per stream: 4 for one stream, 1 each for many, so that what the
+// server has in flight to us stays under its 64 MB pending limit for a client (a slow consumer
+// would have messages dropped).
+const pullsFor = (partitions) => (partitions === 1 ? 4 : 1);
 
 const streamName = (topic, p) => `${topic}_${p}`.replace(/[^A-Za-z0-9_-]/g, '_');
 const streamConfig = (name) => ({ name, subjects: [name], storage: 'file', retention: 'limits', discard: 'old', num_replicas: 1 });
@@ -90,7 +93,7 @@ function rawClient(getPort) {
             if (mine % PULL === 0) pull();
             if (mine === want) resolve();
           });
-          for (let i = 0; i < PULLS; i++) pull();
+          for (let i = 0; i < pullsFor(partitions); i++) pull();
         });
         got += mine;
       }));
