@@ -122,7 +122,7 @@ class GroupCoordinatorActor implements Actor {
     }
     this.flush();
     if (partitionAt.length > 0) {
-      const answers = this.partition.receive(partitionAt.map((i) => all[i] as PartitionMessage));
+      const answers = this.partition.receiveNow(partitionAt.map((i) => all[i] as PartitionMessage));
       partitionAt.forEach((at, k) => (out[at] = answers[k]!));
     }
     return out;
@@ -171,7 +171,7 @@ class GroupCoordinatorActor implements Actor {
         records: writes.map((w) => encodeRecord(w)).map((r) => ({ key: r.key, value: r.value })),
         timestampMs: this.ctx.now(),
       });
-      const [answer] = this.partition.receive([{ type: 'Append', records: new Uint8Array(batch.buffer, batch.byteOffset, batch.length) }]);
+      const [answer] = this.partition.receiveNow([{ type: 'Append', records: new Uint8Array(batch.buffer, batch.byteOffset, batch.length) }]);
       if (!answer || answer.ok !== true) {
         throw new Error(`group coordinator ${this.ctx.id} could not append its records: ${JSON.stringify(answer)}`);
       }

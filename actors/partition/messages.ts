@@ -4,6 +4,7 @@
  * are past tense (`HighWatermarkAdvanced`).
  */
 import type { FailurePointName } from '../../src/storage/failure-points.js';
+import type { TopicConfig } from '../../src/storage/topic-config.js';
 
 export type PartitionMessage =
   /** Appends a produce request's record batches (one or more v2 batches, as the client sent them). */
@@ -17,6 +18,8 @@ export type PartitionMessage =
   | { readonly type: 'DeleteRecordsBefore'; readonly offset: number }
   | { readonly type: 'TruncateTo'; readonly offset: number }
   | { readonly type: 'SetLeaderEpoch'; readonly leaderEpoch: number }
+  /** The topic's effective configs changed (retention, compaction, timestamps, compression). */
+  | { readonly type: 'SetTopicConfig'; readonly config: TopicConfig }
   /** Arms (or disarms) a named storage failure point for the next `times` operations. */
   | { readonly type: 'SetFailurePoint'; readonly point: FailurePointName; readonly enabled: boolean; readonly times?: number };
 
@@ -59,6 +62,10 @@ export interface PartitionState extends PartitionOffsets {
   readonly sizeBytes: number;
   readonly durability: string;
   readonly failurePoints: readonly string[];
+  readonly segments: number;
+  readonly config: TopicConfig;
+  readonly cleaner: unknown;
+  readonly lastMaintenanceError: string | undefined;
 }
 
 export interface PartitionConfig {
@@ -67,4 +74,6 @@ export interface PartitionConfig {
   /** The SQLite file of this partition's log. */
   readonly path: string;
   readonly durability: 'normal' | 'full';
+  /** The topic's effective configs at spawn; later changes arrive as SetTopicConfig. */
+  readonly topicConfig?: TopicConfig;
 }

@@ -11,13 +11,22 @@
  * the Kafka error name as code. A storage failure (KAFKA_STORAGE_ERROR: a failing disk or an
  * armed failure point) throws, which crashes the actor: the supervisor restarts it, and the
  * restart reopens and recovers the log.
+ *
+ * Log maintenance (retention, then compaction for compacted topics) runs on the actor's own
+ * timer between turns, in bounded steps: every `maintenanceIntervalMs`, or every
+ * `maintenanceBacklogIntervalMs` while a step reports more work, so a backlog clears without
+ * stalling produce and fetch. A topic whose compression.type names a codec has its batches
+ * recompressed before they are appended; that turn is asynchronous (the codecs are).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
 import { withTransfer } from '../../src/runtime/envelope.js';
+import { recompressRecords } from '../../src/storage/batch-rewrite.js';
+import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { StorageError } from '../../src/storage/storage-error.js';
+import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import type {
   Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionState, ReadResult,
 } from './messages.js';
@@ -30,18 +39,58 @@ export function createPartitionActor(ctx: ActorContext, config: unknown): Actor 
 /** Opens a partition's log as its owner does; shared with the group coordinator, which owns a __consumer_offsets partition. */
 export function openPartitionLog(ctx: ActorContext, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
-  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now });
+  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig });
 }
+
+/** How often log maintenance runs when idle, and while a step says there is more to do. */
+const maintenanceIntervalMs = 1000;
+const maintenanceBacklogIntervalMs = 10;
 
 /** Exported so the group coordinator can embed one for the `__consumer_offsets` partition it owns. */
 export class PartitionActor implements Actor {
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lastMaintenanceError: string | undefined;
+
   constructor(
     private readonly ctx: ActorContext,
     private readonly cfg: PartitionConfig,
     private readonly log: PartitionLog,
-  ) {}
+  ) {
+    this.scheduleMaintenance(maintenanceIntervalMs);
+  }
 
-  receive(messages: readonly unknown[]): Outcome[] {
+  /**
+   * Recompresses appends first when the topic asks for a codec (an asynchronous turn); any
+   * other turn is handled synchronously by `receiveNow`.
+   */
+  receive(messages: readonly unknown[]): Outcome[] | Promise<Outcome[]> {
+    const codec = targetCodec(this.log.config.compressionType);
+    if (codec === null || !messages.some((m) => (m as PartitionMessage).type === 'Append')) return this.receiveNow(messages);
+    return this.recompressThenReceive(messages as PartitionMessage[], codec);
+  }
+
+  private async recompressThenReceive(messages: PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4): Promise<Outcome[]> {
+    const rejected = new Map<number, Outcome>();
+    const prepared = await Promise.all(messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
+      if (m.type !== 'Append') return m;
+      try {
+        return { type: 'Append' as const, records: await recompressRecords(m.records, codec) };
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        rejected.set(i, fail(err));
+        return undefined;
+      }
+    }));
+    if (this.stopped) throw new Error('partition actor stopped during recompression');
+    const kept = prepared.filter((m): m is PartitionMessage => m !== undefined);
+    const answers = this.receiveNow(kept);
+    let k = 0;
+    return messages.map((_, i) => rejected.get(i) ?? answers[k++]!);
+  }
+
+  /** Handles one turn synchronously (the group coordinator calls this for its offsets partition). */
+  receiveNow(messages: readonly unknown[]): Outcome[] {
     const hwBefore = this.log.highWatermark;
     const out: Outcome[] = new Array(messages.length);
     let i = 0;
@@ -113,6 +162,10 @@ export class PartitionActor implements Actor {
       case 'SetLeaderEpoch':
         this.log.setLeaderEpoch(m.leaderEpoch);
         return this.offsets();
+      case 'SetTopicConfig':
+        this.log.setConfig(m.config);
+        this.scheduleMaintenance(0);
+        return this.offsets();
       case 'SetFailurePoint':
         this.log.failurePoints.set(m.point, m.enabled, m.times);
         return { armed: this.log.failurePoints.armed() };
@@ -157,10 +210,46 @@ export class PartitionActor implements Actor {
       sizeBytes: this.log.sizeBytes,
       durability: this.cfg.durability,
       failurePoints: this.log.failurePoints.armed(),
+      segments: this.log.segments.length,
+      config: this.log.config,
+      cleaner: this.log.cleanerState,
+      lastMaintenanceError: this.lastMaintenanceError,
     };
   }
 
   stop(): void {
+    this.stopped = true;
+    clearTimeout(this.maintenanceTimer);
     this.log.close();
+  }
+
+  private scheduleMaintenance(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.maintenanceTimer);
+    this.maintenanceTimer = setTimeout(() => void this.maintain(), delayMs);
+    this.maintenanceTimer.unref();
+  }
+
+  /**
+   * One bounded maintenance step: retention, then a compaction step for compacted topics. The
+   * next step is scheduled only after this one settles, so steps never overlap. A failure here
+   * is kept for `inspect` (the console shows it); an append or read that meets a failing disk
+   * crashes the actor as usual.
+   */
+  private async maintain(): Promise<void> {
+    this.maintenanceTimer = undefined;
+    let more = false;
+    try {
+      const retention = this.log.enforceRetention(this.ctx.now(), retentionBatchesPerStepDefault);
+      more = retention.more;
+      if (compacts(this.log.config)) {
+        const step = await this.log.compactStep(this.ctx.now(), compactionBytesPerStepDefault);
+        more ||= step.phase !== 'idle';
+      }
+    } catch (err) {
+      if (this.stopped || this.log.isClosed) return;
+      this.lastMaintenanceError = (err as Error).message;
+    }
+    this.scheduleMaintenance(more ? maintenanceBacklogIntervalMs : maintenanceIntervalMs);
   }
 }

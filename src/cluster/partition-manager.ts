@@ -12,6 +12,7 @@ import type { GroupCoordinatorSettings } from '../../actors/group-coordinator/me
 import type { PartitionConfig } from '../../actors/partition/messages.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { Controller, MetadataChange } from './controller.js';
+import { effectiveTopicConfig, parseTopicConfig } from './topic-configs.js';
 import type { PartitionImage, TopicImage } from './metadata-image.js';
 import { partitionActorId } from './routing-table.js';
 
@@ -51,6 +52,7 @@ export class PartitionManager {
         rmSync(this.topicDir(c.topic), { recursive: true, force: true });
         return;
       case 'configChanged':
+        await this.pushConfigs(c.resourceType === 'topic' ? [c.resourceName] : [...this.controller.image.topicsByName.keys()]);
         return;
       default: {
         const never: never = c;
@@ -59,16 +61,41 @@ export class PartitionManager {
     }
   }
 
-  private async spawn(topic: TopicImage, p: PartitionImage): Promise<void> {
-    if (p.leader !== this.nodeId) return;
-    const id = partitionActorId(topic.name, p.partition);
-    if (this.supervisor.has(id)) return;
-    const config: PartitionConfig = {
+  /**
+   * Tells every local partition of these topics its new effective configs, and records them with
+   * the supervisor so a restart or a move keeps them.
+   */
+  private async pushConfigs(topicNames: readonly string[]): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    for (const name of topicNames) {
+      const topic = this.controller.image.topicsByName.get(name);
+      if (!topic) continue;
+      for (const p of topic.partitions) {
+        const id = partitionActorId(topic.name, p.partition);
+        if (!this.supervisor.has(id)) continue;
+        const config = this.partitionConfig(topic, p);
+        this.supervisor.updateConfig(id, topic.name === OFFSETS_TOPIC ? { ...config, groups: this.groupSettings } : config);
+        work.push(this.supervisor.ask(id, { type: 'SetTopicConfig', config: config.topicConfig }).catch(() => undefined));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  private partitionConfig(topic: TopicImage, p: PartitionImage): PartitionConfig {
+    return {
       topic: topic.name,
       partition: p.partition,
       path: join(this.topicDir(topic), `${p.partition}.db`),
       durability: this.durability,
+      topicConfig: parseTopicConfig(effectiveTopicConfig(this.controller.image, topic.name, this.nodeId)),
     };
+  }
+
+  private async spawn(topic: TopicImage, p: PartitionImage): Promise<void> {
+    if (p.leader !== this.nodeId) return;
+    const id = partitionActorId(topic.name, p.partition);
+    if (this.supervisor.has(id)) return;
+    const config = this.partitionConfig(topic, p);
     // A __consumer_offsets partition is owned by the group coordinator of the groups stored in
     // it, under the same actor id: it answers partition messages as a partition actor does.
     if (topic.name === OFFSETS_TOPIC) {

@@ -11,7 +11,7 @@ import type { PartitionMessage } from '../../actors/partition/messages.js';
 
 const partitionTypes = [
   'Append', 'Read', 'GetOffsets', 'GetOffsetForTimestamp', 'GetMaxTimestampOffset', 'DeleteRecordsBefore', 'TruncateTo',
-  'SetLeaderEpoch', 'SetFailurePoint',
+  'SetLeaderEpoch', 'SetTopicConfig', 'SetFailurePoint',
 ] as const satisfies readonly PartitionMessage['type'][];
 
 const groupTypes = [

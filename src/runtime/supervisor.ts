@@ -58,7 +58,8 @@ interface Pending extends SentAsk {
 interface ActorRecord {
   readonly id: string;
   readonly kind: string;
-  readonly config: unknown;
+  /** What the actor is (re)started with; `updateConfig` keeps it current across restarts and moves. */
+  config: unknown;
   host: WorkerHandle | null;
   status: ActorStatus;
   inFlight: number;
@@ -141,6 +142,14 @@ export class Supervisor {
       this.events.emit('started', { actorId, threadIndex: host.threadIndex });
       this.pump(rec);
     });
+  }
+
+  /**
+   * Replaces the config an actor will be restarted or moved with. The running actor is told of
+   * the change by its own message (the caller's job), so both stay in step.
+   */
+  updateConfig(actorId: string, config: unknown): void {
+    this.requireRecord(actorId).config = config;
   }
 
   /** Stops an actor after its outstanding asks are answered; later asks fail. */

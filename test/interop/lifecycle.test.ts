@@ -1,7 +1,6 @@
 /**
- * Client-visible differences from Apache Kafka that Brook has today, written as `it.fails`:
- * each passes while the gap exists and starts failing (so someone turns it into a normal test)
- * once Brook behaves like Kafka. See each test's comment for what Kafka does.
+ * Topic lifecycle behaviour as real clients see it: LogAppendTime topics and out-of-range
+ * fetch positions (both once gaps against Apache Kafka, now closed).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, kcatConsumeAll, kcatRequirement, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
@@ -10,7 +9,7 @@ import { broker, type ConsumeReply, type EmbeddedBroker, type ProduceReply } fro
 const ck = pythonRequirement('confluent_kafka');
 const kc = kcatRequirement();
 
-describeIf([ck, kc], 'interop: known gaps', () => {
+describeIf([ck, kc], 'interop: topic lifecycle', () => {
   let b: EmbeddedBroker;
   beforeAll(async () => {
     b = await broker();
@@ -19,12 +18,10 @@ describeIf([ck, kc], 'interop: known gaps', () => {
     await b?.stop();
   });
 
-  // Kafka, for a topic with message.timestamp.type=LogAppendTime, sets the batch's timestamp
-  // type bit and max timestamp to the broker's append time, and answers Produce with
-  // log_append_time_ms; librdkafka then reports TIMESTAMP_LOG_APPEND_TIME (2) and kcat prints
-  // "tstype":"logappend". Brook stores the config but keeps the producer's CreateTime
-  // (src/storage/partition-log.ts: "LogAppendTime topics are not supported yet").
-  it.fails('message.timestamp.type=LogAppendTime stamps records with the broker time', async () => {
+  // For a topic with message.timestamp.type=LogAppendTime the broker sets the batch's
+  // timestamp type bit and max timestamp to its append time; librdkafka then reports
+  // TIMESTAMP_LOG_APPEND_TIME and kcat prints "tstype":"logappend".
+  it('message.timestamp.type=LogAppendTime stamps records with the broker time', async () => {
     const topic = uniqueTopic('gap-logappend');
     const c = await runPythonScript<{ results: Record<string, string | null> }>('ck.py', {
       op: 'create_topics',
