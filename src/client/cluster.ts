@@ -76,7 +76,7 @@ export class Cluster {
   private readonly metadataMaxAgeMs: number;
   private readonly bootstrap: { host: string; port: number }[];
   private readonly brokers = new Map<number, BrokerInfo>();
-  private readonly connections = new Map<number, Promise<Connection>>();
+  private readonly connections = new Map<string, Promise<Connection>>();
   private readonly topics = new Map<string, TopicInfo>();
   private readonly topicNamesById = new Map<string, string>();
   private topicsFetchedAt = new Map<string, number>();
@@ -102,10 +102,16 @@ export class Cluster {
     return this.closed;
   }
 
-  /** A connection to a broker by node id, opened on first use. */
-  connection(nodeId: number): Promise<Connection> {
+  /**
+   * A connection to a broker by node id, opened on first use. Group coordination uses its own
+   * connection ('group' lane), as the Java client does: a broker answers one connection's
+   * requests in order, so a commit or heartbeat queued behind a long-polling Fetch would
+   * otherwise wait for the poll to end.
+   */
+  connection(nodeId: number, lane: 'data' | 'group' = 'data'): Promise<Connection> {
     if (this.closed) return Promise.reject(new ClientClosedError());
-    const existing = this.connections.get(nodeId);
+    const key = lane === 'data' ? String(nodeId) : `${lane}:${nodeId}`;
+    const existing = this.connections.get(key);
     if (existing !== undefined) return existing;
     const address = nodeId <= BOOTSTRAP_NODE_BASE ? this.bootstrap[BOOTSTRAP_NODE_BASE - nodeId] : this.brokers.get(nodeId);
     if (address === undefined) return Promise.reject(new ConnectionError(`no address known for broker ${nodeId}`));
@@ -116,12 +122,12 @@ export class Cluster {
       connectTimeoutMs: this.connectTimeoutMs,
       requestTimeoutMs: this.requestTimeoutMs,
       onClose: () => {
-        if (this.connections.get(nodeId) === opening) this.connections.delete(nodeId);
+        if (this.connections.get(key) === opening) this.connections.delete(key);
       },
     });
-    this.connections.set(nodeId, opening);
+    this.connections.set(key, opening);
     opening.catch(() => {
-      if (this.connections.get(nodeId) === opening) this.connections.delete(nodeId);
+      if (this.connections.get(key) === opening) this.connections.delete(key);
     });
     return opening;
   }

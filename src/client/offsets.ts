@@ -87,7 +87,7 @@ export class CoordinatorCache {
     return this.cluster.withRetry(what, async () => {
       const nodeId = await this.nodeFor(groupId);
       try {
-        const conn = await this.cluster.connection(nodeId);
+        const conn = await this.cluster.connection(nodeId, 'group');
         return await fn(conn);
       } catch (err) {
         if (!(err instanceof KafkaProtocolError) || NOT_COORDINATOR_CODES.has(err.code)) this.nodes.delete(groupId);

@@ -96,6 +96,15 @@ describe('Consumer without a group', () => {
     await c.close();
   });
 
+  it('read_committed reads records outside transactions', async () => {
+    const topic = await topicWithRecords(1, 25);
+    const c = new Consumer({ bootstrapServers: [b.bootstrap], autoOffsetReset: 'earliest', isolationLevel: 'read_committed' });
+    await c.assign([{ topic, partition: 0 }]);
+    const records = await take(c, 25);
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    await c.close();
+  });
+
   it('prefetch memory stays bounded while the application is slow', async () => {
     const topic = uniqueTopic('prefetch');
     await admin.createTopics({ topics: [{ name: topic, numPartitions: 1 }] });

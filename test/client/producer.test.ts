@@ -152,6 +152,31 @@ describe('Producer', () => {
     expect(values.slice(1)).toEqual(Array.from({ length: n }, (_, i) => String(i)));
   });
 
+  it('waits for a topic that appears later, refreshing metadata with backoff', async () => {
+    const topic = uniqueTopic('late');
+    const producer = new Producer({ bootstrapServers: [b.bootstrap], allowAutoTopicCreation: false, retryBackoffMs: 20 });
+    const sending = producer.send({ topic, messages: [{ key: 'k', value: 'v' }] });
+    await new Promise((r) => setTimeout(r, 300));
+    await admin.createTopics({ topics: [{ name: topic, numPartitions: 2 }] });
+    const [ack] = await sending;
+    expect(ack!.offset).toBe(0);
+    await producer.close();
+  });
+
+  it('after its topic is deleted and re-created, the producer refreshes metadata and carries on', async () => {
+    const topic = await topicWith(2, 'recreate');
+    const producer = new Producer({ bootstrapServers: [b.bootstrap], retryBackoffMs: 20, allowAutoTopicCreation: false });
+    await producer.send({ topic, messages: [{ value: 'before', partition: 1 }] });
+    await admin.deleteTopics({ topics: [topic] });
+    const sending = producer.send({ topic, messages: [{ value: 'after', partition: 1 }] });
+    await new Promise((r) => setTimeout(r, 200));
+    await admin.createTopics({ topics: [{ name: topic, numPartitions: 2 }] });
+    const [ack] = await sending;
+    expect(ack!.partition).toBe(1);
+    await producer.close();
+    expect((await readPartition(b.bootstrap, topic, 1)).map((r) => r.value!.toString())).toEqual(['after']);
+  });
+
   it('typed errors: a record larger than maxRequestBytes and an unknown partition', async () => {
     const topic = await topicWith(1);
     const producer = new Producer({ bootstrapServers: [b.bootstrap], maxRequestBytes: 10_000, batchBytes: 4096 });
