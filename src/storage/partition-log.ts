@@ -246,7 +246,7 @@ function asItemError(err: unknown): StorageError {
  * logStartOffset; logStartOffset <= highWatermark <= logEndOffset; sizeBytes is the sum of
  * the stored batch sizes, and of the segment sizes. Every batch belongs to the segment with
  * the greatest baseOffset at or below its own; the last segment is the active one and is
- * never deleted or compacted.
+ * never compacted; retention deletes it only after rolling a new empty one.
  *
  * logStartOffset moves only in deleteRecordsBefore, enforceRetention, and truncateTo below it.
  * Batch bytes change only in append (LogAppendTime stamping) and compactStep.
@@ -767,8 +767,10 @@ export class PartitionLog {
    * non-active segment is past retention.ms (its newest timestamp is older than
    * nowMs - retention.ms) or deleting it keeps the log at or above retention.bytes. At most
    * maxBatchesPerStep batches go per call, in one transaction; a segment larger than that is
-   * deleted over several calls, oldest batches first. Never deletes the active segment or
-   * data at or past the high watermark. Does nothing unless cleanup.policy includes delete.
+   * deleted over several calls, oldest batches first. When the active segment itself is due
+   * (every record past retention.ms, or retention.bytes 0) a new empty active segment is
+   * rolled at the log end first, as Kafka does, so the log can empty. Never deletes data at
+   * or past the high watermark. Does nothing unless cleanup.policy includes delete.
    */
   enforceRetention(nowMs: number = this.clock(), maxBatchesPerStep: number = retentionBatchesPerStepDefault): RetentionProgress {
     this.ensureOpen();
@@ -779,6 +781,9 @@ export class PartitionLog {
     this.inTransaction(() => {
       // Bounded by the segment count, and each turn deletes a segment or spends the budget.
       while (this.retentionDue(nowMs) && progress.batchesDeleted < maxBatchesPerStep) {
+        // Every segment is past retention: roll an empty active segment at the log end first,
+        // as Kafka does, so the last one can go too (else a quiet topic would keep its records).
+        if (this.segmentList.length === 1) this.rollEmptySegment(nowMs);
         if (!this.deleteOldestSegment(maxBatchesPerStep - progress.batchesDeleted, progress)) break;
       }
       this.producers.retainFrom(this.logStartOffsetValue);
@@ -793,11 +798,20 @@ export class PartitionLog {
   }
 
   private retentionDue(nowMs: number): boolean {
-    if (this.segmentList.length < 2) return false;
-    const oldest = this.segmentList[0]!;
-    if (this.segmentList[1]!.baseOffset > this.highWatermarkValue) return false;
+    const oldest = this.segmentList[0];
+    if (oldest === undefined) return false;
+    // The oldest segment's end: the next one's base, or for the active segment the log end.
+    const end = this.segmentList[1]?.baseOffset ?? this.logEndOffsetValue;
+    if (end > this.highWatermarkValue || (this.segmentList.length === 1 && oldest.sizeBytes === 0)) return false;
     const cfg = this.configValue;
     return nowMs - oldest.maxTimestamp > cfg.retentionMs || this.sizeBytesValue - oldest.sizeBytes >= cfg.retentionBytes;
+  }
+
+  /** Starts a new, empty active segment at the log end. */
+  private rollEmptySegment(nowMs: number): void {
+    const offset = this.logEndOffsetValue;
+    this.stmts.insertSegment.run(offset, nowMs);
+    this.segmentList.push({ baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1 });
   }
 
   /** Deletes up to `budget` of the oldest segment's batches; true if the segment is now gone. */

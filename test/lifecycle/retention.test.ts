@@ -1,6 +1,7 @@
 /**
  * Retention: segments roll by segment.bytes and segment.ms, and enforceRetention deletes the
- * oldest non-active segments by time (injected clock) and by size, in bounded steps, moving
+ * oldest segments by time (injected clock) and by size, in bounded steps (the active one last,
+ * after rolling an empty one, as Kafka does), moving
  * logStartOffset (persisted) so reads below it are OFFSET_OUT_OF_RANGE.
  */
 import { describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ describe('segments', () => {
 });
 
 describe('retention by time', () => {
-  it('deletes segments whose newest timestamp is older than retention.ms, never the active one', () => {
+  it('deletes segments whose newest timestamp is older than retention.ms, the active one last after rolling an empty one', () => {
     let now = 10 * hour;
     const log = temp.open({ clock: () => now, config: { segmentMs: hour, retentionMs: 2 * hour } });
     for (let i = 0; i < 4; i++) {
@@ -52,10 +53,18 @@ describe('retention by time', () => {
     expect(log.segments.map((s) => s.baseOffset)).toEqual([6, 9]);
     expect(() => log.read(5, 1 << 20)).toThrow(StorageError);
     expect(log.read(6, 1 << 20).batches.length).toBe(2);
-    now += 10 * hour;
+    now += hour; // 15h: 6-8 (12h) is past retention, the active 9-11 (13h) not yet
     expect(log.enforceRetention(now, 100)).toMatchObject({ logStartOffset: 9 });
     expect(log.segments.map((s) => s.baseOffset)).toEqual([9]);
+    // Once the active segment is past retention too, an empty one is rolled at the log end
+    // and the old one goes, as in Kafka: the log is empty and appends go on at offset 12.
+    now += 10 * hour;
+    expect(log.enforceRetention(now, 100)).toMatchObject({ batchesDeleted: 1, logStartOffset: 12, more: false });
+    expect(log.segments.map((s) => [s.baseOffset, s.sizeBytes])).toEqual([[12, 0]]);
+    expect(log.logEndOffset).toBe(12);
     expect(log.enforceRetention(now + 100 * hour, 100).batchesDeleted).toBe(0);
+    expect(log.append(batchOf(1, { timestampMs: now })).baseOffset).toBe(12);
+    expect(log.segments.map((s) => s.baseOffset)).toEqual([12]);
   });
 
   it('does nothing for cleanup.policy=compact, and persists logStartOffset across reopen', () => {
@@ -69,11 +78,15 @@ describe('retention by time', () => {
     }
     expect(log.enforceRetention(now, 10).batchesDeleted).toBe(0);
     log.setConfig({ ...log.config, cleanupPolicy: 'compact,delete' });
-    expect(log.enforceRetention(now, 10)).toMatchObject({ batchesDeleted: 2, logStartOffset: 2 });
+    // Every segment is past retention, the active one too: the log empties (an empty active
+    // segment is rolled at offset 3), and reopens empty at offset 3.
+    expect(log.enforceRetention(now, 10)).toMatchObject({ batchesDeleted: 3, logStartOffset: 3 });
     log.close();
     const again = temp.open({ path, clock: () => now });
-    expect(again.logStartOffset).toBe(2);
-    expect(again.segments.map((s) => s.baseOffset)).toEqual([2]);
+    expect(again.logStartOffset).toBe(3);
+    expect(again.logEndOffset).toBe(3);
+    expect(again.segments.map((s) => [s.baseOffset, s.sizeBytes])).toEqual([[3, 0]]);
+    expect(again.append(batchOf(1, { timestampMs: now })).baseOffset).toBe(3);
   });
 
   it('spreads a large segment over several bounded steps', () => {

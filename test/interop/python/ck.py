@@ -203,9 +203,23 @@ def offsets(req):
     return {'watermarks': wm, 'times': times}
 
 
+def describe_configs_detailed(req):
+    """DescribeConfigs of a topic with each entry's value, source (ConfigSource enum name) and is_default."""
+    from confluent_kafka.admin import ConfigSource
+    a = admin(req)
+    fs = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, req['topic'])], request_timeout=15)
+    out = {}
+    for res, f in fs.items():
+        cfg = f.result(15)
+        out = {k: {'value': v.value, 'source': ConfigSource(v.source).name,
+                   'is_default': v.is_default} for k, v in cfg.items()}
+    return {'configs': out}
+
+
 OPS = {'produce': produce, 'consume': consume, 'create_topics': create_topics, 'delete_topics': delete_topics,
        'list_topics': list_topics, 'describe_configs': describe_configs,
-       'create_partitions': create_partitions, 'alter_configs': alter_configs, 'offsets': offsets}
+       'create_partitions': create_partitions, 'alter_configs': alter_configs, 'offsets': offsets,
+       'describe_configs_detailed': describe_configs_detailed}
 
 if __name__ == '__main__':
     request = json.loads(sys.stdin.read())

@@ -172,9 +172,50 @@ def partition_for(req):
     return {'partitions': {k: (murmur2(b(k)) & 0x7fffffff) % n for k in req['keys']}}
 
 
+def consume_detailed(req):
+    """Like consume, with each record's timestamp type (0 CreateTime, 1 LogAppendTime); the
+    consumer checks CRCs (check_crcs, kafka-python's default). A client exception (a CRC error
+    among them) is reported in 'error' instead of failing the script."""
+    conf = common(req)
+    conf.setdefault('enable_auto_commit', False)
+    conf.setdefault('group_id', None)
+    conf.setdefault('check_crcs', True)
+    c = KafkaConsumer(**conf)
+    topic = req['topic']
+    tps = [TopicPartition(topic, p) for p in req.get('partitions', [0])]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    ends = c.end_offsets(tps)
+    out = []
+    error = None
+    deadline = time.time() + req.get('timeout', 15)
+    reached = {tp: ends[tp] == 0 for tp in tps}
+    try:
+        while time.time() < deadline and not all(reached.values()):
+            batch = c.poll(timeout_ms=500)
+            for tp, msgs in batch.items():
+                for m in msgs:
+                    out.append({'partition': m.partition, 'offset': m.offset, 'key': s(m.key), 'value': s(m.value),
+                                'timestamp': m.timestamp, 'timestamp_type': m.timestamp_type})
+                    if m.offset + 1 >= ends[tp]:
+                        reached[tp] = True
+    except Exception as e:  # noqa
+        error = repr(e)
+    c.close()
+    return {'records': out, 'ends': {str(tp.partition): o for tp, o in ends.items()}, 'complete': all(reached.values()),
+            'error': error}
+
+
+def codecs(req):
+    """Which compression codecs this kafka-python can use (python3-snappy, python3-lz4, python3-zstandard)."""
+    from kafka.codec import has_gzip, has_snappy, has_lz4, has_zstd
+    return {'gzip': has_gzip(), 'snappy': has_snappy(), 'lz4': has_lz4(), 'zstd': has_zstd()}
+
+
 OPS = {'produce': produce, 'consume': consume, 'offsets': offsets, 'create_topics': create_topics,
        'delete_topics': delete_topics, 'list_topics': list_topics, 'describe_configs': describe_configs,
-       'partition_for': partition_for, 'create_partitions': create_partitions, 'alter_configs': alter_configs}
+       'partition_for': partition_for, 'create_partitions': create_partitions, 'alter_configs': alter_configs,
+       'consume_detailed': consume_detailed, 'codecs': codecs}
 
 if __name__ == '__main__':
     request = json.loads(sys.stdin.read())
