@@ -1,0 +1,107 @@
+/**
+ * `brook topics`: create, list, describe, alter (partitions) and delete topics, with
+ * kafka-topics.sh's options and its describe layout (a Topic header line, then one
+ * Partition/Leader/Replicas/Isr line per partition).
+ */
+import type { Command } from 'commander';
+import type { Admin, ConfigEntry, TopicInfo } from '../client/index.js';
+import { collect, intParser, keyValue, out, topicOf, withAdmin, withBootstrap, type BootstrapOptions } from './options.js';
+
+interface TopicOptions extends BootstrapOptions {
+  topic?: string;
+}
+
+export function registerTopics(program: Command): void {
+  const topics = program.command('topics').description('create, list, describe, alter and delete topics');
+
+  withBootstrap(topics.command('create'))
+    .description('create a topic')
+    .argument('[topic]', 'topic name (or --topic)')
+    .option('--topic <name>', 'topic name')
+    .option('--partitions <count>', 'partitions (default: the broker\'s num.partitions)', intParser(1, 100_000))
+    .option('--replication-factor <count>', 'replicas per partition (default: the broker\'s default.replication.factor)', intParser(1, 32))
+    .option('--config <key=value>', 'a topic config; repeat for more', collect)
+    .option('--if-not-exists', 'succeed if the topic exists already')
+    .action(async (positional: string | undefined, opts: TopicOptions & { partitions?: number; replicationFactor?: number; config?: string[]; ifNotExists?: boolean }) => {
+      const name = topicOf(positional, opts.topic);
+      const configs = Object.fromEntries((opts.config ?? []).map((c) => keyValue('--config', c)));
+      await withAdmin(opts, async (admin) => {
+        if (opts.ifNotExists && (await admin.listTopics({ includeInternal: true })).includes(name)) {
+          out(`Topic ${name} already exists.\n`);
+          return;
+        }
+        await admin.createTopics({ topics: [{ name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }], ifNotExists: opts.ifNotExists });
+        out(`Created topic ${name}.\n`);
+      });
+    });
+
+  withBootstrap(topics.command('list'))
+    .description('list topic names')
+    .option('--include-internal', 'also list internal topics (__consumer_offsets)')
+    .action(async (opts: BootstrapOptions & { includeInternal?: boolean }) => {
+      const names = await withAdmin(opts, (admin) => admin.listTopics({ includeInternal: opts.includeInternal }));
+      out(names.map((n) => `${n}\n`).join(''));
+    });
+
+  withBootstrap(topics.command('describe'))
+    .description('describe topics: id, partitions, leaders, replicas, ISR and configs (every topic when none is named)')
+    .argument('[topic]', 'topic name (or --topic)')
+    .option('--topic <name>', 'topic name')
+    .option('--all-configs', 'list every config in the header, not only those that differ from the defaults')
+    .option('--include-internal', 'with no topic named, also describe internal topics')
+    .action(async (positional: string | undefined, opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean }) => {
+      await withAdmin(opts, async (admin) => {
+        const names = positional === undefined && opts.topic === undefined
+          ? await admin.listTopics({ includeInternal: opts.includeInternal })
+          : [topicOf(positional, opts.topic)];
+        if (names.length === 0) return;
+        out(await describeTopics(admin, names, opts.allConfigs ?? false));
+      });
+    });
+
+  withBootstrap(topics.command('alter'))
+    .description('raise a topic\'s partition count')
+    .argument('[topic]', 'topic name (or --topic)')
+    .option('--topic <name>', 'topic name')
+    .requiredOption('--partitions <count>', 'the new partition count (partitions can only be added)', intParser(1, 100_000))
+    .action(async (positional: string | undefined, opts: TopicOptions & { partitions: number }) => {
+      const name = topicOf(positional, opts.topic);
+      await withAdmin(opts, (admin) => admin.createPartitions({ topics: [{ name, count: opts.partitions }] }));
+      out(`Topic ${name} now has ${opts.partitions} partitions.\n`);
+    });
+
+  withBootstrap(topics.command('delete'))
+    .description('delete a topic and its data')
+    .argument('[topic]', 'topic name (or --topic)')
+    .option('--topic <name>', 'topic name')
+    .option('--if-exists', 'succeed if the topic does not exist')
+    .action(async (positional: string | undefined, opts: TopicOptions & { ifExists?: boolean }) => {
+      const name = topicOf(positional, opts.topic);
+      await withAdmin(opts, async (admin) => {
+        if (opts.ifExists && !(await admin.listTopics({ includeInternal: true })).includes(name)) {
+          out(`Topic ${name} does not exist.\n`);
+          return;
+        }
+        await admin.deleteTopics({ topics: [name] });
+        out(`Deleted topic ${name}.\n`);
+      });
+    });
+}
+
+/** kafka-topics.sh --describe's layout: tab-separated `Key: value` fields. */
+export async function describeTopics(admin: Admin, names: string[], allConfigs: boolean): Promise<string> {
+  const infos = await admin.describeTopics(names);
+  const configs = await admin.describeConfigs({ resources: names.map((name) => ({ type: 'topic' as const, name })) });
+  const lines: string[] = [];
+  infos.forEach((info, i) => lines.push(...describeTopic(info, configs[i]?.configs ?? [], allConfigs)));
+  return `${lines.join('\n')}\n`;
+}
+
+function describeTopic(info: TopicInfo, configs: ConfigEntry[], allConfigs: boolean): string[] {
+  const shown = configs.filter((c) => allConfigs || !c.isDefault).map((c) => `${c.name}=${c.isSensitive ? '(sensitive)' : c.value ?? ''}`);
+  const rf = info.partitions[0]?.replicas.length ?? 0;
+  const header = `Topic: ${info.name}\tTopicId: ${info.topicId}\tPartitionCount: ${info.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${shown.join(',')}`;
+  const parts = [...info.partitions].sort((a, b) => a.partition - b.partition).map((p) =>
+    `\tTopic: ${info.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
+  return [header, ...parts];
+}
