@@ -270,7 +270,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   // Fetching.
 
   private ensureFetchers(): void {
-    if (this.closed) return;
+    // After a fatal error nothing is fetched: the error is surfaced and the consumer must be closed.
+    if (this.closed || this.fatalError !== null || this.cluster.isClosed) return;
     const nodes = new Set<number>();
     for (const s of this.states.values()) {
       if (s.paused || s.position === null) continue;
@@ -281,8 +282,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (this.fetchers.has(node)) continue;
       const loop = this.fetchLoop(node).finally(() => {
         this.fetchers.delete(node);
-        // Partitions may have moved to this node meanwhile.
-        if (!this.closed) setImmediate(() => this.ensureFetchers());
+        // Partitions may have moved meanwhile; the short delay keeps a loop with nothing to fetch
+        // (its partitions still in flight on another broker) from spinning.
+        if (!this.closed) setTimeout(() => this.ensureFetchers(), this.cluster.retryBackoffMs);
       });
       this.fetchers.set(node, loop);
     }
