@@ -145,10 +145,18 @@ async function produceLines(producer: Producer, topic: string, input: NodeJS.Rea
     inFlight.push(producer.send({ topic, messages }).then(() => { produced += messages.length; }, (err: Error) => { failure ??= err; }));
     if (inFlight.length >= SENDS_IN_FLIGHT_MAX || failure !== null) await settle();
   };
+  let badLine: Error | null = null;
   try {
     for await (const line of lines) {
       lineNumber++;
-      const m = parseLine(line, lineNumber, format);
+      let m: ProducerMessage;
+      try {
+        m = parseLine(line, lineNumber, format);
+      } catch (err) {
+        // As kafka-console-producer: the lines before a bad one are sent, then the command fails.
+        badLine = err as Error;
+        break;
+      }
       if (partition !== undefined) m.partition = partition;
       chunk.push(m);
       if (chunk.length >= SEND_CHUNK_RECORDS) await send();
@@ -159,5 +167,6 @@ async function produceLines(producer: Producer, topic: string, input: NodeJS.Rea
     await Promise.all(inFlight);
   }
   await settle();
+  if (badLine !== null) throw new Error(`${badLine.message} (the ${produced} record${produced === 1 ? '' : 's'} before it ${produced === 1 ? 'was' : 'were'} produced)`);
   return produced;
 }
