@@ -238,7 +238,7 @@ describe('malformed frames', () => {
         expect(r.body.errorCode).toBe(35);
         const byKey = new Map(r.body.apiKeys.map((k) => [k.apiKey, k]));
         expect(byKey.get(18)).toMatchObject({ minVersion: 0, maxVersion: 4 });
-        expect(byKey.get(0)).toMatchObject({ minVersion: 3, maxVersion: 11 });
+        expect(byKey.get(0)).toMatchObject({ minVersion: 0, maxVersion: 11 }); // v0-2 advertised for librdkafka's codec check, not served
         expect(byKey.get(1)).toMatchObject({ minVersion: 4, maxVersion: 17 });
         expect(byKey.get(3)).toMatchObject({ minVersion: 0, maxVersion: 12 });
         expect(byKey.get(2)).toMatchObject({ minVersion: 1, maxVersion: 9 });

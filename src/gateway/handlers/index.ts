@@ -28,8 +28,16 @@ export function handlerFor(apiKey: number): HandlerEntry | undefined {
   return table.get(apiKey);
 }
 
+/**
+ * Produce is advertised from v0 though only v3 and up are served (a v0-2 request closes the
+ * connection), as Kafka 4.0 does (KAFKA-18659): librdkafka before 2.10 compresses with gzip,
+ * snappy or lz4 only when the broker's Produce range includes v0, and otherwise silently sends
+ * its batches uncompressed. Clients use the highest version both sides know, so none picks v0-2.
+ */
+const advertisedMinVersion = new Map<number, number>([[0, 0]]);
+
 export function supportedApiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return [...table.values()]
-    .map((e) => ({ apiKey: e.apiKey, minVersion: e.minVersion, maxVersion: e.maxVersion }))
+    .map((e) => ({ apiKey: e.apiKey, minVersion: advertisedMinVersion.get(e.apiKey) ?? e.minVersion, maxVersion: e.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey);
 }
