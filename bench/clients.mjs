@@ -6,7 +6,9 @@
 // its own defaults otherwise; then a group consumer of the same client reads the topic back.
 // Consume rates run from the first record to the last, so group join time is not counted.
 // Prints a table of records/s and MB/s. Run after `npm run build`:
-//   node bench/clients.mjs [--scale 1] [--clients brook,kafkajs,platformatic]
+// With --repeat N each measurement runs N times (a fresh topic each time) and the median is shown,
+// which steadies the numbers on a shared two-core machine.
+//   node bench/clients.mjs [--scale 1] [--repeat 1] [--clients brook,kafkajs,platformatic]
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Admin, Consumer, Producer } from '../dist/src/index.js';
@@ -16,7 +18,9 @@ const { values } = parseArgs({ options: {
   scale: { type: 'string', default: '1' },
   clients: { type: 'string', default: 'brook,kafkajs,platformatic' },
   lanes: { type: 'string', default: '8' },
+  repeat: { type: 'string', default: '1' },
 } });
+const repeat = Number(values.repeat);
 const scale = Number(values.scale);
 const lanes = Number(values.lanes);
 const perSend = 1000;
@@ -140,6 +144,11 @@ const clients = {
   },
 };
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 const broker = await startNodeProcess({ workers: 1 });
 const rows = [];
 try {
@@ -152,13 +161,16 @@ try {
       continue;
     }
     for (const w of workloads) {
-      const topic = `bench-${name}-${w.size}-${Date.now()}`;
-      const pms = await c.produce(broker.bootstrap, topic, w, mod);
-      rows.push({ client: c.label, workload: `produce ${w.count} x ${w.name}`, ...rate(w.count, w.count * w.size, pms) });
-      console.error(JSON.stringify(rows.at(-1)));
-      const cms = await c.consume(broker.bootstrap, topic, w, mod);
-      rows.push({ client: c.label, workload: `consume ${w.count} x ${w.name}`, ...rate(w.count, w.count * w.size, cms) });
-      console.error(JSON.stringify(rows.at(-1)));
+      const produced = [];
+      const consumed = [];
+      for (let i = 0; i < repeat; i++) {
+        const topic = `bench-${name}-${w.size}-${Date.now()}-${i}`;
+        produced.push(await c.produce(broker.bootstrap, topic, w, mod));
+        consumed.push(await c.consume(broker.bootstrap, topic, w, mod));
+        console.error(`${c.label} ${w.name} run ${i + 1}: produce ${Math.round(produced.at(-1))} ms, consume ${Math.round(consumed.at(-1))} ms`);
+      }
+      rows.push({ client: c.label, workload: `produce ${w.count} x ${w.name}`, ...rate(w.count, w.count * w.size, median(produced)) });
+      rows.push({ client: c.label, workload: `consume ${w.count} x ${w.name}`, ...rate(w.count, w.count * w.size, median(consumed)) });
     }
   }
 } finally {
