@@ -1,9 +1,12 @@
 /**
- * Topic lifecycle behaviour as real clients see it: LogAppendTime topics and out-of-range
- * fetch positions (both once gaps against Apache Kafka, now closed).
+ * Topic lifecycle behaviour as real clients see it: LogAppendTime topics, out-of-range fetch
+ * positions and librdkafka's compression negotiation (all once gaps against Apache Kafka, now
+ * closed). The rest of the lifecycle end to end is in test/lifecycle/*-e2e.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, kcatConsumeAll, kcatRequirement, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { storedBatches } from '../lifecycle/e2e-helpers.js';
 import { broker, type ConsumeReply, type EmbeddedBroker, type ProduceReply } from './setup.js';
 
 const ck = pythonRequirement('confluent_kafka');
@@ -64,5 +67,30 @@ describeIf([ck, kc], 'interop: topic lifecycle', () => {
       config: { 'auto.offset.reset': 'earliest', log_level: 0 },
     });
     expect(got.records.map((x) => x.value)).toEqual(['v0', 'v1', 'v2']);
+  });
+
+  // librdkafka before 2.10 (Debian's is 2.0.2) compresses with gzip, snappy or lz4 only when the
+  // broker's advertised Produce versions include v0; it used to log "Broker does not support
+  // compression type" and send every batch uncompressed. Brook now advertises v0 as Kafka 4.0
+  // does (KAFKA-18659) while refusing v0-2 requests.
+  it('librdkafka compresses with gzip, snappy and lz4 (not silently uncompressed)', async () => {
+    const raw = await RawClient.connect(b.host, b.port);
+    try {
+      for (const [codec, id] of [['gzip', 1], ['snappy', 2], ['lz4', 3], ['zstd', 4]] as const) {
+        const topic = uniqueTopic(`gap-codec-${codec}`);
+        const r = await runPythonScript<ProduceReply>('ck.py', {
+          op: 'produce',
+          bootstrap: b.bootstrap,
+          topic,
+          config: { 'compression.type': codec, 'linger.ms': 50 },
+          records: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `${codec}-${i}-${'x'.repeat(100)}`, partition: 0 })),
+        });
+        expect(r.errors).toEqual([]);
+        const batches = await storedBatches(raw, topic);
+        expect(batches.map((h) => h.compression), codec).toEqual(batches.map(() => id));
+      }
+    } finally {
+      raw.close();
+    }
   });
 });
