@@ -84,7 +84,7 @@ describe('brook --help and usage errors', () => {
     ];
     const runs = await Promise.all(commands.map((c) => brook([...c, '--help'])));
     runs.forEach((r, i) => {
-      expect(r.code, commands[i]!.join(' ')).toBe(0);
+      expect(r.code, `${commands[i]!.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`Usage: brook ${commands[i]!.join(' ')}`.trimEnd());
     });
     expect(runs[2]!.stdout).toContain('--bootstrap-server');
@@ -121,7 +121,7 @@ describe('brook --help and usage errors', () => {
     const runs = await Promise.all(cases.map(([args]) => brook(args)));
     runs.forEach((r, i) => {
       const [args, needle] = cases[i]!;
-      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(needle);
     });
   });
