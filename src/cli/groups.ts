@@ -94,8 +94,9 @@ function describeMembers(desc: GroupDescription, verbose: boolean): string {
     const assignment = [...byTopic].sort().map(([t, ps]) => `${t}(${ps.sort((x, y) => x - y).join(',')})`).join(', ');
     return [desc.groupId, m.memberId, m.clientHost, m.clientId, String(m.assignment.length), ...(verbose ? [assignment || '-'] : [])];
   });
-  const prefix = rows.length === 0 ? `Consumer group '${desc.groupId}' has no active members.\n` : '';
-  return prefix + formatTable(header, rows);
+  // As kafka-consumer-groups.sh: a group without members prints only that.
+  if (rows.length === 0) return `Consumer group '${desc.groupId}' has no active members.\n`;
+  return formatTable(header, rows);
 }
 
 /** The default describe: one row per partition the group has offsets for or is assigned. */

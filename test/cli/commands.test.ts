@@ -277,6 +277,8 @@ describe('brook groups', () => {
     expect(total('LOG-END-OFFSET')).toBe(8);
     expect(total('LAG')).toBe(2);
     expect(rows.get(0)!['CONSUMER-ID']).toBe('-');
+    expect(await ok(['groups', 'describe', 'g-lag', '--members'])).toBe("Consumer group 'g-lag' has no active members.\n");
+    expect(await ok(['groups', 'describe', 'g-lag', '--state'])).toMatch(/^g-lag\s+127\.0\.0\.1:\d+ \(0\)\s+(\S+\s+)?Empty\s+0$/m);
 
     const missing = await brook(['groups', 'describe', 'no-such-group']);
     expect(missing.code).toBe(1);
