@@ -13,6 +13,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { WorkerControl } from './control.js';
 import type { FromWorker, SerializedError, ToWorker } from './envelope.js';
+import { RuntimeError } from './errors.js';
 import { runtimeDefaults } from './limits.js';
 
 export interface SentAsk {
@@ -42,7 +43,14 @@ function workerEntryUrl(): URL {
 }
 
 export class WorkerHandle {
-  readonly control: Comlink.Remote<WorkerControl>;
+  /**
+   * The thread's control API. Every call settles: a comlink call to a thread that died would
+   * never answer, so each one races the thread's exit and then fails with ACTOR_FAILED.
+   */
+  readonly control: WorkerControl;
+  private readonly remote: Comlink.Remote<WorkerControl>;
+  private readonly exitedWith: Promise<string>;
+  private resolveExit!: (reason: string) => void;
   private readonly worker: Worker;
   private readonly inFlight = new Map<number, SentAsk>();
   private outbox: ToWorker[] = [];
@@ -61,7 +69,16 @@ export class WorkerHandle {
       transferList: [port2],
       name: `brook-worker-${threadIndex}`,
     });
-    this.control = Comlink.wrap<WorkerControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]));
+    this.remote = Comlink.wrap<WorkerControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]));
+    this.exitedWith = new Promise((resolve) => { this.resolveExit = resolve; });
+    const r = this.remote;
+    this.control = {
+      spawn: (id, kind, config) => this.guard(r.spawn(id, kind, config)),
+      stop: (id, reason) => this.guard(r.stop(id, reason)),
+      inspect: (id) => this.guard(r.inspect(id)),
+      list: () => this.guard(r.list()),
+      stats: () => this.guard(r.stats()),
+    };
     this.worker.on('message', (batch: FromWorker[]) => this.receive(batch));
     this.worker.on('error', (err) => this.exit(`thread threw: ${err.message}`));
     this.worker.on('exit', (code) => this.exit(`thread exited with code ${code}`));
@@ -90,6 +107,13 @@ export class WorkerHandle {
       // One postMessage per event-loop turn carries every ask queued in that turn.
       setImmediate(() => this.flush());
     }
+  }
+
+  private guard<T>(call: Promise<T>): Promise<T> {
+    const died = this.exitedWith.then((reason): never => {
+      throw new RuntimeError('ACTOR_FAILED', `worker thread ${this.threadIndex} died (${reason})`);
+    });
+    return Promise.race([call, died]);
   }
 
   /** Terminates the thread (shutdown, or a test simulating a crash). */
@@ -145,7 +169,8 @@ export class WorkerHandle {
       this.events.onReply(ask);
       ask.settle(false, error);
     }
-    this.control[Comlink.releaseProxy]();
+    this.remote[Comlink.releaseProxy]();
+    this.resolveExit(reason);
     this.events.onExit(this, reason);
   }
 }
