@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { Admin, Consumer, type ConsumerRecord, type TopicPartition } from '../client/index.js';
-import { clientOptions, intParser, note, topicOf, unescape, UsageError, withBootstrap, type BootstrapOptions } from './options.js';
+import { clientOptions, intParser, note, topicInfo, topicOf, unescape, UsageError, withBootstrap, type BootstrapOptions } from './options.js';
 
 export type OutputFormat = 'text' | 'json' | 'hex';
 
@@ -95,10 +95,8 @@ function checkConsumeOptions(opts: ConsumeOptions): void {
 async function partitionsToRead(opts: ConsumeOptions, topic: string): Promise<TopicPartition[]> {
   const admin = new Admin(clientOptions(opts, 'brook-cli-consumer'));
   try {
-    const [info] = await admin.describeTopics([topic]).catch((err: Error) => {
-      throw new Error(`topic ${topic}: ${err.message}`);
-    });
-    const all = info!.partitions.map((p) => p.partition).sort((a, b) => a - b);
+    const info = await topicInfo(admin, topic);
+    const all = info.partitions.map((p) => p.partition).sort((a, b) => a - b);
     if (opts.partition !== undefined && !all.includes(opts.partition)) {
       throw new UsageError(`--partition ${opts.partition}: topic ${topic} has partitions 0 to ${all.length - 1}`);
     }

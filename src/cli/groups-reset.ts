@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Admin } from '../client/index.js';
-import { collect, formatTable, note, out, UsageError, withAdmin, withBootstrap, type BootstrapOptions } from './options.js';
+import { collect, formatTable, note, out, topicInfo, UsageError, withAdmin, withBootstrap, type BootstrapOptions } from './options.js';
 
 interface ResetOptions extends BootstrapOptions {
   group?: string;
@@ -182,10 +182,8 @@ async function planReset(admin: Admin, groupId: string, scenario: Scenario, opts
     if (scope.size === 0) throw new Error(`group '${groupId}' has no committed offsets: name the topics with --topic`);
   } else {
     for (const spec of (opts.topic ?? []).map(parseTopicSpec)) {
-      const [info] = await admin.describeTopics([spec.topic]).catch((err: Error) => {
-        throw new Error(`--topic ${spec.topic}: ${err.message}`);
-      });
-      const all = info!.partitions.map((p) => p.partition);
+      const info = await topicInfo(admin, spec.topic);
+      const all = info.partitions.map((p) => p.partition);
       const bad = (spec.partitions ?? []).filter((p) => !all.includes(p));
       if (bad.length > 0) throw new UsageError(`--topic ${spec.topic}: no partition ${bad.join(', ')} (it has ${all.length})`);
       add(spec.topic, spec.partitions ?? all);

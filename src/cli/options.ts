@@ -4,7 +4,7 @@
  * exits with code 2, Kafka-style tables, and a scope that opens a client and always closes it.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { Admin, ConnectionError, KafkaClientError, type ClientOptions } from '../client/index.js';
+import { Admin, ConnectionError, KafkaClientError, KafkaProtocolError, type ClientOptions, type TopicInfo } from '../client/index.js';
 
 export const BOOTSTRAP_DEFAULT = '127.0.0.1:9092';
 
@@ -142,4 +142,14 @@ export function acksValue(raw: string): -1 | 0 | 1 {
 
 export function compressionOption(): Option {
   return new Option('--compression <codec>', 'compression of produced batches').choices(COMPRESSION_NAMES).default('none');
+}
+
+/** One topic's partitions; a missing topic is an error saying so plainly. */
+export async function topicInfo(admin: Admin, topic: string): Promise<TopicInfo> {
+  try {
+    return (await admin.describeTopics([topic]))[0]!;
+  } catch (err) {
+    if (err instanceof KafkaProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new Error(`topic ${topic} does not exist`);
+    throw err;
+  }
 }

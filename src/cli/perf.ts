@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { Admin, Consumer, Producer } from '../client/index.js';
 import {
-  acksOption, acksValue, clientOptions, compressionOption, intParser, note, out, topicOf, withBootstrap,
+  acksOption, acksValue, clientOptions, compressionOption, intParser, note, out, topicInfo, topicOf, withBootstrap,
   type BootstrapOptions, type CompressionOption,
 } from './options.js';
 
@@ -205,8 +205,8 @@ async function consumePerf(topic: string, opts: ConsumePerfOptions): Promise<voi
     } else {
       const admin = new Admin(clientOptions(opts, 'brook-perf-consumer'));
       try {
-        const [info] = await admin.describeTopics([topic]);
-        await consumer.assign(info!.partitions.map((p) => ({ topic, partition: p.partition })));
+        const info = await topicInfo(admin, topic);
+        await consumer.assign(info.partitions.map((p) => ({ topic, partition: p.partition })));
       } finally {
         await admin.close().catch(() => undefined);
       }
