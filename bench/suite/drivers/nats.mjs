@@ -113,15 +113,31 @@ function rawClient(getPort) {
       const c = await NatsClient.connect('127.0.0.1', getPort());
       const stream = streamName(topic, 0);
       await c.jsApi(`$JS.API.CONSUMER.DURABLE.CREATE.${stream}.tail`, { stream_name: stream, config: { durable_name: 'tail', ack_policy: 'none', deliver_policy: 'all' } });
+      // Two short pulls outstanding, each on its own reply subject; a pull that is filled or
+      // ends with a status (408 expired, 404 no messages) is replaced by a new one.
       const inbox = `${c.inbox}.tail`;
+      const BATCH = 500;
       let stopped = false;
-      let left = 0;
-      const pull = () => { left = 1_000_000; c.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.tail`, JSON.stringify({ batch: left, expires: 1e9 }), inbox); };
-      c.subscribe(inbox, (_d, _s, _r, headers) => {
-        if (headers) { if (!stopped && /^NATS\/1\.0 (408|404)/.test(headers)) pull(); return; }
-        onRecords(1);
-        if (--left === 0 && !stopped) pull();
-      });
+      let nextPull = 1;
+      // JetStream delivers with the message's own subject, so each pull gets its own subscription.
+      const pull = () => {
+        const reply = `${inbox}.${nextPull++}`;
+        let due = BATCH;
+        let done = false;
+        let replaced = false;
+        const replace = () => { if (!replaced) { replaced = true; if (!stopped) pull(); } };
+        // Replaced by our own clock too, in case the server's expiry status is late or never comes;
+        // the subscription stays until the pull is filled or ended, so nothing delivered is lost.
+        const timer = setTimeout(replace, 700);
+        const finish = () => { if (done) return; done = true; clearTimeout(timer); c.unsubscribe(sid); replace(); };
+        const sid = c.subscribe(reply, (_d, _s, _r, headers) => {
+          if (headers) { if (!/^NATS\/1\.0 100/.test(headers)) finish(); return; }
+          onRecords(1);
+          if (--due === 0) finish();
+        });
+        c.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.tail`, JSON.stringify({ batch: BATCH, expires: 500e6 }), reply);
+      };
+      pull();
       pull();
       return { async stop() { stopped = true; c.close(); } };
     },
