@@ -151,6 +151,7 @@ export class Producer {
   private needsReset = false;
   private closed = false;
   private appendTail: Promise<void> = Promise.resolve();
+  private closedError: ClientClosedError | undefined;
   private appendsQueued = 0;
 
   constructor(opts: ProducerOptions) {
@@ -215,7 +216,9 @@ export class Producer {
   }
 
   private async appendSlow(call: SendCall, topic: string, messages: ProducerMessage[], from: number): Promise<void> {
-    if (this.closed) throw new ClientClosedError('producer');
+    // One error for every send still queued at close: building an Error per send captures a
+    // stack through the whole chain of queued sends, which made failing N of them cost O(N²).
+    if (this.closed) throw (this.closedError ??= new ClientClosedError('producer'));
     if (this.idempotent && this.producerId < 0) await this.initProducerId();
     let info = this.cluster.topic(topic);
     if (info === undefined) info = (await this.cluster.waitForTopics([topic], this.maxBlockMs, this.allowAutoTopicCreation)).get(topic)!;
@@ -609,12 +612,16 @@ export class Producer {
 
   /** Sends everything buffered now and resolves when all of it is acknowledged or failed. */
   async flush(timeoutMs = this.deliveryTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    // Sends queued behind a producer-id or metadata lookup make their batches only when their
+    // turn in the append chain comes: wait for the chain first, or flush would miss them.
+    while (this.appendsQueued > 0) await this.untilDeadline(this.appendTail, deadline, 'flush');
     if (this.batchesOutstanding === 0) return;
     this.flushing++;
     try {
       this.scheduleDrain(0);
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new TimeoutError(`flush did not finish within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => reject(new TimeoutError(`flush did not finish within ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
         this.idleWaiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -623,6 +630,13 @@ export class Producer {
     } finally {
       this.flushing--;
     }
+  }
+
+  private untilDeadline(p: Promise<void>, deadline: number, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`${what} did not finish in time`)), Math.max(0, deadline - Date.now()));
+      p.then(() => { clearTimeout(timer); resolve(); }, (err) => { clearTimeout(timer); reject(err); });
+    });
   }
 
   /** Flushes (bounded by deliveryTimeoutMs), then closes every connection. */

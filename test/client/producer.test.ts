@@ -92,6 +92,19 @@ describe('Producer', () => {
     await producer.close();
   });
 
+  it('flush and close deliver sends still queued behind the first producer-id and metadata lookups', async () => {
+    const topic = await topicWith(1);
+    const producer = new Producer({ bootstrapServers: [b.bootstrap] });
+    // None of these can append before InitProducerId and Metadata answer: they queue.
+    const early = [0, 1, 2].map((i) => producer.send({ topic, messages: [{ value: `v${i}` }] }));
+    await producer.flush();
+    expect((await Promise.all(early)).map((r) => r[0]!.offset)).toEqual([0, 1, 2]);
+    const many = Array.from({ length: 5000 }, (_, i) => producer.send({ topic, messages: [{ value: `w${i}` }] }));
+    await producer.close();
+    const acks = await Promise.all(many);
+    expect(acks.map((r) => r[0]!.offset)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 3));
+  });
+
   it('keeps records of one key in order across many in-flight requests', async () => {
     const topic = await topicWith(1);
     const producer = new Producer({ bootstrapServers: [b.bootstrap], batchBytes: 1024, lingerMs: 0 });
