@@ -163,7 +163,8 @@ describe('lifecycle e2e: codecs, recompression, LogAppendTime', () => {
       const batches = await storedBatches(raw, topic);
       expect(batches.every((h) => h.timestampType === 'LogAppendTime')).toBe(true);
       if (topic === recompressed) expect(batches.every((h) => h.compression === CODEC_ID.zstd)).toBe(true);
-      else expect(batches.map((h) => h.compression)).toEqual(kpCodecs.lz4 ? [0, 1, 3] : [0, 1]);
+      // One batch per Brook send; kafka-python (linger_ms 0) may split its five records.
+      else expect(batches.map((h) => h.compression)).toEqual([0, 1, ...batches.slice(2).map(() => 3)]);
 
       const r = await runPythonScript<{ records: (ValueRecord & { timestamp: number; timestamp_type: number })[]; complete: boolean; error: string | null }>('kp.py', {
         op: 'consume_detailed', bootstrap: b.bootstrap, topic, partitions: [0], timeout: 15,
@@ -173,9 +174,9 @@ describe('lifecycle e2e: codecs, recompression, LogAppendTime', () => {
       const want = [...recsOf('none', 0, 5), ...recsOf('gzip', 5, 5), ...(kpCodecs.lz4 ? recsOf('lz4', 10, 5) : [])];
       expect(r.records.map(({ offset, key, value }) => ({ offset, key, value }))).toEqual(want);
       for (const rec of r.records) {
-        expect(rec.timestamp_type).toBe(1);
-        expect(rec.timestamp).toBeGreaterThanOrEqual(before);
-        expect(rec.timestamp).toBeLessThanOrEqual(after + 1_000);
+        expect(rec.timestamp_type, `record ${rec.offset}`).toBe(1);
+        expect(rec.timestamp, `record ${rec.offset}`).toBeGreaterThanOrEqual(before);
+        expect(rec.timestamp, `record ${rec.offset}`).toBeLessThanOrEqual(after);
       }
     }
   });
