@@ -372,7 +372,10 @@ async function messagesPage(topicArg, partitionArg) {
     if (mode.value === 'timestamp' && !start.value) start.value = new Date(Date.now() - 3600_000).toISOString().slice(0, 19).replace('T', ' ');
   });
   topic.addEventListener('change', fillPartitions);
+  // Only the newest load may draw: an older, slower answer must not overwrite a newer one.
+  let loadSeq = 0;
   const load = async (fromOffset) => {
+    const seq = ++loadSeq;
     const q = new URLSearchParams({ limit: limit.value });
     if (fromOffset !== undefined) q.set('offset', String(fromOffset));
     else if (mode.value === 'offset') q.set('offset', String(Number(start.value) || 0));
@@ -383,7 +386,9 @@ async function messagesPage(topicArg, partitionArg) {
     }
     if (search.value) q.set('search', search.value);
     try {
-      lastPage = await api(`/api/topics/${encodeURIComponent(topic.value)}/partitions/${partition.value}/records?${q}`);
+      const page = await api(`/api/topics/${encodeURIComponent(topic.value)}/partitions/${partition.value}/records?${q}`);
+      if (seq !== loadSeq) return;
+      lastPage = page;
       drawPage();
     } catch (err) { toast(err.message, true); }
   };

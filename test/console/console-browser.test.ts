@@ -86,11 +86,14 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await open('messages/console-orders/1');
     await page.fill('#browse-search', 'teapot');
     await page.click('#browse-load');
+    // The page's own first load (both records) may still be on screen: wait for the search's.
+    await page.waitForFunction(() => document.querySelectorAll('#records-table tbody tr').length === 1, undefined, { timeout: 10_000 });
     await page.waitForSelector('#records-table tr[data-offset="1"]');
     expect(await page.locator('#records-table tbody tr').count()).toBe(1);
     expect(await page.locator('#records-table').textContent()).toContain('order-2');
     await page.fill('#browse-search', '');
     await page.click('#browse-load');
+    await page.waitForFunction(() => document.querySelectorAll('#records-table tbody tr').length === 2, undefined, { timeout: 10_000 });
     await page.waitForSelector('#records-table tr[data-offset="0"]');
     expect(await page.locator('#records-table tr[data-offset="0"]').textContent()).toContain('source: e2e');
     await page.selectOption('#browse-format', 'json');
