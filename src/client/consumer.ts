@@ -38,7 +38,7 @@ import {
   listOffsets,
   type TopicPartition,
 } from './offsets.js';
-import { decodeBatches, type ConsumerRecord } from './record-batch.js';
+import { decodeScanned, scanBatches, type ConsumerRecord, type ScannedBatches } from './record-batch.js';
 
 export type { ConsumerRecord };
 
@@ -88,10 +88,21 @@ interface PartitionState {
   highWatermark: number;
 }
 
+/**
+ * Fetched records waiting for delivery. A chunk holds whole batches as fetched and is decoded
+ * only when it is delivered (decodeChunk): the prefetch buffer then holds bytes, not one object
+ * and one Buffer view per record, which the garbage collector would otherwise copy and promote
+ * while they wait (measured: GC took half the consumer's time for 100 B records).
+ */
 interface Chunk {
   state: PartitionState;
   epoch: number;
-  records: ConsumerRecord[];
+  /** null until decoded. */
+  records: ConsumerRecord[] | null;
+  batches: Buffer[];
+  /** Records below this offset (earlier records of the first batch) are skipped when decoding. */
+  fromOffset: number;
+  decoding: Promise<void> | null;
   index: number;
   bytes: number;
 }
@@ -386,29 +397,78 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         }
         s.highWatermark = pd.highWatermark;
         if (pd.records === null || pd.records.length === 0) continue;
-        const decoded = await decodeBatches(pd.records, {
+        const scanned = scanBatches(pd.records, {
           topic: s.topic, partition: s.partition, fromOffset: offsets[i]!,
           abortedTransactions: this.isolationLevel === 1 ? (pd.abortedTransactions ?? []) : null,
         });
-        if (s.epoch !== epochs[i] || this.states.get(tpKey(s.topic, s.partition)) !== s) continue;
-        if (decoded.nextOffset > s.position!) s.position = decoded.nextOffset;
-        if (decoded.records.length > 0) this.pushChunk(s, decoded.records, decoded.bytes);
+        if (scanned.nextOffset > s.position!) s.position = scanned.nextOffset;
+        if (scanned.batches.length > 0) this.pushChunks(s, scanned, offsets[i]!);
       }
     }
     if (resets.length > 0) await this.resetOffsets(resets);
     if (retriable !== null) throw retriable;
   }
 
-  private pushChunk(state: PartitionState, records: ConsumerRecord[], bytes: number): void {
-    for (let i = 0; i < records.length; i += BATCH_RECORDS_MAX) {
-      const part = i === 0 && records.length <= BATCH_RECORDS_MAX ? records : records.slice(i, i + BATCH_RECORDS_MAX);
-      const share = Math.ceil(bytes * (part.length / records.length));
-      this.chunks.push({ state, epoch: state.epoch, records: part, index: 0, bytes: share });
+  /** Queues scanned batches as undecoded chunks of at most BATCH_RECORDS_MAX records (by header counts). */
+  private pushChunks(state: PartitionState, scanned: ScannedBatches, fromOffset: number): void {
+    const { batches, recordCounts } = scanned;
+    const total = recordCounts.reduce((a, b) => a + b, 0);
+    let from = 0;
+    while (from < batches.length) {
+      let to = from;
+      let n = 0;
+      while (to < batches.length && (to === from || n + recordCounts[to]! <= BATCH_RECORDS_MAX)) n += recordCounts[to++]!;
+      const share = total === 0 ? 0 : Math.ceil(scanned.bytes * (n / total));
+      this.chunks.push({ state, epoch: state.epoch, records: null, batches: batches.slice(from, to), fromOffset, decoding: null, index: 0, bytes: share });
       this.bufferedBytes += share;
+      from = to;
     }
     const w = this.dataWaiters;
     this.dataWaiters = [];
     for (const f of w) f();
+  }
+
+  /**
+   * Decodes a chunk's records when it is about to be delivered; synchronous unless a batch is
+   * compressed. A chunk that decodes to more than BATCH_RECORDS_MAX records (one huge batch) is
+   * split in place. A corrupt record is fatal, as a corrupt batch is at fetch time.
+   */
+  private decodeChunk(c: Chunk): void | Promise<void> {
+    if (c.decoding !== null) return c.decoding;
+    const records: ConsumerRecord[] = [];
+    const opts = { topic: c.state.topic, partition: c.state.partition, fromOffset: c.fromOffset, abortedTransactions: null };
+    const done = (): void => {
+      c.decoding = null;
+      if (records.length <= BATCH_RECORDS_MAX) {
+        c.records = records;
+        return;
+      }
+      c.records = records.slice(0, BATCH_RECORDS_MAX);
+      const at = this.chunks.indexOf(c);
+      const bytes = c.bytes;
+      c.bytes = Math.ceil(bytes * (BATCH_RECORDS_MAX / records.length));
+      for (let i = BATCH_RECORDS_MAX, k = 1; i < records.length; i += BATCH_RECORDS_MAX, k++) {
+        const part = records.slice(i, i + BATCH_RECORDS_MAX);
+        const share = Math.ceil(bytes * (part.length / records.length));
+        this.bufferedBytes += share;
+        const rest: Chunk = { state: c.state, epoch: c.epoch, records: part, batches: [], fromOffset: c.fromOffset, decoding: null, index: 0, bytes: share };
+        if (at >= 0) this.chunks.splice(at + k, 0, rest);
+        else this.releaseChunk(rest);
+      }
+    };
+    const failed = (err: unknown): void => {
+      c.decoding = null;
+      c.records = [];
+      this.fail(err as Error);
+    };
+    try {
+      const p = decodeScanned(c.batches, opts, records);
+      if (p === undefined) return done();
+      c.decoding = p.then(done, failed);
+      return c.decoding;
+    } catch (err) {
+      return failed(err);
+    }
   }
 
   private waitForSpace(): Promise<void> {
@@ -444,7 +504,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     for (let i = 0; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
       const live = this.states.get(tpKey(c.state.topic, c.state.partition)) === c.state && c.epoch === c.state.epoch;
-      if (!live || c.index >= c.records.length) {
+      if (!live || (c.records !== null && c.index >= c.records.length)) {
         this.chunks.splice(i--, 1);
         this.releaseChunk(c);
         continue;
@@ -489,6 +549,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           await this.waitForData(1_000);
           continue;
         }
+        if (c.records === null) {
+          // Decoded now, then looked up again: the chunk may have gone meanwhile.
+          const p = this.decodeChunk(c);
+          if (p !== undefined) await p;
+          continue;
+        }
         const r = c.records[c.index++]!;
         if (c.index >= c.records.length) {
           this.chunks.splice(this.chunks.indexOf(c), 1);
@@ -521,6 +587,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       const c = this.nextChunk();
       if (c === null) {
         await this.waitForData(1_000);
+        continue;
+      }
+      if (c.records === null) {
+        const p = this.decodeChunk(c);
+        if (p !== undefined) await p;
         continue;
       }
       this.chunks.splice(this.chunks.indexOf(c), 1);

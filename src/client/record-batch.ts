@@ -271,12 +271,27 @@ export class CorruptRecordError extends KafkaClientError {
   }
 }
 
+/** The whole batches of a fetch response that hold records to deliver, found from headers only. */
+export interface ScannedBatches {
+  /** Deliverable batches (control and aborted ones left out), each a view of the fetched bytes, CRC checked. */
+  batches: Buffer[];
+  /** Each batch's record count from its header (records below fromOffset included). */
+  recordCounts: number[];
+  /** The offset after the last whole batch seen (control and aborted batches included). */
+  nextOffset: number;
+  bytes: number;
+}
+
 /**
- * Decodes the records of every whole batch in `data`. A trailing partial batch (the broker cut
- * the response at the size limit) is ignored, as Kafka's clients do.
+ * Walks a fetch response's records bytes by batch header: checks each batch's length, magic and
+ * CRC, skips control batches and (read_committed) aborted transactions, and returns the batches
+ * left, undecoded. A trailing partial batch (the broker cut the response at the size limit) is
+ * ignored, as Kafka's clients do. Records are decoded later by decodeScanned, so a consumer's
+ * prefetch buffer holds bytes rather than one object per record.
  */
-export async function decodeBatches(data: Buffer, opts: DecodeOptions): Promise<DecodedRecords> {
-  const records: ConsumerRecord[] = [];
+export function scanBatches(data: Buffer, opts: DecodeOptions): ScannedBatches {
+  const batches: Buffer[] = [];
+  const recordCounts: number[] = [];
   let nextOffset = opts.fromOffset;
   let pos = 0;
   const aborted = opts.abortedTransactions === null ? null : [...opts.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
@@ -311,12 +326,42 @@ export async function decodeBatches(data: Buffer, opts: DecodeOptions): Promise<
       if (isTransactional && abortedProducers.has(producerId)) continue;
     }
     if (isControl) continue;
+    batches.push(batch);
+    recordCounts.push(batch.readInt32BE(57));
+  }
+  return { batches, recordCounts, nextOffset, bytes: pos };
+}
+
+/**
+ * Decodes the records of scanned batches into `out`. Synchronous unless a batch is compressed
+ * (the codecs are asynchronous), so the common case costs no promise.
+ */
+export function decodeScanned(batches: readonly Buffer[], opts: DecodeOptions, out: ConsumerRecord[]): void | Promise<void> {
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i]!;
+    const attributes = batch.readInt16BE(21);
+    if ((attributes & 0x07) !== 0) return decodeCompressedFrom(batches, i, opts, out);
+    readRecords(batch.subarray(BATCH_HEADER_BYTES), batch, readInt64(batch, 0), attributes, opts, out);
+  }
+}
+
+async function decodeCompressedFrom(batches: readonly Buffer[], from: number, opts: DecodeOptions, out: ConsumerRecord[]): Promise<void> {
+  for (let i = from; i < batches.length; i++) {
+    const batch = batches[i]!;
+    const attributes = batch.readInt16BE(21);
     const codec = attributes & 0x07;
     let body = batch.subarray(BATCH_HEADER_BYTES);
     if (codec !== 0) body = await decompress(codec, body);
-    readRecords(body, batch, baseOffset, attributes, opts, records);
+    readRecords(body, batch, readInt64(batch, 0), attributes, opts, out);
   }
-  return { records, nextOffset, bytes: pos };
+}
+
+/** scanBatches then decodeScanned: every record of every whole batch in `data`. */
+export async function decodeBatches(data: Buffer, opts: DecodeOptions): Promise<DecodedRecords> {
+  const scanned = scanBatches(data, opts);
+  const records: ConsumerRecord[] = [];
+  await decodeScanned(scanned.batches, opts, records);
+  return { records, nextOffset: scanned.nextOffset, bytes: scanned.bytes };
 }
 
 /**
