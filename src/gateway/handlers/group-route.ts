@@ -55,9 +55,7 @@ export async function askCoordinator<R>(ctx: RequestContext, groupId: string, ms
 }
 
 /** Bytes that crossed a thread arrive as a plain Uint8Array; the encoder wants a Buffer. */
-export function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
-}
+export { asBuffer } from '../../storage/record-batch.js';
 
 /** The request's client id, as members report it in DescribeGroups. */
 export function clientIdOf(ctx: RequestContext): string {
