@@ -3,7 +3,7 @@
 // hold on a noisy machine. Every system is started fresh by the suite for each repetition (bound
 // to 127.0.0.1, own temp dir) and stopped by PID afterwards. Writes bench/results/<time>.md/.svg.
 // Usage: node bench/suite/index.mjs [--quick] [--reps N] [--scale F] [--only brook,ceiling,redis,nats]
-//        [--duration-ms N] [--skip-usual-clients]
+//        [--duration-ms N] [--skip-usual-clients] [--brook-workers N]
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -23,6 +23,7 @@ const { values: opt } = parseArgs({ options: {
   scale: { type: 'string' },
   only: { type: 'string' },
   'duration-ms': { type: 'string' },
+  'brook-workers': { type: 'string' },
   'skip-usual-clients': { type: 'boolean', default: false },
   out: { type: 'string' },
 }, allowPositionals: true });
@@ -44,7 +45,7 @@ const ackRates = [5000, 20000];
 const e2eRate = 5000;
 
 const systems = [
-  ['brook', () => brookSystem()],
+  ['brook', () => brookSystem(opt['brook-workers'] ? { workers: Number(opt['brook-workers']) } : {})],
   ['ceiling', () => ceilingSystem()],
   ['redis', () => redisSystem({ usualClient: !opt['skip-usual-clients'] })],
   ['nats', () => natsSystem({ usualClient: !opt['skip-usual-clients'] })],
