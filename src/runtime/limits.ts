@@ -18,6 +18,13 @@ export const runtimeDefaults = {
   /** Restart intensity: at most `maxRestarts` restarts within `restartWindowMs`, then failed. */
   maxRestarts: 5,
   restartWindowMs: 30_000,
+  /**
+   * Replacement threads: at most this many worker threads are replaced within the window. A
+   * thread that cannot stay up (a broken build, a native crash on load) would otherwise be
+   * replaced forever; past the bound its actors go to the remaining threads, or fail.
+   */
+  threadReplacementsMax: 10,
+  threadReplacementWindowMs: 60_000,
   /** Exponential backoff between restarts of one actor: min * 2^(n-1), capped at max. */
   restartBackoffMinMs: 50,
   restartBackoffMaxMs: 5_000,

@@ -91,6 +91,8 @@ export class Supervisor {
   private readonly notifyHandlers: ((actorId: string, event: unknown) => void)[] = [];
   private readonly now: () => number;
   private nextThreadIndex = 0;
+  /** When worker threads died, within the replacement window. */
+  private threadExits: number[] = [];
   private shuttingDown = false;
 
   private constructor(opts: SupervisorOptions) {
@@ -379,14 +381,42 @@ export class Supervisor {
     if (idx >= 0) this.hosts.splice(idx, 1);
     if (this.shuttingDown) return;
     this.events.emit('workerExited', { threadIndex: h.threadIndex, reason });
+    const replacement = this.replacementFor(h);
+    for (const rec of this.actors.values()) {
+      if (rec.host !== h) continue;
+      rec.host = replacement ?? this.liveHost();
+      if (rec.host === null) this.markFailed(rec, `worker thread ${h.threadIndex} died (${reason}) and no thread is left to host it`);
+      else if (rec.status === 'running') this.recordFailure(rec, `worker thread ${h.threadIndex} died: ${reason}`);
+    }
+  }
+
+  /** A new thread in place of a dead one, unless threads die faster than the replacement bound allows. */
+  private replacementFor(dead: WorkerHandle): WorkerHandle | null {
+    const now = this.now();
+    this.threadExits = this.threadExits.filter((t) => now - t < this.limits.threadReplacementWindowMs);
+    this.threadExits.push(now);
+    if (this.threadExits.length > this.limits.threadReplacementsMax) {
+      this.events.emit('failed', {
+        actorId: `thread:${dead.threadIndex}`,
+        reason: `${this.threadExits.length} worker threads died within ${this.limits.threadReplacementWindowMs} ms; not replacing thread ${dead.threadIndex}`,
+      });
+      return null;
+    }
     const replacement = this.newHost();
     this.hosts.push(replacement);
     this.events.emit('workerAdded', { threadIndex: replacement.threadIndex });
-    for (const rec of this.actors.values()) {
-      if (rec.host !== h) continue;
-      rec.host = replacement;
-      if (rec.status === 'running') this.recordFailure(rec, `worker thread ${h.threadIndex} died: ${reason}`);
-    }
+    return replacement;
+  }
+
+  private liveHost(): WorkerHandle | null {
+    return this.hosts.some((x) => x.alive) ? this.leastLoaded() : null;
+  }
+
+  private markFailed(rec: ActorRecord, reason: string): void {
+    rec.lastError = reason;
+    rec.status = 'failed';
+    this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${rec.id} failed: ${reason}`);
+    this.events.emit('failed', { actorId: rec.id, reason });
   }
 
   /**
@@ -398,9 +428,7 @@ export class Supervisor {
     const now = this.now();
     rec.restartTimes = rec.restartTimes.filter((t) => now - t < this.limits.restartWindowMs);
     if (rec.restartTimes.length >= this.limits.maxRestarts) {
-      rec.status = 'failed';
-      this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${rec.id} failed: ${reason}`);
-      this.events.emit('failed', { actorId: rec.id, reason: `restart intensity exceeded (${this.limits.maxRestarts} in ${this.limits.restartWindowMs} ms): ${reason}` });
+      this.markFailed(rec, `restart intensity exceeded (${this.limits.maxRestarts} in ${this.limits.restartWindowMs} ms): ${reason}`);
       return;
     }
     rec.restartTimes.push(now);
@@ -410,7 +438,11 @@ export class Supervisor {
     const timer = setTimeout(() => {
       void this.serialise(rec, async () => {
         if (rec.status !== 'restarting' || this.shuttingDown) return;
-        const host = rec.host?.alive ? rec.host : this.leastLoaded();
+        const host = rec.host?.alive ? rec.host : this.liveHost();
+        if (host === null) {
+          this.markFailed(rec, `${reason}; no live worker thread to restart it on`);
+          return;
+        }
         await this.startOn(rec, host, reason);
       }).catch(() => undefined);
     }, backoffMs);

@@ -170,6 +170,24 @@ describe('Supervisor with partition actors', () => {
     await expect(append(s, 0, batch(0, 99))).rejects.toMatchObject({ code: 'ACTOR_UNAVAILABLE' });
   });
 
+  it('stops replacing worker threads that keep dying: their actors move to the live threads, then fail', async () => {
+    sup = await startWithPartitions(2, { threadReplacementsMax: 1, threadReplacementWindowMs: 60_000 }, 4);
+    const s = sup;
+    const failed: string[] = [];
+    s.events.on('failed', (e) => failed.push(e.actorId));
+    const onThread = (t: number) => s.listActors().filter((a) => a.threadIndex === t).map((a) => a.id);
+    await s.killThread(0); // replaced by thread 2
+    await waitFor(() => s.listActors().every((a) => a.status === 'running' && a.threadIndex !== 0), 10_000, 'restart on thread 2');
+    expect(onThread(2).length).toBe(2);
+    await s.killThread(2); // over the bound: not replaced, its actors restart on thread 1
+    await waitFor(() => s.listActors().every((a) => a.status === 'running' && a.threadIndex === 1), 10_000, 'restart on thread 1');
+    expect(failed).toContain('thread:2');
+    for (let p = 0; p < 4; p++) await append(s, p, batch(p, 0));
+    await s.killThread(1); // no thread left: every actor fails, asks fail at once
+    await waitFor(() => s.listActors().every((a) => a.status === 'failed'), 10_000, 'all failed');
+    await expect(append(s, 0, batch(0, 1))).rejects.toMatchObject({ code: 'ACTOR_UNAVAILABLE' });
+  });
+
   it('answers a read with the stored bytes and rejects a corrupt batch without changing the log', async () => {
     sup = await startWithPartitions(1, {}, 1);
     const s = sup;
