@@ -86,6 +86,22 @@ describe('group apis on the wire', () => {
     expect(v8.groups.map((g) => g.topics.map((t) => t.partitions.map((p) => p.committedOffset)))).toEqual([[[5]], [[-1]]]);
   });
 
+  it('OffsetCommit v0/v1 and OffsetFetch v0 (dropped by Kafka 4.0, kept here) round trip through the coordinator', async () => {
+    const v0 = await c.request(8, 0, {
+      groupId: 'wire-old', topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: 'v0' }] }],
+    });
+    expect(v0.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    const f0 = await c.request(9, 0, { groupId: 'wire-old', topics: [{ name: topic, partitionIndexes: [0] }] });
+    expect(f0.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 3, metadata: 'v0', errorCode: 0 });
+    const v1 = await c.request(8, 1, {
+      groupId: 'wire-old', generationIdOrMemberEpoch: -1, memberId: '',
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 4, commitTimestamp: -1, committedMetadata: null }] }],
+    });
+    expect(v1.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    const f1 = await c.request(9, 1, { groupId: 'wire-old', topics: [{ name: topic, partitionIndexes: [0] }] });
+    expect(f1.topics[0]!.partitions[0]!.committedOffset).toBe(4);
+  });
+
   it('lists with a state filter, describes, deletes offsets and groups', async () => {
     await c.request(8, 8, { groupId: 'wire-admin', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: null }] }] });
     const empty = await c.request(16, 4, { statesFilter: ['Empty'] });

@@ -1,8 +1,9 @@
 /**
- * Committed offsets, forwarded to the group's coordinator actor: OffsetCommit 2-9,
- * OffsetFetch 1-9 (several groups per request from v8) and OffsetDelete 0. Minimum versions
- * follow KIP-896 and still meet librdkafka 2.0.2's balanced-consumer check (OffsetCommit 1-2,
- * OffsetFetch 1). Partitions of topics this node does not know are answered
+ * Committed offsets, forwarded to the group's coordinator actor: OffsetCommit 0-9,
+ * OffsetFetch 0-9 (several groups per request from v8) and OffsetDelete 0. Kafka 4.0 dropped
+ * OffsetCommit 0-1 and OffsetFetch 0 (KIP-896; before, they read and wrote ZooKeeper); Brook
+ * keeps them, served by the coordinator like v1/v2 (a v0 commit carries no generation or member,
+ * so it is a simple commit), because clients that pin old versions still send them. Partitions of topics this node does not know are answered
  * UNKNOWN_TOPIC_OR_PARTITION here, as Kafka's request handler does, before the coordinator.
  */
 import { groupLimits } from '../../../actors/group-coordinator/limits.js';
@@ -19,7 +20,7 @@ function partitionExists(ctx: RequestContext, topic: string, partition: number):
   return t !== undefined && partition >= 0 && partition < t.partitions.length;
 }
 
-export const offsetCommit = handler(8, 2, 9, async (ctx, req) => {
+export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
   const v = ctx.header.apiVersion;
   const unknown = errorCode('UNKNOWN_TOPIC_OR_PARTITION');
   const count = req.topics.reduce((n, t) => n + t.partitions.length, 0);
@@ -71,7 +72,7 @@ async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchOff
   return { errorCode: r.code, topics: failed };
 }
 
-export const offsetFetch = handler(9, 1, 9, async (ctx, req): Promise<OffsetFetchResponseInput> => {
+export const offsetFetch = handler(9, 0, 9, async (ctx, req): Promise<OffsetFetchResponseInput> => {
   const v = ctx.header.apiVersion;
   if (v >= 8) {
     const groups = await Promise.all(req.groups.map(async (g) => {
@@ -80,7 +81,7 @@ export const offsetFetch = handler(9, 1, 9, async (ctx, req): Promise<OffsetFetc
     }));
     return { throttleTimeMs: 0, groups };
   }
-  // v1 has no "all topics" form; a null topic list starts at v2.
+  // v0-1 have no "all topics" form; a null topic list starts at v2.
   const r = await fetchGroup(ctx, req.groupId, v >= 2 ? req.topics : req.topics ?? []);
   // Before v2 there is no top-level error: each partition carries it.
   const topics = v >= 2 && r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] }));
