@@ -16,13 +16,14 @@
  * timer between turns, in bounded steps: every `maintenanceIntervalMs`, or every
  * `maintenanceBacklogIntervalMs` while a step reports more work, so a backlog clears without
  * stalling produce and fetch. A topic whose compression.type names a codec has its batches
- * recompressed before they are appended; that turn is asynchronous (the codecs are).
+ * recompressed before they are appended, and a compacted topic has its records checked for keys;
+ * such a turn is asynchronous (the codecs are).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
 import { withTransfer } from '../../src/runtime/envelope.js';
-import { recompressRecords } from '../../src/storage/batch-rewrite.js';
+import { recompressRecords, requireKeys } from '../../src/storage/batch-rewrite.js';
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { StorageError } from '../../src/storage/storage-error.js';
@@ -61,28 +62,31 @@ export class PartitionActor implements Actor {
   }
 
   /**
-   * Recompresses appends first when the topic asks for a codec (an asynchronous turn); any
-   * other turn is handled synchronously by `receiveNow`.
+   * Prepares appends first when the topic asks for it (an asynchronous turn, the codecs being
+   * so): a compacted topic refuses records without a key, and a compression.type codec
+   * recompresses. Any other turn is handled synchronously by `receiveNow`.
    */
   receive(messages: readonly unknown[]): Outcome[] | Promise<Outcome[]> {
     const codec = targetCodec(this.log.config.compressionType);
-    if (codec === null || !messages.some((m) => (m as PartitionMessage).type === 'Append')) return this.receiveNow(messages);
-    return this.recompressThenReceive(messages as PartitionMessage[], codec);
+    const keysRequired = compacts(this.log.config);
+    if ((codec === null && !keysRequired) || !messages.some((m) => (m as PartitionMessage).type === 'Append')) return this.receiveNow(messages);
+    return this.prepareThenReceive(messages as PartitionMessage[], codec, keysRequired);
   }
 
-  private async recompressThenReceive(messages: PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4): Promise<Outcome[]> {
+  private async prepareThenReceive(messages: PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4 | null, keysRequired: boolean): Promise<Outcome[]> {
     const rejected = new Map<number, Outcome>();
     const prepared = await Promise.all(messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
       if (m.type !== 'Append') return m;
       try {
-        return { type: 'Append' as const, records: await recompressRecords(m.records, codec) };
+        if (keysRequired) await requireKeys(m.records);
+        return codec === null ? m : { type: 'Append' as const, records: await recompressRecords(m.records, codec) };
       } catch (err) {
         if (!(err instanceof StorageError)) throw err;
         rejected.set(i, fail(err));
         return undefined;
       }
     }));
-    if (this.stopped) throw new Error('partition actor stopped during recompression');
+    if (this.stopped) throw new Error('partition actor stopped while preparing appends');
     const kept = prepared.filter((m): m is PartitionMessage => m !== undefined);
     const answers = this.receiveNow(kept);
     let k = 0;

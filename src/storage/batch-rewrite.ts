@@ -160,6 +160,23 @@ export async function recompressRecords(records: Uint8Array, codec: CompressionC
   return Buffer.concat(out);
 }
 
+/**
+ * Rejects records without a key, as Kafka does for compacted topics (a keyless record could
+ * never be compacted away). Decodes every data batch, decompressing if needed; control batches
+ * carry no user records and are skipped.
+ */
+export async function requireKeys(records: Uint8Array, codecs: BatchCodecs = defaultBatchCodecs): Promise<void> {
+  const buf = asBuffer(records);
+  for (const h of splitBatches(buf, { maxBatchBytes: Number.MAX_SAFE_INTEGER })) {
+    if (h.isControl) continue;
+    const decoded = await decodeBatch(buf.subarray(h.position, h.position + h.sizeBytes), codecs);
+    const keyless = decoded.spans.find((s) => s.key === null);
+    if (keyless) {
+      throw new StorageError('INVALID_RECORD', `compacted topic cannot accept a record without a key (offset delta ${keyless.offsetDelta} of its batch)`);
+    }
+  }
+}
+
 /** Whether any data batch is in a codec other than `codec`. */
 export function needsRecompression(headers: readonly BatchHeader[], codec: CompressionCodec): boolean {
   return headers.some((h) => !h.isControl && h.compression !== codec);
