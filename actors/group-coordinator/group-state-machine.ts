@@ -332,6 +332,10 @@ export class GroupStateMachine {
     g.protocolName = this.selectProtocol(g);
     if (g.leaderId === null || !joined.some((m) => m.memberId === g.leaderId)) g.leaderId = joined[0]!.memberId;
     this.transition(g, 'CompletingRebalance', now);
+    // The sync phase has the same bound as the join phase: members (the leader above all) that
+    // have not sent SyncGroup by then are removed and the group rebalances, so a leader that
+    // heartbeats but never assigns cannot hold the group, and its followers' waits, forever.
+    g.rebalanceDeadline = now + Math.max(...joined.map((m) => m.rebalanceTimeoutMs));
     for (const m of joined) {
       m.isNew = false;
       m.heartbeatDeadline = now + m.sessionTimeoutMs;
@@ -467,6 +471,12 @@ export class GroupStateMachine {
     else if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g, now);
   }
 
+  /** The sync phase ran out: members that never sent SyncGroup leave, and the group rebalances. */
+  private expirePendingSyncs(g: Group, now: number): void {
+    for (const m of [...g.members.values()]) if (m.awaitingSync === null) this.removeMember(g, m);
+    this.membersChanged(g, now);
+  }
+
   private removeMember(g: Group, m: Member): void {
     g.members.delete(m.memberId);
     if (m.groupInstanceId !== null && g.staticMembers.get(m.groupInstanceId) === m.memberId) g.staticMembers.delete(m.groupInstanceId);
@@ -503,6 +513,7 @@ export class GroupStateMachine {
       }
       if (changed) this.membersChanged(g, now);
       if (g.state === 'PreparingRebalance' && now >= g.rebalanceDeadline) this.completeJoin(g, now);
+      else if (g.state === 'CompletingRebalance' && now >= g.rebalanceDeadline) this.expirePendingSyncs(g, now);
     }
   }
 

@@ -122,6 +122,28 @@ describe('group state machine', () => {
     expect(h.state()).toBe('Stable');
   });
 
+  it('a leader that heartbeats but never syncs is removed after the rebalance timeout; the follower rejoins', () => {
+    const h = harness();
+    const a = h.join();
+    h.sync(a.result!.memberId, 1, []);
+    const b = h.join({ clientId: 'b' });
+    h.heartbeat(a.result!.memberId, 1);
+    h.join({ memberId: a.result!.memberId });
+    expect(b.result?.generationId).toBe(2);
+    expect(h.state()).toBe('CompletingRebalance');
+    const sb = h.sync(b.result!.memberId, 2);
+    // The leader keeps its session alive but never sends SyncGroup.
+    for (let t = 0; t < 20_000; t += 3_000) {
+      h.advance(3_000);
+      if (h.state() === 'CompletingRebalance') expect(h.heartbeat(a.result!.memberId, 2)).toBe(0);
+    }
+    expect(sb.result?.errorCode).toBe(E.REBALANCE_IN_PROGRESS);
+    expect(h.stm.groups.get('g')!.members.has(a.result!.memberId)).toBe(false);
+    expect(h.state()).toBe('PreparingRebalance');
+    const b3 = h.join({ memberId: b.result!.memberId });
+    expect(b3.result).toMatchObject({ errorCode: 0, generationId: 3, leader: b.result!.memberId });
+  });
+
   it('KIP-394: a v4+ join without member id gets MEMBER_ID_REQUIRED and an id; a pending id expires', () => {
     const h = harness();
     const first = h.join({ requireKnownMemberId: true });
