@@ -14,6 +14,10 @@ export const gatewayLimits = {
   writeBufferBytesMax: 64 * 1024 * 1024,
   /** Longest time a produce or admin request waits on a partition actor. */
   partitionAskTimeoutMs: 30_000,
+  /** Largest fetch response in record bytes, whatever max_bytes asks (Kafka's fetch.max.bytes default). */
+  fetchBytesMax: 57_671_680,
+  /** Record bytes one fetch asks of its partitions at once; partitions beyond wait for the next wave. */
+  fetchWaveBytesMax: 64 * 1024 * 1024,
   /** Longest long poll a fetch may ask for (max_wait_ms is clamped to it). */
   fetchWaitMsMax: 60_000,
 } as const;

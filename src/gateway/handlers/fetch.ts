@@ -7,7 +7,7 @@
  * stalls a consumer. Fetch sessions (KIP-227) are declined by answering session id 0, which
  * every client supports: each fetch is then a full fetch. Topic ids replace names from v13.
  */
-import type { ReadResult } from '../../../actors/partition/messages.js';
+import type { PartitionOffsets, ReadResult } from '../../../actors/partition/messages.js';
 import type { Route } from '../../cluster/routing-table.js';
 import type { FetchRequest } from '../../protocol/messages/fetch.js';
 import type { FetchResponseInput } from '../../protocol/messages/fetch.js';
@@ -30,7 +30,8 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: routeOf(ctx, t.topic, t.topicId, p.partition, byId) });
   });
   const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
-  const maxBytes = req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  // Kafka's broker caps a fetch at fetch.max.bytes whatever the client asks for.
+  const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, gatewayLimits.fetchBytesMax) : gatewayLimits.fetchBytesMax;
   let results = await readAll(ctx, wanted, maxBytes);
   for (;;) {
     const ready = results.reduce((n, r) => n + (r.records?.length ?? 0), 0);
@@ -57,27 +58,50 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
   };
 });
 
-/** Reads every partition at once, then trims to max_bytes in request order. */
+/**
+ * Reads the partitions in request order, in waves read concurrently, each wave asking for at
+ * most `fetchWaveBytesMax` in all, so a request naming many partitions never holds more than
+ * about one wave of record bytes however large its per-partition limits. Each partition asks
+ * for what is left of max_bytes; the first partition with data keeps at least one whole batch
+ * (KIP-74). Once max_bytes is spent, the remaining partitions report their offsets only.
+ */
 async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number): Promise<PartitionData[]> {
-  const reads = await Promise.all(wanted.map((w) => readOne(ctx, w)));
+  const out: PartitionData[] = [];
   let budget = maxBytes;
   let first = true;
-  for (const r of reads) {
-    const n = r.records?.length ?? 0;
-    if (n === 0) continue;
-    if (n <= budget || first) {
-      budget -= n;
-      first = false;
-    } else {
-      r.records = Buffer.alloc(0);
+  let i = 0;
+  while (i < wanted.length) {
+    if (budget <= 0 && !first) {
+      out.push(...(await Promise.all(wanted.slice(i).map((w) => readOne(ctx, w, 0)))));
+      break;
+    }
+    const wave: { w: Wanted; limit: number }[] = [];
+    let waveBytes = 0;
+    while (i < wanted.length) {
+      const limit = Math.max(1, Math.min(wanted[i]!.req.partitionMaxBytes, budget));
+      if (wave.length > 0 && waveBytes + limit > gatewayLimits.fetchWaveBytesMax) break;
+      wave.push({ w: wanted[i]!, limit });
+      waveBytes += limit;
+      i++;
+    }
+    for (const r of await Promise.all(wave.map(({ w, limit }) => readOne(ctx, w, limit)))) {
+      const n = r.records?.length ?? 0;
+      if (n > 0 && (n <= budget || first)) {
+        budget -= n;
+        first = false;
+      } else if (n > 0) {
+        r.records = Buffer.alloc(0);
+      }
+      out.push(r);
     }
   }
-  return reads;
+  return out;
 }
 
-async function readOne(ctx: RequestContext, w: Wanted): Promise<PartitionData & { records: Buffer | null }> {
-  const maxBytes = Math.max(1, w.req.partitionMaxBytes);
-  const r = await askPartition<ReadResult>(ctx, w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes });
+/** Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). */
+async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number): Promise<PartitionData & { records: Buffer | null }> {
+  const msg = maxBytes > 0 ? { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes } : { type: 'GetOffsets' };
+  const r = await askPartition<ReadResult | PartitionOffsets>(ctx, w.route, msg);
   if (!r.ok) {
     return {
       partitionIndex: w.req.partition, errorCode: r.code, highWatermark: -1, lastStableOffset: -1,
@@ -96,6 +120,6 @@ async function readOne(ctx: RequestContext, w: Wanted): Promise<PartitionData & 
     logStartOffset: v.logStartOffset,
     abortedTransactions: null,
     preferredReadReplica: -1,
-    records: Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength),
+    records: 'records' in v ? Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength) : Buffer.alloc(0),
   };
 }
