@@ -25,6 +25,7 @@ export class NodeProbe {
   private readonly groupMembers: Gauge<'consumergroup'>;
   private readonly partitionOffset: Gauge<'topic' | 'partition'>;
   private readonly partitionOldest: Gauge<'topic' | 'partition'>;
+  private readonly walCheckpoints: Gauge<'outcome'>;
 
   constructor(registry: Registry, private readonly node: BrookNode) {
     const registers = [registry];
@@ -41,6 +42,7 @@ export class NodeProbe {
     this.groupOffset = new Gauge({ name: 'kafka_consumergroup_current_offset', help: 'Offset a group has committed, per partition', labelNames: group, registers });
     this.groupMembers = new Gauge({ name: 'kafka_consumergroup_members', help: 'Members of a consumer group', labelNames: ['consumergroup'], registers });
     this.partitionOffset = new Gauge({ name: 'kafka_topic_partition_current_offset', help: 'High watermark of a partition led by this node', labelNames: ['topic', 'partition'], registers });
+    this.walCheckpoints = new Gauge({ name: 'brook_wal_checkpoints_total', help: 'WAL checkpoint work of the checkpointer thread: requests, rounds run, requests dropped (queue full), errors', labelNames: ['outcome'], registers });
     this.partitionOldest = new Gauge({ name: 'kafka_topic_partition_oldest_offset', help: 'Log start offset of a partition led by this node', labelNames: ['topic', 'partition'], registers });
   }
 
@@ -74,6 +76,14 @@ export class NodeProbe {
       this.loopDelay.set({ thread, quantile: '0.5' }, d.p50 / 1000);
       this.loopDelay.set({ thread, quantile: '0.99' }, d.p99 / 1000);
       this.loopDelay.set({ thread, quantile: '1' }, d.max / 1000);
+    }
+    const wal = await this.node.walCheckpointer.stats().catch(() => null);
+    this.walCheckpoints.reset();
+    if (wal) {
+      this.walCheckpoints.set({ outcome: 'requested' }, wal.requests);
+      this.walCheckpoints.set({ outcome: 'run' }, wal.checkpoints);
+      this.walCheckpoints.set({ outcome: 'dropped' }, wal.dropped);
+      this.walCheckpoints.set({ outcome: 'error' }, wal.errors);
     }
     await this.refreshOffsets();
   }

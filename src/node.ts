@@ -19,6 +19,7 @@ import { Registry } from 'prom-client';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
+import { WalCheckpointerThread } from './storage/wal-checkpointer.js';
 import { OFFSETS_TOPIC } from '../actors/group-coordinator/limits.js';
 import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messages.js';
 
@@ -52,6 +53,7 @@ export class BrookNode implements Broker {
     readonly log: Logger,
     readonly supervisor: Supervisor,
     readonly controller: Controller,
+    readonly walCheckpointer: WalCheckpointerThread,
   ) {
     this.routes = new RoutingTable(controller.image, config.nodeId);
     this.purgatory = new FetchPurgatory(supervisor);
@@ -74,9 +76,17 @@ export class BrookNode implements Broker {
       defaultPartitions: config.numPartitions,
       defaultReplicationFactor: config.defaultReplicationFactor,
     });
-    const supervisor = await Supervisor.start({ workers: config.workers });
+    // Before the worker threads: each gets a port to it (see src/storage/wal-checkpointer.ts).
+    const checkpointer = WalCheckpointerThread.start();
+    let supervisor: Supervisor;
+    try {
+      supervisor = await Supervisor.start({ workers: config.workers, threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
+    } catch (err) {
+      await checkpointer.stop();
+      throw err;
+    }
     logLifecycle(supervisor, log);
-    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller);
+    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller, checkpointer);
     try {
       await node.partitions.startAll();
       await node.createOffsetsTopic();
@@ -137,6 +147,7 @@ export class BrookNode implements Broker {
       await this.gateway?.close();
       await this.http?.close();
       await this.supervisor.shutdown();
+      await this.walCheckpointer.stop();
       this.controller.close();
       this.log.info('brook node stopped');
     })();

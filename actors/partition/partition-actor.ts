@@ -26,6 +26,7 @@ import { withTransfer } from '../../src/runtime/envelope.js';
 import { recompressRecords, requireKeys } from '../../src/storage/batch-rewrite.js';
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import type {
@@ -40,7 +41,7 @@ export function createPartitionActor(ctx: ActorContext, config: unknown): Actor 
 /** Opens a partition's log as its owner does; shared with the group coordinator, which owns a __consumer_offsets partition. */
 export function openPartitionLog(ctx: ActorContext, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
-  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig });
+  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig, walCheckpointer: walCheckpointerOfThread() });
 }
 
 /** How often log maintenance runs when idle, and while a step says there is more to do. */

@@ -8,24 +8,25 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../bin/brook.js', import.meta.url));
 
-export async function startNodeProcess({ workers = 1, extraArgs = [], execArgv = [] } = {}) {
+export async function startNodeProcess({ workers = 1, extraArgs = [], execArgv = [], stdoutTo } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
   const child = spawn(process.execPath, [...execArgv, bin, 'start', '--port', '0', '--data-dir', dataDir, '--workers', String(workers), '--log-level', 'info', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let httpPort = -1;
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('node did not start within 20 s')), 20_000);
     let out = '';
     child.stdout.on('data', (c) => {
       out += c;
       const m = /"listener":"[^"]*:(\d+)"/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); httpPort = Number(/"http":"[^"]*:(\d+)"/.exec(out)?.[1] ?? -1); }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited with code ${code}: ${out}`)); });
   });
-  child.stdout.resume();
+  if (stdoutTo) child.stdout.pipe(stdoutTo); else child.stdout.resume();
   return {
-    host: '127.0.0.1', port, bootstrap: `127.0.0.1:${port}`, pid: child.pid, dataDir,
+    host: '127.0.0.1', port, bootstrap: `127.0.0.1:${port}`, pid: child.pid, dataDir, httpPort,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

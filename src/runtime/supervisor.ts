@@ -17,6 +17,7 @@
  *   asks, stops it (closing its database), and only then spawns it on the new thread.
  * - Lifecycle operations on one actor (spawn, stop, restart, move) run one at a time.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { createEmitter, type Emitter } from './events.js';
 import type { ActorInspection, ThreadStats } from './control.js';
 import { RemoteActorError, type SerializedError } from './envelope.js';
@@ -42,6 +43,11 @@ export interface SupervisorOptions {
   readonly workers: number;
   readonly limits?: Partial<RuntimeLimits>;
   readonly now?: () => number;
+  /**
+   * Ports to services outside the runtime, made afresh for every worker thread it starts
+   * (including replacements and added threads) and handed to the thread's entry as `ports`.
+   */
+  readonly threadPorts?: () => Record<string, MessagePort>;
 }
 
 export interface AskOptions {
@@ -95,9 +101,11 @@ export class Supervisor {
   private threadExits: number[] = [];
   private shuttingDown = false;
 
+  private readonly threadPorts: () => Record<string, MessagePort>;
   private constructor(opts: SupervisorOptions) {
     this.limits = { ...runtimeDefaults, ...opts.limits };
     this.now = opts.now ?? Date.now;
+    this.threadPorts = opts.threadPorts ?? (() => ({}));
   }
 
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
@@ -295,7 +303,7 @@ export class Supervisor {
   // ---- internals -------------------------------------------------------------------------
 
   private newHost(): WorkerHandle {
-    const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, {
+    const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, this.threadPorts(), {
       onReply: (ask) => this.onReply(ask),
       onActorFailed: (h, actorId, error) => this.onActorFailed(h, actorId, error),
       onNotify: (actorId, event) => { for (const f of this.notifyHandlers) f(actorId, event); },

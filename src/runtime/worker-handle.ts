@@ -8,13 +8,14 @@
  * Invariant: every ask handed to `send` ends in exactly one `onSettled` call (a reply, or the
  * thread's exit), which is what keeps the supervisor's per-actor in-flight counts exact.
  */
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { WorkerControl } from './control.js';
 import type { FromWorker, SerializedError, ToWorker } from './envelope.js';
 import { RuntimeError } from './errors.js';
 import { runtimeDefaults } from './limits.js';
+import type { WorkerBoot } from './worker-main.js';
 
 export interface SentAsk {
   readonly actorId: string;
@@ -61,12 +62,13 @@ export class WorkerHandle {
 
   constructor(
     readonly threadIndex: number,
+    ports: Record<string, MessagePort>,
     private readonly events: WorkerHandleEvents,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.worker = new Worker(workerEntryUrl(), {
-      workerData: { threadIndex, controlPort: port2 },
-      transferList: [port2],
+      workerData: { threadIndex, controlPort: port2, ports } satisfies WorkerBoot,
+      transferList: [port2, ...Object.values(ports)],
       name: `brook-worker-${threadIndex}`,
     });
     this.remote = Comlink.wrap<WorkerControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]));

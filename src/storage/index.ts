@@ -8,3 +8,4 @@ export * from './producer-state.js';
 export * from './record-batch.js';
 export * from './storage-error.js';
 export * from './topic-config.js';
+export * from './wal-checkpointer.js';

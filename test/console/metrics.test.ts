@@ -98,4 +98,22 @@ describe('/metrics', () => {
     expect(history.reduce((a, s) => a + s.producedRecords, 0)).toBe(17);
     expect(history.reduce((a, s) => a + s.fetchedRecords, 0)).toBeGreaterThanOrEqual(10);
   });
+
+  it('shows the checkpointer thread at work once partitions have written a few WAL checkpoints worth', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const value = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 16; i++) { // 16 x 8 x 64 KiB = 8 MiB to one partition: about two requests
+      await producer.send({ topic: 'wal-busy', messages: Array.from({ length: 8 }, () => ({ value })) });
+    }
+    await producer.disconnect();
+    let wal = new Map<string, number>();
+    await waitFor(async () => {
+      wal = new Map((await scrape()).filter((s) => s.name === 'brook_wal_checkpoints_total').map((s) => [s.labels.outcome!, s.value]));
+      return (wal.get('run') ?? 0) >= 1;
+    }, 20_000, 'a checkpoint run');
+    expect(wal.get('requested')).toBeGreaterThanOrEqual(1);
+    expect(wal.get('error')).toBe(0);
+    expect(wal.get('dropped')).toBe(0);
+  });
 });
