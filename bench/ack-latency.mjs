@@ -5,7 +5,7 @@
 // broker's own Produce latency histogram (its /metrics), so the broker's share of the tail can be
 // told from the client's and the scheduler's.
 // Usage: node bench/ack-latency.mjs [--rate 20000] [--seconds 5] [--client own|thin] [--workers N]
-//        [--reps N] [--size 100] [--no-metrics] [--node-args "--trace-gc ..."] [--node-stdout FILE]
+//        [--reps N] [--size 100] [--no-metrics] [--node-args="--trace-gc ..."] [--node-stdout FILE]
 // --no-metrics starts the node without its HTTP port (no histogram); --node-args passes V8/Node
 // flags to the node (--cpu-prof, --trace-gc); --node-stdout keeps its output (logs, GC traces).
 import { parseArgs } from 'node:util';

@@ -36,6 +36,7 @@ export class Connection {
   private inFlight = 0;
   private closed = false;
   private paused = false;
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -200,10 +201,23 @@ export class Connection {
     if (this.closed) return;
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
-      if (slot.response) this.socket.write(slot.response);
+      if (!slot.response) continue;
+      // Responses finished in the same tick (a batch of replies from a worker thread resolves
+      // many at once) leave in one writev instead of one write syscall each.
+      if (!this.corked) {
+        this.corked = true;
+        this.socket.cork();
+        process.nextTick(this.uncork);
+      }
+      this.socket.write(slot.response);
     }
     this.updateFlow();
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Pauses reading while too many requests are in flight or the socket's write buffer is full. */
   private updateFlow(): void {
