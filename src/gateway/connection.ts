@@ -12,7 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import {
-  API_NAMES, decodeRequest, encodeResponse, ProtocolError, UnknownApiError, UnsupportedVersionError,
+  API_NAMES, decodeRequest, encodeResponseSegments, ProtocolError, UnknownApiError, UnsupportedVersionError,
   type DecodedRequest,
 } from '../protocol/index.js';
 import type { Broker, HandlerEntry, RequestContext } from './context.js';
@@ -21,7 +21,8 @@ import { gatewayLimits } from './limits.js';
 
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  /** The encoded response as buffers to write in order (see encodeResponseSegments). */
+  response: Buffer[] | null;
 }
 
 let nextConnectionId = 1;
@@ -143,14 +144,14 @@ export class Connection {
     this.queueResponse(this.handle(entry, req));
   }
 
-  private async handle(entry: HandlerEntry, req: DecodedRequest): Promise<Buffer | null> {
+  private async handle(entry: HandlerEntry, req: DecodedRequest): Promise<Buffer[] | null> {
     const ctx: RequestContext = { broker: this.broker, header: req.header, clientHost: this.remoteAddress };
     const api = API_NAMES[req.apiKey];
     const start = performance.now();
     try {
       const body = await (entry.handle as (c: RequestContext, b: unknown) => unknown)(ctx, req.body);
       if (body === null) return null;
-      return encodeResponse(req.apiKey, req.header.apiVersion, req.header.correlationId, body as never);
+      return encodeResponseSegments(req.apiKey, req.header.apiVersion, req.header.correlationId, body as never);
     } catch (err) {
       this.broker.probe.requestFailed(api);
       throw err;
@@ -173,11 +174,11 @@ export class Connection {
     this.close(`request failed to decode: ${(err as Error).message}`, 'warn');
   }
 
-  private apiVersionsUnsupported(correlationId: number): Buffer {
-    return encodeResponse(18, 0, correlationId, { errorCode: 35, apiKeys: supportedApiVersions(), throttleTimeMs: 0 });
+  private apiVersionsUnsupported(correlationId: number): Buffer[] {
+    return encodeResponseSegments(18, 0, correlationId, { errorCode: 35, apiKeys: supportedApiVersions(), throttleTimeMs: 0 });
   }
 
-  private queueResponse(work: Promise<Buffer | null>): void {
+  private queueResponse(work: Promise<Buffer[] | null>): void {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     this.inFlight++;
@@ -209,7 +210,7 @@ export class Connection {
         this.socket.cork();
         process.nextTick(this.uncork);
       }
-      this.socket.write(slot.response);
+      for (const b of slot.response) this.socket.write(b);
     }
     this.updateFlow();
   }

@@ -183,6 +183,43 @@ export function encodeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, 
   return w.buf;
 }
 
+/** Record sets at least this large are written to the socket as they are, not copied into the frame. */
+export const GATHER_RECORDS_MIN_BYTES = 16 * 1024;
+
+/**
+ * encodeResponse for the gateway: the same bytes, as a list of buffers to write in order. A Fetch
+ * response's record sets of GATHER_RECORDS_MIN_BYTES or more are not copied into the frame but
+ * stay segments of their own (the buffers the partition's thread transferred), so a large fetch
+ * costs neither a frame-sized allocation nor a copy on the main thread. Other responses are one
+ * buffer.
+ */
+export function encodeResponseSegments<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K]): Buffer[] {
+  const gathered = apiKey === 1 ? fetchRecordsAtLeast(body as ResponseInputs[1], GATHER_RECORDS_MIN_BYTES) : 0;
+  if (gathered === 0) return [encodeResponse(apiKey, apiVersion, correlationId, body)];
+  const api = supportedApi(apiKey, apiVersion, correlationId);
+  const codec = compiledCodec(api.response, apiVersion);
+  const flexibleHeader = api.headerVersions[apiVersion][1] >= 1;
+  const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(body);
+  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size - gathered), 0, GATHER_RECORDS_MIN_BYTES);
+  w.writeInt32(size);
+  w.writeInt32(correlationId);
+  if (flexibleHeader) w.writeUVarint(0);
+  codec.write(w, body);
+  assertFilled(w);
+  return w.segments();
+}
+
+/** Bytes of a Fetch response's record sets of at least `min` bytes each. */
+function fetchRecordsAtLeast(body: ResponseInputs[1], min: number): number {
+  let n = 0;
+  for (const t of body.responses ?? []) {
+    for (const p of t.partitions ?? []) {
+      if (p.records && p.records.length >= min) n += p.records.length;
+    }
+  }
+  return n;
+}
+
 /** Encodes a request, size prefix included (client side, tests, tools). */
 export function encodeRequest<K extends ApiKey>(
   apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K],

@@ -31,9 +31,27 @@ const HEX_VALUE: Int8Array = (() => {
  */
 export class Writer {
   offset: number;
+  /**
+   * Gathering: byte fields of at least `gatherMin` bytes are not copied into `buf` but kept as
+   * segments of their own (see `segments`), so a Fetch response's record bytes go to the socket
+   * as they came from the partition's thread. `buf` is then sized without them.
+   */
+  private readonly gatherMin: number;
+  private readonly gathered: Buffer[] | null;
+  private segmentStart = 0;
 
-  constructor(readonly buf: Buffer, offset = 0) {
+  constructor(readonly buf: Buffer, offset = 0, gatherMin = Number.POSITIVE_INFINITY) {
     this.offset = offset;
+    this.gatherMin = gatherMin;
+    this.gathered = gatherMin < Number.POSITIVE_INFINITY ? [] : null;
+  }
+
+  /** The message in order: slices of `buf` between the gathered buffers. */
+  segments(): Buffer[] {
+    if (this.gathered === null) return [this.buf];
+    const out = this.gathered;
+    if (this.offset > this.segmentStart) out.push(this.buf.subarray(this.segmentStart, this.offset));
+    return out;
   }
 
   writeInt8(v: number): void {
@@ -156,6 +174,12 @@ export class Writer {
   }
 
   writeRaw(b: Buffer): void {
+    if (b.length >= this.gatherMin && this.gathered !== null) {
+      if (this.offset > this.segmentStart) this.gathered.push(this.buf.subarray(this.segmentStart, this.offset));
+      this.gathered.push(b);
+      this.segmentStart = this.offset;
+      return;
+    }
     this.offset += b.copy(this.buf, this.offset);
   }
 
