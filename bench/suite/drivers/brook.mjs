@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { buildBatch, splitBatches } from '../../../dist/src/storage/record-batch.js';
 import { startNodeProcess } from '../../lib/node-process.mjs';
 import { ThinClient } from '../../lib/thin-client.mjs';
-import { lanes, perBatch, share } from './common.mjs';
+import { lanes, perBatch, RECORDS_IN_FLIGHT, share } from './common.mjs';
 
 /** Adapter over a Kafka client: connect, createTopic, produce(batch), fetch(many partitions). */
 const thinKafka = {
@@ -101,7 +101,7 @@ async function brookOwnClient(getNode) {
       const value = Buffer.alloc(size, 120);
       const PER_SEND = 1000;
       const t0 = performance.now();
-      await lanes(8, Math.ceil(count / PER_SEND), async (k) => {
+      await lanes(RECORDS_IN_FLIGHT / PER_SEND, Math.ceil(count / PER_SEND), async (k) => {
         const n = Math.min(PER_SEND, count - k * PER_SEND);
         const messages = new Array(n);
         for (let i = 0; i < n; i++) messages[i] = { value, partition: (k * PER_SEND + i) % partitions };

@@ -1,5 +1,15 @@
 // Helpers shared by the drivers.
 
+/**
+ * Records each producing client keeps outstanding (sent, not yet acknowledged): 32 sends or
+ * pipelines of 1000 records. The same for every system, and deep enough that none is limited by
+ * the benchmark's closed loop rather than by itself: Redis is saturated from 8 pipelines (690k
+ * XADD/s at 8, 32 and 64 here), while a Kafka producer batches what is outstanding, so 8 x 1000
+ * held Brook's client to one round trip per ~8000 records (1.3-1.5M rec/s at 8 sends, 1.8-1.9M
+ * at 32 and 64). 32,000 x 1 KiB is Kafka's default buffer.memory (32 MiB).
+ */
+export const RECORDS_IN_FLIGHT = 32_000;
+
 /** Runs `lanes` concurrent loops of `step(k)` until `total` steps were taken; k counts up from 0. */
 export async function lanes(n, total, step) {
   let next = 0;

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findBinary, freePort, startProcess } from '../lib/proc.mjs';
 import { NatsClient } from '../lib/nats-proto.mjs';
-import { share } from './common.mjs';
+import { RECORDS_IN_FLIGHT, share } from './common.mjs';
 
-const WINDOW = 4096; // unacked publishes
+const WINDOW = RECORDS_IN_FLIGHT; // unacked publishes
 const CHUNK = 256; // publishes per socket write
 const PULL = 1000; // messages per pull request
 // Pull requests outstanding per stream: 4 for one stream, 1 each for many, so that what the

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, freePort, startProcess } from '../lib/proc.mjs';
 import { RespClient, encodeCommand } from '../lib/resp.mjs';
-import { share } from './common.mjs';
+import { RECORDS_IN_FLIGHT, share } from './common.mjs';
 
 const PIPELINE = 1000; // XADD commands per socket write
-const WINDOW = 8; // pipelines in flight
+const WINDOW = RECORDS_IN_FLIGHT / PIPELINE; // pipelines in flight
 const RANGE = 1000; // entries per XRANGE
 
 function rate0() { return performance.now(); }
