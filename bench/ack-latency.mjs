@@ -5,8 +5,9 @@
 // broker's own Produce latency histogram (its /metrics), so the broker's share of the tail can be
 // told from the client's and the scheduler's.
 // Usage: node bench/ack-latency.mjs [--rate 20000] [--seconds 5] [--client own|thin] [--workers N]
-//        [--reps N] [--size 100] [--no-metrics] [--node-args="--trace-gc ..."] [--node-stdout FILE]
-// --no-metrics starts the node without its HTTP port (no histogram); --node-args passes V8/Node
+//        [--reps N] [--size 100] [--preload] [--no-metrics] [--node-args="--trace-gc ..."] [--node-stdout FILE]
+// --preload first writes and reads 1M x 100 B and 200k x 1 KiB on other topics, as the suite does
+// before its latency rows. --no-metrics starts the node without its HTTP port (no histogram); --node-args passes V8/Node
 // flags to the node (--cpu-prof, --trace-gc); --node-stdout keeps its output (logs, GC traces).
 import { parseArgs } from 'node:util';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { startNodeProcess } from './lib/node-process.mjs';
 import { ThinClient } from './lib/thin-client.mjs';
 import { openLoop } from './suite/lib/open-loop.mjs';
 import { buildBatch } from '../dist/src/storage/record-batch.js';
-import { Producer, Admin } from '../dist/src/index.js';
+import { Producer, Consumer, Admin } from '../dist/src/index.js';
 
 const { values: opt } = parseArgs({ options: {
   rate: { type: 'string', default: '20000' },
@@ -26,6 +27,7 @@ const { values: opt } = parseArgs({ options: {
   'no-metrics': { type: 'boolean', default: false },
   'node-args': { type: 'string', default: '' },
   'node-stdout': { type: 'string' },
+  preload: { type: 'boolean', default: false },
 } });
 const rate = Number(opt.rate);
 const durationMs = Number(opt.seconds) * 1000;
@@ -70,10 +72,33 @@ function bucketReport(before, after) {
   return after.filter(([le]) => Number(le) <= 0.025).map(([le, n], i) => `≤${Number(le) * 1000} ms ${(((n - before[i][1]) / total) * 100).toFixed(2)}%`).join(', ') + ` (${total} requests)`;
 }
 
+async function preload(node) {
+  const admin = new Admin({ bootstrapServers: [node.bootstrap] });
+  await admin.createTopics({ topics: [{ name: 'preload-100', numPartitions: 1 }, { name: 'preload-1k', numPartitions: 1 }], waitForLeaders: true });
+  await admin.close();
+  const producer = new Producer({ bootstrapServers: [node.bootstrap] });
+  for (const [topic, count, size] of [['preload-100', 1_000_000, 100], ['preload-1k', 200_000, 1024]]) {
+    const value = Buffer.alloc(size, 120);
+    const sends = [];
+    for (let k = 0; k < count / 1000; k++) {
+      sends.push(producer.send({ topic, messages: Array.from({ length: 1000 }, () => ({ value, partition: 0 })) }));
+      if (sends.length >= 32) await sends.shift();
+    }
+    await Promise.all(sends);
+    const consumer = new Consumer({ bootstrapServers: [node.bootstrap], autoOffsetReset: 'earliest' });
+    await consumer.assign([{ topic, partition: 0 }]);
+    let got = 0;
+    await new Promise((resolve) => { void consumer.run({ eachBatch: (b) => { got += b.records.length; if (got >= count) resolve(); } }); });
+    await consumer.close();
+  }
+  await producer.close();
+}
+
 for (let rep = 0; rep < Number(opt.reps); rep++) {
   const node = await startNodeProcess({ workers: Number(opt.workers), extraArgs: opt['no-metrics'] ? ['--http-port', '-1'] : ['--http-port', '0'],
     execArgv: opt['node-args'].split(' ').filter(Boolean), stdoutTo: opt['node-stdout'] ? createWriteStream(opt['node-stdout'], { flags: 'a' }) : undefined });
   const topic = `ack-${rep}`;
+  if (opt.preload) await preload(node);
   let send, close;
   if (opt.client === 'own') {
     const admin = new Admin({ bootstrapServers: [node.bootstrap] });

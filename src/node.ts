@@ -77,7 +77,9 @@ export class BrookNode implements Broker {
       defaultReplicationFactor: config.defaultReplicationFactor,
     });
     // Before the worker threads: each gets a port to it (see src/storage/wal-checkpointer.ts).
-    const checkpointer = WalCheckpointerThread.start();
+    const checkpointer = WalCheckpointerThread.start({
+      onExit: (reason) => log.error({ reason }, 'WAL checkpointer thread exited; partition logs now checkpoint inline (every 8000 pages)'),
+    });
     let supervisor: Supervisor;
     try {
       supervisor = await Supervisor.start({ workers: config.workers, threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });

@@ -81,21 +81,29 @@ export class WalCheckpointerThread {
   private readonly statsWaiters = new Map<number, (s: WalCheckpointerStats) => void>();
   private nextId = 1;
   private exited = false;
+  private stopping = false;
 
-  private constructor() {
+  /**
+   * `onExit` hears of an exit that `stop` did not ask for (the thread threw): the writers' backstop
+   * checkpoints are then in charge, and the node goes on.
+   */
+  private constructor(onExit: (reason: string) => void) {
     this.worker = new Worker(threadEntryUrl(), { name: 'brook-wal-checkpointer' });
     this.worker.on('message', (m: FromCheckpointer) => {
       this.statsWaiters.get(m.id)?.(m.stats);
       this.statsWaiters.delete(m.id);
     });
-    this.worker.on('exit', () => { this.exited = true; });
-    // A failed checkpointer leaves the writers' backstop checkpoints in charge; it never takes the node down.
-    this.worker.on('error', () => { this.exited = true; });
+    let error: string | null = null;
+    this.worker.on('error', (err) => { error = err.message; });
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      if (!this.stopping) onExit(error ?? `exited with code ${code}`);
+    });
     this.worker.unref();
   }
 
-  static start(): WalCheckpointerThread {
-    return new WalCheckpointerThread();
+  static start(opts: { onExit?: (reason: string) => void } = {}): WalCheckpointerThread {
+    return new WalCheckpointerThread(opts.onExit ?? (() => undefined));
   }
 
   get alive(): boolean {
@@ -124,6 +132,7 @@ export class WalCheckpointerThread {
   /** Finishes the checkpoint in progress and ends the thread (bounded by `timeoutMs`). */
   async stop(timeoutMs = 5_000): Promise<void> {
     if (this.exited) return;
+    this.stopping = true;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.worker.postMessage({ k: 'stop' } satisfies ToCheckpointer);
     let timer: NodeJS.Timeout | undefined;
