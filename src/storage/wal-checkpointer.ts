@@ -6,7 +6,8 @@
  * WAL into the database file and fsyncs both before it returns, so the produce request it
  * answers, and every request queued behind it on the partition's thread, waits several
  * milliseconds. Measured with `node bench/ack-latency.mjs` (single-record acks at 20,000/s):
- * p99 5.4-5.8 ms with the inline checkpoint, 1.6 ms with none.
+ * p99 5.4-5.8 ms with the inline checkpoint, 1.6 ms with none at all; with this checkpointer,
+ * 4 interleaved pairs: 4.16-4.92 ms inline, 2.35-2.96 ms here.
  *
  * So a log given a `WalCheckpointer` counts the WAL pages its commits add (an estimate: a few
  * pages of b-tree per transaction plus the bytes written) and, past `walCheckpointPages`, asks the
@@ -26,8 +27,9 @@
  * Durability is unchanged: with synchronous=NORMAL the WAL is fsynced at each checkpoint, now by
  * the checkpointer's connection rather than the writer's.
  *
- * The queue is bounded: at most one pending request per file (a set of paths), at most
- * `maxPendingCheckpoints` files; a request beyond that is dropped and the backstop covers it.
+ * The queue is bounded: at most one pending request per file (a map keyed by path), at most
+ * `maxPendingCheckpoints` files; a request beyond that is answered at once without a checkpoint,
+ * so the writer's `finish` copies the whole WAL itself, as SQLite would have.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
@@ -46,7 +48,7 @@ export interface WalCheckpointer {
 export const walCheckpointPages = 1000;
 /** The writer's own automatic checkpoint, kept as a backstop when a checkpointer is used. */
 export const walBackstopPages = 8 * walCheckpointPages;
-/** Most files waiting for a checkpoint at once; more requests are dropped (the backstop covers). */
+/** Most files waiting for a checkpoint at once; requests beyond are answered at once (the writer checkpoints). */
 export const maxPendingCheckpoints = 65_536;
 /** Rounds of PASSIVE checkpoint per request while the writer keeps adding frames. */
 export const checkpointRounds = 4;
