@@ -106,7 +106,8 @@ export class Connection {
       else this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    // A buffer of its own (never a slice of Node's shared pool), so the frame may be transferred.
+    const out = Buffer.allocUnsafeSlow(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;
@@ -141,11 +142,11 @@ export class Connection {
       return;
     }
     this.trusted = true;
-    this.queueResponse(this.handle(entry, req));
+    this.queueResponse(this.handle(entry, req, frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength));
   }
 
-  private async handle(entry: HandlerEntry, req: DecodedRequest): Promise<Buffer[] | null> {
-    const ctx: RequestContext = { broker: this.broker, header: req.header, clientHost: this.remoteAddress };
+  private async handle(entry: HandlerEntry, req: DecodedRequest, frameOwned: boolean): Promise<Buffer[] | null> {
+    const ctx: RequestContext = { broker: this.broker, header: req.header, clientHost: this.remoteAddress, frameOwned };
     const api = API_NAMES[req.apiKey];
     const start = performance.now();
     try {

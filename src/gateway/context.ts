@@ -29,6 +29,12 @@ export interface RequestContext {
   readonly broker: Broker;
   readonly header: RequestHeader;
   readonly clientHost: string;
+  /**
+   * True when the request frame's ArrayBuffer holds this frame alone (the connection assembled it
+   * from several socket reads), so a handler may transfer it to a worker instead of copying; false
+   * when the frame is a view into a socket read shared with other frames.
+   */
+  readonly frameOwned: boolean;
 }
 
 /** Returns the response body, or null when no response is sent (Produce with acks=0). */

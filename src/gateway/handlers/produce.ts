@@ -12,10 +12,13 @@ import { askPartition } from './partition-ask.js';
 
 export const produce = handler(0, 3, 11, async (ctx, req) => {
   const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+  // A frame of its own carrying one partition's batches is handed to the actor as it is.
+  const single = req.topicData.length === 1 && req.topicData[0]!.partitionData.length === 1;
+  const transferFrame = ctx.frameOwned && single;
   const responses = await Promise.all(req.topicData.map(async (t) => ({
     name: t.name,
     partitionResponses: await Promise.all(t.partitionData.map((p) =>
-      acksValid ? appendPartition(ctx, t.name, p.index, p.records, req.timeoutMs) : partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`))),
+      acksValid ? appendPartition(ctx, t.name, p.index, p.records, req.timeoutMs, transferFrame) : partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`))),
   })));
   if (req.acks === 0) return null;
   return { responses, throttleTimeMs: 0 };
@@ -31,19 +34,27 @@ async function appendPartition(
   partition: number,
   records: Buffer | null,
   timeoutMs: number,
+  transferFrame: boolean,
 ): Promise<ProduceResponseInput.PartitionProduceResponse> {
   if (records === null || records.length === 0) return partitionError(partition, 'INVALID_RECORD', 'no record batches');
+  const bytes = records.length;
   const route = ctx.broker.routes.leader(topic, partition);
-  // The records are a view of the request frame; the actor needs a buffer of its own, which is
-  // then transferred to its thread rather than copied a second time by postMessage.
-  const own = new Uint8Array(records.length);
-  own.set(records);
+  // The records are a view of the request frame. When the frame's buffer is this request's alone
+  // and carries no other partition, it moves to the actor's thread as it is (the view keeps its
+  // offset); otherwise the records are copied once into a buffer of their own, which moves.
+  // Either way postMessage copies nothing, and the frame is not used after this point.
+  let own: Uint8Array;
+  if (transferFrame && route.ok) own = new Uint8Array(records.buffer, records.byteOffset, bytes);
+  else {
+    own = new Uint8Array(bytes);
+    own.set(records);
+  }
   const r = await askPartition<Appended>(ctx, route, { type: 'Append', records: own }, {
-    transfer: [own.buffer],
+    transfer: [own.buffer as ArrayBuffer],
     timeoutMs: Math.max(1, timeoutMs),
   });
   if (!r.ok) return { index: partition, errorCode: r.code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: r.message };
-  if (!r.value.duplicate) ctx.broker.probe.produced(topic, r.value.lastOffset - r.value.baseOffset + 1, records.length);
+  if (!r.value.duplicate) ctx.broker.probe.produced(topic, r.value.lastOffset - r.value.baseOffset + 1, bytes);
   return {
     index: partition,
     errorCode: 0,
