@@ -170,17 +170,7 @@ export function decodeResponseHeader(frame: Buffer, headerVersion: number): { co
  * non-nullable field.
  */
 export function encodeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K]): Buffer {
-  const api = supportedApi(apiKey, apiVersion, correlationId);
-  const codec = compiledCodec(api.response, apiVersion);
-  const flexibleHeader = api.headerVersions[apiVersion][1] >= 1;
-  const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(body);
-  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size));
-  w.writeInt32(size);
-  w.writeInt32(correlationId);
-  if (flexibleHeader) w.writeUVarint(0);
-  codec.write(w, body);
-  assertFilled(w);
-  return w.buf;
+  return writeResponse(apiKey, apiVersion, correlationId, body, 0).buf;
 }
 
 /** Record sets at least this large are written to the socket as they are, not copied into the frame. */
@@ -195,18 +185,27 @@ export const GATHER_RECORDS_MIN_BYTES = 16 * 1024;
  */
 export function encodeResponseSegments<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K]): Buffer[] {
   const gathered = apiKey === 1 ? fetchRecordsAtLeast(body as ResponseInputs[1], GATHER_RECORDS_MIN_BYTES) : 0;
-  if (gathered === 0) return [encodeResponse(apiKey, apiVersion, correlationId, body)];
+  return writeResponse(apiKey, apiVersion, correlationId, body, gathered).segments();
+}
+
+/**
+ * Sizes and writes a response with its size prefix. With `gathered` > 0 the record sets of at
+ * least GATHER_RECORDS_MIN_BYTES (which total `gathered` bytes) are kept as segments instead of
+ * being copied, and the buffer is allocated without them.
+ */
+function writeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K], gathered: number): Writer {
   const api = supportedApi(apiKey, apiVersion, correlationId);
   const codec = compiledCodec(api.response, apiVersion);
   const flexibleHeader = api.headerVersions[apiVersion][1] >= 1;
   const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(body);
-  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size - gathered), 0, GATHER_RECORDS_MIN_BYTES);
+  const gatherMin = gathered > 0 ? GATHER_RECORDS_MIN_BYTES : Number.POSITIVE_INFINITY;
+  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size - gathered), 0, gatherMin);
   w.writeInt32(size);
   w.writeInt32(correlationId);
   if (flexibleHeader) w.writeUVarint(0);
   codec.write(w, body);
   assertFilled(w);
-  return w.segments();
+  return w;
 }
 
 /** Bytes of a Fetch response's record sets of at least `min` bytes each. */

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { buildBatch, splitBatches } from '../../../dist/src/storage/record-batch.js';
 import { startNodeProcess } from '../../lib/node-process.mjs';
 import { ThinClient } from '../../lib/thin-client.mjs';
-import { lanes, perBatch, RECORDS_IN_FLIGHT, share } from './common.mjs';
+import { batchPlan, lanes, perBatch, RECORDS_IN_FLIGHT } from './common.mjs';
 
 /** Adapter over a Kafka client: connect, createTopic, produce(batch), fetch(many partitions). */
 const thinKafka = {
@@ -143,12 +143,7 @@ export function brookSystem({ execArgv = [], workers = availableParallelism() } 
       const value = Buffer.alloc(size, 120);
       const per = perBatch(size);
       // Batches per partition, round robin over partitions.
-      const plan = [];
-      for (let p = 0; p < partitions; p++) {
-        let left = share(count, partitions, p);
-        for (let k = 0; left > 0; k++) { const n = Math.min(per, left); plan.push({ p, n, k }); left -= n; }
-      }
-      plan.sort((a, b) => a.k - b.k || a.p - b.p);
+      const plan = batchPlan(count, partitions, per);
       const t0 = performance.now();
       await lanes(IN_FLIGHT, plan.length, async (i) => {
         const { p, n } = plan[i];

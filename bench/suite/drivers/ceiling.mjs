@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildBatch, splitBatches } from '../../../dist/src/storage/record-batch.js';
 import { startProcess } from '../lib/proc.mjs';
 import { CeilingClient } from '../ceiling/client.mjs';
-import { lanes, perBatch, share } from './common.mjs';
+import { batchPlan, lanes, perBatch } from './common.mjs';
 
 const IN_FLIGHT = 16;
 const serverPath = fileURLToPath(new URL('../ceiling/server.mjs', import.meta.url));
@@ -54,12 +54,7 @@ export function ceilingSystem({ workers = availableParallelism() } = {}) {
         const b = base(topic, partitions);
         const value = Buffer.alloc(size, 120);
         const per = perBatch(size);
-        const plan = [];
-        for (let p = 0; p < partitions; p++) {
-          let left = share(count, partitions, p);
-          for (let k = 0; left > 0; k++) { const n = Math.min(per, left); plan.push({ p, n, k }); left -= n; }
-        }
-        plan.sort((x, y) => x.k - y.k || x.p - y.p);
+        const plan = batchPlan(count, partitions, per);
         const t0 = performance.now();
         await lanes(IN_FLIGHT, plan.length, async (i) => {
           const { p, n } = plan[i];

@@ -20,5 +20,18 @@ export async function lanes(n, total, step) {
 /** Records per 16 KiB producer batch for a record size (the Kafka record overhead is ~8-12 B). */
 export function perBatch(size) { return Math.max(1, Math.floor(16384 / (size + 12))); }
 
+/**
+ * The batches a producing client sends: each partition's share of `count` cut into runs of at
+ * most `per` records, ordered round robin over the partitions ({ p, n } per batch).
+ */
+export function batchPlan(count, partitions, per) {
+  const plan = [];
+  for (let p = 0; p < partitions; p++) {
+    let left = share(count, partitions, p);
+    for (let k = 0; left > 0; k++) { const n = Math.min(per, left); plan.push({ p, n, k }); left -= n; }
+  }
+  return plan.sort((a, b) => a.k - b.k || a.p - b.p);
+}
+
 /** Splits `count` records over `partitions`: records of partition p. */
 export function share(count, partitions, p) { return Math.floor(count / partitions) + (p < count % partitions ? 1 : 0); }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, freePort, startProcess } from '../lib/proc.mjs';
 import { RespClient, encodeCommand } from '../lib/resp.mjs';
-import { RECORDS_IN_FLIGHT, share } from './common.mjs';
+import { batchPlan, RECORDS_IN_FLIGHT, share } from './common.mjs';
 
 const PIPELINE = 1000; // XADD commands per socket write
 const WINDOW = RECORDS_IN_FLIGHT / PIPELINE; // pipelines in flight
@@ -29,12 +29,7 @@ function rawClient(getPort) {
         return Buffer.concat(Array.from({ length: n }, () => one));
       });
       const full = pipes.map((f) => f(PIPELINE));
-      const plan = [];
-      for (let p = 0; p < partitions; p++) {
-        let left = share(count, partitions, p);
-        for (let k = 0; left > 0; k++) { const n = Math.min(PIPELINE, left); plan.push({ p, n, k }); left -= n; }
-      }
-      plan.sort((a, b) => a.k - b.k || a.p - b.p);
+      const plan = batchPlan(count, partitions, PIPELINE);
       const t0 = rate0();
       let next = 0;
       const lane = async () => {
@@ -102,12 +97,7 @@ async function ioredisClient(getPort) {
     async produce({ topic, partitions, count, size }) {
       const r = await open();
       const value = Buffer.alloc(size, 120);
-      const plan = [];
-      for (let p = 0; p < partitions; p++) {
-        let left = share(count, partitions, p);
-        for (let k = 0; left > 0; k++) { const n = Math.min(PIPELINE, left); plan.push({ p, n, k }); left -= n; }
-      }
-      plan.sort((a, b) => a.k - b.k || a.p - b.p);
+      const plan = batchPlan(count, partitions, PIPELINE);
       const t0 = rate0();
       let next = 0;
       const lane = async () => {

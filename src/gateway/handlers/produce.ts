@@ -44,7 +44,7 @@ async function appendPartition(
   // offset); otherwise the records are copied once into a buffer of their own, which moves.
   // Either way postMessage copies nothing, and the frame is not used after this point.
   let own: Uint8Array;
-  if (transferFrame && route.ok) own = new Uint8Array(records.buffer, records.byteOffset, bytes);
+  if (transferFrame) own = new Uint8Array(records.buffer, records.byteOffset, bytes);
   else {
     own = new Uint8Array(bytes);
     own.set(records);
