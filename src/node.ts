@@ -3,13 +3,12 @@
  * the supervisor and its worker threads (src/runtime), the cluster metadata and the partition
  * actors it implies (src/cluster), and the Kafka gateway (src/gateway).
  */
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { Controller } from './cluster/controller.js';
 import { PartitionManager } from './cluster/partition-manager.js';
 import { RoutingTable } from './cluster/routing-table.js';
 import type { NodeConfig } from './config.js';
+import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import type { Broker } from './gateway/context.js';
 import { FetchPurgatory } from './gateway/fetch-purgatory.js';
 import { GatewayProbe } from './gateway/probe.js';
@@ -34,6 +33,12 @@ function groupSettingsOf(c: NodeConfig): GroupCoordinatorSettings {
   };
 }
 
+/** The host a browser on this machine or the network reaches the console at (a wildcard bind is not one). */
+function consoleHost(bindHost: string, advertisedHost: string): string {
+  const host = bindHost === '0.0.0.0' || bindHost === '::' ? advertisedHost : bindHost;
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export class BrookNode implements Broker {
   private stopping: Promise<void> | undefined;
   private gateway: Gateway | undefined;
@@ -54,6 +59,7 @@ export class BrookNode implements Broker {
     readonly supervisor: Supervisor,
     readonly controller: Controller,
     readonly walCheckpointer: WalCheckpointerThread,
+    private readonly dataDirLock: DataDirLock,
   ) {
     this.routes = new RoutingTable(controller.image, config.nodeId);
     this.purgatory = new FetchPurgatory(supervisor);
@@ -69,13 +75,20 @@ export class BrookNode implements Broker {
 
   static async start(config: NodeConfig, opts: { logger?: Logger } = {}): Promise<BrookNode> {
     const log = opts.logger ?? createLogger(config.logLevel);
-    const dataDir = resolve(config.dataDir);
-    mkdirSync(dataDir, { recursive: true });
-    const controller = new Controller(dataDir, {
-      nodeId: config.nodeId,
-      defaultPartitions: config.numPartitions,
-      defaultReplicationFactor: config.defaultReplicationFactor,
-    });
+    // Checked, created and locked before anything opens a file in it (src/data-dir.ts).
+    const dataDir = prepareDataDir(config.dataDir);
+    const lock = lockDataDir(dataDir);
+    let controller: Controller;
+    try {
+      controller = new Controller(dataDir, {
+        nodeId: config.nodeId,
+        defaultPartitions: config.numPartitions,
+        defaultReplicationFactor: config.defaultReplicationFactor,
+      });
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     // Before the worker threads: each gets a port to it (see src/storage/wal-checkpointer.ts).
     const checkpointer = WalCheckpointerThread.start({
       onExit: (reason) => log.error({ reason }, 'WAL checkpointer thread exited; partition logs now checkpoint inline (every 8000 pages)'),
@@ -85,10 +98,12 @@ export class BrookNode implements Broker {
       supervisor = await Supervisor.start({ workers: config.workers, threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
     } catch (err) {
       await checkpointer.stop();
+      controller.close();
+      lock.release();
       throw err;
     }
     logLifecycle(supervisor, log);
-    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller, checkpointer);
+    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller, checkpointer, lock);
     try {
       await node.partitions.startAll();
       await node.createOffsetsTopic();
@@ -102,6 +117,7 @@ export class BrookNode implements Broker {
       nodeId: config.nodeId, dataDir, workers: config.workers, durability: config.durability,
       listener: `${config.host}:${node.advertised.port}`, advertised: `${node.advertised.host}:${node.advertised.port}`,
       http: node.httpPort >= 0 ? `${config.host}:${node.httpPort}` : 'off',
+      console: node.httpPort >= 0 ? `http://${consoleHost(config.host, node.advertised.host)}:${node.httpPort}` : 'off',
       topics: controller.image.topicsByName.size,
     }, 'brook node started');
     return node;
@@ -151,6 +167,7 @@ export class BrookNode implements Broker {
       await this.supervisor.shutdown();
       await this.walCheckpointer.stop();
       this.controller.close();
+      this.dataDirLock.release();
       this.log.info('brook node stopped');
     })();
     return this.stopping;
