@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Client throughput, in one run against the same Brook node (a child process, fresh data dir):
 // produce then consume 1,000,000 x 100 B and 200,000 x 1 KiB records with Brook's client,
-// kafkajs 2.2.4 and @platformatic/kafka 1.35 (skipped if it is not installed). Each client writes
+// kafkajs 2.2.4 and @platformatic/kafka 1.22 (skipped if it is not installed). Each client writes
 // its own one-partition topic with acks=all, in 1000-message send() calls with 8 in flight, using
 // its own defaults otherwise; then a group consumer of the same client reads the topic back.
 // Consume rates run from the first record to the last, so group join time is not counted.
@@ -112,7 +112,7 @@ const clients = {
     },
   },
   platformatic: {
-    label: '@platformatic/kafka 1.35',
+    label: '@platformatic/kafka 1.22',
     async load() {
       try {
         return await import('@platformatic/kafka');
