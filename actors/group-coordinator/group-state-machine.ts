@@ -243,43 +243,55 @@ export class GroupStateMachine {
 
   private updateMemberAndRebalance(g: Group, m: Member, req: JoinGroup, now: number, reply: JoinReply): void {
     if (m.awaitingJoin === null && this.pendingJoinCount >= this.pendingJoinsMax) return reply(joinError(m.memberId, 'COORDINATOR_NOT_AVAILABLE'));
-    m.protocols = req.protocols.map((p) => ({ name: p.name, metadata: p.metadata }));
-    m.sessionTimeoutMs = req.sessionTimeoutMs;
-    m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    m.clientId = req.clientId;
-    m.clientHost = req.clientHost;
-    m.heartbeatDeadline = now + m.sessionTimeoutMs;
+    updateMember(m, req, now);
     this.awaitJoin(m, reply);
     if (g.state === 'PreparingRebalance') this.tryCompleteJoin(g, now);
     else this.prepareRebalance(g, now);
   }
 
   /**
-   * A static member restarted (a join with its instance id and no member id): the new
-   * incarnation takes the old one's place and the old one is fenced. In a Stable group a
-   * follower with an unchanged subscription gets its old assignment back without a rebalance
-   * (KIP-345); otherwise the group rebalances.
+   * A static member restarted (a join with its instance id and no member id): Kafka's
+   * updateStaticMemberAndRebalance. The new incarnation takes the old one's place under a new
+   * member id, keeping its assignment, and the old id is fenced (FENCED_INSTANCE_ID).
+   *
+   * In a Stable group the other members are left alone: the member gets the current generation
+   * back and its SyncGroup returns its old assignment. Only the subscription metadata's topics
+   * are compared, not its bytes, because a restarted consumer joins with no owned partitions, a
+   * new generation field or new assignor user data, which would otherwise always rebalance.
+   * The group rebalances when its protocol would change (as Kafka) or when the member's
+   * subscribed topics changed (Kafka does not, and would hand the member partitions it no longer
+   * subscribes to, which the Java consumer answers by rejoining in a loop).
+   *
+   * A restarted leader keeps the group too, as in Kafka: from JoinGroup v9 it is told it is the
+   * leader with SkipAssignment set (KIP-814), so it goes on watching metadata without assigning;
+   * before v9 the answer names the old member id as leader, so the client does not think it leads
+   * and cannot send an assignment a Stable group would ignore.
+   *
+   * In CompletingRebalance the leader may already be assigning to the old member id, so the
+   * group rebalances; in PreparingRebalance the join simply waits for the rebalance.
    */
   private replaceStaticMember(g: Group, oldId: string, newId: string, req: JoinGroup, now: number, reply: JoinReply): void {
     const m = g.members.get(oldId)!;
     if (m.awaitingJoin) this.answerJoin(m, joinError(oldId, 'FENCED_INSTANCE_ID'));
     if (m.awaitingSync) this.answerSync(m, syncError('FENCED_INSTANCE_ID'));
+    const previousLeader = g.leaderId;
+    const previousTopics = subscribedTopicsKey(g, m);
     g.members.delete(oldId);
     m.memberId = newId;
     g.members.set(newId, m);
     g.staticMembers.set(req.groupInstanceId!, newId);
-    const wasLeader = g.leaderId === oldId;
-    if (wasLeader) g.leaderId = newId;
-    if (g.state === 'Stable' && !wasLeader && sameProtocols(m, req)) {
-      m.clientId = req.clientId;
-      m.clientHost = req.clientHost;
-      m.sessionTimeoutMs = req.sessionTimeoutMs;
-      m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-      m.heartbeatDeadline = now + m.sessionTimeoutMs;
-      this.persistGroup(g);
-      return reply(this.joinResult(g, m));
+    if (g.leaderId === oldId) g.leaderId = newId;
+    if (g.state !== 'Stable') return this.updateMemberAndRebalance(g, m, req, now, reply);
+    updateMember(m, req, now);
+    if (this.selectProtocol(g) !== g.protocolName || subscribedTopicsKey(g, m) !== previousTopics) {
+      return this.updateMemberAndRebalance(g, m, req, now, reply);
     }
-    this.updateMemberAndRebalance(g, m, req, now, reply);
+    this.persistGroup(g);
+    if (req.supportSkippingAssignment) {
+      const isLeader = g.leaderId === newId;
+      return reply({ ...this.joinResult(g, m), skipAssignment: isLeader });
+    }
+    reply({ ...this.joinResult(g, m), leader: previousLeader ?? '', members: [] });
   }
 
   private prepareRebalance(g: Group, now: number): void {
@@ -614,12 +626,8 @@ export class GroupStateMachine {
   private subscribedTopics(g: Group): Set<string> {
     const out = new Set<string>();
     for (const m of g.members.values()) {
-      const meta = metadataFor(m, g.protocolName ?? m.protocols[0]?.name ?? null);
-      try {
-        for (const t of decodeConsumerProtocolSubscription(Buffer.from(meta.buffer, meta.byteOffset, meta.length)).value.topics) out.add(t);
-      } catch {
-        // Undecodable metadata subscribes to nothing we can name; its offsets stay deletable.
-      }
+      // Undecodable metadata subscribes to nothing we can name; its offsets stay deletable.
+      for (const t of decodeTopics(metadataFor(m, g.protocolName ?? m.protocols[0]?.name ?? null)) ?? []) out.add(t);
     }
     return out;
   }
@@ -801,6 +809,36 @@ function keepAlive(g: Group, m: Member): boolean {
   if (g.state === 'PreparingRebalance') return m.awaitingJoin !== null;
   if (g.state === 'CompletingRebalance') return m.awaitingSync !== null;
   return false;
+}
+
+/** A member's join updates what it offers, its timeouts and its client, and proves it alive. */
+function updateMember(m: Member, req: JoinGroup, now: number): void {
+  m.protocols = req.protocols.map((p) => ({ name: p.name, metadata: p.metadata }));
+  m.sessionTimeoutMs = req.sessionTimeoutMs;
+  m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+  m.clientId = req.clientId;
+  m.clientHost = req.clientHost;
+  m.heartbeatDeadline = now + m.sessionTimeoutMs;
+}
+
+/** The topics in consumer protocol subscription metadata, or null when it does not decode. */
+function decodeTopics(meta: Uint8Array): string[] | null {
+  try {
+    return decodeConsumerProtocolSubscription(toBuffer(meta)).value.topics;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a consumer group member subscribes to in the group's protocol, comparable with `===`:
+ * its sorted topics, or null for other protocol types and for metadata that does not decode
+ * (then only a change of the group's protocol counts as a change).
+ */
+function subscribedTopicsKey(g: Group, m: Member): string | null {
+  if (g.protocolType !== 'consumer') return null;
+  const topics = decodeTopics(metadataFor(m, g.protocolName));
+  return topics === null ? null : [...new Set(topics)].sort().join('\u0000');
 }
 
 function sameProtocols(m: Member, req: JoinGroup): boolean {

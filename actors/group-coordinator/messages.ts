@@ -29,6 +29,11 @@ export interface JoinGroup {
   readonly clientHost: string;
   /** JoinGroup v4+: a new dynamic member first gets MEMBER_ID_REQUIRED and a member id (KIP-394). */
   readonly requireKnownMemberId: boolean;
+  /**
+   * JoinGroup v9+: the client understands SkipAssignment, so a static leader that restarts into a
+   * Stable group can be told it is the leader without being asked to assign (KIP-814).
+   */
+  readonly supportSkippingAssignment: boolean;
   readonly reason: string | null;
 }
 

@@ -10,6 +10,7 @@ import type {
   GroupCoordinatorSettings, JoinGroup, JoinGroupResult, SyncGroupResult,
 } from '../../actors/group-coordinator/messages.js';
 import { decodeRecord, encodeRecord } from '../../actors/group-coordinator/records.js';
+import { encodeConsumerProtocolSubscription } from '../../src/protocol/codec.js';
 import { errorCode } from '../../src/protocol/errors.js';
 
 const settings: GroupCoordinatorSettings = {
@@ -48,7 +49,7 @@ function harness(over: Partial<GroupCoordinatorSettings> = {}, pendingJoinsMax?:
     stm.joinGroup({
       type: 'JoinGroup', groupId: 'g', memberId: '', groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 20_000,
       protocolType: 'consumer', protocols: [{ name: 'range', metadata: meta('m') }], clientId: 'c', clientHost: '/127.0.0.1',
-      requireKnownMemberId: false, reason: null, ...over,
+      requireKnownMemberId: false, supportSkippingAssignment: false, reason: null, ...over,
     }, clock.now, (r) => {
       expect(box.result, 'a join is answered once').toBeUndefined();
       box.result = r;
@@ -77,6 +78,48 @@ function harness(over: Partial<GroupCoordinatorSettings> = {}, pendingJoinsMax?:
   };
   const state = () => stm.groups.get('g')?.state ?? 'Dead';
   return { stm, clock, meta, join, joinWithId, sync, heartbeat, advance, state };
+}
+
+/**
+ * Consumer protocol subscription metadata as a real client sends it: a restarted consumer joins
+ * with no owned partitions and generation -1, where its previous incarnation's last join named
+ * what it owned.
+ */
+function subscription(topics: string[], owned: number[] = [], generationId = -1, userData: Buffer | null = null): Uint8Array {
+  return new Uint8Array(encodeConsumerProtocolSubscription(3, {
+    topics, userData, ownedPartitions: owned.length > 0 ? [{ topic: topics[0]!, partitions: owned }] : [], generationId, rackId: null,
+  }));
+}
+
+/**
+ * Two static members in a Stable group, as a real pair of consumers leaves it: a (instance
+ * 'i-a') joined first and leads; b (instance 'i-b') joined later; both rejoined once more, naming
+ * the partitions they owned, so generation 3 is Stable with a owning 0-1 and b owning 2-3.
+ */
+function stableStaticPair(h: ReturnType<typeof harness>) {
+  const range = (meta: Uint8Array) => [{ name: 'range', metadata: meta }];
+  const a = h.join({ groupInstanceId: 'i-a', protocols: range(subscription(['t'])) });
+  h.sync(a.result!.memberId, 1, [{ memberId: a.result!.memberId, assignment: h.meta('A:0123') }], 'i-a');
+  const b = h.join({ groupInstanceId: 'i-b', protocols: range(subscription(['t'])) });
+  const a2 = h.join({ memberId: a.result!.memberId, groupInstanceId: 'i-a', protocols: range(subscription(['t'], [0, 1, 2, 3], 1)) });
+  expect(b.result?.generationId).toBe(2);
+  h.sync(b.result!.memberId, 2, [], 'i-b');
+  h.sync(a2.result!.memberId, 2, [
+    { memberId: a.result!.memberId, assignment: h.meta('A:01') },
+    { memberId: b.result!.memberId, assignment: h.meta('B:23') },
+  ], 'i-a');
+  // A third round (say, after a metadata change) has both name what they own.
+  h.join({ memberId: a.result!.memberId, groupInstanceId: 'i-a', protocols: range(subscription(['t'], [0, 1], 2)) });
+  h.join({ memberId: b.result!.memberId, groupInstanceId: 'i-b', protocols: range(subscription(['t'], [2, 3], 2)) });
+  h.sync(b.result!.memberId, 3, [], 'i-b');
+  h.sync(a.result!.memberId, 3, [
+    { memberId: a.result!.memberId, assignment: h.meta('A:01') },
+    { memberId: b.result!.memberId, assignment: h.meta('B:23') },
+  ], 'i-a');
+  expect(h.state()).toBe('Stable');
+  expect(h.stm.groups.get('g')!.leaderId).toBe(a.result!.memberId);
+  h.stm.takeWrites();
+  return { a: a.result!.memberId, b: b.result!.memberId, generation: 3, range };
 }
 
 describe('group state machine', () => {
@@ -331,6 +374,125 @@ describe('group state machine', () => {
       h.heartbeat(b.result!.memberId, 2);
     }
     expect(h.stm.groups.get('g')!.members.has(a.result!.memberId)).toBe(false);
+  });
+
+  it('static membership: a restarted follower joining with no owned partitions gets its assignment back without a rebalance', () => {
+    const h = harness();
+    const { a, b, generation, range } = stableStaticPair(h);
+    // b's process died without LeaveGroup; its replacement starts from nothing.
+    const b2 = h.join({ groupInstanceId: 'i-b', protocols: range(subscription(['t'])), requireKnownMemberId: true, clientId: 'b-restarted' });
+    expect(b2.result).toMatchObject({ errorCode: 0, generationId: generation, leader: a, members: [], skipAssignment: false });
+    expect(b2.result!.memberId).not.toBe(b);
+    expect(h.state()).toBe('Stable');
+    // The leader sees no rebalance: its heartbeat is clean and its generation still valid.
+    expect(h.heartbeat(a, generation, 'i-a')).toBe(0);
+    expect(Buffer.from(h.sync(b2.result!.memberId, generation, [], 'i-b').result!.assignment).toString()).toBe('B:23');
+    // The replacement is persisted under its new member id, with its new subscription metadata.
+    const [w] = h.stm.takeWrites();
+    expect(w).toMatchObject({ type: 'group', value: { generation, leader: a } });
+    const persisted = w!.type === 'group' ? w!.value!.members.find((m) => m.groupInstanceId === 'i-b')! : undefined;
+    expect(persisted?.memberId).toBe(b2.result!.memberId);
+    expect(Buffer.compare(persisted!.subscription, Buffer.from(subscription(['t'])))).toBe(0);
+    expect(persisted!.clientId).toBe('b-restarted');
+    // The old incarnation is fenced on every api that names it.
+    expect(h.heartbeat(b, generation, 'i-b')).toBe(E.FENCED_INSTANCE_ID);
+    expect(h.sync(b, generation, [], 'i-b').result?.errorCode).toBe(E.FENCED_INSTANCE_ID);
+    const commit = h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'g', generationId: generation, memberId: b, groupInstanceId: 'i-b', topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] }, h.clock.now);
+    expect(commit.topics[0]!.partitions[0]!.errorCode).toBe(E.FENCED_INSTANCE_ID);
+    expect(h.state()).toBe('Stable');
+  });
+
+  it('static membership: a restarted leader keeps the group Stable; JoinGroup v9 gets SkipAssignment, older versions the old leader id', () => {
+    const h = harness();
+    const { a, b, generation, range } = stableStaticPair(h);
+    // Before v9 the client cannot be told to skip assigning: the answer names the old member
+    // id as leader, so the new incarnation acts as a follower.
+    const a2 = h.join({ groupInstanceId: 'i-a', protocols: range(subscription(['t'])), requireKnownMemberId: true });
+    expect(a2.result).toMatchObject({ errorCode: 0, generationId: generation, leader: a, members: [], skipAssignment: false });
+    expect(h.state()).toBe('Stable');
+    expect(h.stm.groups.get('g')!.leaderId).toBe(a2.result!.memberId);
+    expect(Buffer.from(h.sync(a2.result!.memberId, generation, [], 'i-a').result!.assignment).toString()).toBe('A:01');
+    expect(h.heartbeat(b, generation, 'i-b')).toBe(0);
+    // From v9 the leader learns it leads (and gets the members) but is told not to assign.
+    const a3 = h.join({ groupInstanceId: 'i-a', protocols: range(subscription(['t'])), requireKnownMemberId: true, supportSkippingAssignment: true });
+    expect(a3.result).toMatchObject({ errorCode: 0, generationId: generation, leader: a3.result!.memberId, skipAssignment: true });
+    expect(a3.result!.members.map((m) => m.groupInstanceId).sort()).toEqual(['i-a', 'i-b']);
+    expect(h.state()).toBe('Stable');
+    // An assignment the leader sends anyway is ignored by a Stable group.
+    const s = h.sync(a3.result!.memberId, generation, [{ memberId: b, assignment: h.meta('B:0123') }], 'i-a');
+    expect(Buffer.from(s.result!.assignment).toString()).toBe('A:01');
+    expect(Buffer.from(h.sync(b, generation, [], 'i-b').result!.assignment).toString()).toBe('B:23');
+    expect(h.heartbeat(a2.result!.memberId, generation, 'i-a')).toBe(E.FENCED_INSTANCE_ID);
+    // A follower restarting on v9 is not the leader and is not told to skip anything.
+    const b2 = h.join({ groupInstanceId: 'i-b', protocols: range(subscription(['t'])), supportSkippingAssignment: true });
+    expect(b2.result).toMatchObject({ errorCode: 0, generationId: generation, leader: a3.result!.memberId, members: [], skipAssignment: false });
+  });
+
+  it('static membership: a restart that changes the subscribed topics or the group protocol rebalances', () => {
+    const h = harness();
+    const { a, b, generation, range } = stableStaticPair(h);
+    const b2 = h.join({ groupInstanceId: 'i-b', protocols: range(subscription(['t', 'u'])) });
+    expect(b2.result).toBeUndefined();
+    expect(h.state()).toBe('PreparingRebalance');
+    expect(h.heartbeat(a, generation, 'i-a')).toBe(E.REBALANCE_IN_PROGRESS);
+    h.join({ memberId: a, groupInstanceId: 'i-a', protocols: range(subscription(['t'], [0, 1], generation)) });
+    expect(b2.result).toMatchObject({ errorCode: 0, generationId: generation + 1, leader: a });
+    expect(h.heartbeat(b, generation + 1, 'i-b')).toBe(E.FENCED_INSTANCE_ID);
+    h.sync(a, generation + 1, [], 'i-a');
+    h.sync(b2.result!.memberId, generation + 1, [], 'i-b');
+    expect(h.state()).toBe('Stable');
+    // Now every member prefers roundrobin once b's replacement votes for it: the protocol changes.
+    const both = (meta: Uint8Array) => [{ name: 'roundrobin', metadata: meta }, { name: 'range', metadata: meta }];
+    h.join({ memberId: a, groupInstanceId: 'i-a', protocols: both(subscription(['t'])) });
+    h.join({ memberId: b2.result!.memberId, groupInstanceId: 'i-b', protocols: range(subscription(['t', 'u'])) });
+    h.sync(b2.result!.memberId, generation + 2, [], 'i-b');
+    h.sync(a, generation + 2, [], 'i-a');
+    expect(h.stm.groups.get('g')!.protocolName).toBe('range');
+    const b3 = h.join({ groupInstanceId: 'i-b', protocols: both(subscription(['t', 'u'])) });
+    expect(b3.result).toBeUndefined();
+    expect(h.state()).toBe('PreparingRebalance');
+    h.join({ memberId: a, groupInstanceId: 'i-a', protocols: both(subscription(['t'])) });
+    expect(b3.result).toMatchObject({ errorCode: 0, generationId: generation + 3, protocolName: 'roundrobin' });
+  });
+
+  it('static membership: a restart while the group completes a rebalance rebalances again and fences the waiting old incarnation', () => {
+    const h = harness();
+    const { a, b, generation, range } = stableStaticPair(h);
+    h.join({ memberId: a, groupInstanceId: 'i-a', protocols: range(subscription(['t', 'u'])) });
+    h.join({ memberId: b, groupInstanceId: 'i-b', protocols: range(subscription(['t'], [2, 3], generation)) });
+    expect(h.state()).toBe('CompletingRebalance');
+    const oldSync = h.sync(b, generation + 1, [], 'i-b');
+    expect(oldSync.result).toBeUndefined();
+    const b2 = h.join({ groupInstanceId: 'i-b', protocols: range(subscription(['t'])) });
+    expect(oldSync.result?.errorCode).toBe(E.FENCED_INSTANCE_ID);
+    expect(h.state()).toBe('PreparingRebalance');
+    h.join({ memberId: a, groupInstanceId: 'i-a', protocols: range(subscription(['t', 'u'])) });
+    expect(b2.result).toMatchObject({ errorCode: 0, generationId: generation + 2 });
+  });
+
+  it('static membership: no rebalance while a silent static member is within its session; its expiry or a LeaveGroup by instance id rebalances', () => {
+    const h = harness();
+    const { a, b, generation } = stableStaticPair(h);
+    // b stopped (closed without LeaveGroup, as librdkafka and Java static members do): nothing
+    // happens to a until b's 10 s session ends.
+    for (let t = 0; t < 9; t++) {
+      h.advance(1_000);
+      expect(h.heartbeat(a, generation, 'i-a')).toBe(0);
+    }
+    expect(h.state()).toBe('Stable');
+    h.advance(1_000);
+    expect(h.stm.groups.get('g')!.staticMembers.has('i-b')).toBe(false);
+    expect(h.state()).toBe('PreparingRebalance');
+    expect(h.heartbeat(a, generation, 'i-a')).toBe(E.REBALANCE_IN_PROGRESS);
+    expect(h.heartbeat(b, generation, 'i-b')).toBe(E.UNKNOWN_MEMBER_ID);
+    const a2 = h.join({ memberId: a, groupInstanceId: 'i-a' });
+    expect(a2.result).toMatchObject({ errorCode: 0, generationId: generation + 1 });
+    expect(a2.result!.members.map((m) => m.groupInstanceId)).toEqual(['i-a']);
+    h.sync(a, generation + 1, [], 'i-a');
+    // LeaveGroup v3+ names the static member by its instance id and member id: it leaves at once.
+    const left = h.stm.leaveGroup({ type: 'LeaveGroup', groupId: 'g', members: [{ memberId: a, groupInstanceId: 'i-a', reason: null }] }, h.clock.now);
+    expect(left.members[0]!.errorCode).toBe(0);
+    expect(h.state()).toBe('Empty');
   });
 
   it('offsets: commit, fetch, metadata bound, admin commits, retention after the group empties', () => {

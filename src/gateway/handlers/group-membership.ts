@@ -31,6 +31,7 @@ export const joinGroup = handler(11, 0, 9, async (ctx, req) => {
     clientId: clientIdOf(ctx),
     clientHost: ctx.clientHost,
     requireKnownMemberId: v >= 4,
+    supportSkippingAssignment: v >= 9,
     reason: req.reason,
   };
   const waitMs = Math.min(Math.max(rebalanceTimeoutMs, 0), groupLimits.rebalanceTimeoutMsMax)
