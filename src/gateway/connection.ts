@@ -9,11 +9,13 @@
  *   `inFlightRequestsMax` at a time (reading pauses beyond that), and responses are written in
  *   request order; a request without a response (acks=0) still keeps its place.
  * - Bad input: a frame that does not decode closes this connection only, with a logged reason.
+ *   A request that decodes but carries a null its answer cannot (see `encode`) is answered with
+ *   INVALID_REQUEST, or closed when the answer has no error code to say so.
  */
 import type { Socket } from 'node:net';
 import {
-  API_NAMES, decodeRequest, encodeResponseSegments, ProtocolError, UnknownApiError, UnsupportedVersionError,
-  type DecodedRequest,
+  API_NAMES, decodeRequest, encodeResponseSegments, invalidRequestResponse, NullFieldError, ProtocolError, UnknownApiError,
+  UnsupportedVersionError, type DecodedRequest,
 } from '../protocol/index.js';
 import type { Broker, HandlerEntry, RequestContext } from './context.js';
 import { handlerFor, supportedApiVersions } from './handlers/index.js';
@@ -26,6 +28,16 @@ interface Slot {
 }
 
 let nextConnectionId = 1;
+
+/** A request the connection refuses by closing, for a reason that is the client's, not Brook's. */
+class RefusedRequest extends Error {}
+
+/** Whether a decoded request holds a null in a field called `field`, at any depth. */
+function carriesNull(value: unknown, field: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => carriesNull(v, field));
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
+  return Object.entries(value).some(([k, v]) => (k === field && v === null) || carriesNull(v, field));
+}
 
 export class Connection {
   readonly id = nextConnectionId++;
@@ -152,12 +164,36 @@ export class Connection {
     try {
       const body = await (entry.handle as (c: RequestContext, b: unknown) => unknown)(ctx, req.body);
       if (body === null) return null;
-      return encodeResponseSegments(req.apiKey, req.header.apiVersion, req.header.correlationId, body as never);
+      return this.encode(req, body);
     } catch (err) {
       this.broker.probe.requestFailed(api);
       throw err;
     } finally {
       this.broker.probe.requestDone(api, (performance.now() - start) / 1000);
+    }
+  }
+
+  /**
+   * Encodes a handler's answer. Handlers echo request fields into their answers (topic names,
+   * resource names), and a field that a request version lets be null may have no null in the
+   * response version (Metadata v10-11's topic name, nullable in the request from v10 and in the
+   * response only from v12). The encoder refuses such a null; when the request itself carried a
+   * null under that field's name, the client asked something this version cannot answer, which
+   * is not a fault of the node: the item is answered with INVALID_REQUEST, as Kafka does, or the
+   * connection is closed when the answer has no error code to carry, as for a request that does
+   * not decode. A null the request did not carry is Brook's own bug and fails loudly.
+   */
+  private encode(req: DecodedRequest, body: unknown): Buffer[] {
+    const { apiVersion: v, correlationId } = req.header;
+    try {
+      return encodeResponseSegments(req.apiKey, v, correlationId, body as never);
+    } catch (err) {
+      if (!(err instanceof NullFieldError) || !carriesNull(req.body, err.field)) throw err;
+      const why = `${err.field} may not be null in ${API_NAMES[req.apiKey]} v${v}`;
+      const answer = invalidRequestResponse(req.apiKey, v, body as never, why);
+      if (answer === null) throw new RefusedRequest(`bad request: ${why}`);
+      this.broker.log.debug({ connection: this.id, api: API_NAMES[req.apiKey], version: v, field: err.field }, 'request answered with INVALID_REQUEST');
+      return encodeResponseSegments(req.apiKey, v, correlationId, answer);
     }
   }
 
@@ -192,6 +228,10 @@ export class Connection {
         this.writeReady();
       },
       (err: Error) => {
+        if (err instanceof RefusedRequest) {
+          this.close(err.message, 'warn');
+          return;
+        }
         this.broker.log.error({ err, connection: this.id }, 'request handler failed');
         this.close(`request handler failed: ${err.message}`, 'warn');
       },

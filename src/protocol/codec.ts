@@ -9,7 +9,7 @@
  * decode as their defaults and are ignored on encode; unknown tagged fields are skipped.
  */
 import { compiledCodec } from './compile.js';
-import { ProtocolError, UnknownApiError, UnsupportedVersionError } from './errors.js';
+import { errorCode, ProtocolError, UnknownApiError, UnsupportedVersionError } from './errors.js';
 import { FRAME_SIZE_PREFIX_BYTES } from './limits.js';
 import {
   API_SPECS,
@@ -27,7 +27,7 @@ import {
   type ResponseInputs,
 } from './messages/index.js';
 import { Reader } from './reader.js';
-import { inVersionRange, type MessageSpec } from './schema.js';
+import { inVersionRange, type FieldSpec, type MessageSpec } from './schema.js';
 import { stringSize, Writer } from './writer.js';
 
 export interface RequestHeader {
@@ -217,6 +217,70 @@ function fetchRecordsAtLeast(body: ResponseInputs[1], min: number): number {
     }
   }
   return n;
+}
+
+/**
+ * A response whose nulls the version cannot carry, turned into an INVALID_REQUEST answer: each
+ * such null becomes its field's empty value (an empty string, bytes or array, a struct of
+ * defaults), and the nearest struct holding it that has an `errorCode` in this version gets
+ * INVALID_REQUEST (and `message` in its `errorMessage`, when it has one). This is how Kafka
+ * answers a request it cannot serve item by item: Metadata v10-11 with a null topic name gets
+ * that topic with INVALID_REQUEST and an empty name (MetadataRequest.getErrorResponse). Returns
+ * null when some null has no such struct above it, so no answer can say what went wrong; the
+ * caller then closes the connection. `body` is not modified.
+ */
+export function invalidRequestResponse<K extends ApiKey>(apiKey: K, apiVersion: number, body: ResponseInputs[K], message: string): ResponseInputs[K] | null {
+  const api = supportedApi(apiKey, apiVersion, -1);
+  const repaired = repairNulls(api.response.fields, apiVersion, body as unknown as Record<string, unknown>, message);
+  return repaired.unanswered ? null : repaired.value as unknown as ResponseInputs[K];
+}
+
+const INVALID_REQUEST = errorCode('INVALID_REQUEST');
+
+function emptyOf(f: FieldSpec): unknown {
+  switch (f.type) {
+    case 'string': return '';
+    case 'bytes':
+    case 'records': return Buffer.alloc(0);
+    case 'array': return [];
+    // The encoder takes a missing field as its default, so an empty object is a default struct.
+    case 'struct': return {};
+    default: return null;
+  }
+}
+
+function repairNulls(
+  fields: readonly FieldSpec[], version: number, value: Record<string, unknown>, message: string,
+): { value: Record<string, unknown>; unanswered: boolean } {
+  const out = { ...value };
+  let unanswered = false;
+  for (const f of fields) {
+    if (!inVersionRange(f.versions, version)) continue;
+    const v = out[f.name];
+    if (v === null) {
+      const empty = emptyOf(f);
+      if (empty !== null && !inVersionRange(f.nullableVersions, version)) {
+        out[f.name] = empty;
+        unanswered = true;
+      }
+    } else if (f.type === 'struct' && typeof v === 'object' && v !== undefined) {
+      const r = repairNulls(f.fields ?? [], version, v as Record<string, unknown>, message);
+      out[f.name] = r.value;
+      unanswered ||= r.unanswered;
+    } else if (f.type === 'array' && f.items === 'struct' && Array.isArray(v)) {
+      out[f.name] = v.map((item: Record<string, unknown>) => {
+        const r = repairNulls(f.fields ?? [], version, item, message);
+        unanswered ||= r.unanswered;
+        return r.value;
+      });
+    }
+  }
+  if (unanswered && fields.some((f) => f.name === 'errorCode' && inVersionRange(f.versions, version))) {
+    out.errorCode = INVALID_REQUEST;
+    if (fields.some((f) => f.name === 'errorMessage' && inVersionRange(f.versions, version))) out.errorMessage = message;
+    unanswered = false;
+  }
+  return { value: out, unanswered };
 }
 
 /** Encodes a request, size prefix included (client side, tests, tools). */

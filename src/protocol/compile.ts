@@ -1,4 +1,4 @@
-import { ProtocolError } from './errors.js';
+import { NullFieldError, ProtocolError } from './errors.js';
 import { Reader } from './reader.js';
 import { inVersionRange, type FieldSpec, type MessageSpec, type PrimitiveType } from './schema.js';
 import { bytesSize, compactBytesSize, compactStringSize, stringSize, uvarintSize, Writer } from './writer.js';
@@ -33,7 +33,7 @@ const WRITE_FIXED: Partial<Record<PrimitiveType, string>> = {
 const NULLABLE_KINDS = new Set(['string', 'bytes', 'records', 'array', 'struct']);
 
 function nullError(field: string): never {
-  throw new ProtocolError(`field ${field} is not nullable in this version`);
+  throw new NullFieldError(field);
 }
 
 const HELPERS = { uvarintSize, stringSize, compactStringSize, bytesSize, compactBytesSize, nullError };

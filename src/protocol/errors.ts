@@ -170,10 +170,23 @@ export function isRetriable(code: number): boolean {
  * length, an overlong varint, a null where the schema forbids one. The gateway closes the
  * connection, as Kafka does, because framing can no longer be trusted. Encoders throw it too for
  * values the schema cannot encode (a null in a non-nullable field, a malformed uuid string): a bug
- * in the caller, never in the peer.
+ * in the caller, except for the echoed nulls NullFieldError describes.
  */
 export class ProtocolError extends Error {
   override readonly name: string = 'ProtocolError';
+}
+
+/**
+ * The encoder met a null in a field this version cannot carry as null. Usually a bug in the
+ * caller, but not always: a response that echoes a request field nullable in the request's version
+ * (Metadata v10-11's topic name) gets the peer's null, and the gateway answers that request with
+ * INVALID_REQUEST instead (see invalidRequestResponse in codec.ts).
+ */
+export class NullFieldError extends ProtocolError {
+  override readonly name: string = 'NullFieldError';
+  constructor(readonly field: string) {
+    super(`field ${field} is not nullable in this version`);
+  }
 }
 
 /**

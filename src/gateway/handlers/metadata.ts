@@ -54,9 +54,13 @@ export const metadata = handler(3, 0, 12, async (ctx, req) => {
     for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, includeOps));
   } else {
     for (const wanted of req.topics!) {
-      if (wanted.name === null || wanted.name === '') {
+      // From v10 a topic may be named by id, its name null (or empty, from some clients). Before
+      // v10 there are no ids and an empty name is a name, which topic creation refuses. The name
+      // is echoed as sent: a null in v10-11, whose answer has no null name, is answered with
+      // INVALID_REQUEST by the connection (Connection.encode), as Kafka does.
+      if (wanted.name === null || (wanted.name === '' && version >= 10)) {
         const t = image.topicsById.get(wanted.topicId);
-        topics.push(t ? topicMetadata(t, includeOps) : topicError(null, wanted.topicId, 'UNKNOWN_TOPIC_ID'));
+        topics.push(t ? topicMetadata(t, includeOps) : topicError(wanted.name, wanted.topicId, 'UNKNOWN_TOPIC_ID'));
         continue;
       }
       topics.push(await namedTopic(ctx, wanted.name, version < 4 || req.allowAutoTopicCreation, includeOps));
