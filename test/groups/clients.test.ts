@@ -5,67 +5,19 @@
  * commits, and after a node restart resumes from its committed offsets without re-reading.
  * Skipped, naming the Debian package, where a client is not installed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
-import { PYTHON, describeIf, kcat, kcatRequirement, pythonRequirement, uniqueTopic } from '../helpers/clients.js';
+import { describeIf, kcat, kcatRequirement, pythonRequirement, uniqueTopic } from '../helpers/clients.js';
 import { kafkajs } from '../interop/setup.js';
+import { PyMember, waitFor } from './py-member.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'python', 'group_member.py');
 const kc = kcatRequirement();
 const ck = pythonRequirement('confluent_kafka');
 const kp = pythonRequirement('kafka');
-
-interface Line { partition: number; offset: number; value: string | null }
-
-/** One python group member (python/group_member.py) running until its stop file appears. */
-class PyMember {
-  readonly records: Line[] = [];
-  readonly assignments: number[][] = [];
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
-  private stderr = '';
-
-  constructor(client: 'ck' | 'kp', bootstrap: string, topic: string, group: string, private readonly stopFile: string, assignor = 'range') {
-    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin!.end(JSON.stringify({ client, bootstrap, topic, group, assignor, stop_file: stopFile, max_s: 60 }));
-    let buf = '';
-    this.child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buf.slice(0, nl)) as Line & { assigned?: number[] };
-        buf = buf.slice(nl + 1);
-        if (line.assigned) this.assignments.push(line.assigned);
-        else this.records.push(line);
-      }
-    });
-    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  /** Asks the member to close (commit, LeaveGroup) and waits for it, killing it after 20 s. */
-  async stop(): Promise<void> {
-    writeFileSync(this.stopFile, '');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    const code = await this.exited;
-    clearTimeout(timer);
-    if (code !== 0) throw new Error(`python member exited with ${code}: ${this.stderr}`);
-  }
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('consumer groups: Debian-packaged clients', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'brook-groups-clients-'));
@@ -128,7 +80,7 @@ describe('consumer groups: Debian-packaged clients', () => {
     const topic = await topicWith(partitions);
     const group = `${topic}-${clients.join('-')}`;
     const first = await send(topic, partitions, 60);
-    let members = clients.map((c) => new PyMember(c, b.bootstrap, topic, group, stopFile(), assignor));
+    let members = clients.map((c) => new PyMember(c, b.bootstrap, topic, group, stopFile(), { assignor }));
     await waitFor('every record consumed', () => members.reduce((n, m) => n + m.records.length, 0) >= first.length, 40_000);
     // Each member holds a disjoint part of the topic once the group has settled.
     if (clients.length > 1) {
@@ -142,7 +94,7 @@ describe('consumer groups: Debian-packaged clients', () => {
 
     await restart();
     const second = await send(topic, partitions, 24);
-    members = clients.map((c) => new PyMember(c, b.bootstrap, topic, group, stopFile(), assignor));
+    members = clients.map((c) => new PyMember(c, b.bootstrap, topic, group, stopFile(), { assignor }));
     await waitFor('the new records consumed', () => members.reduce((n, m) => n + m.records.length, 0) >= second.length, 40_000);
     await new Promise((r) => setTimeout(r, 1_000));
     await Promise.all(members.map((m) => m.stop()));

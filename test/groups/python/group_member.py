@@ -2,9 +2,11 @@
 (confluent-kafka-python, "ck") or kafka-python ("kp").
 
 Reads one JSON request on stdin: client, bootstrap, topic, group, assignor ("range" or
-"roundrobin"), stop_file, max_s. Subscribes, processes each record (prints it as a JSON line),
-then commits it synchronously. Prints {"assigned": [...]} on every assignment. Exits cleanly
-(close: commit and LeaveGroup) once stop_file exists, or after max_s seconds.
+"roundrobin"), stop_file, max_s, and for librdkafka optionally group_instance_id (a static
+member, KIP-345) and session_timeout_ms. Subscribes, processes each record (prints it as a JSON
+line), then commits it synchronously. Prints {"assigned": [...]} on every
+assignment and, for librdkafka, {"revoked": [...]} on every revocation. Exits cleanly (close:
+commit, and LeaveGroup unless static) once stop_file exists, or after max_s seconds.
 Run with Debian's /usr/bin/python3 (python3-confluent-kafka, python3-kafka).
 """
 import json
@@ -28,12 +30,22 @@ def should_stop(req, started):
 
 def run_ck(req):
     from confluent_kafka import Consumer
-    c = Consumer({
+    conf = {
         'bootstrap.servers': req['bootstrap'], 'group.id': req['group'], 'auto.offset.reset': 'earliest',
         'enable.auto.commit': False, 'partition.assignment.strategy': req.get('assignor', 'range'),
-        'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500, 'client.id': 'ck-member',
-    })
-    c.subscribe([req['topic']], on_assign=lambda _c, ps: emit({'assigned': sorted(p.partition for p in ps)}))
+        'session.timeout.ms': req.get('session_timeout_ms', 6000), 'heartbeat.interval.ms': 500, 'client.id': 'ck-member',
+    }
+    if req.get('group_instance_id'):
+        conf['group.instance.id'] = req['group_instance_id']
+    c = Consumer(conf)
+
+    def on_assign(_consumer, ps):
+        emit({'assigned': sorted(p.partition for p in ps)})
+
+    def on_revoke(_consumer, ps):
+        emit({'revoked': sorted(p.partition for p in ps)})
+
+    c.subscribe([req['topic']], on_assign=on_assign, on_revoke=on_revoke)
     started = time.time()
     while not should_stop(req, started):
         msg = c.poll(0.2)
