@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { nodeApi } from './node-api.js';
+import { intParser } from './options.js';
 
 interface ActorRow {
   id: string;
@@ -37,33 +38,58 @@ export function registerActors(program: Command): void {
   const workers = program.command('workers').description('worker threads of a running node');
   workers.command('add')
     .description('add worker threads to a running node; actors move to them')
-    .argument('<count>', 'threads to add (1-64)')
+    // A bad count is a usage error (exit 2), found by commander before the node is asked.
+    .argument('<count>', 'threads to add (1-64)', intParser(1, 64))
     .option(...httpOption)
-    .action(async (count: string, opts: { http: string }) => {
-      const n = Number(count);
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`count must be an integer from 1 to 64, got '${count}'`);
+    .action(async (n: number, opts: { http: string }) => {
       const r = await nodeApi<{ added: number[]; moved: { actorId: string; from: number; to: number }[] }>(opts.http, '/api/workers', { method: 'POST', body: { count: n } });
       process.stdout.write(`added thread(s) ${r.added.join(', ')}; moved ${r.moved.length} actor(s)\n`);
       for (const m of r.moved) process.stdout.write(`  ${m.actorId}: thread ${m.from} -> ${m.to}\n`);
     });
 }
 
+/**
+ * Actors per thread (threads in numeric order, unplaced actors last), as the web console lists
+ * them: user partitions first, then the group coordinators, each in numeric order of partition
+ * (t:2 before t:10). A partition shows its log; a group coordinator its log (of its
+ * __consumer_offsets partition) and the groups and members it holds.
+ */
 export function formatActors(rows: ActorRow[]): string {
-  const byThread = new Map<string, ActorRow[]>();
+  const byThread = new Map<number | null, ActorRow[]>();
   for (const r of rows) {
-    const key = r.threadIndex === null ? 'none' : String(r.threadIndex);
-    if (!byThread.has(key)) byThread.set(key, []);
-    byThread.get(key)!.push(r);
+    if (!byThread.has(r.threadIndex)) byThread.set(r.threadIndex, []);
+    byThread.get(r.threadIndex)!.push(r);
   }
   const lines: string[] = rows.length === 0 ? ['no actors'] : [];
-  for (const [thread, actors] of [...byThread.entries()].sort()) {
-    lines.push(`THREAD ${thread} (${actors.length} actors)`);
+  const threads = [...byThread.keys()].sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+  for (const thread of threads) {
+    const actors = byThread.get(thread)!.sort(byKindThenId);
+    lines.push(`THREAD ${thread ?? 'none'} (${actors.length} actors)`);
     lines.push(`  ${'ACTOR'.padEnd(40)} ${'KIND'.padEnd(18)} ${'STATUS'.padEnd(10)} ${'MAILBOX'.padStart(7)} ${'RESTARTS'.padStart(8)}  STATE`);
-    for (const a of actors.sort((x, y) => x.id.localeCompare(y.id))) {
-      const s = a.state ?? {};
-      const state = 'logEndOffset' in s ? `start=${s.logStartOffset} end=${s.logEndOffset} hw=${s.highWatermark} epoch=${s.leaderEpoch} bytes=${s.sizeBytes}` : '';
-      lines.push(`  ${a.id.padEnd(40)} ${a.kind.padEnd(18)} ${a.status.padEnd(10)} ${String(a.inFlight + a.waiting).padStart(7)} ${String(a.restarts).padStart(8)}  ${state}${a.lastError ? ` last error: ${a.lastError}` : ''}`);
+    for (const a of actors) {
+      lines.push(`  ${a.id.padEnd(40)} ${a.kind.padEnd(18)} ${a.status.padEnd(10)} ${String(a.inFlight + a.waiting).padStart(7)} ${String(a.restarts).padStart(8)}  ${stateText(a.state)}${a.lastError ? ` last error: ${a.lastError}` : ''}`.trimEnd());
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+const numeric = new Intl.Collator('en', { numeric: true });
+
+function byKindThenId(x: ActorRow, y: ActorRow): number {
+  const order = (a: ActorRow) => (a.kind === 'partition' ? 0 : 1);
+  return order(x) - order(y) || numeric.compare(x.id, y.id);
+}
+
+/** A group coordinator's state nests its log under `partition`, beside `groups`. */
+function stateText(state: Record<string, unknown> | undefined): string {
+  if (state === undefined) return '';
+  const nested = state.partition;
+  const log = (typeof nested === 'object' && nested !== null ? nested : state) as Record<string, unknown>;
+  const parts: string[] = [];
+  if (typeof log.logEndOffset === 'number') {
+    parts.push(`start=${log.logStartOffset} end=${log.logEndOffset} hw=${log.highWatermark} epoch=${log.leaderEpoch} bytes=${log.sizeBytes}`);
+  }
+  const groups = state.groups as { groups?: number; members?: number } | undefined;
+  if (typeof groups === 'object' && groups !== null) parts.push(`groups=${groups.groups} members=${groups.members}`);
+  return parts.join(' ');
 }

@@ -82,6 +82,25 @@ export function consoleApi(http: string, print: (line: string) => void): Console
   };
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof (v as { then?: unknown } | null)?.then === 'function';
+
+/** A plain object of any realm: the REPL's context is another realm, so no instanceof checks. */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
+}
+
+/** `v` with a promise, or promises one level inside an array or plain object, replaced by their values. */
+export async function settled(v: unknown): Promise<unknown> {
+  if (isThenable(v)) return v;
+  if (Array.isArray(v) && v.some(isThenable)) return Promise.all(v);
+  if (isPlainObject(v) && Object.values(v).some(isThenable)) {
+    return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await x] as const)));
+  }
+  return v;
+}
+
 function text(v: { b64: string } | null): string {
   return v === null ? 'null' : Buffer.from(v.b64, 'base64').toString('utf8');
 }
@@ -129,17 +148,43 @@ export function startConsole(http: string, opts: { input?: NodeJS.ReadableStream
     useGlobal: false,
     ignoreUndefined: true,
   });
-  // Every helper is async: a result that is a promise is awaited before the REPL prints it.
-  // (The context is another realm, so a thenable check rather than instanceof Promise.)
+  // Every helper is async, so the REPL awaits what it prints: a promise, and promises directly
+  // inside an array or a plain object (`[inspect(a), inspect(b)]`). Lines are evaluated one after
+  // another: piped input (a script) sends the next line before the answer to this one, and its
+  // results must print in order, each line seeing what the lines before it did. Ctrl-C stops
+  // waiting for the current answer, so a promise that never settles does not hang the console.
   type Evaluator = (cmd: string, context: object, file: string, cb: (err: Error | null, result?: unknown) => void) => void;
   const ev = server as unknown as { eval: Evaluator };
   const evaluate = ev.eval;
+  let queue: Promise<void> = Promise.resolve();
+  let interrupt: (() => void) | undefined;
   ev.eval = function (this: unknown, cmd, context, file, cb) {
-    evaluate.call(this, cmd, context, file, (err, result) => {
-      if (!err && typeof (result as { then?: unknown } | null)?.then === 'function') (result as Promise<unknown>).then((v) => cb(null, v), (e: Error) => cb(e));
-      else cb(err, result);
-    });
+    queue = queue.then(() => new Promise<void>((done) => {
+      let answered = false;
+      const answer = (err: Error | null, result?: unknown) => {
+        if (answered) return;
+        answered = true;
+        interrupt = undefined;
+        cb(err, result);
+        done();
+      };
+      interrupt = () => {
+        // Only the message: a stack into the console's own code would say nothing to the user.
+        const err = new Error('interrupted; the answer was not awaited');
+        err.stack = `Error: ${err.message}`;
+        answer(err);
+      };
+      try {
+        evaluate.call(this, cmd, context, file, (err, result) => {
+          if (err) answer(err);
+          else settled(result).then((v) => answer(null, v), (e: Error) => answer(e));
+        });
+      } catch (err) {
+        answer(err as Error);
+      }
+    }));
   };
+  server.on('SIGINT', () => interrupt?.());
   // Name arguments complete from the node; everything else goes to the REPL's own JavaScript
   // completer, which readline calls as `this.completer` with the server as `this`.
   type Completer = (line: string, cb: (err: Error | null, r?: [string[], string]) => void) => void;

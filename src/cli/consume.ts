@@ -8,8 +8,8 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { Admin, Consumer, type ConsumerRecord, type TopicPartition } from '../client/index.js';
-import { clientOptions, intParser, note, topicInfo, topicOf, unescape, UsageError, withBootstrap, type BootstrapOptions } from './options.js';
+import { Consumer, type ConsumerRecord, type TopicPartition } from '../client/index.js';
+import { clientOptions, intParser, note, topicInfo, topicOf, unescape, UsageError, withAdmin, withBootstrap, type BootstrapOptions } from './options.js';
 
 export type OutputFormat = 'text' | 'json' | 'hex';
 
@@ -92,18 +92,32 @@ function checkConsumeOptions(opts: ConsumeOptions): void {
   }
 }
 
-async function partitionsToRead(opts: ConsumeOptions, topic: string): Promise<TopicPartition[]> {
-  const admin = new Admin(clientOptions(opts, 'brook-cli-consumer'));
-  try {
+/**
+ * The partitions to read without a group, checked before reading: the topic must exist (a
+ * missing one is not waited for), --partition must be one of its partitions, and a numeric
+ * --offset must not be past a partition's log end, which the consumer would otherwise reset
+ * silently (to the latest offset) and then wait at for records that may never come.
+ */
+async function partitionsToRead(opts: ConsumeOptions, topic: string, start: string): Promise<TopicPartition[]> {
+  return withAdmin(opts, async (admin) => {
     const info = await topicInfo(admin, topic);
     const all = info.partitions.map((p) => p.partition).sort((a, b) => a - b);
     if (opts.partition !== undefined && !all.includes(opts.partition)) {
       throw new UsageError(`--partition ${opts.partition}: topic ${topic} has partitions 0 to ${all.length - 1}`);
     }
-    return (opts.partition === undefined ? all : [opts.partition]).map((partition) => ({ topic, partition }));
-  } finally {
-    await admin.close().catch(() => undefined);
-  }
+    const partitions = opts.partition === undefined ? all : [opts.partition];
+    if (/^\d+$/.test(start)) {
+      const offset = Number(start);
+      const ends = await admin.listOffsets({ topic, partitions, at: 'latest' });
+      const past = ends.filter((e) => offset > e.offset);
+      if (past.length > 0) {
+        const shown = past.slice(0, 5).map((e) => `${topic}-${e.partition} (log end offset ${e.offset})`);
+        const where = `${shown.join(', ')}${past.length > shown.length ? ` and ${past.length - shown.length} more partition${past.length - shown.length === 1 ? '' : 's'}` : ''}`;
+        throw new Error(`--offset ${offset} is past the log end of ${where}`);
+      }
+    }
+    return partitions.map((partition) => ({ topic, partition }));
+  });
 }
 
 async function consume(topic: string, opts: ConsumeOptions, print: PrintOptions): Promise<number> {
@@ -121,9 +135,12 @@ async function consume(topic: string, opts: ConsumeOptions, print: PrintOptions)
   let count = 0;
   try {
     if (opts.group !== undefined) {
+      // A group member would wait for a missing topic to appear, forever; as without --group,
+      // a topic that does not exist is an error at once.
+      await withAdmin(opts, (admin) => topicInfo(admin, topic));
       await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning });
     } else {
-      const tps = await partitionsToRead(opts, topic);
+      const tps = await partitionsToRead(opts, topic, start);
       await consumer.assign(tps);
       if (/^\d+$/.test(start)) for (const tp of tps) consumer.seek({ ...tp, offset: Number(start) });
     }

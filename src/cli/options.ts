@@ -153,3 +153,28 @@ export async function topicInfo(admin: Admin, topic: string): Promise<TopicInfo>
     throw err;
   }
 }
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const LEADER_NOT_AVAILABLE = 5;
+
+/**
+ * Checks, before a producer is fed, that `topic` exists or is created on use. The Metadata
+ * request allows auto-creation, so a broker that creates topics does so here; one that does not
+ * answers UNKNOWN_TOPIC_OR_PARTITION, which is final, so the command says so at once rather
+ * than let the producer wait its max block time (60 s) for a topic nobody will create. Any other
+ * topic error (an invalid name) is reported as the broker gave it; a leader not yet elected is
+ * the producer's to wait for.
+ */
+export async function checkTopicForProduce(admin: Admin, topic: string): Promise<void> {
+  const res = await admin.cluster.withRetry('Metadata', async () => (await admin.cluster.anyConnection()).request(3, {
+    topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+    allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  }));
+  const code = res.topics.find((t) => t.name === topic)?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
+  if (code === UNKNOWN_TOPIC_OR_PARTITION) {
+    throw new Error(`topic ${topic} does not exist, and the broker does not create topics on use (create it with: brook topics create ${topic})`);
+  }
+  if (code !== 0 && code !== LEADER_NOT_AVAILABLE) throw new KafkaProtocolError(code, `Metadata ${topic}`);
+}

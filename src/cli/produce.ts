@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Producer, type ProducerMessage, type RecordHeader } from '../client/index.js';
 import {
-  acksOption, acksValue, clientOptions, collect, compressionOption, intParser, keyValue, note, topicOf, unescape, UsageError, withBootstrap,
+  acksOption, acksValue, checkTopicForProduce, clientOptions, collect, compressionOption, intParser, keyValue, note, topicOf, unescape, UsageError, withAdmin, withBootstrap,
   type BootstrapOptions, type CompressionOption,
 } from './options.js';
 
@@ -66,6 +66,7 @@ export function registerProduce(program: Command): void {
       const topic = topicOf(positional, opts.topic);
       const format = lineFormat(opts, (name) => cmd.getOptionValueSource(name) === 'cli');
       const acks = acksValue(opts.acks);
+      await withAdmin(opts, (admin) => checkTopicForProduce(admin, topic));
       const producer = new Producer({
         ...clientOptions(opts, 'brook-cli-producer'),
         acks,

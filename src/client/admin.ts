@@ -25,6 +25,11 @@ const RESOURCE_NAMES = new Map(Object.entries(RESOURCE_TYPES).map(([k, v]) => [v
 const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
 const TOPIC_ALREADY_EXISTS = 36;
 
+/** A config resource in messages; the empty broker name is the cluster-wide default, as Kafka writes it. */
+function resourceLabel(type: ConfigResourceType, name: string): string {
+  return `${type} ${name === '' ? '<default>' : name}`;
+}
+
 export interface NewTopic {
   name: string;
   /** -1 (or omitted) takes the broker's default. */
@@ -141,7 +146,7 @@ export class Admin {
     const md = await this.cluster.topicsMetadata(topics, { forceRefresh: true });
     return topics.map((t) => {
       const info = md.get(t);
-      if (info === undefined) throw new KafkaProtocolError(3, `describeTopics ${t}`);
+      if (info === undefined) throw new KafkaProtocolError(3, `DescribeTopics ${t}`);
       return info;
     });
   }
@@ -202,7 +207,7 @@ export class Admin {
         return conn.request(32, { resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configurationKeys: r.keys ?? null }], includeSynonyms: false, includeDocumentation: false });
       });
       for (const x of res.results) {
-        if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `DescribeConfigs ${r.type} ${r.name}`, x.errorMessage);
+        if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `DescribeConfigs ${resourceLabel(r.type, r.name)}`, x.errorMessage);
         results.push({
           type: RESOURCE_NAMES.get(x.resourceType) ?? r.type,
           name: x.resourceName,
@@ -222,7 +227,7 @@ export class Admin {
           resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configs: Object.entries(r.configs).map(([name, value]) => ({ name, value })) }],
           validateOnly: opts.validateOnly ?? false,
         });
-        for (const x of res.responses) if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `AlterConfigs ${r.type} ${r.name}`, x.errorMessage);
+        for (const x of res.responses) if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `AlterConfigs ${resourceLabel(r.type, r.name)}`, x.errorMessage);
       });
     }
   }
@@ -236,7 +241,7 @@ export class Admin {
           resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configs: r.ops.map((o) => ({ name: o.name, configOperation: CONFIG_OPS[o.op], value: o.value ?? null })) }],
           validateOnly: opts.validateOnly ?? false,
         });
-        for (const x of res.responses) if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `IncrementalAlterConfigs ${r.type} ${r.name}`, x.errorMessage);
+        for (const x of res.responses) if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `IncrementalAlterConfigs ${resourceLabel(r.type, r.name)}`, x.errorMessage);
       });
     }
   }

@@ -8,6 +8,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import {
+  API_NAMES,
   decodeResponse,
   encodeRequest,
   type ApiKey,
@@ -134,7 +135,7 @@ export class Connection {
    */
   async request<K extends ApiKey>(apiKey: K, body: RequestInputs[K] | ((version: number) => RequestInputs[K]), opts: RequestOptions = {}): Promise<ResponseBodies[K]> {
     const version = this.versionOf(apiKey);
-    if (version < 0) throw new KafkaClientError(`broker ${this.address} does not support api ${apiKey} at a version this client speaks`, 35, false);
+    if (version < 0) throw new KafkaClientError(`broker ${this.address} does not support ${apiName(apiKey)} at a version this client speaks`, 35, false);
     const b = typeof body === 'function' ? (body as (v: number) => RequestInputs[K])(version) : body;
     return this.send(apiKey, version, b, opts);
   }
@@ -154,7 +155,7 @@ export class Connection {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         this.releaseSlot();
-        reject(new TimeoutError(`api ${apiKey} v${version} to ${this.address} timed out after ${timeoutMs} ms`));
+        reject(new TimeoutError(`${apiName(apiKey)} v${version} request to ${this.address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(correlationId, { apiKey, version, resolve: resolve as (b: unknown) => void, reject, timer });
       this.socket!.write(frame);
@@ -227,7 +228,7 @@ export class Connection {
     try {
       body = decodeResponse(p.apiKey, p.version, frame).body;
     } catch (err) {
-      p.reject(new ConnectionError(`response to api ${p.apiKey} v${p.version} from ${this.address} did not decode: ${(err as Error).message}`, { cause: err }));
+      p.reject(new ConnectionError(`${apiName(p.apiKey)} v${p.version} response from ${this.address} did not decode: ${(err as Error).message}`, { cause: err }));
       return;
     }
     p.resolve(body);
@@ -255,4 +256,9 @@ export class Connection {
   get rawSocket(): Socket | null {
     return this.socket;
   }
+}
+
+/** Kafka's name of an API (Metadata, ListOffsets) for messages, as Kafka's own tools name them. */
+function apiName(apiKey: ApiKey): string {
+  return API_NAMES[apiKey] ?? `api ${apiKey}`;
 }

@@ -2,7 +2,7 @@
 // built dist/) against a real node started in this process. The children run with async spawn,
 // never spawnSync: the node lives on this test's event loop and must keep answering.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../../src/client/index.js';
@@ -117,6 +117,8 @@ describe('brook --help and usage errors', () => {
       [['perf', 'produce', 'x', '--record-size', '10'], '--num-records'],
       [['perf', 'produce', 'x', '--num-records', '10', '--record-size', '10', '--throughput', '-5'], '--throughput'],
       [['perf', 'consume', 'x'], '--messages'],
+      [['workers', 'add', '0'], "argument 'count'"],
+      [['workers', 'add', 'two'], "argument 'count'"],
     ];
     const runs = await Promise.all(cases.map(([args]) => brook(args)));
     runs.forEach((r, i) => {
@@ -133,6 +135,23 @@ describe('brook --help and usage errors', () => {
     const missing = await brook(['topics', 'describe', 'no-such-topic']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  it('names Kafka APIs in errors as Kafka\'s tools do (DescribeTopics, not describeTopics)', async () => {
+    const missing = await brook(['topics', 'describe', 'no-such-topic']);
+    expect(missing.stderr).toBe('brook: DescribeTopics no-such-topic: UNKNOWN_TOPIC_OR_PARTITION\n');
+    const defaults = await brook(['configs', 'alter', '--broker-defaults', '--add-config', 'node.id=3']);
+    expect(defaults.code).toBe(1);
+    expect(defaults.stderr).toMatch(/^brook: IncrementalAlterConfigs broker <default>: INVALID_CONFIG /);
+  });
+
+  it('prints the package version with --version', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await brook([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
   });
 
   it('takes --bootstrap-server over BROOK_BOOTSTRAP_SERVER', async () => {
@@ -479,5 +498,167 @@ describe('brook perf', () => {
     const short = await brook(['perf', 'consume', 't-perf', '--messages', '6000', '--timeout-ms', '500']);
     expect(short.code).toBe(1);
     expect(short.stderr).toContain('5000 of 6000');
+  });
+});
+
+describe('brook output into a pipe that closes early', () => {
+  /**
+   * Runs `brook ...args | head -n` in a shell. The shell reports brook's own exit code on
+   * stderr, as a pipeline's status is the last command's (head's).
+   */
+  function intoHead(args: string[], lines: number): Promise<Run> {
+    const quoted = args.map((a) => `'${a}'`).join(' ');
+    return new Promise((resolve, reject) => {
+      const child = spawn('sh', ['-c', `{ "${process.execPath}" "${bin}" ${quoted}; echo "brook exited $?" >&2; } | head -${lines}`], {
+        env: { ...process.env, BROOK_BOOTSTRAP_SERVER: broker.bootstrap },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => { stdout += c; });
+      child.stderr.on('data', (c) => { stderr += c; });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`brook ${args.join(' ')} | head did not end within 30 s\n${stdout}\n${stderr}`));
+      }, 30_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('consume and actors --json end quietly, with exit code 0 and no stack trace, when head stops reading', async () => {
+    await ok(['topics', 'create', 't-pipe']);
+    // Far more output than a pipe buffers (64 KiB), so brook is still writing when head exits.
+    const line = 'x'.repeat(200);
+    await ok(['produce', 't-pipe'], { input: Array.from({ length: 3000 }, (_, i) => `${i} ${line}`).join('\n') });
+
+    const consumed = await intoHead(['consume', 't-pipe', '--from-beginning'], 2);
+    expect(consumed.stdout).toBe(`0 ${line}\n1 ${line}\n`);
+    expect(consumed.stderr).toBe('brook exited 0\n');
+
+    const actors = await intoHead(['actors', '--json', '--http', `127.0.0.1:${broker.node.httpPort}`], 1);
+    expect(actors.stdout).toBe('[\n');
+    expect(actors.stderr).toBe('brook exited 0\n');
+  });
+});
+
+describe('brook consume and produce on a missing topic or past the log end', () => {
+  let strict: EmbeddedBroker;
+  beforeAll(async () => {
+    strict = await startBroker({ logLevel: 'silent', autoCreateTopics: false, workers: 1, offsetsTopicPartitions: 4, groupInitialRebalanceDelayMs: 0 });
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+  const onStrict = () => ({ env: { BROOK_BOOTSTRAP_SERVER: strict.bootstrap }, timeoutMs: 20_000 });
+
+  it('consume says a missing topic does not exist, with --group as without, and exits 1', async () => {
+    const alone = await brook(['consume', 'ghost'], onStrict());
+    const grouped = await brook(['consume', 'ghost', '--group', 'g-ghost'], onStrict());
+    for (const r of [alone, grouped]) {
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('brook: topic ghost does not exist\n');
+    }
+  });
+
+  it('produce fails at once on a missing topic when the broker does not create topics, and creates it when it does', async () => {
+    const began = Date.now();
+    const refused = await brook(['produce', 'ghost'], { ...onStrict(), input: 'x\n' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('topic ghost does not exist');
+    expect(Date.now() - began).toBeLessThan(15_000);
+    expect((await ok(['topics', 'list'], { env: { BROOK_BOOTSTRAP_SERVER: strict.bootstrap } })).split('\n')).not.toContain('ghost');
+
+    // The node of the other tests creates topics on use: produce creates it and the record is there.
+    const created = await brook(['produce', 't-created-on-use'], { input: 'hello\n' });
+    expect(created.code).toBe(0);
+    expect(await ok(['consume', 't-created-on-use', '--from-beginning', '--max-messages', '1'])).toBe('hello\n');
+  });
+
+  it('consume --offset past the log end says so, naming the log end, and exits 1', async () => {
+    await ok(['topics', 'create', 't-end', '--partitions', '2']);
+    await ok(['produce', 't-end', '--partition', '0'], { input: 'a\nb\nc\n' });
+    const past = await brook(['consume', 't-end', '--partition', '0', '--offset', '5'], { timeoutMs: 20_000 });
+    expect(past.code).toBe(1);
+    expect(past.stderr).toBe('brook: --offset 5 is past the log end of t-end-0 (log end offset 3)\n');
+    // Every partition read is checked: partition 1 is empty.
+    const all = await brook(['consume', 't-end', '--offset', '2'], { timeoutMs: 20_000 });
+    expect(all.code).toBe(1);
+    expect(all.stderr).toBe('brook: --offset 2 is past the log end of t-end-1 (log end offset 0)\n');
+    // The log end itself is where the next record will be: it waits there, as asked.
+    const atEnd = await brook(['consume', 't-end', '--partition', '0', '--offset', '3', '--timeout-ms', '500']);
+    expect(atEnd.code).toBe(0);
+    expect(atEnd.stderr).toBe('Processed a total of 0 messages\n');
+  });
+});
+
+describe('brook actors and brook console', () => {
+  const http = () => `127.0.0.1:${broker.node.httpPort}`;
+
+  it('actors lists partitions in numeric order, then the group coordinators with their groups and members', async () => {
+    await ok(['topics', 'create', 't-actors', '--partitions', '12']);
+    await ok(['produce', 't-actors', '--partition', '10'], { input: 'x\n' });
+    await ok(['consume', 't-actors', '--group', 'g-actors', '--from-beginning', '--max-messages', '1']);
+    const text = await ok(['actors', '--http', http()]);
+    const threads = text.split(/^THREAD /m).slice(1);
+    expect(threads.length).toBeGreaterThan(0);
+    let groups = 0;
+    for (const t of threads) {
+      const rows = t.split('\n').slice(2).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+      const kinds = rows.map((r) => r[1]);
+      // Partitions first, then group coordinators, as the web console lists them.
+      const firstCoordinator = kinds.indexOf('group-coordinator');
+      expect(firstCoordinator).toBeGreaterThanOrEqual(0);
+      expect(kinds.slice(firstCoordinator).every((k) => k === 'group-coordinator')).toBe(true);
+      const ours = rows.filter((r) => r[0]!.startsWith('partition:t-actors:')).map((r) => Number(r[0]!.split(':')[2]));
+      expect(ours).toEqual([...ours].sort((a, b) => a - b));
+      const coordinators = rows.filter((r) => r[1] === 'group-coordinator').map((r) => r.join(' '));
+      expect(coordinators.length).toBeGreaterThan(0);
+      const offsets = coordinators.map((c) => Number(/__consumer_offsets:(\d+) /.exec(c)![1]));
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+      for (const c of coordinators) {
+        const m = /start=\d+ end=\d+ hw=\d+ epoch=\d+ bytes=\d+ groups=(\d+) members=(\d+)/.exec(c);
+        expect(m, c).not.toBeNull();
+        groups += Number(m![1]);
+      }
+    }
+    expect(text).toMatch(/partition:t-actors:10\s+partition\s+running\s+\d+\s+\d+\s+start=0 end=1 hw=1/);
+    expect(groups).toBeGreaterThanOrEqual(1);
+  });
+
+  it('console awaits the promises it prints, in order, also inside an array or object', async () => {
+    const input = [
+      'overview().then(() => "first")',
+      '"second"',
+      '[overview(), topics()]',
+      '({ o: overview(), n: 1 })',
+      'Promise.reject(new Error("refused"))',
+      '"last"',
+      '',
+    ].join('\n');
+    const r = await brook(['console', '--http', http()], { input });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('Promise {');
+    expect(r.stdout).not.toContain('<pending>');
+    expect(r.stdout).toMatch(/nodeId: 0/);
+    expect(r.stdout).toContain("name: 't-actors'");
+    expect(r.stdout).toContain('n: 1');
+    const order = ["'first'", "'second'", 'nodeId: 0', 'refused', "'last'"].map((s) => r.stdout.indexOf(s));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+});
+
+describe('brook configs alter, refused', () => {
+  it('shows the broker\'s error and exits 1 without saying the configs were updated', async () => {
+    await ok(['topics', 'create', 't-cfg-refused']);
+    const r = await brook(['configs', 'alter', '--topic', 't-cfg-refused', '--add-config', 'retention.ms=soon']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("brook: IncrementalAlterConfigs topic t-cfg-refused: INVALID_CONFIG (invalid value 'soon' for retention.ms: must be an integer >= -1)\n");
+    expect(await ok(['configs', 'describe', '--topic', 't-cfg-refused'])).toBe('Dynamic configs for topic t-cfg-refused are:\n');
   });
 });
