@@ -259,8 +259,8 @@ export class GroupStateMachine {
    * are compared, not its bytes, because a restarted consumer joins with no owned partitions, a
    * new generation field or new assignor user data, which would otherwise always rebalance.
    * The group rebalances when its protocol would change (as Kafka) or when the member's
-   * subscribed topics changed (Kafka does not, and would hand the member partitions it no longer
-   * subscribes to, which the Java consumer answers by rejoining in a loop).
+   * subscribed topics changed (Kafka does not, and so hands the member its old partitions, of
+   * topics it may no longer subscribe to, until some later rebalance).
    *
    * A restarted leader keeps the group too, as in Kafka: from JoinGroup v9 it is told it is the
    * leader with SkipAssignment set (KIP-814), so it goes on watching metadata without assigning;
