@@ -10,6 +10,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { listGroupsWithLag } from './http/groups.js';
 import { partitionStates } from './http/topic-routes.js';
 import type { BrookNode } from './node.js';
+import { threadStatsWindowMs } from './runtime/limits.js';
 
 export class NodeProbe {
   private readonly partitions: Gauge;
@@ -33,9 +34,9 @@ export class NodeProbe {
     this.underReplicated = new Gauge({ name: 'brook_kafka_under_replicated_partitions', help: 'Partitions whose ISR is smaller than their replica set', registers });
     this.mailboxDepth = new Gauge({ name: 'brook_actor_mailbox_depth', help: 'Messages queued for an actor (in flight to it plus waiting on the main thread)', labelNames: ['actor', 'kind', 'thread'], registers });
     this.restarts = new Gauge({ name: 'brook_actor_restarts_total', help: 'Times the supervisor restarted an actor', labelNames: ['actor', 'kind'], registers });
-    this.elu = new Gauge({ name: 'brook_thread_event_loop_utilization', help: 'Event-loop utilisation of a worker thread since the previous scrape (0..1)', labelNames: ['thread'], registers });
+    this.elu = new Gauge({ name: 'brook_thread_event_loop_utilization', help: `Event-loop utilisation of a worker thread (its share of wall time busy, measured from the main thread) over its last closed window of ${threadStatsWindowMs / 1000} s (0..1)`, labelNames: ['thread'], registers });
     this.threads = new Gauge({ name: 'brook_worker_threads', help: 'Live worker threads', registers });
-    this.loopDelay = new Gauge({ name: 'brook_thread_event_loop_delay_seconds', help: 'Event-loop delay of a worker thread since the previous scrape (quantile 0.5, 0.99 and 1 = max)', labelNames: ['thread', 'quantile'], registers });
+    this.loopDelay = new Gauge({ name: 'brook_thread_event_loop_delay_seconds', help: `Event-loop delay of a worker thread over its last closed window of ${threadStatsWindowMs / 1000} s (quantile 0.5, 0.99 and 1 = max)`, labelNames: ['thread', 'quantile'], registers });
     const group = ['consumergroup', 'topic', 'partition'] as const;
     this.groupLag = new Gauge({ name: 'kafka_consumergroup_lag', help: 'High watermark minus the group\'s committed offset, per partition', labelNames: group, registers });
     this.groupLagSum = new Gauge({ name: 'kafka_consumergroup_lag_sum', help: 'Lag of a group summed over a topic\'s partitions', labelNames: ['consumergroup', 'topic'], registers });

@@ -52,6 +52,9 @@ async function overview(node: BrookNode): Promise<unknown> {
     pid: process.pid,
     nodeVersion: process.version,
     rssBytes: process.memoryUsage().rss,
+    // The whole process's CPU time since it started (every thread together); the console turns
+    // two of these into a share of a core. Each thread's own load is in `threads`.
+    processCpuMs: (({ user, system }) => ({ user: user / 1000, system: system / 1000 }))(process.cpuUsage()),
     threads: threads
       .sort((a, b) => a.stats.threadIndex - b.stats.threadIndex)
       .map((t) => ({

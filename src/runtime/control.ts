@@ -26,16 +26,40 @@ export interface Percentiles {
   readonly max: number;
 }
 
-export interface ThreadStats {
+/** What a worker thread reports about itself over the control plane. */
+export interface WorkerStats {
   readonly threadIndex: number;
   readonly actors: number;
-  /** Event-loop utilisation since the previous call (0..1). */
-  readonly eventLoopUtilization: number;
-  /** Event-loop delay (perf_hooks.monitorEventLoopDelay) since the previous call, in milliseconds. */
+  /**
+   * Event-loop delay (perf_hooks.monitorEventLoopDelay, which is per thread) over the thread's
+   * last closed window of `threadStatsWindowMs`, in milliseconds; before the first window
+   * closes, since the thread started.
+   */
   readonly eventLoopDelayMs: Percentiles;
-  readonly processCpuUserMs: number;
-  readonly processCpuSystemMs: number;
 }
+
+/**
+ * A worker thread's own load, measured from the main thread (WorkerHandle) with
+ * `worker.performance.eventLoopUtilization()`. Node 20 has no per-thread CPU clock
+ * (`process.cpuUsage()` is the whole process's); event-loop utilisation is the share of wall
+ * time the thread's loop was not idle waiting for events, so for these threads (JavaScript and
+ * synchronous SQLite) it is the thread's CPU share, plus any time blocked in a synchronous
+ * syscall such as fsync.
+ */
+export interface ThreadLoad {
+  /** 0..1 over the last sampling interval (see `eventLoopIntervalMs`). */
+  readonly eventLoopUtilization: number;
+  /** The length of that interval in milliseconds (about `threadStatsWindowMs`). */
+  readonly eventLoopIntervalMs: number;
+  /** When the interval ended (epoch milliseconds, main thread's clock). */
+  readonly eventLoopSampledAt: number;
+  /** Since the thread started, for readers that compute utilisation over intervals of their own. */
+  readonly eventLoopActiveMsTotal: number;
+  readonly eventLoopIdleMsTotal: number;
+}
+
+/** A thread's figures as the supervisor reports them: the thread's own, and its load. */
+export type ThreadStats = WorkerStats & ThreadLoad;
 
 /** The API each worker thread exposes to the supervisor through comlink. */
 export interface WorkerControl {
@@ -44,5 +68,5 @@ export interface WorkerControl {
   stop(actorId: string, reason: string): Promise<void>;
   inspect(actorId: string): Promise<ActorInspection | null>;
   list(): Promise<ActorInspection[]>;
-  stats(): Promise<ThreadStats>;
+  stats(): Promise<WorkerStats>;
 }

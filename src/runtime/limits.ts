@@ -37,3 +37,12 @@ export const runtimeDefaults = {
 } as const;
 
 export type RuntimeLimits = { -readonly [K in keyof typeof runtimeDefaults]: number };
+
+/**
+ * The window of each worker thread's load figures: the main thread samples every thread's
+ * event-loop utilisation this often, and each thread closes its event-loop delay histogram this
+ * often. Every reader (the console, /metrics, the CLI) sees the last closed window, so one
+ * reader's polling never shortens the interval another reader is shown. It is not a per-runtime
+ * limit: the worker threads read it here, as they start.
+ */
+export const threadStatsWindowMs = 2_000;

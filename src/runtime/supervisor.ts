@@ -267,11 +267,14 @@ export class Supervisor {
     return this.withTimeout(rec.host.control.inspect(actorId), `inspect ${actorId}`);
   }
 
-  /** Per live thread: its stats and the actors it hosts. */
+  /**
+   * Per live thread: its stats (its own, over the control plane, and its event-loop
+   * utilisation, which its handle measures from this thread) and the actors it hosts.
+   */
   async threads(): Promise<{ stats: ThreadStats; actors: ActorInspection[] }[]> {
     const live = this.hosts.filter((h) => h.alive);
     return Promise.all(live.map(async (h) => ({
-      stats: await this.withTimeout(h.control.stats(), 'stats'),
+      stats: { ...(await this.withTimeout(h.control.stats(), 'stats')), ...h.eventLoopLoad() },
       actors: await this.withTimeout(h.control.list(), 'list'),
     })));
   }

@@ -12,10 +12,10 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Actor, ActorContext, ActorFactory, Outcome, ThreadEvents } from './actor.js';
-import type { ActorInspection, Percentiles, ThreadStats, WorkerControl } from './control.js';
+import type { ActorInspection, Percentiles, WorkerControl, WorkerStats } from './control.js';
 import { serializeError, type FromWorker, type ToWorker } from './envelope.js';
 import { createEmitter } from './events.js';
-import { runtimeDefaults } from './limits.js';
+import { runtimeDefaults, threadStatsWindowMs } from './limits.js';
 
 const loopDelayResolutionMs = 10;
 
@@ -66,9 +66,16 @@ export class ThreadHost implements WorkerControl {
   private outTransfer: ArrayBuffer[] = [];
   private drainScheduled = false;
   private flushScheduled = false;
-  private lastElu = performance.eventLoopUtilization();
-  /** Samples this thread's event-loop delay every 10 ms; reset at each `stats` call, as ELU is. */
+  /**
+   * Samples this thread's event-loop delay every 10 ms. It is closed into `lastDelayWindow` and
+   * reset on a timer of this thread's own, not at each `stats` call: otherwise every reader (the
+   * console's overview and actors pages, /metrics, a second browser tab) would shorten the
+   * window the others are shown. (Event-loop utilisation is measured from the main thread, by
+   * WorkerHandle, so that a thread busy in a long turn is measured rather than waited for.)
+   */
   private readonly loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+  private lastDelayWindow: Percentiles | null = null;
+  private readonly delayWindowTimer: NodeJS.Timeout;
   readonly events = createEmitter<ThreadEvents>();
 
   constructor(
@@ -78,6 +85,12 @@ export class ThreadHost implements WorkerControl {
     private readonly now: () => number = Date.now,
   ) {
     this.loopDelay.enable();
+    this.delayWindowTimer = setInterval(() => {
+      this.lastDelayWindow = this.delayPercentiles();
+      this.loopDelay.reset();
+    }, threadStatsWindowMs);
+    // The window timer must not keep a thread (or a test that builds a host) alive.
+    this.delayWindowTimer.unref();
   }
 
   /** Data plane: a batch of asks from the supervisor. */
@@ -146,25 +159,21 @@ export class ThreadHost implements WorkerControl {
     return [...this.actors.values()].map((h) => this.describe(h));
   }
 
-  async stats(): Promise<ThreadStats> {
-    const elu = performance.eventLoopUtilization(this.lastElu);
-    this.lastElu = performance.eventLoopUtilization();
-    // Node 20 has no per-thread CPU counter; this is the process's, and says so in its name.
-    const cpu = process.cpuUsage();
+  async stats(): Promise<WorkerStats> {
+    return {
+      threadIndex: this.threadIndex,
+      actors: this.actors.size,
+      // Before the first window closes, what has been recorded since the thread started.
+      eventLoopDelayMs: this.lastDelayWindow ?? this.delayPercentiles(),
+    };
+  }
+
+  private delayPercentiles(): Percentiles {
     const d = this.loopDelay;
     // The histogram records the time between its timer's ticks, which includes the 10 ms
     // resolution itself; the delay is what lies beyond it.
     const delayMs = (ns: number) => Math.max(0, ns / 1e6 - loopDelayResolutionMs);
-    const eventLoopDelayMs = d.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: delayMs(d.percentile(50)), p99: delayMs(d.percentile(99)), max: delayMs(d.max) };
-    d.reset();
-    return {
-      threadIndex: this.threadIndex,
-      actors: this.actors.size,
-      eventLoopUtilization: elu.utilization,
-      eventLoopDelayMs,
-      processCpuUserMs: cpu.user / 1000,
-      processCpuSystemMs: cpu.system / 1000,
-    };
+    return d.count === 0 ? { p50: 0, p99: 0, max: 0 } : { p50: delayMs(d.percentile(50)), p99: delayMs(d.percentile(99)), max: delayMs(d.max) };
   }
 
   private describe(h: Hosted): ActorInspection {

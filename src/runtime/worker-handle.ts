@@ -8,13 +8,14 @@
  * Invariant: every ask handed to `send` ends in exactly one `onSettled` call (a reply, or the
  * thread's exit), which is what keeps the supervisor's per-actor in-flight counts exact.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { WorkerControl } from './control.js';
+import type { ThreadLoad, WorkerControl } from './control.js';
 import type { FromWorker, SerializedError, ToWorker } from './envelope.js';
 import { RuntimeError } from './errors.js';
-import { runtimeDefaults } from './limits.js';
+import { runtimeDefaults, threadStatsWindowMs } from './limits.js';
 import type { WorkerBoot } from './worker-main.js';
 
 export interface SentAsk {
@@ -59,6 +60,15 @@ export class WorkerHandle {
   private flushScheduled = false;
   private nextId = 1;
   private exited = false;
+  /**
+   * The thread's event-loop utilisation, sampled from this (main) thread every
+   * `threadStatsWindowMs` through `worker.performance`: reading it needs nothing from the
+   * thread, so a thread stuck in a long synchronous turn is measured, not waited for, and the
+   * figure is the same for every reader until the next sample.
+   */
+  private eluSample: EventLoopUtilization | null = null;
+  private load: ThreadLoad | null = null;
+  private readonly eluTimer: NodeJS.Timeout;
 
   constructor(
     readonly threadIndex: number,
@@ -81,6 +91,9 @@ export class WorkerHandle {
       list: () => this.guard(r.list()),
       stats: () => this.guard(r.stats()),
     };
+    this.eluTimer = setInterval(() => this.sampleEventLoop(), threadStatsWindowMs);
+    this.eluTimer.unref();
+    this.worker.on('online', () => { this.eluSample = this.worker.performance.eventLoopUtilization(); });
     this.worker.on('message', (batch: FromWorker[]) => this.receive(batch));
     this.worker.on('error', (err) => this.exit(`thread threw: ${err.message}`));
     this.worker.on('exit', (code) => this.exit(`thread exited with code ${code}`));
@@ -92,6 +105,39 @@ export class WorkerHandle {
 
   get threadId(): number {
     return this.worker.threadId;
+  }
+
+  /**
+   * The thread's event-loop utilisation over the last sampling interval. Until the first
+   * interval has closed it is the utilisation since the thread started.
+   */
+  eventLoopLoad(): ThreadLoad {
+    if (this.load) return this.load;
+    const total = this.worker.performance.eventLoopUtilization();
+    return {
+      eventLoopUtilization: total.utilization,
+      eventLoopIntervalMs: total.idle + total.active,
+      eventLoopSampledAt: Date.now(),
+      eventLoopActiveMsTotal: total.active,
+      eventLoopIdleMsTotal: total.idle,
+    };
+  }
+
+  private sampleEventLoop(): void {
+    if (this.exited) return;
+    const now = this.worker.performance.eventLoopUtilization();
+    const before = this.eluSample;
+    this.eluSample = now;
+    // Before the thread is online it reads all zeros; there is no interval to report yet.
+    if (!before || now.idle + now.active <= before.idle + before.active) return;
+    const d = this.worker.performance.eventLoopUtilization(now, before);
+    this.load = {
+      eventLoopUtilization: d.utilization,
+      eventLoopIntervalMs: d.idle + d.active,
+      eventLoopSampledAt: Date.now(),
+      eventLoopActiveMsTotal: now.active,
+      eventLoopIdleMsTotal: now.idle,
+    };
   }
 
   /** Queues an ask for the next batch to this thread. */
@@ -163,6 +209,7 @@ export class WorkerHandle {
   private exit(reason: string): void {
     if (this.exited) return;
     this.exited = true;
+    clearInterval(this.eluTimer);
     const error = { name: 'RuntimeError', code: 'ACTOR_FAILED', message: `worker thread ${this.threadIndex} died (${reason})` };
     const asks = [...this.inFlight.values()];
     this.inFlight.clear();
