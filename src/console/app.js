@@ -113,9 +113,10 @@ function headersCell(headers, mode) {
 }
 
 function table(columns, rows, opts = {}) {
-  const head = h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : '' }, c.title)));
+  const cls = (c) => [c.num ? 'num' : '', c.cls ?? ''].join(' ').trim();
+  const head = h('tr', {}, columns.map((c) => h('th', { class: cls(c) }, c.title)));
   const body = rows.map((r) => h('tr', { class: opts.onclick ? 'clickable' : '', ...(opts.attrs ? opts.attrs(r) : {}), onclick: opts.onclick ? () => opts.onclick(r) : undefined },
-    columns.map((c) => h('td', { class: c.num ? 'num' : '' }, c.cell(r)))));
+    columns.map((c) => h('td', { class: cls(c) }, c.cell(r)))));
   return h('table', { id: opts.id }, h('thead', {}, head), h('tbody', {}, body.length ? body : h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, opts.empty ?? 'nothing here yet'))));
 }
 
@@ -132,19 +133,29 @@ async function overviewPage() {
     h('button', { class: 'primary', id: 'add-worker', onclick: () => addWorker().then(draw) }, '+ Add worker thread'));
   const threads = h('div', { class: 'threads', id: 'threads' });
   main.append(cards, h('div', { style: 'height:18px' }), threadsHead, threads);
+  // The process's CPU share is worked out between two of this page's own polls (the first one
+  // against the process's start), so other readers of the API cannot shorten its interval.
+  let cpuBefore = { uptimeMs: 0, cpuMs: 0 };
   async function draw() {
     const o = await api('/api/overview');
     const actors = o.threads.reduce((n, t) => n + t.actors.length, 0);
+    const cpuMs = o.processCpuMs.user + o.processCpuMs.system;
+    const processCpu = o.uptimeMs > cpuBefore.uptimeMs ? (cpuMs - cpuBefore.cpuMs) / (o.uptimeMs - cpuBefore.uptimeMs) : null;
+    cpuBefore = { uptimeMs: o.uptimeMs, cpuMs };
     cards.replaceChildren(...[
       ['Node', o.nodeId], ['Cluster', o.clusterId], ['Uptime', fmt.uptime(o.uptimeMs)], ['Kafka listener', o.listener],
       ['Topics', o.topics], ['Threads', o.threads.length], ['Actors', actors], ['Memory (RSS)', fmt.bytes(o.rssBytes)],
+      ['CPU (whole process)', processCpu === null ? '–' : `${(processCpu * 100).toFixed(0)}% of a core`],
     ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))));
     threads.replaceChildren(...o.threads.map((t) => h('div', { class: 'panel thread', 'data-thread': t.threadIndex },
       h('h3', {}, `Thread ${t.threadIndex}`, h('span', { class: 'muted' }, `${t.actors.length} actors`)),
-      h('div', { class: 'muted' }, `Event-loop utilisation ${fmt.pct(t.eventLoopUtilization)}`),
+      // This thread's own CPU: Node 20 has no per-thread CPU clock, so it is the thread's
+      // event-loop utilisation, which the node samples from the main thread for every reader.
+      h('div', { class: 'thread-cpu', title: 'Share of the interval this thread\'s event loop was busy (perf_hooks event-loop utilisation, measured from the main thread). For a partition thread that is its CPU, plus any time blocked in a synchronous write such as fsync.' },
+        'CPU ', h('b', { class: 'value' }, fmt.pct(t.eventLoopUtilization)),
+        h('span', { class: 'muted' }, ` event loop busy over ${(t.eventLoopIntervalMs / 1000).toFixed(1)} s`)),
       h('div', { class: 'meter' }, h('span', { style: `width:${Math.min(100, t.eventLoopUtilization * 100).toFixed(1)}%` })),
       h('div', { class: 'muted' }, `Event-loop delay p50 ${fmt.ms(t.eventLoopDelayMs?.p50)} · p99 ${fmt.ms(t.eventLoopDelayMs?.p99)} · max ${fmt.ms(t.eventLoopDelayMs?.max)}`),
-      h('div', { class: 'muted' }, `Process CPU ${fmt.ms(t.processCpuUserMs)} user, ${fmt.ms(t.processCpuSystemMs)} system`),
       h('div', { class: 'chips' }, t.actorKinds.sort((a, b) => kindOrder(a) - kindOrder(b) || a.id.localeCompare(b.id, 'en', { numeric: true })).map((a) => h('a', { class: `chip ${a.kind} ${a.status}`, href: `#/actors/${encodeURIComponent(a.id)}`, 'data-actor': a.id, title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}` }, a.id.replace(/^partition:/, '')))),
     )));
     document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener} · up ${fmt.uptime(o.uptimeMs)}`;
@@ -173,18 +184,42 @@ function partitionState(a) {
   return s && typeof s.logEndOffset === 'number' ? s : null;
 }
 
+/**
+ * An actor's state as short fields. Each field keeps its words together and the cell may wrap
+ * between fields, so the column can be narrow enough for the table to fit a 1400 px window
+ * without any field being cut or broken mid-word.
+ */
 function stateCell(a) {
   const s = partitionState(a);
   if (!s) return h('span', { class: 'muted' }, a.state ? JSON.stringify(a.state).slice(0, 120) : '–');
-  const groups = a.state.groups ? ` · ${a.state.groups.groups} groups, ${a.state.groups.members} members` : '';
-  return h('span', { class: 'mono state' }, `start ${s.logStartOffset} end ${s.logEndOffset} hw ${s.highWatermark} epoch ${s.leaderEpoch} ${fmt.bytes(s.sizeBytes)}${groups}`);
+  const parts = [[`start ${s.logStartOffset}`, `end ${s.logEndOffset}`, `hw ${s.highWatermark}`], [`epoch ${s.leaderEpoch}`], [fmt.bytes(s.sizeBytes)]];
+  if (a.state.groups) parts.push([`${a.state.groups.groups} groups,`, `${a.state.groups.members} members`]);
+  // A part's separator stays with its last field, so a line never starts with one.
+  const fields = parts.flatMap((p, i) => p.map((f, j) => (j === p.length - 1 && i < parts.length - 1 ? `${f} ·` : f)));
+  return h('span', { class: 'mono state' }, fields.flatMap((f, i) => [h('span', { class: 'field' }, f), i < fields.length - 1 ? ' ' : null]));
+}
+
+/** A p50 / p99 pair that may break between the two figures, never inside one. */
+function pair(p) {
+  if (!p) return '–';
+  return h('span', {}, h('span', { class: 'nowrap' }, `${fmt.ms(p.p50)} /`), ' ', h('span', { class: 'nowrap' }, fmt.ms(p.p99)));
+}
+
+/**
+ * The row's controls: a failure point to switch on or off (partition logs only), and a restart.
+ * They share one cell, the select above the two buttons, which keeps the column narrow.
+ */
+function actionsCell(a, onChange) {
+  const restart = h('button', { class: 'small restart', onclick: async (e) => { e.stopPropagation(); await act(`Restarted ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/restart`, { method: 'POST', body: {} })); onChange(); } }, 'Restart');
+  const fp = failurePointControl(a, onChange);
+  return fp ? h('div', { class: 'actions' }, fp.select, fp.button, restart) : h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'no failure points'), h('span'), restart);
 }
 
 function failurePointControl(a, onChange) {
   const s = partitionState(a);
-  if (!s) return h('span', { class: 'muted' }, '–');
+  if (!s) return null;
   const armed = new Set(s.failurePoints ?? []);
-  const select = h('select', { class: 'fp-select', 'aria-label': 'failure point' }, failurePoints.map((p) => h('option', { value: p }, p + (armed.has(p) ? ' (on)' : ''))));
+  const select = h('select', { class: 'fp-select', 'aria-label': 'failure point', title: 'failure point of the partition log, to switch on or off' }, failurePoints.map((p) => h('option', { value: p }, p + (armed.has(p) ? ' (on)' : ''))));
   const on = () => armed.has(select.value);
   const button = h('button', { class: `small fp-toggle ${on() ? 'on' : ''}` }, on() ? 'Switch off' : 'Switch on');
   select.addEventListener('change', () => { button.textContent = on() ? 'Switch off' : 'Switch on'; button.classList.toggle('on', on()); });
@@ -195,7 +230,7 @@ function failurePointControl(a, onChange) {
     onChange();
   });
   select.addEventListener('click', (e) => e.stopPropagation());
-  return h('span', { style: 'white-space:nowrap' }, select, ' ', button);
+  return { select, button };
 }
 
 async function actorsPage(selected) {
@@ -224,20 +259,21 @@ async function actorsPage(selected) {
       if (a.messagesHandled !== undefined) previousHandled.set(a.id, a.messagesHandled);
     }
     replace(holder, table([
-      { title: 'Actor', cell: (a) => h('a', { href: `#/actors/${encodeURIComponent(a.id)}`, class: 'mono', onclick: (e) => e.stopPropagation() }, a.id) },
+      // Every actor here is addressed as partition:<topic>:<n>; the prefix is left out (as on
+      // the overview's chips) to keep the table within a 1400 px window, and is in the tooltip.
+      { title: 'Actor', cell: (a) => h('a', { href: `#/actors/${encodeURIComponent(a.id)}`, class: 'mono', title: a.id, onclick: (e) => e.stopPropagation() }, a.id.replace(/^partition:/, '')) },
       { title: 'Kind', cell: (a) => a.kind },
       { title: 'Thread', num: true, cell: (a) => a.threadIndex ?? '–' },
       { title: 'Status', cell: (a) => h('span', { class: `status ${a.status}` }, a.status) },
       { title: 'Mailbox', num: true, cell: (a) => a.inFlight + a.waiting },
-      { title: 'Wait p50 / p99', num: true, cell: (a) => (a.waitMs ? `${fmt.ms(a.waitMs.p50)} / ${fmt.ms(a.waitMs.p99)}` : '–') },
-      { title: 'Run p50 / p99', num: true, cell: (a) => (a.runMs ? `${fmt.ms(a.runMs.p50)} / ${fmt.ms(a.runMs.p99)}` : '–') },
+      { title: ['Wait', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.waitMs) },
+      { title: ['Run', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.runMs) },
       { title: 'Msgs/s', num: true, cell: (a) => (a.rate === null ? '–' : a.rate.toFixed(a.rate < 10 ? 1 : 0)) },
       { title: 'Handled', num: true, cell: (a) => fmt.int(a.messagesHandled) },
       { title: 'Restarts', num: true, cell: (a) => h('span', { class: 'restarts' }, a.restarts) },
       { title: 'Last error', cell: (a) => (a.lastError ? h('div', { class: 'error-text' }, a.lastError) : '') },
-      { title: 'State', cell: stateCell },
-      { title: 'Failure point', cell: (a) => failurePointControl(a, draw) },
-      { title: '', cell: (a) => h('button', { class: 'small restart', onclick: async (e) => { e.stopPropagation(); await act(`Restarted ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/restart`, { method: 'POST', body: {} })); draw(); } }, 'Restart') },
+      { title: 'State', cls: 'state-col', cell: stateCell },
+      { title: 'Actions', cell: (a) => actionsCell(a, draw) },
     ], shown, { id: 'actors-table', attrs: (a) => ({ 'data-actor': a.id, 'data-thread': a.threadIndex }), onclick: (a) => { location.hash = `#/actors/${encodeURIComponent(a.id)}`; } }));
   }
   filter.addEventListener('input', draw);

@@ -1,8 +1,10 @@
 /**
  * The web console end to end in a real browser (Debian's chromium driven by playwright-core):
- * actors per thread, a topic created from the console, a record produced with kafkajs found in
- * the message browser and in the live tail, a worker thread added with actors moving to it, and
- * a failure point switched on until the supervisor restarts the actor. Screenshots go to
+ * actors per thread, each thread card's own CPU figure (a busy thread against an idle one), a
+ * topic created from the console, a record produced with kafkajs found in the message browser
+ * and in the live tail, a worker thread added with actors moving to it, a failure point switched
+ * on until the supervisor restarts the actor, and the actors table whole at 1400 px. Runs in
+ * the test process's main thread against an embedded broker. Screenshots go to
  * test/console/screenshots/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -21,6 +23,7 @@ let broker: EmbeddedBroker;
 let browser: Browser;
 let page: Page;
 let producer: Producer;
+let kafka: Kafka;
 let base: string;
 
 async function shot(name: string): Promise<void> {
@@ -37,7 +40,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     mkdirSync(shots, { recursive: true });
     broker = await startBroker({ logLevel: 'silent', workers: 2 });
     base = `http://127.0.0.1:${broker.node.httpPort}`;
-    const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+    kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
     producer = kafka.producer();
     await producer.connect();
     const { chromium } = await import('playwright-core');
@@ -63,6 +66,57 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     expect(await page.locator('.thread[data-thread="0"] .chip').count()).toBeGreaterThan(10);
     expect(await page.locator('.thread[data-thread="1"] .chip').count()).toBeGreaterThan(10);
     await shot('overview');
+  });
+
+  it('shows on each thread card that thread\'s own CPU (event-loop utilisation), a busy thread above an idle one', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'console-busy', numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const actors = (await (await fetch(`${base}/api/actors`)).json()) as { id: string; threadIndex: number }[];
+    const busy = actors.find((a) => a.id === 'partition:console-busy:0')!.threadIndex;
+    const idle = busy === 0 ? 1 : 0;
+    // The overview answers the page last drew, to hold the cards against the API's figures.
+    let lastOverview: { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null = null;
+    const onResponse = async (r: import('playwright-core').Response) => {
+      if (r.url().endsWith('/api/overview')) lastOverview = await r.json().catch(() => lastOverview);
+    };
+    page.on('response', onResponse);
+    await open('overview');
+    await page.waitForSelector(`.thread[data-thread="${idle}"] .thread-cpu`);
+
+    // Several loops produce to the one partition on the busy thread until the cards show it.
+    let stopped = false;
+    const value = Buffer.alloc(1024, 7);
+    const loops = Array.from({ length: 4 }, async () => {
+      while (!stopped) await producer.send({ topic: 'console-busy', messages: Array.from({ length: 200 }, () => ({ partition: 0, value })) });
+    });
+    const cpuOf = (cards: { thread: number; text: string }[], i: number) => Number(/([\d.]+)%/.exec(cards.find((c) => c.thread === i)!.text)![1]);
+    let cards: { thread: number; text: string }[] = [];
+    try {
+      // Each figure is a 2 s window and the page redraws every 2 s; the bound is for a slow,
+      // shared machine. Measured here: the busy thread near 20%, the idle one near 1%.
+      await page.waitForFunction(([b, i]) => {
+        const pct = (t: number) => Number(/([\d.]+)%/.exec(document.querySelector(`.thread[data-thread="${t}"] .thread-cpu .value`)?.textContent ?? '')?.[1] ?? NaN);
+        return pct(b) >= pct(i) + 5;
+      }, [busy, idle], { timeout: 30_000, polling: 200 });
+      cards = await page.locator('.thread').evaluateAll((els) => els.map((e) => ({ thread: Number((e as HTMLElement).dataset.thread), text: e.textContent ?? '' })));
+      await shot('overview-cpu');
+    } finally {
+      stopped = true;
+      await Promise.all(loops);
+    }
+    expect(cpuOf(cards, busy)).toBeGreaterThan(cpuOf(cards, idle));
+    // No card shows the process-wide CPU time any more (it was the same on every card).
+    for (const c of cards) expect(c.text).not.toContain('Process CPU');
+    // The cards show the API's per-thread utilisation: once a redraw has settled, each card's
+    // figure is its thread's eventLoopUtilization in the overview the page last fetched.
+    await expect.poll(async () => {
+      const shown = await page.locator('.thread').evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.thread), e.querySelector('.thread-cpu .value')?.textContent]));
+      const api = lastOverview as { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null;
+      return shown.every(([t, text]) => text === `${((api?.threads.find((x) => x.threadIndex === t)?.eventLoopUtilization ?? NaN) * 100).toFixed(1)}%`);
+    }, { timeout: 10_000, interval: 100 }).toBe(true);
+    page.off('response', onResponse);
   });
 
   it('creates a topic from the console and lists it with its partitions', async () => {
@@ -138,6 +192,42 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     expect(await row.locator('.status').textContent()).toBe('running');
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('actors');
+  });
+
+  it('shows the actors table whole at 1400 px: every State cell inside the visible table and readable', async () => {
+    await open('actors');
+    await page.waitForSelector('#actors-table tr[data-actor="partition:console-busy:0"] .state');
+    const layout = await page.evaluate(() => {
+      const table = document.getElementById('actors-table')!;
+      const holder = table.parentElement!;
+      const box = holder.getBoundingClientRect();
+      const cells = [...table.querySelectorAll('tbody td.state-col')].map((td) => {
+        const r = td.getBoundingClientRect();
+        const state = td.querySelector('.state');
+        const lineHeight = state ? parseFloat(getComputedStyle(state).lineHeight) : 0;
+        return {
+          actor: (td.parentElement as HTMLElement).dataset.actor,
+          text: td.textContent ?? '',
+          inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5 && r.right <= window.innerWidth,
+          overflowing: td.scrollWidth > td.clientWidth,
+          lines: state ? Math.round(state.getBoundingClientRect().height / lineHeight) : 0,
+          // A field ("end 123456") broken over lines would have more than one box.
+          brokenFields: state ? [...state.querySelectorAll('.field')].filter((f) => f.getClientRects().length !== 1).length : -1,
+        };
+      });
+      return { holderOverflow: holder.scrollWidth - holder.clientWidth, viewport: window.innerWidth, cells };
+    });
+    expect(layout.viewport).toBe(1400);
+    // The table fits its holder: nothing hides behind a horizontal scrollbar below the last row.
+    expect(layout.holderOverflow).toBeLessThanOrEqual(0);
+    expect(layout.cells.length).toBeGreaterThan(50);
+    for (const c of layout.cells) {
+      expect(c, `State of ${c.actor}`).toMatchObject({ inside: true, overflowing: false, brokenFields: 0 });
+      expect(c.text).toMatch(/^start \d+ end \d+ hw \d+ · epoch \d+ · /);
+      expect(c.lines, `lines of ${c.actor}'s State`).toBeLessThanOrEqual(3);
+    }
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('actors-1400');
   });
 
   it('sends a message to an actor from its page', async () => {
