@@ -39,6 +39,20 @@ function oneOf(values: string[]): (v: string) => string | undefined {
   return (v) => (values.includes(v) ? undefined : `must be one of ${values.join(', ')}`);
 }
 
+/**
+ * message.format.version takes what Kafka's MetadataVersion.fromVersionString parses: a release
+ * (0.8.0 to 0.11.0, 1.0 to 3.9), optionally with an -IV suffix or further segments, which Kafka
+ * drops ("2.8.1" is 2.8).
+ */
+const messageFormatVersion = (v: string): string | undefined => {
+  const [release = '', iv, ...rest] = v.split('-');
+  const parts = release.split('.');
+  const kept = parts.slice(0, release.startsWith('0.') ? 3 : 2).join('.');
+  const known = /^(0\.8\.[0-2]|0\.9\.0|0\.10\.[0-2]|0\.11\.0|1\.[01]|2\.[0-8]|3\.[0-9])$/.test(kept);
+  const wellFormed = parts.every((p) => /^\d+$/.test(p)) && rest.length === 0 && (iv === undefined || /^IV\d+$/.test(iv));
+  return known && wellFormed ? undefined : 'must be a Kafka release such as 2.8 or 3.0-IV1';
+};
+
 const cleanupPolicy = (v: string): string | undefined => {
   const parts = v.split(',').map((s) => s.trim());
   return parts.length > 0 && parts.every((p) => p === 'delete' || p === 'compact') && new Set(parts).size === parts.length
@@ -52,6 +66,11 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: ConfigType.LONG, defaultValue: '86400000', doc: 'how long tombstones are kept in compacted topics', validate: longAtLeast(0) },
   { name: 'max.compaction.lag.ms', brokerName: 'log.cleaner.max.compaction.lag.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'longest time a record stays ineligible for compaction', validate: longAtLeast(1) },
   { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: ConfigType.INT, defaultValue: '1048588', doc: 'largest record batch accepted', validate: intBetween(0, 2 ** 31 - 1) },
+  { name: 'message.downconversion.enable', brokerName: 'log.message.downconversion.enable', type: ConfigType.BOOLEAN, defaultValue: 'true', doc: 'deprecated in Kafka 3.0 (KIP-724) and ignored: Brook serves Fetch v4 and up only, which never needs record batches converted to an older format', validate: oneOf(['true', 'false']) },
+  { name: 'message.format.version', brokerName: 'log.message.format.version', type: ConfigType.STRING, defaultValue: '3.0-IV1', doc: 'deprecated in Kafka 3.0 and ignored, as Kafka 3.x ignores it: record batches are stored in format v2 whatever it says', validate: messageFormatVersion },
+  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be ahead of the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
+  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be behind the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
+  { name: 'message.timestamp.difference.max.ms', brokerName: 'log.message.timestamp.difference.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'deprecated in Kafka 3.6 (KIP-937): how far a CreateTime timestamp may be from the broker\'s clock either way, for whichever of message.timestamp.before.max.ms and message.timestamp.after.max.ms is left at its default (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
   { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: ConfigType.STRING, defaultValue: 'CreateTime', doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps the broker\'s', validate: oneOf(['CreateTime', 'LogAppendTime']) },
   { name: 'min.compaction.lag.ms', brokerName: 'log.cleaner.min.compaction.lag.ms', type: ConfigType.LONG, defaultValue: '0', doc: 'shortest time a record stays uncompacted', validate: longAtLeast(0) },
   { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: ConfigType.INT, defaultValue: '1', doc: 'replicas that must acknowledge an acks=all write', validate: intBetween(1, 2 ** 31 - 1) },
@@ -98,6 +117,22 @@ export function effectiveTopicConfig(image: MetadataImage, topicName: string, no
     out[def.name] = overrides?.get(def.name) ?? own?.get(def.brokerName) ?? clusterDefault?.get(def.brokerName) ?? def.defaultValue;
   }
   return out;
+}
+
+/**
+ * How far a CreateTime timestamp may lie behind and ahead of the broker's clock, in ms (Infinity:
+ * no limit), from a resolved map (effectiveTopicConfig's). As in Kafka 3.6+ (KIP-937, LogConfig's
+ * getMessageTimestampBeforeMaxMs): message.timestamp.before.max.ms and .after.max.ms win when
+ * set to anything but their default, Long.MAX_VALUE; otherwise the deprecated
+ * message.timestamp.difference.max.ms that older clients still send applies to that side.
+ */
+export function messageTimestampLimits(map: Readonly<Record<string, string>>): { beforeMaxMs: number; afterMaxMs: number } {
+  const difference = map['message.timestamp.difference.max.ms'] ?? LONG_MAX;
+  const side = (name: string): number => {
+    const own = map[name] ?? LONG_MAX;
+    return limitOf(BigInt(own) === BigInt(LONG_MAX) ? difference : own);
+  };
+  return { beforeMaxMs: side('message.timestamp.before.max.ms'), afterMaxMs: side('message.timestamp.after.max.ms') };
 }
 
 /** A long config as a number: -1 (and Kafka's Long.MAX_VALUE, which no clock reaches) mean no limit. */

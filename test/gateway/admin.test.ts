@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, ConfigResourceTypes, type Admin } from 'kafkajs';
 import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
 import { decodeResponse, encodeRequest, errorCode, type ApiKey, type RequestInputs, type ResponseBodies } from '../../src/protocol/index.js';
+import { effectiveTopicConfig, messageTimestampLimits } from '../../src/cluster/topic-configs.js';
 
 const TOPIC_CONFIG = 1;
 const DYNAMIC_DEFAULT_BROKER_CONFIG = 3;
@@ -381,5 +382,155 @@ describe('IncrementalAlterConfigs and DescribeConfigs v4 (Brook codec)', () => {
     expect(readOnly.errorCode).toBe(errorCode('INVALID_CONFIG'));
     const other = await alter(RESOURCE_BROKER, '42', [{ name: 'log.retention.ms', configOperation: 0, value: '4' }]);
     expect(other.errorCode).toBe(errorCode('INVALID_REQUEST'));
+  });
+});
+
+describe('DescribeConfigs include_synonyms and include_documentation (raw, v1-v4)', () => {
+  beforeAll(async () => {
+    await admin.createTopics({ topics: [{ topic: 'flags', configEntries: [{ name: 'retention.ms', value: '90000' }] }] });
+  });
+
+  async function describeFlags(version: number, includeSynonyms: boolean, includeDocumentation: boolean) {
+    const res = await raw.send(32, version, {
+      resources: [
+        { resourceType: RESOURCE_TOPIC, resourceName: 'flags', configurationKeys: ['retention.ms', 'cleanup.policy'] },
+        { resourceType: RESOURCE_BROKER, resourceName: '1', configurationKeys: ['log.retention.ms', 'num.partitions'] },
+      ],
+      includeSynonyms,
+      includeDocumentation,
+    });
+    expect(res.results.map((r) => r.errorCode)).toEqual([0, 0]);
+    return res.results.flatMap((r) => r.configs);
+  }
+
+  it('lists synonyms only when asked, in every version that has them', async () => {
+    for (const version of [1, 2, 3, 4]) {
+      const without = await describeFlags(version, false, false);
+      expect(without).toHaveLength(4);
+      expect(without.map((c) => c.synonyms)).toEqual([[], [], [], []]);
+      const withSynonyms = await describeFlags(version, true, false);
+      const retention = withSynonyms.find((c) => c.name === 'retention.ms')!;
+      expect(retention.synonyms.map((s) => [s.name, s.value, s.source])).toEqual([
+        ['retention.ms', '90000', TOPIC_CONFIG], ['log.retention.ms', '604800000', DEFAULT_CONFIG],
+      ]);
+      expect(withSynonyms.every((c) => c.synonyms.length > 0)).toBe(true);
+      // The source is the same either way: it comes from the chain, not from the flag.
+      expect(without.map((c) => c.configSource)).toEqual(withSynonyms.map((c) => c.configSource));
+    }
+  });
+
+  it('carries documentation only when asked, from v3 (v1-v2 have no such field)', async () => {
+    for (const version of [3, 4]) {
+      expect((await describeFlags(version, true, false)).map((c) => c.documentation)).toEqual([null, null, null, null]);
+      const documented = await describeFlags(version, false, true);
+      expect(documented.every((c) => typeof c.documentation === 'string' && c.documentation.length > 0)).toBe(true);
+      // And config types, also a v3 field.
+      expect(documented.find((c) => c.name === 'retention.ms')!.configType).toBe(5);
+      expect(documented.map((c) => c.synonyms)).toEqual([[], [], [], []]);
+    }
+    // v1-v2 requests cannot ask for documentation (the field is v3+), and their answers have none.
+    for (const version of [1, 2]) expect(await describeFlags(version, true, true)).toHaveLength(4);
+  });
+});
+
+describe('topic config names Kafka 3.x still accepts though deprecated', () => {
+  const LONG_MAX = '9223372036854775807';
+
+  async function describeTopic(topic: string, keys: string[]) {
+    const res = await raw.send(32, 4, {
+      resources: [{ resourceType: RESOURCE_TOPIC, resourceName: topic, configurationKeys: keys }],
+      includeSynonyms: true,
+      includeDocumentation: true,
+    });
+    return new Map(res.results[0]!.configs.map((c) => [c.name, c]));
+  }
+
+  const limits = (topic: string) => messageTimestampLimits(effectiveTopicConfig(broker.node.controller.image, topic, 1));
+
+  it('creates a topic with message.timestamp.difference.max.ms (kafkajs), which applies to both sides, as in Kafka 3.6+', async () => {
+    const created = await admin.createTopics({
+      topics: [{ topic: 'old-timestamps', configEntries: [{ name: 'message.timestamp.difference.max.ms', value: '1000' }] }],
+    });
+    expect(created).toBe(true);
+    // Shown as Kafka shows it: the deprecated name carries the value; the new ones keep their defaults.
+    const configs = await describeTopic('old-timestamps', [
+      'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms',
+    ]);
+    expect(configs.get('message.timestamp.difference.max.ms')).toMatchObject({ value: '1000', configSource: TOPIC_CONFIG, configType: 5 });
+    expect(configs.get('message.timestamp.difference.max.ms')!.synonyms.map((s) => [s.name, s.value, s.source])).toEqual([
+      ['message.timestamp.difference.max.ms', '1000', TOPIC_CONFIG], ['log.message.timestamp.difference.max.ms', LONG_MAX, DEFAULT_CONFIG],
+    ]);
+    expect(configs.get('message.timestamp.before.max.ms')).toMatchObject({ value: LONG_MAX, configSource: DEFAULT_CONFIG });
+    expect(configs.get('message.timestamp.after.max.ms')).toMatchObject({ value: LONG_MAX, configSource: DEFAULT_CONFIG });
+    expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 1000, afterMaxMs: 1000 });
+  });
+
+  it('lets message.timestamp.before.max.ms and .after.max.ms, once set, win over the deprecated name (IncrementalAlterConfigs)', async () => {
+    const res = await raw.send(44, 1, {
+      resources: [{ resourceType: RESOURCE_TOPIC, resourceName: 'old-timestamps', configs: [{ name: 'message.timestamp.before.max.ms', configOperation: 0, value: '5000' }] }],
+      validateOnly: false,
+    });
+    expect(res.responses[0]!.errorCode).toBe(0);
+    expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 5000, afterMaxMs: 1000 });
+    const incremental = await raw.send(44, 1, {
+      resources: [{ resourceType: RESOURCE_TOPIC, resourceName: 'old-timestamps', configs: [{ name: 'message.timestamp.difference.max.ms', configOperation: 0, value: '2000' }] }],
+      validateOnly: false,
+    });
+    expect(incremental.responses[0]!.errorCode).toBe(0);
+    expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 5000, afterMaxMs: 2000 });
+  });
+
+  it('accepts it in AlterConfigs (kafkajs) and as a cluster-wide default (log.message.timestamp.difference.max.ms)', async () => {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: 'old-timestamps', configEntries: [{ name: 'message.timestamp.difference.max.ms', value: '3000' }] }],
+    });
+    // AlterConfigs replaces the set: before.max.ms is back at its default, so 3000 applies both ways.
+    expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 3000, afterMaxMs: 3000 });
+    const setDefault = (value: string | null) => raw.send(44, 1, {
+      resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configs: [{ name: 'log.message.timestamp.difference.max.ms', configOperation: value === null ? 1 : 0, value }] }],
+      validateOnly: false,
+    });
+    expect((await setDefault('60000')).responses[0]!.errorCode).toBe(0);
+    await admin.createTopics({ topics: [{ topic: 'default-timestamps' }] });
+    expect(limits('default-timestamps')).toEqual({ beforeMaxMs: 60000, afterMaxMs: 60000 });
+    expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 3000, afterMaxMs: 3000 });
+    expect((await setDefault(null)).responses[0]!.errorCode).toBe(0);
+    expect(limits('default-timestamps')).toEqual({ beforeMaxMs: Number.POSITIVE_INFINITY, afterMaxMs: Number.POSITIVE_INFINITY });
+  });
+
+  it('accepts message.format.version and message.downconversion.enable (CreateTopics v2 and v7), documented as ignored', async () => {
+    await admin.createTopics({
+      topics: [{
+        topic: 'legacy-format',
+        configEntries: [{ name: 'message.format.version', value: '2.8' }, { name: 'message.downconversion.enable', value: 'false' }],
+      }],
+    });
+    const v7 = await raw.send(19, 7, {
+      topics: [{ name: 'legacy-format-7', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.format.version', value: '0.10.2-IV0' }] }],
+      timeoutMs: 5000,
+    });
+    expect(v7.topics[0]!.errorCode).toBe(0);
+    expect(v7.topics[0]!.configs!.find((c) => c.name === 'message.format.version')).toMatchObject({ value: '0.10.2-IV0', configSource: TOPIC_CONFIG });
+    const configs = await describeTopic('legacy-format', ['message.format.version', 'message.downconversion.enable']);
+    expect(configs.get('message.format.version')).toMatchObject({ value: '2.8', configSource: TOPIC_CONFIG, configType: 2 });
+    expect(configs.get('message.downconversion.enable')).toMatchObject({ value: 'false', configSource: TOPIC_CONFIG, configType: 1 });
+    expect(configs.get('message.format.version')!.documentation).toMatch(/ignored/);
+    expect(configs.get('message.downconversion.enable')!.documentation).toMatch(/ignored/);
+  });
+
+  it('refuses invalid values for them with INVALID_CONFIG', async () => {
+    const res = await raw.send(19, 5, {
+      topics: [
+        { name: 'bad-format', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.format.version', value: '9.9' }] },
+        { name: 'bad-difference', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.timestamp.difference.max.ms', value: '-1' }] },
+        { name: 'bad-downconversion', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.downconversion.enable', value: 'maybe' }] },
+      ],
+      timeoutMs: 5000,
+    });
+    expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([
+      ['bad-format', errorCode('INVALID_CONFIG')], ['bad-difference', errorCode('INVALID_CONFIG')], ['bad-downconversion', errorCode('INVALID_CONFIG')],
+    ]);
+    expect(res.topics[0]!.errorMessage).toMatch(/message\.format\.version/);
   });
 });
