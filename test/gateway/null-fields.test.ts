@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config.js';
+import { defaultConfig, type NodeConfig } from '../../src/config.js';
 import { handlerFor } from '../../src/gateway/handlers/index.js';
 import { BrookNode } from '../../src/node.js';
 import {
@@ -42,7 +42,7 @@ beforeAll(async () => {
       done();
     },
   });
-  const config = { ...defaultConfig(), port: 0, httpPort: 0, workers: 1, logLevel: 'warn', dataDir: dir.dir };
+  const config: NodeConfig = { ...defaultConfig(), port: 0, httpPort: 0, workers: 1, logLevel: 'warn', dataDir: dir.dir };
   node = await BrookNode.start(config, { logger: pino({ level: 'warn' }, sink) });
   const c = await connect();
   try {

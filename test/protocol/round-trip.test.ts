@@ -124,7 +124,8 @@ describe('gathered Fetch responses (encodeResponseSegments)', () => {
   const spec = API_SPECS[1];
   const records = (n: number, fill: number) => Buffer.alloc(n, fill);
   it('are the bytes encodeResponse writes, with large record sets as their own segments, at every version', () => {
-    for (let v = spec.minVersion; v <= spec.maxVersion; v++) {
+    const [minVersion, maxVersion] = spec.response.validVersions;
+    for (let v = minVersion; v <= maxVersion; v++) {
       const big = records(GATHER_RECORDS_MIN_BYTES, 7);
       const bigger = records(3 * GATHER_RECORDS_MIN_BYTES + 5, 9);
       const body = {
