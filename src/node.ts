@@ -63,7 +63,9 @@ export class BrookNode implements Broker {
   ) {
     this.routes = new RoutingTable(controller.image, config.nodeId);
     this.purgatory = new FetchPurgatory(supervisor);
-    this.partitions = new PartitionManager(supervisor, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config));
+    this.partitions = new PartitionManager(
+      supervisor, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), config.logRetentionCheckIntervalMs,
+    );
     this.nodeProbe = new NodeProbe(this.metrics, this);
   }
 

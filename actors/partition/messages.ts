@@ -1,7 +1,8 @@
 /**
  * The partition actor's messages: a closed union, answered by one exhaustive switch in
  * partition-actor.ts. Commands are imperative (`Append`), queries are `GetX`, notifications
- * are past tense (`HighWatermarkAdvanced`).
+ * are past tense (`HighWatermarkAdvanced`). Sent between the main thread and the partition
+ * actors' worker threads.
  */
 import type { FailurePointName } from '../../src/storage/failure-points.js';
 import type { TopicConfig } from '../../src/storage/topic-config.js';
@@ -66,6 +67,8 @@ export interface PartitionState extends PartitionOffsets {
   readonly config: TopicConfig;
   readonly cleaner: unknown;
   readonly lastMaintenanceError: string | undefined;
+  /** Retention checks started since the actor started (one per log.retention.check.interval.ms), for the console and tests. */
+  readonly retentionChecks: number;
 }
 
 export interface PartitionConfig {
@@ -76,4 +79,6 @@ export interface PartitionConfig {
   readonly durability: 'normal' | 'full';
   /** The topic's effective configs at spawn; later changes arrive as SetTopicConfig. */
   readonly topicConfig?: TopicConfig;
+  /** The node's log.retention.check.interval.ms: how often retention runs; 300000 (Kafka's default) when absent. */
+  readonly logRetentionCheckIntervalMs?: number;
 }

@@ -12,10 +12,12 @@
  * armed failure point) throws, which crashes the actor: the supervisor restarts it, and the
  * restart reopens and recovers the log.
  *
- * Log maintenance (retention, then compaction for compacted topics) runs on the actor's own
- * timer between turns, in bounded steps: every `maintenanceIntervalMs`, or every
- * `maintenanceBacklogIntervalMs` while a step reports more work, so a backlog clears without
- * stalling produce and fetch. A topic whose compression.type names a codec has its batches
+ * Log maintenance runs on the actor's own timer between turns, in bounded steps. Retention runs
+ * every `logRetentionCheckIntervalMs` (the node's log.retention.check.interval.ms, 5 minutes by
+ * default, as in Kafka; the first check comes at most 30 s after the actor starts); compaction,
+ * for compacted topics, every `compactionIntervalMs`. While a step reports more work the next
+ * follows `maintenanceBacklogIntervalMs` later, so a backlog clears without stalling produce
+ * and fetch. A topic whose compression.type names a codec has its batches
  * recompressed before they are appended, and a compacted topic has its records checked for keys;
  * such a turn is asynchronous (the codecs are).
  */
@@ -44,22 +46,37 @@ export function openPartitionLog(ctx: ActorContext, cfg: PartitionConfig): Parti
   return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig, walCheckpointer: walCheckpointerOfThread() });
 }
 
-/** How often log maintenance runs when idle, and while a step says there is more to do. */
-const maintenanceIntervalMs = 1000;
+/** How often a compaction step runs when idle, and maintenance while a step says there is more to do. */
+const compactionIntervalMs = 1000;
 const maintenanceBacklogIntervalMs = 10;
+/** Kafka's log.retention.check.interval.ms default, for a config that does not name one. */
+const logRetentionCheckIntervalDefaultMs = 300_000;
+/** Kafka's InitialTaskDelayMs: the first retention check waits at most this long, so a node restarted often still checks. */
+const retentionInitialDelayMs = 30_000;
 
 /** Exported so the group coordinator can embed one for the `__consumer_offsets` partition it owns. */
 export class PartitionActor implements Actor {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastMaintenanceError: string | undefined;
+  private readonly retentionCheckIntervalMs: number;
+  /** When the next retention check is due, by ctx.now. */
+  private nextRetentionCheckMs: number;
+  /** True while the last retention step stopped at its bound with more to delete. */
+  private retentionBacklog = false;
+  private retentionChecks = 0;
+  /** True while a maintenance step runs (it may await compaction); a request to run meanwhile waits for it. */
+  private maintaining = false;
+  private maintainAgain = false;
 
   constructor(
     private readonly ctx: ActorContext,
     private readonly cfg: PartitionConfig,
     private readonly log: PartitionLog,
   ) {
-    this.scheduleMaintenance(maintenanceIntervalMs);
+    this.retentionCheckIntervalMs = cfg.logRetentionCheckIntervalMs ?? logRetentionCheckIntervalDefaultMs;
+    this.nextRetentionCheckMs = ctx.now() + Math.min(this.retentionCheckIntervalMs, retentionInitialDelayMs);
+    this.scheduleMaintenance(this.idleDelayMs());
   }
 
   /**
@@ -219,6 +236,7 @@ export class PartitionActor implements Actor {
       config: this.log.config,
       cleaner: this.log.cleanerState,
       lastMaintenanceError: this.lastMaintenanceError,
+      retentionChecks: this.retentionChecks,
     };
   }
 
@@ -230,23 +248,49 @@ export class PartitionActor implements Actor {
 
   private scheduleMaintenance(delayMs: number): void {
     if (this.stopped) return;
+    // A second step must not start while one awaits its compaction work: it runs right after.
+    if (this.maintaining) {
+      this.maintainAgain ||= delayMs === 0;
+      return;
+    }
     clearTimeout(this.maintenanceTimer);
     this.maintenanceTimer = setTimeout(() => void this.maintain(), delayMs);
     this.maintenanceTimer.unref();
   }
 
   /**
-   * One bounded maintenance step: retention, then a compaction step for compacted topics. The
-   * next step is scheduled only after this one settles, so steps never overlap. A failure here
-   * is kept for `inspect` (the console shows it); an append or read that meets a failing disk
-   * crashes the actor as usual.
+   * How long the timer may sleep when no step has more work: until the next retention check,
+   * and no longer than the compaction cadence for compacted topics. Clamped to the check
+   * interval, so a clock that jumps cannot put the timer to sleep for longer.
+   */
+  private idleDelayMs(): number {
+    const untilRetentionMs = Math.min(Math.max(0, this.nextRetentionCheckMs - this.ctx.now()), this.retentionCheckIntervalMs);
+    return compacts(this.log.config) ? Math.min(compactionIntervalMs, untilRetentionMs) : untilRetentionMs;
+  }
+
+  /**
+   * One bounded maintenance step: retention when a check is due (or a check's backlog remains),
+   * then a compaction step for compacted topics. The next step is scheduled only after this one
+   * settles, so steps never overlap. A failure here is kept for `inspect` (the console shows
+   * it); an append or read that meets a failing disk crashes the actor as usual.
    */
   private async maintain(): Promise<void> {
     this.maintenanceTimer = undefined;
+    this.maintaining = true;
     let more = false;
     try {
-      const retention = this.log.enforceRetention(this.ctx.now(), retentionBatchesPerStepDefault);
-      more = retention.more;
+      const nowMs = this.ctx.now();
+      if (this.retentionBacklog || nowMs >= this.nextRetentionCheckMs) {
+        // A check's backlog steps belong to that check; the next check counts from its start.
+        if (!this.retentionBacklog) {
+          this.nextRetentionCheckMs = nowMs + this.retentionCheckIntervalMs;
+          this.retentionChecks++;
+        }
+        this.retentionBacklog = false;
+        const retention = this.log.enforceRetention(nowMs, retentionBatchesPerStepDefault);
+        this.retentionBacklog = retention.more;
+        more = retention.more;
+      }
       if (compacts(this.log.config)) {
         const step = await this.log.compactStep(this.ctx.now(), compactionBytesPerStepDefault);
         more ||= step.phase !== 'idle';
@@ -254,7 +298,11 @@ export class PartitionActor implements Actor {
     } catch (err) {
       if (this.stopped || this.log.isClosed) return;
       this.lastMaintenanceError = (err as Error).message;
+    } finally {
+      this.maintaining = false;
     }
-    this.scheduleMaintenance(more ? maintenanceBacklogIntervalMs : maintenanceIntervalMs);
+    const again = this.maintainAgain;
+    this.maintainAgain = false;
+    this.scheduleMaintenance(again ? 0 : more ? maintenanceBacklogIntervalMs : this.idleDelayMs());
   }
 }

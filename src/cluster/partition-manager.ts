@@ -24,6 +24,8 @@ export class PartitionManager {
     private readonly dataDir: string,
     private readonly durability: 'normal' | 'full',
     private readonly groupSettings: GroupCoordinatorSettings,
+    /** The node's log.retention.check.interval.ms, handed to every partition actor it spawns. */
+    private readonly logRetentionCheckIntervalMs?: number,
   ) {
     controller.onChange((c) => this.apply(c));
   }
@@ -87,6 +89,7 @@ export class PartitionManager {
       partition: p.partition,
       path: join(this.topicDir(topic), `${p.partition}.db`),
       durability: this.durability,
+      logRetentionCheckIntervalMs: this.logRetentionCheckIntervalMs,
       topicConfig: parseTopicConfig(effectiveTopicConfig(this.controller.image, topic.name, this.nodeId)),
     };
   }

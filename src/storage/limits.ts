@@ -39,10 +39,11 @@ export const maxOffset = Number.MAX_SAFE_INTEGER;
 
 /**
  * Schema version written to the meta table; bumped on any incompatible schema change.
- * Version 2 added the segments table and batches.delete_horizon_ms; version 1 logs are
- * migrated on open.
+ * Version 2 added the segments table and batches.delete_horizon_ms; version 3 added
+ * batches.append_time_ms (the wall-clock time the broker appended the batch, which time
+ * retention never deletes within retention.ms of). Older logs are migrated on open.
  */
-export const schemaVersion = 2;
+export const schemaVersion = 3;
 
 /** Default number of batches one enforceRetention call may delete, so one tick stays short. */
 export const retentionBatchesPerStepDefault = 1_000;

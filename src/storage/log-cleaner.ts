@@ -23,7 +23,7 @@
  * rebuilds them (awaiting the codecs, which may run on a worker pool), then applies the
  * result in one short transaction. Appends may run between steps, and during a step's awaits:
  * they only touch the active segment, which no pass reaches. A truncation during a pass
- * abandons it. Not thread-safe: owned by one PartitionLog.
+ * abandons it. Not thread-safe: owned by one PartitionLog, on its owner's worker thread.
  */
 import { type BatchCodecs, type DecodedBatch, type RecordSpan, decodeBatch, rebuildBatch } from './batch-rewrite.js';
 import { compactionKeysMax } from './limits.js';
@@ -34,7 +34,13 @@ export interface CleanerHost {
   readonly config: TopicConfig;
   readonly logStartOffset: number;
   readonly highWatermark: number;
-  readonly segments: readonly { readonly baseOffset: number; readonly sizeBytes: number; readonly maxTimestamp: number }[];
+  readonly segments: readonly {
+    readonly baseOffset: number;
+    readonly sizeBytes: number;
+    readonly maxTimestamp: number;
+    /** When the broker appended the segment's newest batch, -1 when empty. */
+    readonly newestAppendTimeMs: number;
+  }[];
   readonly isClosed: boolean;
   /** Changes whenever batches are removed from the log's end (truncation); a pass spanning one is void. */
   readonly truncations: number;
@@ -145,7 +151,10 @@ export class LogCleaner {
         cleanBytes += segment.sizeBytes;
         continue;
       }
-      open = open && nowMs - segment.maxTimestamp >= config.minCompactionLagMs && end <= highWatermark;
+      // As Kafka's LogSegment.largestTimestamp: a segment with no valid record timestamp (all -1)
+      // is as old as its last write, not as old as 1970, so min.compaction.lag.ms still holds it.
+      const newestMs = segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.newestAppendTimeMs;
+      open = open && nowMs - newestMs >= config.minCompactionLagMs && end <= highWatermark;
       if (!open) break;
       dirtyEnd = end;
       dirtyBytes += segment.sizeBytes;

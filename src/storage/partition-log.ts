@@ -15,6 +15,8 @@
  *
  * Recovery on open runs PRAGMA quick_check (which reads the whole file: O(size)) and then
  * rebuilds the in-memory state from the last row, the meta table and the producer table.
+ *
+ * Runs on the worker thread of the partition actor (or group coordinator) that owns it.
  */
 import Database from 'better-sqlite3';
 import { type BatchCodecs, defaultBatchCodecs, stampLogAppendTime } from './batch-rewrite.js';
@@ -102,7 +104,7 @@ interface BatchBounds {
 /**
  * One segment: Kafka's unit of retention, here a range of batches from baseOffset up to the
  * next segment's baseOffset. Only baseOffset and createdMs are stored (the segments table);
- * size and newest timestamp are kept in memory and recomputed on open.
+ * size, newest timestamp and newest append time are kept in memory and recomputed on open.
  */
 export interface Segment {
   readonly baseOffset: number;
@@ -111,6 +113,23 @@ export interface Segment {
   sizeBytes: number;
   /** Largest max_timestamp of its batches, -1 when empty. */
   maxTimestamp: number;
+  /**
+   * Wall-clock time the broker appended its newest batch (the largest append_time_ms), -1 when
+   * empty: time retention never deletes a segment within retention.ms of it, whatever the
+   * records' own timestamps say (see retentionTimeMs).
+   */
+  newestAppendTimeMs: number;
+}
+
+/**
+ * The time retention.ms counts from for a segment: its newest record timestamp, as in Kafka,
+ * but never earlier than the time the broker appended its newest batch. Kafka falls back to
+ * the segment file's last-modified time only when no record has a valid timestamp; taking the
+ * later of the two also keeps records produced with old CreateTimes (a replay of history, a
+ * test near 1970) for retention.ms after they arrived, instead of deleting them at once.
+ */
+export function retentionTimeMs(segment: Readonly<Segment>): number {
+  return Math.max(segment.maxTimestamp, segment.newestAppendTimeMs);
 }
 
 export interface RetentionProgress {
@@ -127,7 +146,7 @@ interface AppendCursor {
   sizeBytes: number;
   maxTimestampBatch: MaxTimestampBatch | null | undefined;
   segmentCount: number;
-  activeSegment: { sizeBytes: number; maxTimestamp: number } | null;
+  activeSegment: { sizeBytes: number; maxTimestamp: number; newestAppendTimeMs: number } | null;
 }
 
 /** The batch holding the largest timestamp; undefined when it must be recomputed. */
@@ -147,7 +166,8 @@ const schemaSql = `
     base_sequence INTEGER NOT NULL,
     record_count INTEGER NOT NULL,
     bytes BLOB NOT NULL,
-    delete_horizon_ms INTEGER NOT NULL DEFAULT -1
+    delete_horizon_ms INTEGER NOT NULL DEFAULT -1,
+    append_time_ms INTEGER NOT NULL
   );
   CREATE TABLE IF NOT EXISTS segments (base_offset INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -163,7 +183,7 @@ function prepareStatements(db: Database.Database) {
   return {
     insertBatch: db.prepare(
       `INSERT INTO batches (base_offset, last_offset, first_timestamp, max_timestamp, producer_id, producer_epoch,
-         base_sequence, record_count, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     lastBatch: db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
     floorBatch: db.prepare<[number], BatchBounds>(
@@ -200,8 +220,9 @@ function prepareStatements(db: Database.Database) {
     deleteSegmentsFrom: db.prepare('DELETE FROM segments WHERE base_offset >= ?'),
     deleteSegmentsBefore: db.prepare('DELETE FROM segments WHERE base_offset < ?'),
     // length() of a blob reads its size from the record header, not the blob pages.
-    segmentStats: db.prepare<[number, number], { n: number; t: number }>(
-      'SELECT coalesce(sum(length(bytes)), 0) AS n, coalesce(max(max_timestamp), -1) AS t FROM batches WHERE base_offset >= ? AND base_offset < ?',
+    segmentStats: db.prepare<[number, number], { n: number; t: number; a: number }>(
+      `SELECT coalesce(sum(length(bytes)), 0) AS n, coalesce(max(max_timestamp), -1) AS t, coalesce(max(append_time_ms), -1) AS a
+         FROM batches WHERE base_offset >= ? AND base_offset < ?`,
     ),
     nthBatchFrom: db.prepare<[number, number, number], { base_offset: number }>(
       'SELECT base_offset FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT 1 OFFSET ?',
@@ -253,7 +274,8 @@ function asItemError(err: unknown): StorageError {
  * logStartOffset; logStartOffset <= highWatermark <= logEndOffset; sizeBytes is the sum of
  * the stored batch sizes, and of the segment sizes. Every batch belongs to the segment with
  * the greatest baseOffset at or below its own; the last segment is the active one and is
- * never compacted; retention deletes it only after rolling a new empty one.
+ * never compacted; retention deletes it only after rolling a new empty one. Time retention
+ * never deletes a batch appended less than retention.ms ago (by this log's clock).
  *
  * logStartOffset moves only in deleteRecordsBefore, enforceRetention, and truncateTo below it.
  * Batch bytes change only in append (LogAppendTime stamping) and compactStep.
@@ -314,7 +336,7 @@ export class PartitionLog {
       configure(db, opts.durability ?? 'normal');
       quickCheck(db, opts.path);
       db.exec(schemaSql);
-      migrate(db);
+      migrate(db, (opts.clock ?? Date.now)());
     } catch (err) {
       db?.close();
       throw err instanceof StorageError ? err : storageFailure(opts.path, 'cannot open partition log', err);
@@ -554,11 +576,13 @@ export class PartitionLog {
       const maxTimestamp = logAppendTime ? nowMs : h.maxTimestamp;
       const bytes = buf.subarray(h.position, h.position + h.sizeBytes);
       const segment = this.segmentFor(offset, h.sizeBytes, nowMs);
-      this.stmts.insertBatch.run(offset, lastOffset, firstTimestamp, maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes);
+      // nowMs is also the batch's arrival time, which time retention keys on with its timestamps.
+      this.stmts.insertBatch.run(offset, lastOffset, firstTimestamp, maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes, nowMs);
       this.logEndOffsetValue = lastOffset + 1;
       this.sizeBytesValue += h.sizeBytes;
       segment.sizeBytes += h.sizeBytes;
       segment.maxTimestamp = Math.max(segment.maxTimestamp, maxTimestamp);
+      segment.newestAppendTimeMs = Math.max(segment.newestAppendTimeMs, nowMs);
       this.noteMaxTimestamp(offset, maxTimestamp);
     }
     const lastOffset = this.logEndOffsetValue - 1;
@@ -578,7 +602,7 @@ export class PartitionLog {
     const full = active !== undefined && active.sizeBytes > 0 && (active.sizeBytes + sizeBytes > cfg.segmentBytes || nowMs - active.createdMs >= rollMs);
     if (active !== undefined && !full) return active;
     this.stmts.insertSegment.run(offset, nowMs);
-    const rolled: Segment = { baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1 };
+    const rolled: Segment = { baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1, newestAppendTimeMs: -1 };
     this.segmentList.push(rolled);
     return rolled;
   }
@@ -788,7 +812,7 @@ export class PartitionLog {
       sizeBytes: this.sizeBytesValue,
       maxTimestampBatch: this.maxTimestampBatch,
       segmentCount: this.segmentList.length,
-      activeSegment: active ? { sizeBytes: active.sizeBytes, maxTimestamp: active.maxTimestamp } : null,
+      activeSegment: active ? { sizeBytes: active.sizeBytes, maxTimestamp: active.maxTimestamp, newestAppendTimeMs: active.newestAppendTimeMs } : null,
     };
   }
 
@@ -807,13 +831,18 @@ export class PartitionLog {
 
   /**
    * Deletes whole segments from the oldest, as Kafka's retention does, while the oldest
-   * non-active segment is past retention.ms (its newest timestamp is older than
-   * nowMs - retention.ms) or deleting it keeps the log at or above retention.bytes. At most
+   * non-active segment is past retention.ms or deleting it keeps the log at or above
+   * retention.bytes. Past retention.ms means retentionTimeMs (the later of its newest record
+   * timestamp and its newest batch's append time) is older than nowMs - retention.ms, so a
+   * batch that arrived less than retention.ms ago is never deleted by time, whatever its
+   * timestamps; retention.bytes, an explicit cap on size, applies regardless. At most
    * maxBatchesPerStep batches go per call, in one transaction; a segment larger than that is
    * deleted over several calls, oldest batches first. When the active segment itself is due
-   * (every record past retention.ms, or retention.bytes 0) a new empty active segment is
-   * rolled at the log end first, as Kafka does, so the log can empty. Never deletes data at
-   * or past the high watermark. Does nothing unless cleanup.policy includes delete.
+   * (its newest batch arrived more than retention.ms ago and every record is past it, or
+   * retention.bytes 0) a new empty active segment is rolled at the log end first, as Kafka
+   * does, so the log can empty; a segment just written is never due by time, so retention
+   * never rolls it. Never deletes data at or past the high watermark. Does nothing unless
+   * cleanup.policy includes delete.
    */
   enforceRetention(nowMs: number = this.clock(), maxBatchesPerStep: number = retentionBatchesPerStepDefault): RetentionProgress {
     this.ensureOpen();
@@ -847,14 +876,14 @@ export class PartitionLog {
     const end = this.segmentList[1]?.baseOffset ?? this.logEndOffsetValue;
     if (end > this.highWatermarkValue || (this.segmentList.length === 1 && oldest.sizeBytes === 0)) return false;
     const cfg = this.configValue;
-    return nowMs - oldest.maxTimestamp > cfg.retentionMs || this.sizeBytesValue - oldest.sizeBytes >= cfg.retentionBytes;
+    return nowMs - retentionTimeMs(oldest) > cfg.retentionMs || this.sizeBytesValue - oldest.sizeBytes >= cfg.retentionBytes;
   }
 
   /** Starts a new, empty active segment at the log end. */
   private rollEmptySegment(nowMs: number): void {
     const offset = this.logEndOffsetValue;
     this.stmts.insertSegment.run(offset, nowMs);
-    this.segmentList.push({ baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1 });
+    this.segmentList.push({ baseOffset: offset, createdMs: nowMs, sizeBytes: 0, maxTimestamp: -1, newestAppendTimeMs: -1 });
   }
 
   /** Deletes up to `budget` of the oldest segment's batches; true if the segment is now gone. */
@@ -974,8 +1003,9 @@ export class PartitionLog {
   }
 
   /**
-   * Rebuilds the segment list from the segments table, with sizes and newest timestamps
-   * from the batches. A log written before segments existed (schema 1) becomes one segment.
+   * Rebuilds the segment list from the segments table, with sizes, newest timestamps and
+   * newest append times from the batches. A log written before segments existed (schema 1)
+   * becomes one segment.
    */
   private loadSegments(): void {
     const rows = this.stmts.allSegments.all();
@@ -988,7 +1018,9 @@ export class PartitionLog {
     for (let i = 0; i < rows.length; i++) {
       const end = rows[i + 1]?.base_offset ?? Number.MAX_SAFE_INTEGER;
       const stats = this.stmts.segmentStats.get(rows[i]!.base_offset, end)!;
-      this.segmentList.push({ baseOffset: rows[i]!.base_offset, createdMs: rows[i]!.created_ms, sizeBytes: stats.n, maxTimestamp: stats.t });
+      this.segmentList.push({
+        baseOffset: rows[i]!.base_offset, createdMs: rows[i]!.created_ms, sizeBytes: stats.n, maxTimestamp: stats.t, newestAppendTimeMs: stats.a,
+      });
     }
   }
 
@@ -1034,14 +1066,22 @@ export class PartitionLog {
 }
 
 /**
- * Schema 1 had no delete horizons and no segments: the column is added here, before any
- * statement that names it is prepared, and loadSegments fills the (just created) segments table.
+ * Brings an older log up to schemaVersion, before any statement that names the new columns is
+ * prepared. Schema 1 had no delete horizons and no segments: the column is added here, and
+ * loadSegments fills the (just created) segments table. Schema 2 had no append times: the
+ * column is added with the time of this open as its default, which every existing row then
+ * reads (SQLite stores a constant default in the schema, so no row is rewritten). A batch
+ * written before the upgrade thus counts as arriving when the upgraded broker first saw it,
+ * and time retention keeps it at least retention.ms from then: it may delete old data up to
+ * one retention.ms later than the old version would have, never earlier.
  */
-function migrate(db: Database.Database): void {
+function migrate(db: Database.Database, nowMs: number): void {
   const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
-  if (row?.value !== 1) return;
+  if (row === undefined || row.value >= schemaVersion) return;
+  const version = row.value;
   db.transaction(() => {
-    db.exec('ALTER TABLE batches ADD COLUMN delete_horizon_ms INTEGER NOT NULL DEFAULT -1');
+    if (version < 2) db.exec('ALTER TABLE batches ADD COLUMN delete_horizon_ms INTEGER NOT NULL DEFAULT -1');
+    if (version < 3) db.exec(`ALTER TABLE batches ADD COLUMN append_time_ms INTEGER NOT NULL DEFAULT ${Math.trunc(nowMs)}`);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(schemaVersion);
   })();
 }

@@ -3,7 +3,8 @@
  * Kafka config it comes from (retention.ms is retentionMs); "no limit" values (-1, or Kafka's
  * Long.MAX_VALUE) are Infinity here so comparisons need no special cases. The cluster layer
  * resolves a topic's effective string map (src/cluster/topic-configs.ts) and parses it into
- * this shape; storage never reads the metadata image.
+ * this shape; storage never reads the metadata image. Used on the main thread and on the
+ * partition actors' worker threads.
  */
 
 export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
@@ -13,7 +14,10 @@ export type TopicCompressionType = 'producer' | 'uncompressed' | 'gzip' | 'snapp
 export interface TopicConfig {
   /** cleanup.policy: 'delete' enables retention, 'compact' enables compaction; Kafka's 'delete,compact' is normalised. */
   readonly cleanupPolicy: CleanupPolicy;
-  /** retention.ms: a non-active segment whose newest timestamp is older than this is deleted. */
+  /**
+   * retention.ms: a segment whose newest record timestamp, and whose newest batch's append time,
+   * are both older than this is deleted (see PartitionLog.enforceRetention).
+   */
   readonly retentionMs: number;
   /** retention.bytes: oldest non-active segments are deleted while the log is larger than this. */
   readonly retentionBytes: number;

@@ -1,15 +1,19 @@
 /**
- * Retention through a real node: by time (records whose CreateTime is past retention.ms), by
- * size (retention.bytes), and a live retention.ms change made with IncrementalAlterConfigs,
- * which DescribeConfigs reports as a TOPIC_CONFIG override and the partition acts on without
- * a restart. In each case ListOffsets earliest moves, a fetch below it gets
- * OFFSET_OUT_OF_RANGE, and kafkajs, kcat and confluent-kafka see only the retained records.
+ * Retention through a real node: by time (records whose CreateTime and arrival are both past
+ * retention.ms), by size (retention.bytes), and a live retention.ms change made with
+ * IncrementalAlterConfigs, which DescribeConfigs reports as a TOPIC_CONFIG override and the
+ * partition acts on without a restart. In each case ListOffsets earliest moves, a fetch below
+ * it gets OFFSET_OUT_OF_RANGE, and kafkajs, kcat and confluent-kafka see only the retained
+ * records. Records with no timestamp (-1) or a CreateTime near 1970 are not deleted on arrival:
+ * they stay readable from offset 0 over several retention checks. The node checks retention
+ * every 100 ms here (log.retention.check.interval.ms, 5 minutes by default).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer } from '../../src/client/index.js';
 import { kcatConsumeAll, kcatRequirement, missing, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
 import { fetchOnce, type RawClient } from '../helpers/raw-client.js';
 import { broker, kafkajs, type EmbeddedBroker } from '../interop/setup.js';
+import type { PartitionState } from '../../actors/partition/messages.js';
 import { confluentReadAll, kafkajsReadAll, listOffset, rawClient, storedBatches, waitFor } from './e2e-helpers.js';
 
 const kc = kcatRequirement();
@@ -19,6 +23,8 @@ const OFFSET_OUT_OF_RANGE = 1;
 const INVALID_CONFIG = 40;
 const TOPIC_CONFIG = 1; // DescribeConfigs configSource DYNAMIC_TOPIC_CONFIG
 const DEFAULT_CONFIG = 5;
+const STATIC_BROKER_CONFIG = 4;
+const retentionCheckIntervalMs = 100;
 
 describe('lifecycle e2e: retention', () => {
   let b: EmbeddedBroker;
@@ -26,7 +32,7 @@ describe('lifecycle e2e: retention', () => {
   let producer: Producer;
   let raw: RawClient;
   beforeAll(async () => {
-    b = await broker({ groupInitialRebalanceDelayMs: 0 });
+    b = await broker({ groupInitialRebalanceDelayMs: 0, logRetentionCheckIntervalMs: retentionCheckIntervalMs });
     admin = new Admin({ bootstrapServers: [b.bootstrap] });
     producer = new Producer({ bootstrapServers: [b.bootstrap], lingerMs: 0 });
     raw = await rawClient(b.bootstrap);
@@ -54,16 +60,23 @@ describe('lifecycle e2e: retention', () => {
     expect(ok.errorCode).toBe(0);
   }
 
-  it('by time: segments whose records are older than retention.ms go; readers see only the rest', async () => {
+  /** The partition actor's own state, as the console sees it. */
+  async function partitionState(topic: string): Promise<PartitionState> {
+    const inspection = await b.node.supervisor.inspect(`partition:${topic}:0`);
+    if (!inspection) throw new Error(`no actor for ${topic}-0`);
+    return inspection.state as PartitionState;
+  }
+
+  it('by time: segments whose records and arrival are older than retention.ms go; readers see only the rest', async () => {
     const topic = uniqueTopic('ret-time');
     // segment.bytes=14 (Kafka's minimum) puts every batch in its own segment.
-    await admin.createTopics({ topics: [{ name: topic, numPartitions: 1, configs: { 'segment.bytes': '14', 'retention.ms': '600000' } }] });
-    const old = Date.now() - 3_600_000;
-    await sendBatches(topic, [0, 1, 2, 3, 4].map((i) => [`old-${2 * i}`, `old-${2 * i + 1}`]), old);
-    await sendBatches(topic, [0, 1, 2].map((i) => [`new-${2 * i}`, `new-${2 * i + 1}`]));
+    await admin.createTopics({ topics: [{ name: topic, numPartitions: 1, configs: { 'segment.bytes': '14', 'retention.ms': '2000' } }] });
+    // Records timestamped an hour ago go once they arrived more than retention.ms ago too;
+    // records timestamped an hour ahead stay for that hour (retention keys on the max timestamp).
+    await sendBatches(topic, [0, 1, 2, 3, 4].map((i) => [`old-${2 * i}`, `old-${2 * i + 1}`]), Date.now() - 3_600_000);
+    await sendBatches(topic, [0, 1, 2].map((i) => [`new-${2 * i}`, `new-${2 * i + 1}`]), Date.now() + 3_600_000);
     expect(await listOffset(raw, topic, 0, -1)).toBe(16);
 
-    // The maintenance timer runs every second.
     await waitFor('log start offset 10', async () => ((await listOffset(raw, topic, 0, -2)) === 10 ? true : undefined), 10_000);
     expect(await admin.listOffsets({ topic, at: 'earliest' })).toEqual([expect.objectContaining({ partition: 0, offset: 10 })]);
     await expectOutOfRangeBelow(topic, 10);
@@ -138,8 +151,8 @@ describe('lifecycle e2e: retention', () => {
       expect(d.configs['retention.bytes']).toMatchObject({ value: '-1', source: 'DEFAULT_CONFIG' });
     }
 
-    // Every record is older than a second within a few maintenance ticks: all of them go, as
-    // in Kafka, which rolls a new empty active segment when every segment is past retention.
+    // Every record arrived more than a second ago within a few retention checks: all of them go,
+    // as in Kafka, which rolls a new empty active segment when every segment is past retention.
     await waitFor('all records deleted', async () => ((await listOffset(raw, topic, 0, -2)) === 10 ? true : undefined), 10_000);
     expect(await listOffset(raw, topic, 0, -1)).toBe(10);
     await expectOutOfRangeBelow(topic, 10);
@@ -150,5 +163,46 @@ describe('lifecycle e2e: retention', () => {
     await sendBatches(topic, [['k']]);
     expect(await kafkajsReadAll(b.bootstrap, topic, 1)).toEqual([{ offset: 10, key: null, value: 'k' }]);
     expect(await listOffset(raw, topic, 0, -2)).toBe(10);
+  });
+
+  it('keeps records with no timestamp or a CreateTime near 1970 over several retention checks, readable from offset 0', async () => {
+    const defaults = uniqueTopic('ret-notime-default');
+    const short = uniqueTopic('ret-notime-short');
+    await admin.createTopics({
+      topics: [
+        { name: defaults, numPartitions: 1 },
+        // One minute: far shorter than the records' age by timestamp, far longer than the test.
+        { name: short, numPartitions: 1, configs: { 'retention.ms': '60000', 'segment.bytes': '14' } },
+      ],
+    });
+    const expected = ['none-0', 'none-1', 'epoch-0', 'epoch-1', 'zero-0'].map((value, offset) => ({ offset, key: null, value }));
+    for (const topic of [defaults, short]) {
+      await sendBatches(topic, [['none-0', 'none-1']], -1);
+      await sendBatches(topic, [['epoch-0', 'epoch-1']], 1_000);
+      await sendBatches(topic, [['zero-0']], 0);
+      expect(await listOffset(raw, topic, 0, -1)).toBe(5);
+    }
+    // Several retention checks must run after the appends; the wait also ends, and the test
+    // fails below, if the log start moves first (records deleted on arrival).
+    const checksBefore = new Map<string, number>();
+    for (const topic of [defaults, short]) checksBefore.set(topic, (await partitionState(topic)).retentionChecks ?? 0);
+    for (const topic of [defaults, short]) {
+      await waitFor(`3 retention checks of ${topic}`, async () => {
+        const state = await partitionState(topic);
+        return state.logStartOffset > 0 || (state.retentionChecks ?? 0) >= checksBefore.get(topic)! + 3 ? true : undefined;
+      }, 10_000);
+    }
+    for (const topic of [defaults, short]) {
+      expect(await listOffset(raw, topic, 0, -2), `${topic} log start`).toBe(0);
+      expect((await partitionState(topic)).lastMaintenanceError).toBeUndefined();
+      const read = await kafkajsReadAll(b.bootstrap, topic, expected.length);
+      expect(read, topic).toEqual(expected);
+    }
+  });
+
+  it('reports log.retention.check.interval.ms among the broker configs', async () => {
+    const [res] = await admin.describeConfigs({ resources: [{ type: 'broker', name: '0' }] });
+    const entry = res!.configs.find((c) => c.name === 'log.retention.check.interval.ms');
+    expect(entry).toMatchObject({ value: String(retentionCheckIntervalMs), source: STATIC_BROKER_CONFIG });
   });
 });

@@ -108,6 +108,7 @@ function staticBrokerSettings(config: NodeConfig): { name: string; value: string
     { name: 'auto.create.topics.enable', value: String(config.autoCreateTopics), type: ConfigType.BOOLEAN, doc: 'whether Metadata requests create unknown topics' },
     { name: 'offsets.topic.num.partitions', value: String(config.offsetsTopicPartitions), type: ConfigType.INT, doc: 'partitions of the __consumer_offsets topic' },
     { name: 'log.dirs', value: config.dataDir, type: ConfigType.LIST, doc: 'the directory holding this node\'s partition logs and metadata' },
+    { name: 'log.retention.check.interval.ms', value: String(config.logRetentionCheckIntervalMs), type: ConfigType.LONG, doc: 'how often each partition checks retention.ms and retention.bytes' },
   ];
 }
 
