@@ -14,6 +14,7 @@ import { kcatConsumeAll, kcatRequirement, missing, pythonRequirement, runPythonS
 import { fetchOnce, type RawClient } from '../helpers/raw-client.js';
 import { broker, kafkajs, type EmbeddedBroker } from '../interop/setup.js';
 import type { PartitionState } from '../../actors/partition/messages.js';
+import { resolveConfig } from '../../src/config.js';
 import { confluentReadAll, kafkajsReadAll, listOffset, rawClient, storedBatches, waitFor } from './e2e-helpers.js';
 
 const kc = kcatRequirement();
@@ -204,5 +205,13 @@ describe('lifecycle e2e: retention', () => {
     const [res] = await admin.describeConfigs({ resources: [{ type: 'broker', name: '0' }] });
     const entry = res!.configs.find((c) => c.name === 'log.retention.check.interval.ms');
     expect(entry).toMatchObject({ value: String(retentionCheckIntervalMs), source: STATIC_BROKER_CONFIG });
+  });
+
+  it('takes the check interval from --log-retention-check-interval-ms over BROOK_LOG_RETENTION_CHECK_INTERVAL_MS, else 5 minutes', () => {
+    expect(resolveConfig({}).logRetentionCheckIntervalMs).toBe(300_000);
+    const env = { BROOK_LOG_RETENTION_CHECK_INTERVAL_MS: '60000' };
+    expect(resolveConfig({ env }).logRetentionCheckIntervalMs).toBe(60_000);
+    expect(resolveConfig({ env, flags: { logRetentionCheckIntervalMs: '250' } }).logRetentionCheckIntervalMs).toBe(250);
+    expect(() => resolveConfig({ flags: { logRetentionCheckIntervalMs: '0' } })).toThrow(/--log-retention-check-interval-ms/);
   });
 });
