@@ -317,13 +317,18 @@ export class GroupMember {
     return a.assignedPartitions.flatMap((x) => x.partitions.map((partition) => ({ topic: x.topic, partition })));
   }
 
-  /** Stops the loop and leaves the group (LeaveGroup), so the others rebalance at once. */
+  /**
+   * Stops the loop and leaves the group (LeaveGroup), so the others rebalance at once. A static
+   * member (group.instance.id) does not leave, as the Java client and librdkafka do not (KIP-345):
+   * it keeps its place and its partitions until its session times out, so a restart within the
+   * session rejoins without a rebalance of the others.
+   */
   async leave(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.wake?.();
     const memberId = this.memberId;
-    if (memberId === '') return;
+    if (memberId === '' || this.opts.groupInstanceId !== null) return;
     try {
       await this.coordinators.request(this.opts.groupId, 'LeaveGroup', async (conn) => {
         const res = await conn.request(13, { groupId: this.opts.groupId, memberId, members: [{ memberId, groupInstanceId: this.opts.groupInstanceId, reason: 'the consumer is closing' }] });
