@@ -251,8 +251,7 @@ export const alterConfigs = handler(33, 0, 2, async (ctx, req) => ({
     // The legacy API replaces the whole set; a null value there has no meaning, and Kafka rejects it.
     const unset = r.configs.find((c) => c.value === null);
     if (unset) return { error: 'INVALID_REQUEST', message: `null value for config ${unset.name}; AlterConfigs needs a value for every config it sets` };
-    logAlter(ctx, type, r.resourceName, r.configs, req.validateOnly);
-    return ctx.broker.controller.alterConfigs(type, r.resourceName, r.configs, 'replace', req.validateOnly);
+    return alterLogged(ctx, type, r.resourceName, r.configs, 'replace', req.validateOnly);
   }),
 }));
 
@@ -261,14 +260,24 @@ export const incrementalAlterConfigs = handler(44, 0, 1, async (ctx, req) => ({
   responses: await alterEach(req.resources, async (r, type) => {
     const changes = incrementalChanges(ctx, type, r);
     if (!Array.isArray(changes)) return changes;
-    logAlter(ctx, type, r.resourceName, changes, req.validateOnly);
-    return ctx.broker.controller.alterConfigs(type, r.resourceName, changes, 'incremental', req.validateOnly);
+    return alterLogged(ctx, type, r.resourceName, changes, 'incremental', req.validateOnly);
   }),
 }));
 
-function logAlter(ctx: RequestContext, type: ConfigResourceType, name: string, changes: readonly Change[], validateOnly: boolean): void {
-  if (validateOnly) return;
-  ctx.broker.log.info({ resourceType: type, resourceName: name, changes: changes.map((c) => c.name) }, 'configs altered');
+/** Asks the controller to alter, and logs the change only once the controller has applied it (a refused alter changed nothing). */
+async function alterLogged(
+  ctx: RequestContext,
+  type: ConfigResourceType,
+  name: string,
+  changes: readonly Change[],
+  mode: 'replace' | 'incremental',
+  validateOnly: boolean,
+): Promise<ControllerError | undefined> {
+  const outcome = await ctx.broker.controller.alterConfigs(type, name, changes, mode, validateOnly);
+  if (outcome === undefined && !validateOnly) {
+    ctx.broker.log.info({ resourceType: type, resourceName: name, changes: changes.map((c) => c.name) }, 'configs altered');
+  }
+  return outcome;
 }
 
 /** Turns SET/DELETE/APPEND/SUBTRACT operations into the values the controller sets (null deletes). */
