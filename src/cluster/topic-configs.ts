@@ -68,9 +68,9 @@ export const topicConfigDefs: readonly TopicConfigDef[] = [
   { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: ConfigType.INT, defaultValue: '1048588', doc: 'largest record batch accepted', validate: intBetween(0, 2 ** 31 - 1) },
   { name: 'message.downconversion.enable', brokerName: 'log.message.downconversion.enable', type: ConfigType.BOOLEAN, defaultValue: 'true', doc: 'deprecated in Kafka 3.0 (KIP-724) and ignored: Brook serves Fetch v4 and up only, which never needs record batches converted to an older format', validate: oneOf(['true', 'false']) },
   { name: 'message.format.version', brokerName: 'log.message.format.version', type: ConfigType.STRING, defaultValue: '3.0-IV1', doc: 'deprecated in Kafka 3.0 and ignored, as Kafka 3.x ignores it: record batches are stored in format v2 whatever it says', validate: messageFormatVersion },
-  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be ahead of the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
-  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be behind the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
-  { name: 'message.timestamp.difference.max.ms', brokerName: 'log.message.timestamp.difference.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'deprecated in Kafka 3.6 (KIP-937): how far a CreateTime timestamp may be from the broker\'s clock either way, for whichever of message.timestamp.before.max.ms and message.timestamp.after.max.ms is left at its default (accepted and reported; appends are not checked against it yet)', validate: longAtLeast(0) },
+  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be ahead of the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead', validate: longAtLeast(0) },
+  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be behind the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead', validate: longAtLeast(0) },
+  { name: 'message.timestamp.difference.max.ms', brokerName: 'log.message.timestamp.difference.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'deprecated in Kafka 3.6 (KIP-937): how far a CreateTime timestamp may be from the broker\'s clock either way, for whichever of message.timestamp.before.max.ms and message.timestamp.after.max.ms is left at its default', validate: longAtLeast(0) },
   { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: ConfigType.STRING, defaultValue: 'CreateTime', doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps the broker\'s', validate: oneOf(['CreateTime', 'LogAppendTime']) },
   { name: 'min.compaction.lag.ms', brokerName: 'log.cleaner.min.compaction.lag.ms', type: ConfigType.LONG, defaultValue: '0', doc: 'shortest time a record stays uncompacted', validate: longAtLeast(0) },
   { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: ConfigType.INT, defaultValue: '1', doc: 'replicas that must acknowledge an acks=all write', validate: intBetween(1, 2 ** 31 - 1) },
@@ -135,6 +135,11 @@ export function messageTimestampLimits(map: Readonly<Record<string, string>>): {
   return { beforeMaxMs: side('message.timestamp.before.max.ms'), afterMaxMs: side('message.timestamp.after.max.ms') };
 }
 
+function timestampLimitsOf(map: Readonly<Record<string, string>>): Pick<TopicConfig, 'messageTimestampBeforeMaxMs' | 'messageTimestampAfterMaxMs'> {
+  const { beforeMaxMs, afterMaxMs } = messageTimestampLimits(map);
+  return { messageTimestampBeforeMaxMs: beforeMaxMs, messageTimestampAfterMaxMs: afterMaxMs };
+}
+
 /** A long config as a number: -1 (and Kafka's Long.MAX_VALUE, which no clock reaches) mean no limit. */
 function limitOf(value: string): number {
   const n = Number(value);
@@ -160,6 +165,7 @@ export function parseTopicConfig(map: Readonly<Record<string, string>>): TopicCo
     segmentBytes: Number(get('segment.bytes')),
     maxMessageBytes: Number(get('max.message.bytes')),
     messageTimestampType: get('message.timestamp.type') as MessageTimestampType,
+    ...timestampLimitsOf(map),
     compressionType: get('compression.type') as TopicCompressionType,
     minCleanableDirtyRatio: defaultTopicConfig.minCleanableDirtyRatio,
   };

@@ -50,8 +50,6 @@ export interface PartitionLogOptions {
   maxBatchBytes?: number;
   /** Codecs for compaction's decompress/recompress; src/compression's by default. */
   codecs?: BatchCodecs;
-  /** CreateTime batches further than this from now are INVALID_TIMESTAMP (message.timestamp.difference.max.ms). */
-  maxTimestampDifferenceMs?: number;
   /** Defaults to true: the high watermark follows logEndOffset, as on a single node. */
   highWatermarkFollowsLogEnd?: boolean;
   failurePoints?: FailurePoints;
@@ -296,7 +294,6 @@ export class PartitionLog {
   private cleanerCheckpointValue = 0;
   /** Earliest delete horizon of a batch with retained tombstones; undefined when it must be re-read. */
   private deleteHorizonMs: number | null | undefined = undefined;
-  private readonly maxTimestampDifferenceMs: number;
   private readonly highWatermarkFollowsLogEnd: boolean;
   private logStartOffsetValue = 0;
   private logEndOffsetValue = 0;
@@ -322,7 +319,6 @@ export class PartitionLog {
     this.configValue = { ...defaultTopicConfig, ...opts.config, maxMessageBytes };
     checkTopicConfig(this.configValue);
     this.cleaner = new LogCleaner(this.cleanerHost(), opts.codecs ?? defaultBatchCodecs);
-    this.maxTimestampDifferenceMs = opts.maxTimestampDifferenceMs ?? Number.POSITIVE_INFINITY;
     this.highWatermarkFollowsLogEnd = opts.highWatermarkFollowsLogEnd ?? true;
     this.walCheckpointer = opts.walCheckpointer;
     if (this.walCheckpointer) db.pragma(`wal_autocheckpoint = ${walBackstopPages}`);
@@ -524,16 +520,27 @@ export class PartitionLog {
     for (const h of headers) {
       if (h.isControl && origin !== 'coordinator') throw new StorageError('INVALID_RECORD', 'clients may not write control batches');
       const stamped = this.configValue.messageTimestampType === 'LogAppendTime';
-      if (!stamped && h.timestampType === 'CreateTime' && Number.isFinite(this.maxTimestampDifferenceMs)) this.checkTimestamps(h, nowMs);
+      if (!stamped && h.timestampType === 'CreateTime') this.checkTimestamps(h, nowMs);
       records += h.recordCount;
     }
     assert(this.logEndOffsetValue + records <= maxOffset, 'offsets would exceed 2^53');
   }
 
+  /**
+   * Kafka's CreateTime check (LogValidator): a timestamp more than message.timestamp.before.max.ms
+   * in the past or after.max.ms in the future is INVALID_TIMESTAMP. -1 (no timestamp) is not
+   * checked. The batch header's first and largest timestamps stand for its records.
+   */
   private checkTimestamps(h: BatchHeader, nowMs: number): void {
+    const { messageTimestampBeforeMaxMs: beforeMs, messageTimestampAfterMaxMs: afterMs } = this.configValue;
+    if (beforeMs === Number.POSITIVE_INFINITY && afterMs === Number.POSITIVE_INFINITY) return;
     for (const timestampMs of [h.baseTimestamp, h.maxTimestamp]) {
-      if (Math.abs(timestampMs - nowMs) > this.maxTimestampDifferenceMs) {
-        throw new StorageError('INVALID_TIMESTAMP', `timestamp ${timestampMs} is more than ${this.maxTimestampDifferenceMs} ms from now (${nowMs})`);
+      if (timestampMs === -1) continue;
+      if (timestampMs < nowMs - beforeMs) {
+        throw new StorageError('INVALID_TIMESTAMP', `timestamp ${timestampMs} is more than message.timestamp.before.max.ms (${beforeMs}) before now (${nowMs})`);
+      }
+      if (timestampMs > nowMs + afterMs) {
+        throw new StorageError('INVALID_TIMESTAMP', `timestamp ${timestampMs} is more than message.timestamp.after.max.ms (${afterMs}) after now (${nowMs})`);
       }
     }
   }

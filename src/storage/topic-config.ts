@@ -34,6 +34,13 @@ export interface TopicConfig {
   /** max.message.bytes: the largest batch accepted (MESSAGE_TOO_LARGE beyond). */
   readonly maxMessageBytes: number;
   readonly messageTimestampType: MessageTimestampType;
+  /**
+   * message.timestamp.before.max.ms / after.max.ms (Kafka 3.6+, KIP-937; the older
+   * message.timestamp.difference.max.ms maps onto both): a CreateTime batch whose timestamps lie
+   * further in the past or the future than these is INVALID_TIMESTAMP. Infinity: no limit.
+   */
+  readonly messageTimestampBeforeMaxMs: number;
+  readonly messageTimestampAfterMaxMs: number;
   readonly compressionType: TopicCompressionType;
   /**
    * min.cleanable.dirty.ratio: Kafka's threshold of dirty bytes over all bytes before a
@@ -54,6 +61,8 @@ export const defaultTopicConfig: TopicConfig = Object.freeze({
   segmentBytes: 1_073_741_824,
   maxMessageBytes: 1_048_588,
   messageTimestampType: 'CreateTime',
+  messageTimestampBeforeMaxMs: Number.POSITIVE_INFINITY,
+  messageTimestampAfterMaxMs: Number.POSITIVE_INFINITY,
   compressionType: 'producer',
   minCleanableDirtyRatio: 0.5,
 });
@@ -84,7 +93,10 @@ export function checkTopicConfig(cfg: TopicConfig): void {
   for (const name of positive) {
     if (!(cfg[name] > 0)) throw new Error(`topic config ${name} must be positive, got ${cfg[name]}`);
   }
-  const nonNegative = ['retentionMs', 'retentionBytes', 'deleteRetentionMs', 'minCompactionLagMs', 'minCleanableDirtyRatio'] as const;
+  const nonNegative = [
+    'retentionMs', 'retentionBytes', 'deleteRetentionMs', 'minCompactionLagMs', 'minCleanableDirtyRatio',
+    'messageTimestampBeforeMaxMs', 'messageTimestampAfterMaxMs',
+  ] as const;
   for (const name of nonNegative) {
     if (!(cfg[name] >= 0)) throw new Error(`topic config ${name} must not be negative, got ${cfg[name]}`);
   }

@@ -465,6 +465,19 @@ describe('topic config names Kafka 3.x still accepts though deprecated', () => {
     expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 1000, afterMaxMs: 1000 });
   });
 
+  it('enforces the mapped limits on produce: a CreateTime too far in the past or the future is INVALID_TIMESTAMP', async () => {
+    const producer = kafka.producer({ retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      const send = (timestamp: number) => producer.send({ topic: 'old-timestamps', messages: [{ value: 'v', timestamp: String(timestamp) }] });
+      await expect(send(1000)).rejects.toMatchObject({ type: 'INVALID_TIMESTAMP' });
+      await expect(send(Date.now() + 3_600_000)).rejects.toMatchObject({ type: 'INVALID_TIMESTAMP' });
+      await expect(send(Date.now())).resolves.toEqual([expect.objectContaining({ errorCode: 0 })]);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('lets message.timestamp.before.max.ms and .after.max.ms, once set, win over the deprecated name (IncrementalAlterConfigs)', async () => {
     const res = await raw.send(44, 1, {
       resources: [{ resourceType: RESOURCE_TOPIC, resourceName: 'old-timestamps', configs: [{ name: 'message.timestamp.before.max.ms', configOperation: 0, value: '5000' }] }],

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { defaultTopicConfig } from '../../src/storage/topic-config.js';
 import { buildBatch, parseBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
 import { StorageError, type StorageErrorCode } from '../../src/storage/storage-error.js';
 import { batchOf, useTempLogs, withoutRewrittenFields } from './helpers.js';
@@ -122,10 +123,19 @@ describe('rejected appends leave the log unchanged', () => {
   });
 
   it('rejects timestamps too far from now with INVALID_TIMESTAMP when bounded', () => {
-    const log = temp.open({ maxTimestampDifferenceMs: 1000, clock: () => 50_000 });
+    const log = temp.open({ config: { ...defaultTopicConfig, messageTimestampBeforeMaxMs: 1000, messageTimestampAfterMaxMs: 1000 }, clock: () => 50_000 });
     expect(codeOf(() => log.append(batchOf(2, { timestampMs: 1000 })))).toBe('INVALID_TIMESTAMP');
     expect(log.append(batchOf(2, { timestampMs: 49_500 })).baseOffset).toBe(0);
     expect(codeOf(() => log.append(batchOf(2, { timestampMs: 49_500 }), { nowMs: 10_000 }))).toBe('INVALID_TIMESTAMP');
+  });
+
+  it('bounds the past and the future separately (before.max.ms, after.max.ms), and never checks -1', () => {
+    const log = temp.open({ config: { ...defaultTopicConfig, messageTimestampBeforeMaxMs: 10_000, messageTimestampAfterMaxMs: 100 }, clock: () => 50_000 });
+    expect(log.append(batchOf(1, { timestampMs: 41_000 })).baseOffset).toBe(0);
+    expect(codeOf(() => log.append(batchOf(1, { timestampMs: 39_000 })))).toBe('INVALID_TIMESTAMP');
+    expect(log.append(batchOf(1, { timestampMs: 50_100 })).baseOffset).toBe(1);
+    expect(codeOf(() => log.append(batchOf(1, { timestampMs: 50_200 })))).toBe('INVALID_TIMESTAMP');
+    expect(log.append(batchOf(1, { timestampMs: -1 })).baseOffset).toBe(2);
   });
 });
 
