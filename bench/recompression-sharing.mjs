@@ -3,11 +3,15 @@
 // produce latency (open loop) to an uncompressed topic, alone and while another topic on the same
 // worker thread (--workers 1) recompresses everything it is sent (compression.type different from
 // the producer's: the broker decompresses and re-encodes each batch before it appends it).
-// Prints p50/p99/p99.9 of the measured topic for each phase and the recompressing topic's MB/s.
+// A third phase sends the same load to a topic that keeps the producer's compression, so the
+// share of the recompression can be told from the share of the load itself.
+// Prints p50/p99/p99.9 of the measured topic for each phase and the loaded topic's MB/s.
 // Usage: node bench/recompression-sharing.mjs [--rate 2000] [--seconds 5] [--codec zstd] [--reps 1]
 import { parseArgs } from 'node:util';
 import { startNodeProcess } from './lib/node-process.mjs';
 import { openLoop } from './suite/lib/open-loop.mjs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Admin, Producer } from '../dist/src/index.js';
 
 const { values: opt } = parseArgs({ options: {
@@ -18,26 +22,22 @@ const { values: opt } = parseArgs({ options: {
 } });
 const rate = Number(opt.rate);
 const durationMs = Number(opt.seconds) * 1000;
+const loaderPath = fileURLToPath(new URL('./lib/batch-loader.mjs', import.meta.url));
 
-/** Records of 1 KiB that compress like JSON events do (repeated field names, varying values). */
-function eventValue(i) {
-  const body = JSON.stringify({ id: i, kind: 'order-placed', customer: `c-${i % 977}`, amount: (i * 7919) % 100_000, items: [`sku-${i % 31}`, `sku-${i % 17}`] });
-  return Buffer.from(body.padEnd(1024, ' '));
-}
-
-/** Sends 1000-record uncompressed batches to `topic` with 4 in flight until stopped; returns bytes sent. */
-function backgroundLoad(producer, topic) {
-  let stopped = false;
-  let bytes = 0;
-  const messages = Array.from({ length: 1000 }, (_, i) => ({ value: eventValue(i), partition: 0 }));
-  const perBatch = messages.reduce((n, m) => n + m.value.length, 0);
-  const loops = Array.from({ length: 4 }, async () => {
-    while (!stopped) {
-      await producer.send({ topic, messages });
-      bytes += perBatch;
-    }
-  });
-  return { stop: async () => { stopped = true; await Promise.all(loops); return bytes; } };
+/** Starts bench/lib/batch-loader.mjs against `topic`; stop() ends it and returns the MB/s it sent. */
+function backgroundLoad(bootstrap, topic) {
+  const child = spawn(process.execPath, [loaderPath, bootstrap, topic], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c) => { out += c; });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      const { bytes, seconds } = JSON.parse(out);
+      return bytes / 1e6 / seconds;
+    },
+  };
 }
 
 async function measure(producer, topic) {
@@ -56,20 +56,19 @@ for (let rep = 0; rep < Number(opt.reps); rep++) {
     await admin.createTopics({ topics: [
       { name: 'plain', numPartitions: 1 },
       { name: 'recompressed', numPartitions: 1, configs: { 'compression.type': opt.codec } },
+      { name: 'as-sent', numPartitions: 1 },
     ], waitForLeaders: true });
     await admin.close();
     const measured = new Producer({ bootstrapServers: [node.bootstrap], acks: -1, lingerMs: 0 });
-    const loader = new Producer({ bootstrapServers: [node.bootstrap], acks: -1, lingerMs: 0, compression: 'none' });
     const alone = await measure(measured, 'plain');
     console.log(`rep ${rep} alone:                         ${fmt(alone)}`);
-    const load = backgroundLoad(loader, 'recompressed');
-    const t0 = performance.now();
-    const shared = await measure(measured, 'plain');
-    const bytes = await load.stop();
-    const mbps = bytes / 1e6 / ((performance.now() - t0) / 1000);
-    console.log(`rep ${rep} beside ${opt.codec} recompression:  ${fmt(shared)}; recompressed ${mbps.toFixed(1)} MB/s`);
+    for (const [label, topic] of [[`beside ${opt.codec} recompression:`, 'recompressed'], ['beside the same load as sent: ', 'as-sent']]) {
+      const load = backgroundLoad(node.bootstrap, topic);
+      const shared = await measure(measured, 'plain');
+      const mbps = await load.stop();
+      console.log(`rep ${rep} ${label}  ${fmt(shared)}; loaded topic ${mbps.toFixed(1)} MB/s`);
+    }
     await measured.close();
-    await loader.close();
   } finally {
     await node.stop();
   }
