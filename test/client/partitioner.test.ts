@@ -29,7 +29,7 @@ describe('murmur2', () => {
   it('agrees with kafkajs DefaultPartitioner', () => {
     const kjs = Partitioners.DefaultPartitioner();
     for (const numPartitions of [1, 2, 3, 7, 12, 64]) {
-      const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0 }));
+      const partitionMetadata = Array.from({ length: numPartitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
       for (let i = 0; i < 300; i++) {
         const key = `key-${i * 7919}-é`;
         const theirs = kjs({ topic: 't', partitionMetadata, message: { key, value: 'v' } });

@@ -42,10 +42,10 @@ const altered = () => lines.filter((l) => l.msg === 'configs altered');
 describe('the "configs altered" log line', () => {
   it('is not written for refused alters, incremental or legacy', async () => {
     await expect(admin.incrementalAlterConfigs({
-      resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'SET', value: 'soon' }] }],
+      resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'set', value: 'soon' }] }],
     })).rejects.toThrow();
     await expect(admin.incrementalAlterConfigs({
-      resources: [{ type: 'topic', name: 'no-such-topic', ops: [{ name: 'retention.ms', op: 'SET', value: '1000' }] }],
+      resources: [{ type: 'topic', name: 'no-such-topic', ops: [{ name: 'retention.ms', op: 'set', value: '1000' }] }],
     })).rejects.toThrow();
     await expect(admin.alterConfigs({
       resources: [{ type: 'topic', name: 'audited', configs: { 'cleanup.policy': 'sometimes' } }],
@@ -55,7 +55,7 @@ describe('the "configs altered" log line', () => {
 
   it('is written once for an applied alter, naming the resource and the changed keys', async () => {
     await admin.incrementalAlterConfigs({
-      resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'SET', value: '3600000' }] }],
+      resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'set', value: '3600000' }] }],
     });
     expect(altered()).toEqual([expect.objectContaining({ resourceName: 'audited', changes: ['retention.ms'] })]);
   });
