@@ -4,12 +4,9 @@
  * values travel as base64 with their size, cut at `displayValueBytesMax` (and flagged), so a
  * large record cannot make a reply large; the browser renders them as text, JSON or hex.
  */
-import { decompress } from '../compression/index.js';
 import { partitionActorId } from '../cluster/routing-table.js';
 import type { BrookNode } from '../node.js';
-import { batchHeaderBytes } from '../storage/limits.js';
-import { splitBatches, type BatchHeader } from '../storage/record-batch.js';
-import { ByteReader } from '../storage/varint.js';
+import { type BatchRecord, batchBody, recordAt, recordSpans, splitBatches } from '../storage/record-batch.js';
 import type { PartitionOffsets, ReadResult } from '../../actors/partition/messages.js';
 import { httpLimits } from './limits.js';
 
@@ -33,13 +30,7 @@ export interface RecordView {
 }
 
 /** Raw record before it is cut for display; search matches on the whole key and value. */
-interface RawRecord {
-  offset: number;
-  timestampMs: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: { key: string; value: Buffer | null }[];
-}
+type RawRecord = BatchRecord;
 
 const codecNames = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
@@ -60,6 +51,7 @@ export function readBatches(node: BrookNode, topic: string, partition: number, f
 
 /**
  * Decodes stored batches into records at or after `fromOffset`, skipping control batches.
+ * Batches and records are read with storage's record-batch module, as the broker reads them.
  * `match`, when given, keeps only records it accepts. Returns the offset after the last batch.
  */
 export async function decodeRecords(
@@ -74,10 +66,11 @@ export async function decodeRecords(
   for (const h of splitBatches(buf, { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true })) {
     nextOffset = Math.max(nextOffset, h.baseOffset + h.lastOffsetDelta + 1);
     if (h.isControl) continue;
-    const payload = buf.subarray(h.position + batchHeaderBytes, h.position + h.sizeBytes);
-    const body = h.compression === 0 ? payload : await decompress(h.compression, payload);
-    for (const r of parseRecords(body, h)) {
-      if (r.offset < fromOffset || (match && !match(r))) continue;
+    const body = await batchBody(buf, h);
+    for (const span of recordSpans(body, h)) {
+      if (h.baseOffset + span.offsetDelta < fromOffset) continue;
+      const r = recordAt(body, span, h);
+      if (match && !match(r)) continue;
       records.push({
         partition,
         offset: r.offset,
@@ -96,37 +89,6 @@ export async function decodeRecords(
 
 export function codecName(codec: number): string {
   return codecNames[codec] ?? String(codec);
-}
-
-/** The records of a (decompressed) batch body; every length is bounds-checked by ByteReader. */
-function parseRecords(body: Buffer, h: BatchHeader): RawRecord[] {
-  const reader = new ByteReader(body, 0, body.length);
-  const out: RawRecord[] = [];
-  for (let i = 0; i < h.recordCount && reader.pos < reader.end; i++) {
-    const length = reader.varint('record length');
-    reader.need(length, 'record body');
-    const end = reader.pos + length;
-    reader.int8('attributes');
-    const timestampDelta = reader.varint('timestampDelta');
-    const offsetDelta = reader.varint('offsetDelta');
-    const key = nullableBytes(reader, 'key');
-    const value = nullableBytes(reader, 'value');
-    const headerCount = reader.varint('header count');
-    const headers: RawRecord['headers'] = [];
-    for (let j = 0; j < headerCount; j++) {
-      const k = reader.bytes(reader.varint('header key length'), 'header key').toString('utf8');
-      headers.push({ key: k, value: nullableBytes(reader, 'header value') });
-    }
-    reader.pos = end;
-    const timestampMs = h.timestampType === 'LogAppendTime' ? h.maxTimestamp : h.baseTimestamp + timestampDelta;
-    out.push({ offset: h.baseOffset + offsetDelta, timestampMs, key, value, headers });
-  }
-  return out;
-}
-
-function nullableBytes(reader: ByteReader, what: string): Buffer | null {
-  const n = reader.varint(`${what} length`);
-  return n < 0 ? null : reader.bytes(n, what);
 }
 
 /** A case-insensitive substring match on the key or value as UTF-8 text. */

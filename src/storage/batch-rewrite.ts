@@ -1,9 +1,9 @@
 /**
- * Pure rewrites of stored record batches: stamping LogAppendTime, recompressing to another
- * codec, and decoding/rebuilding a batch with a subset of its records (compaction). None of
- * these touch a database, so each can run on any thread, including a piscina worker when a
- * batch is large. The codecs are those of src/compression, passed in so a caller (or a test)
- * can substitute them.
+ * Pure rewrites of stored record batches: recompressing to another codec, rebuilding a batch
+ * with a subset of its records (compaction), and the compacted-topic key check on append. The
+ * batches are read with record-batch.ts (decodeBatch, the one record walker); none of these
+ * touch a database, so each can run on any thread. The codecs are those of src/compression,
+ * passed in so a caller (or a test) can substitute them.
  *
  * A rebuilt batch keeps the original header except batchLength, attributes (codec bits),
  * maxTimestamp, recordCount and the CRC: in particular baseOffset, lastOffsetDelta,
@@ -11,108 +11,29 @@
  * its offset and the batch's last offset (and hence its producer's last sequence) is the
  * same as before, as Kafka's MemoryRecords.filterTo does with overrideLastOffset.
  */
-import { crc32c } from '@node-rs/crc32';
-import { compress, decompress } from '../compression/index.js';
 import { batchHeaderBytes } from './limits.js';
 import {
+  type BatchCodecs,
   type BatchHeader,
   type CompressionCodec,
+  type DecodedBatch,
+  type RecordSpan,
   asBuffer,
   batchFieldPositions as at,
   compressionMask,
+  decodeBatch,
+  defaultBatchCodecs,
   parseBatchHeader,
   splitBatches,
-  timestampTypeBit,
+  writeBatchCrc,
+  writeInt64,
 } from './record-batch.js';
 import { StorageError } from './storage-error.js';
-import { ByteReader } from './varint.js';
 
-/** The codec functions batch rewrites use; src/compression's by default. */
-export interface BatchCodecs {
-  compress(codec: number, buf: Buffer): Promise<Buffer>;
-  decompress(codec: number, buf: Buffer): Promise<Buffer>;
-}
-
-export const defaultBatchCodecs: BatchCodecs = { compress, decompress };
-
-/** Where one record sits in a batch's decompressed body, and what compaction needs to know of it. */
-export interface RecordSpan {
-  /** Byte range [start, end) in the body, length prefix included: copying it copies the record as is. */
-  start: number;
-  end: number;
-  offsetDelta: number;
-  timestampDelta: number;
-  /** A view into the body; null for a record without a key. */
-  key: Buffer | null;
-  /** A record with a null value: a tombstone, in a compacted topic. */
-  isTombstone: boolean;
-}
-
-export interface DecodedBatch {
-  header: BatchHeader;
-  /** The batch as stored (header and compressed records). */
-  batch: Buffer;
-  /** The records section, decompressed. */
-  body: Buffer;
-  spans: RecordSpan[];
-}
+/** Re-exported for src/compression's worker pool, which implements it. */
+export type { BatchCodecs } from './record-batch.js';
 
 const anyBatchSize = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
-
-/**
- * Sets the LogAppendTime attribute bit and maxTimestamp of the batch at `position` in place
- * and recomputes its CRC, as Kafka's LogValidator does for message.timestamp.type=LogAppendTime:
- * the records keep their timestamp deltas, and readers take every record's timestamp from
- * maxTimestamp when the bit is set.
- */
-export function stampLogAppendTime(input: Uint8Array, position: number, sizeBytes: number, nowMs: number): void {
-  const buf = asBuffer(input);
-  const attributes = buf.readInt16BE(position + at.attributes);
-  buf.writeInt16BE(attributes | timestampTypeBit, position + at.attributes);
-  writeInt64(buf, position + at.maxTimestamp, nowMs);
-  writeCrc(buf, position, sizeBytes);
-}
-
-/** Decompresses a stored batch's records and locates each record in the result. */
-export async function decodeBatch(batch: Buffer, codecs: BatchCodecs = defaultBatchCodecs): Promise<DecodedBatch> {
-  const header = parseBatchHeader(batch, 0, anyBatchSize);
-  const payload = batch.subarray(batchHeaderBytes, header.sizeBytes);
-  const body = header.compression === 0 ? payload : await decompressOrCorrupt(codecs, header.compression, payload);
-  return { header, batch, body, spans: recordSpans(body, header) };
-}
-
-async function decompressOrCorrupt(codecs: BatchCodecs, codec: number, payload: Buffer): Promise<Buffer> {
-  try {
-    return await codecs.decompress(codec, payload);
-  } catch (err) {
-    throw new StorageError('CORRUPT_MESSAGE', `cannot decompress batch (codec ${codec}): ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** Bounds-checked walk over the records of a decompressed body; every byte must belong to a record. */
-export function recordSpans(body: Buffer, h: BatchHeader): RecordSpan[] {
-  const reader = new ByteReader(body, 0, body.length);
-  const spans: RecordSpan[] = [];
-  for (let i = 0; i < h.recordCount; i++) {
-    const start = reader.pos;
-    const length = reader.varint('record length');
-    reader.need(length, 'record body');
-    const end = reader.pos + length;
-    reader.int8('record attributes');
-    const timestampDelta = reader.varint('timestampDelta');
-    const offsetDelta = reader.varint('offsetDelta');
-    if (offsetDelta < 0 || offsetDelta > h.lastOffsetDelta) throw corrupt(`record offsetDelta ${offsetDelta} outside the batch`);
-    const keyLength = reader.varint('key length');
-    const key = keyLength === -1 ? null : reader.bytes(keyLength, 'key');
-    const valueLength = reader.varint('value length');
-    if (keyLength < -1 || valueLength < -1) throw corrupt(`record key length ${keyLength}, value length ${valueLength}`);
-    // Headers are not needed to compact: the record is copied whole by its byte range.
-    reader.pos = end;
-    spans.push({ start, end, offsetDelta, timestampDelta, key, isTombstone: valueLength === -1 });
-  }
-  if (reader.pos !== body.length) throw corrupt(`${body.length - reader.pos} bytes left after the last record`);
-  return spans;
-}
 
 /**
  * Builds the batch holding only `kept` (a non-empty subset of decoded.spans, in order),
@@ -196,25 +117,11 @@ function assemble(original: Buffer, h: BatchHeader, payload: Buffer, changes: He
   writeInt64(out, at.maxTimestamp, changes.maxTimestamp);
   out.writeInt32BE(changes.recordCount, at.recordCount);
   payload.copy(out, batchHeaderBytes);
-  writeCrc(out, 0, out.length);
+  writeBatchCrc(out, 0, out.length);
   // Checked just after writing: a rebuilt batch must parse exactly as the one it replaces.
   const check = parseBatchHeader(out, 0, anyBatchSize);
   if (check.baseOffset !== h.baseOffset || check.lastOffsetDelta !== h.lastOffsetDelta) {
     throw new Error('storage invariant violated: a rebuilt batch changed its offsets');
   }
   return out;
-}
-
-function writeCrc(buf: Buffer, position: number, sizeBytes: number): void {
-  buf.writeUInt32BE(crc32c(buf.subarray(position + at.attributes, position + sizeBytes)), position + at.crc);
-}
-
-function writeInt64(buf: Buffer, pos: number, value: number): void {
-  const hi = Math.floor(value / 2 ** 32);
-  buf.writeInt32BE(hi, pos);
-  buf.writeUInt32BE(value - hi * 2 ** 32, pos + 4);
-}
-
-function corrupt(message: string): StorageError {
-  return new StorageError('CORRUPT_MESSAGE', message);
 }

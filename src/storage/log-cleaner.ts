@@ -25,7 +25,8 @@
  * they only touch the active segment, which no pass reaches. A truncation during a pass
  * abandons it. Not thread-safe: owned by one PartitionLog, on its owner's worker thread.
  */
-import { type BatchCodecs, type DecodedBatch, type RecordSpan, decodeBatch, rebuildBatch } from './batch-rewrite.js';
+import { rebuildBatch } from './batch-rewrite.js';
+import { type BatchCodecs, type DecodedBatch, type RecordSpan, decodeBatch } from './record-batch.js';
 import { compactionKeysMax } from './limits.js';
 import type { TopicConfig } from './topic-config.js';
 

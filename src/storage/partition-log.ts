@@ -19,20 +19,22 @@
  * Runs on the worker thread of the partition actor (or group coordinator) that owns it.
  */
 import Database from 'better-sqlite3';
-import { type BatchCodecs, defaultBatchCodecs, stampLogAppendTime } from './batch-rewrite.js';
 import { FailurePoints } from './failure-points.js';
 import { type BatchChange, type CleanerHost, type CompactionProgress, LogCleaner, type StoredBatch } from './log-cleaner.js';
 import { compactionBytesPerStepDefault, maxOffset, retentionBatchesPerStepDefault, schemaVersion } from './limits.js';
 import { ProducerStateTable, type ProducerEntry } from './producer-state.js';
 import { type WalCheckpointer, walBackstopPages, walCheckpointPages } from './wal-checkpointer.js';
 import {
+  type BatchCodecs,
   type BatchHeader,
   asBuffer,
+  defaultBatchCodecs,
   iterateRecords,
   parseBatchHeader,
   setBaseOffset,
   setPartitionLeaderEpoch,
   splitBatches,
+  stampLogAppendTime,
 } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
 import { type TopicConfig, checkTopicConfig, compacts, defaultTopicConfig, deletesOldSegments } from './topic-config.js';

@@ -1,8 +1,21 @@
 /**
- * Kafka RecordBatch v2 (magic 2): header parsing and validation, splitting a produce
- * request's records field into batches, in-place rewriting of the fields outside the CRC,
- * iteration over the records of uncompressed batches, and an (uncompressed or gzip)
+ * Kafka RecordBatch v2 (magic 2) on the broker side, the one module that reads and writes
+ * batches for storage (append validation, LogAppendTime stamping), compaction and recompression
+ * (batch-rewrite.ts, log-cleaner.ts), the group coordinator's replay, and the HTTP record view:
+ * header parsing and validation, splitting a produce request's records field into batches,
+ * in-place rewriting of header fields, one record walker (readSpan) that everything reading
+ * records goes through, decompression of a batch's records, and an (uncompressed or gzip)
  * encoder for tests and benchmarks. Written from the Kafka protocol documentation.
+ *
+ * It lives in src/storage rather than src/protocol because its errors are the append path's
+ * (StorageError with Kafka's codes) and its bounds are storage's (limits.ts); the gateway, the
+ * actors and src/http import it from here, as they import the rest of the storage layer.
+ *
+ * Brook's client keeps its own encoder and decoder (src/client/record-batch.ts): it must not
+ * depend on the broker's storage layer, and `node bench/record-batch.mjs` shows its
+ * allocation-free BatchBuilder and its cursor-based record loop faster than buildBatch and
+ * iterateRecords here, which favour checks and plain code over speed (tests and the broker's
+ * cold paths use them; the broker's hot paths, append and fetch, never decode records).
  *
  * Layout (big-endian): baseOffset int64 @0, batchLength int32 @8, partitionLeaderEpoch
  * int32 @12, magic int8 @16, crc uint32 @17, attributes int16 @21, lastOffsetDelta int32 @23,
@@ -15,6 +28,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { compress, decompress } from '../compression/index.js';
 import {
   batchHeaderBytes,
   currentMagic,
@@ -53,6 +67,8 @@ const controlBit = 0x20;
 /** Codec ids 0-4 are none, gzip, snappy, lz4 and zstd; 5-7 do not exist. */
 const maxCompressionCodec = 4;
 const twoPow32 = 2 ** 32;
+/** Stored batches: any size (max.message.bytes applied when they were appended), and compaction may have made them sparse. */
+const anyBatchSize: ParseOptions = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
 
 export type CompressionCodec = 0 | 1 | 2 | 3 | 4;
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -113,7 +129,8 @@ function readSafeInt64(buf: Buffer, pos: number, what: string): number {
   return value;
 }
 
-function writeInt64(buf: Buffer, pos: number, value: number): void {
+/** Writes an int64 that is a safe JS integer, big-endian. */
+export function writeInt64(buf: Buffer, pos: number, value: number): void {
   const hi = Math.floor(value / twoPow32);
   buf.writeInt32BE(hi, pos);
   buf.writeUInt32BE(value - hi * twoPow32, pos + 4);
@@ -224,6 +241,25 @@ export function setPartitionLeaderEpoch(buf: Uint8Array, leaderEpoch: number, po
   asBuffer(buf).writeInt32BE(leaderEpoch, position + at.partitionLeaderEpoch);
 }
 
+/**
+ * Sets the LogAppendTime attribute bit and maxTimestamp of the batch at `position` in place
+ * and recomputes its CRC, as Kafka's LogValidator does for message.timestamp.type=LogAppendTime:
+ * the records keep their timestamp deltas, and readers take every record's timestamp from
+ * maxTimestamp when the bit is set.
+ */
+export function stampLogAppendTime(input: Uint8Array, position: number, sizeBytes: number, nowMs: number): void {
+  const buf = asBuffer(input);
+  const attributes = buf.readInt16BE(position + at.attributes);
+  buf.writeInt16BE(attributes | timestampTypeBit, position + at.attributes);
+  writeInt64(buf, position + at.maxTimestamp, nowMs);
+  writeBatchCrc(buf, position, sizeBytes);
+}
+
+/** Recomputes the CRC-32C of the batch of `sizeBytes` at `position`, after a change to the bytes it covers. */
+export function writeBatchCrc(buf: Buffer, position: number, sizeBytes: number): void {
+  buf.writeUInt32BE(crc32c(buf.subarray(position + at.attributes, position + sizeBytes)), position + at.crc);
+}
+
 /** Last offset of a parsed batch. */
 export function lastOffsetOf(h: BatchHeader): number {
   return h.baseOffset + h.lastOffsetDelta;
@@ -242,7 +278,26 @@ export function incrementSequence(sequence: number, increment: number): number {
 }
 
 // ---------------------------------------------------------------------------------------
-// Records of uncompressed batches.
+// Records. One walker (readSpan) locates every record of a batch body; everything that reads
+// records goes through it: iterateRecords (coordinator replay, ListOffsets by timestamp, tests),
+// decodeBatch (compaction, the compacted-topic key check) and the HTTP record view.
+
+/** Where one record sits in a batch's (decompressed) body, and what can be read without copying. */
+export interface RecordSpan {
+  /** Byte range [start, end) in the body, length prefix included: copying it copies the record as is. */
+  start: number;
+  end: number;
+  attributes: number;
+  offsetDelta: number;
+  timestampDelta: number;
+  /** A view into the body; null for a record without a key. */
+  key: Buffer | null;
+  /** Where the value's bytes start in the body (after its length), and its length; -1 for a null value. */
+  valueStart: number;
+  valueLength: number;
+  /** A record with a null value: a tombstone, in a compacted topic. */
+  isTombstone: boolean;
+}
 
 export interface RecordHeader {
   key: string;
@@ -260,24 +315,12 @@ export interface BatchRecord {
 }
 
 /**
- * Iterates the records of the batch at the start of `batch`, with every length bounds-checked
- * and the record count checked against the header. Uncompressed batches only: a compressed
- * batch is a caller bug (decompression belongs to the CPU worker pool), except gzip which
- * tests may ask for explicitly with `allowGzip`.
+ * Reads the record at reader.pos up to its value length and leaves the reader at the record's
+ * end. Headers are not read here: compaction copies a record whole by its byte range and never
+ * needs them, so only recordAt, which returns them, decodes and checks them.
  */
-export function* iterateRecords(batch: Uint8Array, opts: { allowGzip?: boolean } = {}): Generator<BatchRecord> {
-  const buf = asBuffer(batch);
-  const h = parseBatchHeader(buf, 0, { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true });
-  let body = buf.subarray(batchHeaderBytes, h.sizeBytes);
-  if (h.compression === 1 && opts.allowGzip) body = gunzipSync(body);
-  else if (h.compression !== 0) throw new Error(`iterateRecords: compressed batch (codec ${h.compression}) not supported`);
-  const reader = new ByteReader(body, 0, body.length);
-  const count = Math.min(h.recordCount, maxRecordsPerBatch);
-  for (let i = 0; i < count; i++) yield readRecord(reader, h);
-  if (reader.pos !== reader.end) throw corrupt(`${reader.end - reader.pos} bytes left after the last record`);
-}
-
-function readRecord(reader: ByteReader, h: BatchHeader): BatchRecord {
+function readSpan(reader: ByteReader, h: BatchHeader): RecordSpan {
+  const start = reader.pos;
   const length = reader.varint('record length');
   reader.need(length, 'record body');
   const end = reader.pos + length;
@@ -285,12 +328,53 @@ function readRecord(reader: ByteReader, h: BatchHeader): BatchRecord {
   const timestampDelta = reader.varint('timestampDelta');
   const offsetDelta = reader.varint('offsetDelta');
   if (offsetDelta < 0 || offsetDelta > h.lastOffsetDelta) throw corrupt(`record offsetDelta ${offsetDelta} outside the batch`);
-  const key = readNullableBytes(reader, 'key');
-  const value = readNullableBytes(reader, 'value');
+  const keyLength = reader.varint('key length');
+  if (keyLength < -1) throw corrupt(`record key length ${keyLength}`);
+  const key = keyLength === -1 ? null : reader.bytes(keyLength, 'key');
+  const valueLength = reader.varint('value length');
+  if (valueLength < -1) throw corrupt(`record value length ${valueLength}`);
+  const valueStart = reader.pos;
+  reader.pos = end;
+  return { start, end, attributes, offsetDelta, timestampDelta, key, valueStart, valueLength, isTombstone: valueLength === -1 };
+}
+
+/** Locates every record of a batch body; every byte must belong to one of recordCount records. */
+export function recordSpans(body: Buffer, h: BatchHeader): RecordSpan[] {
+  const reader = new ByteReader(body, 0, body.length);
+  const spans: RecordSpan[] = [];
+  for (let i = 0; i < h.recordCount; i++) spans.push(readSpan(reader, h));
+  if (reader.pos !== body.length) throw corrupt(`${body.length - reader.pos} bytes left after the last record`);
+  return spans;
+}
+
+/**
+ * Decodes the rest of a located record: its value and headers, each bounds-checked against the
+ * record's own length, which they must fill exactly.
+ */
+export function recordAt(body: Buffer, span: RecordSpan, h: BatchHeader): BatchRecord {
+  const reader = new ByteReader(body, span.valueStart, span.end);
+  const value = span.valueLength === -1 ? null : reader.bytes(span.valueLength, 'value');
   const headers = readHeaders(reader);
-  if (reader.pos !== end) throw corrupt(`record length ${length} does not match its content`);
-  const timestampMs = h.timestampType === 'LogAppendTime' ? h.maxTimestamp : h.baseTimestamp + timestampDelta;
-  return { offset: h.baseOffset + offsetDelta, timestampMs, attributes, key, value, headers };
+  if (reader.pos !== span.end) throw corrupt(`record length ${span.end - span.start} does not match its content`);
+  const timestampMs = h.timestampType === 'LogAppendTime' ? h.maxTimestamp : h.baseTimestamp + span.timestampDelta;
+  return { offset: h.baseOffset + span.offsetDelta, timestampMs, attributes: span.attributes, key: span.key, value, headers };
+}
+
+/**
+ * Iterates the records of the batch at the start of `batch`, with every length bounds-checked
+ * and the record count checked against the header. Uncompressed batches only (the codecs are
+ * asynchronous; use decodeBatch), except gzip, which tests may ask for with `allowGzip`.
+ */
+export function* iterateRecords(batch: Uint8Array, opts: { allowGzip?: boolean } = {}): Generator<BatchRecord> {
+  const buf = asBuffer(batch);
+  const h = parseBatchHeader(buf, 0, anyBatchSize);
+  let body = buf.subarray(batchHeaderBytes, h.sizeBytes);
+  if (h.compression === 1 && opts.allowGzip) body = gunzipSync(body);
+  else if (h.compression !== 0) throw new Error(`iterateRecords: compressed batch (codec ${h.compression}) not supported`);
+  const reader = new ByteReader(body, 0, body.length);
+  const count = Math.min(h.recordCount, maxRecordsPerBatch);
+  for (let i = 0; i < count; i++) yield recordAt(body, readSpan(reader, h), h);
+  if (reader.pos !== reader.end) throw corrupt(`${reader.end - reader.pos} bytes left after the last record`);
 }
 
 function readNullableBytes(reader: ByteReader, what: string): Buffer | null {
@@ -311,6 +395,44 @@ function readHeaders(reader: ByteReader): RecordHeader[] {
     headers.push({ key, value: readNullableBytes(reader, 'header value') });
   }
   return headers;
+}
+
+// ---------------------------------------------------------------------------------------
+// Compressed batches.
+
+/** The codec functions that decode and rewrite batches use; src/compression's by default. */
+export interface BatchCodecs {
+  compress(codec: number, buf: Buffer): Promise<Buffer>;
+  decompress(codec: number, buf: Buffer): Promise<Buffer>;
+}
+
+export const defaultBatchCodecs: BatchCodecs = { compress, decompress };
+
+export interface DecodedBatch {
+  header: BatchHeader;
+  /** The batch as stored (header and compressed records). */
+  batch: Buffer;
+  /** The records section, decompressed. */
+  body: Buffer;
+  spans: RecordSpan[];
+}
+
+/** The records section of the batch `h` found in `buf`, decompressed; a codec's failure is CORRUPT_MESSAGE. */
+export async function batchBody(buf: Buffer, h: BatchHeader, codecs: BatchCodecs = defaultBatchCodecs): Promise<Buffer> {
+  const payload = buf.subarray(h.position + batchHeaderBytes, h.position + h.sizeBytes);
+  if (h.compression === 0) return payload;
+  try {
+    return await codecs.decompress(h.compression, payload);
+  } catch (err) {
+    throw new StorageError('CORRUPT_MESSAGE', `cannot decompress batch (codec ${h.compression}): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Decompresses a stored batch's records and locates each record in the result. */
+export async function decodeBatch(batch: Buffer, codecs: BatchCodecs = defaultBatchCodecs): Promise<DecodedBatch> {
+  const header = parseBatchHeader(batch, 0, anyBatchSize);
+  const body = await batchBody(batch, header, codecs);
+  return { header, batch, body, spans: recordSpans(body, header) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -410,6 +532,6 @@ export function buildBatch(o: BuildBatchOptions): Buffer {
   buf.writeInt32BE(o.baseSequence ?? -1, at.baseSequence);
   buf.writeInt32BE(o.records.length, at.recordCount);
   body.copy(buf, batchHeaderBytes);
-  buf.writeUInt32BE(crc32c(buf.subarray(at.attributes)), at.crc);
+  writeBatchCrc(buf, 0, buf.length);
   return buf;
 }

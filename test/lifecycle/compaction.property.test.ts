@@ -8,8 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { buildBatch, iterateRecords } from '../../src/storage/record-batch.js';
-import { decodeBatch } from '../../src/storage/batch-rewrite.js';
+import { buildBatch, decodeBatch, iterateRecords } from '../../src/storage/record-batch.js';
 import { useTempLogs } from '../storage/helpers.js';
 
 const temp = useTempLogs();

@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compress } from '../../src/compression/index.js';
 import { recompressBatch } from '../../src/storage/batch-rewrite.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
-import { type CompressionCodec, buildBatch, parseBatchHeader } from '../../src/storage/record-batch.js';
-import { decodeBatch } from '../../src/storage/batch-rewrite.js';
+import { type CompressionCodec, buildBatch, decodeBatch, parseBatchHeader } from '../../src/storage/record-batch.js';
 import { useTempLogs } from '../storage/helpers.js';
 
 const temp = useTempLogs();

@@ -8,8 +8,7 @@ import { MetadataImage } from '../../src/cluster/metadata-image.js';
 import { effectiveTopicConfig, parseTopicConfig } from '../../src/cluster/topic-configs.js';
 import { needsRecompression, recompressBatch, recompressRecords } from '../../src/storage/batch-rewrite.js';
 import { StorageError } from '../../src/storage/storage-error.js';
-import { type CompressionCodec, buildBatch, iterateRecords, parseBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
-import { decodeBatch } from '../../src/storage/batch-rewrite.js';
+import { type CompressionCodec, buildBatch, decodeBatch, iterateRecords, parseBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
 import { defaultTopicConfig } from '../../src/storage/topic-config.js';
 import { useTempLogs, withoutRewrittenFields } from '../storage/helpers.js';
 

@@ -1,13 +1,18 @@
 import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
 import {
+  type BatchCodecs,
   buildBatch,
+  decodeBatch,
   incrementSequence,
   iterateRecords,
   parseBatchHeader,
+  recordAt,
+  recordSpans,
   setBaseOffset,
   setPartitionLeaderEpoch,
   splitBatches,
+  stampLogAppendTime,
 } from '../../src/storage/record-batch.js';
 import { StorageError, type StorageErrorCode } from '../../src/storage/storage-error.js';
 import { batchOf } from './helpers.js';
@@ -177,5 +182,52 @@ describe('iterateRecords and buildBatch', () => {
     expect(incrementSequence(0x7fffffff, 1)).toBe(0);
     expect(incrementSequence(0x7ffffffe, 3)).toBe(1);
     expect(incrementSequence(5, 4)).toBe(9);
+  });
+});
+
+describe('the record walker: recordSpans, recordAt and decodeBatch', () => {
+  const batch = buildBatch({
+    baseOffset: 10,
+    records: [
+      { key: 'a', value: 'one', timestamp: 500, headers: [{ key: 'h', value: 'x' }] },
+      { key: null, value: null, timestamp: 700 },
+      { key: 'c', value: 'three', timestamp: 600 },
+    ],
+  });
+
+  it('locates each record so that copying its byte range copies it whole, and agrees with iterateRecords', () => {
+    const h = parseBatchHeader(batch, 0);
+    const body = batch.subarray(61);
+    const spans = recordSpans(body, h);
+    expect(spans.map((s) => [s.offsetDelta, s.timestampDelta, s.key?.toString() ?? null, s.isTombstone])).toEqual([
+      [0, 0, 'a', false], [1, 200, null, true], [2, 100, 'c', false],
+    ]);
+    expect(spans[0]!.start).toBe(0);
+    expect(spans[2]!.end).toBe(body.length);
+    expect(spans.map((s) => recordAt(body, s, h))).toEqual([...iterateRecords(batch)]);
+  });
+
+  it('decodes a compressed batch through the codecs it is given', async () => {
+    const gzip = buildBatch({ compression: 1, records: [{ key: 'k', value: 'v', timestamp: 1 }] });
+    const decoded = await decodeBatch(gzip);
+    expect(decoded.header.compression).toBe(1);
+    expect(recordAt(decoded.body, decoded.spans[0]!, decoded.header).value!.toString()).toBe('v');
+    const failing: BatchCodecs = { compress: async (_c, b) => b, decompress: async () => { throw new Error('bad frame'); } };
+    await expect(decodeBatch(gzip, failing)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
+  });
+
+  it('rejects a header list that does not fill its record, with a valid CRC', () => {
+    const plain = Buffer.from(buildBatch({ records: [{ key: 'k', value: 'v', timestamp: 1 }] }));
+    // The record ends with its header count (0); claiming one header runs past the record.
+    plain[plain.length - 1] = 0x02;
+    expect(codeOf(() => [...iterateRecords(fixCrc(plain))])).toBe('CORRUPT_MESSAGE');
+  });
+
+  it('stamps LogAppendTime in place with a valid CRC: every record then carries the broker time', () => {
+    const copy = Buffer.from(batch);
+    stampLogAppendTime(copy, 0, copy.length, 9_999);
+    const h = parseBatchHeader(copy, 0);
+    expect([h.timestampType, h.maxTimestamp, h.baseTimestamp]).toEqual(['LogAppendTime', 9_999, 500]);
+    expect([...iterateRecords(copy)].map((r) => r.timestampMs)).toEqual([9_999, 9_999, 9_999]);
   });
 });
