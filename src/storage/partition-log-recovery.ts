@@ -1,0 +1,102 @@
+/**
+ * Opening, recovering and closing one partition log: the database's pragmas (WAL, durability),
+ * the integrity check, the schema and its migrations from older versions, and the rebuild of
+ * the in-memory state (offsets, sizes, producers, segments) from the tables. Called by
+ * PartitionLog (partition-log.ts).
+ *
+ * Recovery on open runs PRAGMA quick_check (which reads the whole file: O(size)) and then
+ * rebuilds the in-memory state from the last row, the meta table and the producer table.
+ *
+ * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
+ */
+import Database from 'better-sqlite3';
+import { schemaVersion } from './limits.js';
+import type { Durability, PartitionLogOptions } from './partition-log.js';
+import { type PartitionLogState, schemaSql, storageFailure } from './partition-log-state.js';
+import { loadSegments } from './partition-log-retention.js';
+import { StorageError, assert } from './storage-error.js';
+
+/** Creates or opens the database at opts.path, checks its integrity and brings its schema up to date. */
+export function openDatabase(opts: PartitionLogOptions): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(opts.path);
+    configure(db, opts.durability ?? 'normal');
+    quickCheck(db, opts.path);
+    db.exec(schemaSql);
+    migrate(db, (opts.clock ?? Date.now)());
+    return db;
+  } catch (err) {
+    db?.close();
+    throw err instanceof StorageError ? err : storageFailure(opts.path, 'cannot open partition log', err);
+  }
+}
+
+/** Rebuilds the in-memory state from meta, the last batch, the producer table and the segments. */
+export function recover(s: PartitionLogState): void {
+  const version = s.stmts.getMeta.get('schema_version')?.value;
+  if (version === undefined) s.stmts.putMeta.run('schema_version', schemaVersion);
+  else if (version !== schemaVersion) {
+    close(s);
+    throw new StorageError('KAFKA_STORAGE_ERROR', `${s.path} has schema version ${version}, expected ${schemaVersion}`);
+  }
+  s.logStartOffset = s.stmts.getMeta.get('log_start_offset')?.value ?? 0;
+  s.cleanerCheckpoint = s.stmts.getMeta.get('cleaner_checkpoint')?.value ?? 0;
+  s.leaderEpoch = s.stmts.getMeta.get('leader_epoch')?.value ?? 0;
+  const last = s.stmts.lastBatch.get();
+  s.logEndOffset = last ? last.last_offset + 1 : s.logStartOffset;
+  s.highWatermark = s.highWatermarkFollowsLogEnd ? s.logEndOffset : s.logStartOffset;
+  s.sizeBytes = s.stmts.sizeAll.get()!.n;
+  for (const row of s.stmts.allProducers.all()) {
+    const batches = (JSON.parse(row.batches) as number[][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset }));
+    s.producers.load({ producerId: row.producer_id, producerEpoch: row.producer_epoch, lastTimestampMs: row.last_timestamp, batches });
+  }
+  loadSegments(s);
+  assert(s.logStartOffset <= s.logEndOffset, `logStartOffset past logEndOffset in ${s.path}`);
+}
+
+/** Checkpoints the WAL into the database file and closes it; later calls do nothing. */
+export function close(s: PartitionLogState): void {
+  if (s.db === null) return;
+  const db = s.db;
+  s.db = null;
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Brings an older log up to schemaVersion, before any statement that names the new columns is
+ * prepared. Schema 1 had no delete horizons and no segments: the column is added here, and
+ * loadSegments fills the (just created) segments table. Schema 2 had no append times: the
+ * column is added with the time of this open as its default, which every existing row then
+ * reads (SQLite stores a constant default in the schema, so no row is rewritten). A batch
+ * written before the upgrade thus counts as arriving when the upgraded broker first saw it,
+ * and time retention keeps it at least retention.ms from then: it may delete old data up to
+ * one retention.ms later than the old version would have, never earlier.
+ */
+function migrate(db: Database.Database, nowMs: number): void {
+  const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+  if (row === undefined || row.value >= schemaVersion) return;
+  const version = row.value;
+  db.transaction(() => {
+    if (version < 2) db.exec('ALTER TABLE batches ADD COLUMN delete_horizon_ms INTEGER NOT NULL DEFAULT -1');
+    if (version < 3) db.exec(`ALTER TABLE batches ADD COLUMN append_time_ms INTEGER NOT NULL DEFAULT ${Math.trunc(nowMs)}`);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(schemaVersion);
+  })();
+}
+
+function configure(db: Database.Database, durability: Durability): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+}
+
+function quickCheck(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+  if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
+    const problems = rows.map((r) => r.quick_check).slice(0, 5).join('; ');
+    throw new StorageError('KAFKA_STORAGE_ERROR', `integrity check failed for partition log ${path}: ${problems}`);
+  }
+}
