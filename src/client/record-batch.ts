@@ -11,6 +11,11 @@
  * decompresses, skips control batches and (read_committed) aborted transactions, and returns
  * records whose key, value and header values are views into the fetched bytes.
  *
+ * The broker reads and builds batches with its own module (src/storage/record-batch.ts); this
+ * one is kept apart because it is faster on the paths a client runs per record (measured by
+ * `node bench/record-batch.mjs`, figures in that module's header), and a client must not
+ * depend on the broker's storage layer.
+ *
  * Pure functions and a per-batch builder; safe on any thread.
  */
 import { crc32c } from '@node-rs/crc32';
