@@ -29,7 +29,7 @@ function template(recordBytes) {
 
 async function run(recordBytes, partitions) {
   const dir = mkdtempSync(join(tmpdir(), 'brook-bench-'));
-  const sup = await Supervisor.start({ workers: Number(values.workers) });
+  const sup = await Supervisor.start({ workers: Number(values.workers), actorKinds: new URL('../dist/actors/index.js', import.meta.url) });
   for (let p = 0; p < partitions; p++) {
     await sup.spawn(`partition:b:${p}`, 'partition', { topic: 'b', partition: p, path: join(dir, `b-${p}.db`), durability: values.durability });
   }

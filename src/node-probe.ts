@@ -7,10 +7,20 @@
  * work unchanged).
  */
 import { Gauge, type Registry } from 'prom-client';
-import { listGroupsWithLag } from './http/groups.js';
-import { partitionStates } from './http/topic-routes.js';
-import type { BrookNode } from './node.js';
+import type { Controller } from './cluster/controller.js';
+import type { NodeConfig } from './config.js';
+import { listGroupsWithLag, type GroupViewNode } from './http/groups.js';
 import { threadStatsWindowMs } from './runtime/limits.js';
+import type { Supervisor } from './runtime/supervisor.js';
+import type { WalCheckpointerThread } from './storage/wal-checkpointer.js';
+
+/** What the probe reads of its node (BrookNode implements it). */
+export interface ProbedNode extends GroupViewNode {
+  readonly config: NodeConfig;
+  readonly controller: Controller;
+  readonly supervisor: Supervisor;
+  readonly walCheckpointer: Pick<WalCheckpointerThread, 'stats'>;
+}
 
 export class NodeProbe {
   private readonly partitions: Gauge;
@@ -28,7 +38,7 @@ export class NodeProbe {
   private readonly partitionOldest: Gauge<'topic' | 'partition'>;
   private readonly walCheckpoints: Gauge<'outcome'>;
 
-  constructor(registry: Registry, private readonly node: BrookNode) {
+  constructor(registry: Registry, private readonly node: ProbedNode) {
     const registers = [registry];
     this.partitions = new Gauge({ name: 'brook_kafka_partitions', help: 'Partitions led by this node', registers });
     this.underReplicated = new Gauge({ name: 'brook_kafka_under_replicated_partitions', help: 'Partitions whose ISR is smaller than their replica set', registers });
@@ -91,7 +101,7 @@ export class NodeProbe {
 
   /** Partition offsets and consumer group offsets and lag (on by default, as in kafka_exporter). */
   private async refreshOffsets(): Promise<void> {
-    const states = await partitionStates(this.node);
+    const states = await this.node.partitions.localStates();
     this.partitionOffset.reset();
     this.partitionOldest.reset();
     for (const s of states.values()) {

@@ -1,16 +1,19 @@
 /**
  * BrookNode: one Brook node process. Lives on the main thread and wires the layers together:
- * the supervisor and its worker threads (src/runtime), the cluster metadata and the partition
- * actors it implies (src/cluster), and the Kafka gateway (src/gateway).
+ * the supervisor and its worker threads (src/runtime, started with the registry of actor kinds
+ * in actors/), the cluster metadata, the partition actors it implies and the clients through
+ * which everyone asks them (src/cluster), and the Kafka and HTTP gateways.
  */
 import { hostname } from 'node:os';
+import { ActorAsks } from './cluster/actor-asks.js';
 import { Controller } from './cluster/controller.js';
+import { GroupCoordinatorClient } from './cluster/group-coordinator-client.js';
+import { PartitionClient } from './cluster/partition-client.js';
 import { PartitionManager } from './cluster/partition-manager.js';
 import { RoutingTable } from './cluster/routing-table.js';
 import type { NodeConfig } from './config.js';
 import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
 import type { Broker } from './gateway/context.js';
-import { FetchPurgatory } from './gateway/fetch-purgatory.js';
 import { GatewayProbe } from './gateway/probe.js';
 import { HttpGateway } from './http/http-gateway.js';
 import { NodeProbe } from './node-probe.js';
@@ -19,7 +22,8 @@ import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { WalCheckpointerThread } from './storage/wal-checkpointer.js';
-import { OFFSETS_TOPIC } from '../actors/group-coordinator/limits.js';
+import { actorKindsUrl } from '../actors/registry.js';
+import { OFFSETS_TOPIC } from './cluster/offsets-topic.js';
 import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messages.js';
 
 function groupSettingsOf(c: NodeConfig): GroupCoordinatorSettings {
@@ -48,9 +52,11 @@ export class BrookNode implements Broker {
   private readonly nodeProbe: NodeProbe;
   /** The bound HTTP port, or -1 when the HTTP gateway is off or could not bind. */
   httpPort = -1;
-  readonly routes: RoutingTable;
-  readonly purgatory: FetchPurgatory;
-  readonly partitions: PartitionManager;
+  /** The one ask path to actors; the clients below route and ask through it. */
+  readonly asks: ActorAsks;
+  readonly partitions: PartitionClient;
+  readonly groups: GroupCoordinatorClient;
+  readonly partitionManager: PartitionManager;
   advertised = { host: '', port: 0 };
 
   private constructor(
@@ -61,10 +67,12 @@ export class BrookNode implements Broker {
     readonly walCheckpointer: WalCheckpointerThread,
     private readonly dataDirLock: DataDirLock,
   ) {
-    this.routes = new RoutingTable(controller.image, config.nodeId);
-    this.purgatory = new FetchPurgatory(supervisor);
-    this.partitions = new PartitionManager(
-      supervisor, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), config.logRetentionCheckIntervalMs,
+    const routes = new RoutingTable(controller.image, config.nodeId);
+    this.asks = new ActorAsks(config.nodeId, supervisor);
+    this.partitions = new PartitionClient(this.asks, routes, supervisor);
+    this.groups = new GroupCoordinatorClient(this.asks, routes, controller.image);
+    this.partitionManager = new PartitionManager(
+      supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), config.logRetentionCheckIntervalMs,
     );
     this.nodeProbe = new NodeProbe(this.metrics, this);
   }
@@ -97,7 +105,7 @@ export class BrookNode implements Broker {
     });
     let supervisor: Supervisor;
     try {
-      supervisor = await Supervisor.start({ workers: config.workers, threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
+      supervisor = await Supervisor.start({ workers: config.workers, actorKinds: actorKindsUrl(), threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
     } catch (err) {
       await checkpointer.stop();
       controller.close();
@@ -107,7 +115,7 @@ export class BrookNode implements Broker {
     logLifecycle(supervisor, log);
     const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller, checkpointer, lock);
     try {
-      await node.partitions.startAll();
+      await node.partitionManager.startAll();
       await node.createOffsetsTopic();
       await node.listen();
       await node.listenHttp();

@@ -6,39 +6,34 @@
  * messages of every group that maps to its partition through a GroupStateMachine.
  *
  * On start it replays its log (committed offsets and group metadata, see records.ts) into the
- * state machine before it serves (Kafka's coordinator load). After each turn, and after each
- * timer tick, the records the state machine queued are appended in one batch through the
- * embedded partition actor (one transaction: group commit), and only then are the deferred
- * JoinGroup/SyncGroup answers released, so an answer never reports state the log has not got.
+ * state machine before it serves (Kafka's coordinator load). After each turn the records the
+ * state machine queued are appended in one batch through the embedded partition actor (one
+ * transaction: group commit), and only then are the deferred JoinGroup/SyncGroup answers
+ * released, so an answer never reports state the log has not got. The state machine's timers
+ * run as turns too: the actor schedules itself an internal `Tick` every
+ * `groupLimits.tickIntervalMs` (ActorContext.schedule).
  *
- * A storage failure while appending throws: the actor crashes and its restart reloads the
- * log, which is the state every answer was based on.
+ * A storage failure while appending throws, in a tick as in any other turn: the actor crashes
+ * at once and its restart reloads the log, which is the state every answer was based on.
  */
 import { performance } from 'node:perf_hooks';
-import { deferred, fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
+import { deferred, ok, type Actor, type ActorContext, type Handlers, type Outcome } from '../../src/runtime/actor.js';
 import { buildBatch, iterateRecords, splitBatches } from '../../src/storage/record-batch.js';
 import type { PartitionLog } from '../../src/storage/partition-log.js';
 import { openPartitionLog, PartitionActor } from '../partition/partition-actor.js';
-import type { PartitionConfig, PartitionMessage } from '../partition/messages.js';
+import type { PartitionConfig, PartitionMessage, PartitionProtocol } from '../partition/messages.js';
 import { GroupStateMachine } from './group-state-machine.js';
 import { groupLimits } from './limits.js';
-import type { CoordinatorMessage, GroupCoordinatorSettings, GroupCoordinatorState, GroupMessage } from './messages.js';
+import type {
+  CoordinatorMessage, GroupCoordinatorProtocol, GroupCoordinatorSettings, GroupCoordinatorState, GroupMessage, GroupProtocol,
+} from './messages.js';
 import { decodeRecord, encodeRecord } from './records.js';
 
 export interface GroupCoordinatorConfig extends PartitionConfig {
   readonly groups: GroupCoordinatorSettings;
 }
 
-const groupMessageTypes: ReadonlySet<string> = new Set<GroupMessage['type']>([
-  'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'CommitOffsets', 'FetchOffsets', 'DeleteOffsets',
-  'DeleteGroups', 'ListGroups', 'DescribeGroups',
-]);
-
-function isGroupMessage(m: CoordinatorMessage): m is GroupMessage {
-  return groupMessageTypes.has(m.type);
-}
-
-export function createGroupCoordinatorActor(ctx: ActorContext, config: unknown): Actor {
+export function createGroupCoordinatorActor(ctx: ActorContext<GroupCoordinatorProtocol>, config: unknown): Actor<GroupCoordinatorProtocol> {
   const cfg = config as GroupCoordinatorConfig;
   const log = openPartitionLog(ctx, cfg);
   const started = performance.now();
@@ -50,7 +45,9 @@ export function createGroupCoordinatorActor(ctx: ActorContext, config: unknown):
     log.close();
     throw err;
   }
-  const partition = new PartitionActor(ctx, cfg, log);
+  // The embedded partition schedules its maintenance to this actor, which hands it back.
+  const partitionCtx: ActorContext<PartitionProtocol> = { ...ctx, schedule: (msg, delayMs) => ctx.schedule(msg, delayMs) };
+  const partition = new PartitionActor(partitionCtx, cfg, log);
   return new GroupCoordinatorActor(ctx, partition, stm, { loadedRecords, loadMs: performance.now() - started });
 }
 
@@ -90,76 +87,94 @@ function safeDecode(key: Buffer, value: Buffer | null): ReturnType<typeof decode
   }
 }
 
-class GroupCoordinatorActor implements Actor {
-  private readonly timer: NodeJS.Timeout;
+class GroupCoordinatorActor implements Actor<GroupCoordinatorProtocol> {
   /** Deferred answers released once the turn's records are in the log. */
   private releases: (() => void)[] = [];
   private lastRetentionCheck: number;
-  /** A failure during a timer tick, rethrown by the next turn so the host restarts the actor. */
-  private broken: unknown = undefined;
+  private stopped = false;
+
+  /**
+   * One handler per group message, each answering with its protocol reply. The table is the only
+   * list of group message types: a message whose type has no handler here is a partition's.
+   */
+  private readonly handlers: Handlers<GroupProtocol, keyof GroupProtocol & string, [now: number]> = {
+    JoinGroup: (m, now) => {
+      const d = deferred<GroupProtocol['JoinGroup']['reply']>();
+      this.stm.joinGroup(m, now, (r) => this.releases.push(() => d.complete(ok(r))));
+      return d.outcome;
+    },
+    SyncGroup: (m, now) => {
+      const d = deferred<GroupProtocol['SyncGroup']['reply']>();
+      this.stm.syncGroup(m, now, (r) => this.releases.push(() => d.complete(ok(r))));
+      return d.outcome;
+    },
+    Heartbeat: (m, now) => ok({ errorCode: this.stm.heartbeat(m, now) }),
+    LeaveGroup: (m, now) => ok(this.stm.leaveGroup(m, now)),
+    CommitOffsets: (m, now) => ok(this.stm.commitOffsets(m, now)),
+    FetchOffsets: (m) => ok(this.stm.fetchOffsets(m)),
+    DeleteOffsets: (m) => ok(this.stm.deleteOffsets(m)),
+    DeleteGroups: (m) => ok({ errorCodes: this.stm.deleteGroups(m.groupIds) }),
+    ListGroups: (m) => ok({ groups: this.stm.listGroups(m.statesFilter, m.typesFilter) }),
+    DescribeGroups: (m) => ok({ groups: m.groupIds.map((id) => this.stm.describeGroup(id)) }),
+    Tick: (_m, now) => {
+      this.tick(now);
+      return ok(undefined);
+    },
+  };
 
   constructor(
-    private readonly ctx: ActorContext,
+    private readonly ctx: ActorContext<GroupCoordinatorProtocol>,
     private readonly partition: PartitionActor,
     private readonly stm: GroupStateMachine,
     private readonly loadStats: { loadedRecords: number; loadMs: number },
   ) {
     this.lastRetentionCheck = ctx.now();
-    this.timer = setInterval(() => this.onTick(), groupLimits.tickIntervalMs);
-    this.timer.unref();
+    ctx.schedule({ type: 'Tick' }, groupLimits.tickIntervalMs);
   }
 
-  receive(messages: readonly unknown[]): Outcome[] {
-    if (this.broken !== undefined) throw this.broken;
-    const all = messages as readonly CoordinatorMessage[];
-    const out: Outcome[] = new Array(all.length);
+  /**
+   * Handles the group messages of a turn, appends what they wrote, then hands the turn's
+   * partition messages to the embedded partition actor (asynchronously when one of them is a
+   * maintenance step or an append that needs preparing).
+   */
+  receive(messages: readonly CoordinatorMessage[]): Outcome[] | Promise<Outcome[]> {
+    const out: Outcome[] = new Array(messages.length);
     const partitionAt: number[] = [];
     const now = this.ctx.now();
-    for (let i = 0; i < all.length; i++) {
-      const m = all[i]!;
-      if (isGroupMessage(m)) out[i] = this.handle(m, now);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (this.isGroupMessage(m)) out[i] = this.handle(m, now);
       else partitionAt.push(i);
     }
     this.flush();
-    if (partitionAt.length > 0) {
-      const answers = this.partition.receiveNow(partitionAt.map((i) => all[i] as PartitionMessage));
-      partitionAt.forEach((at, k) => (out[at] = answers[k]!));
-    }
-    return out;
+    if (partitionAt.length === 0) return out;
+    const answers = this.partition.receive(partitionAt.map((i) => messages[i] as PartitionMessage));
+    const merge = (a: Outcome[]) => {
+      partitionAt.forEach((at, k) => (out[at] = a[k]!));
+      return out;
+    };
+    return Array.isArray(answers) ? merge(answers) : answers.then(merge);
+  }
+
+  private isGroupMessage(m: CoordinatorMessage): m is GroupMessage {
+    return Object.hasOwn(this.handlers, m.type);
   }
 
   private handle(m: GroupMessage, now: number): Outcome {
-    switch (m.type) {
-      case 'JoinGroup': {
-        const d = deferred();
-        this.stm.joinGroup(m, now, (r) => this.releases.push(() => d.complete({ ok: true, value: r })));
-        return d.outcome;
-      }
-      case 'SyncGroup': {
-        const d = deferred();
-        this.stm.syncGroup(m, now, (r) => this.releases.push(() => d.complete({ ok: true, value: r })));
-        return d.outcome;
-      }
-      case 'Heartbeat':
-        return ok({ errorCode: this.stm.heartbeat(m, now) });
-      case 'LeaveGroup':
-        return ok(this.stm.leaveGroup(m, now));
-      case 'CommitOffsets':
-        return ok(this.stm.commitOffsets(m, now));
-      case 'FetchOffsets':
-        return ok(this.stm.fetchOffsets(m));
-      case 'DeleteOffsets':
-        return ok(this.stm.deleteOffsets(m));
-      case 'DeleteGroups':
-        return ok({ errorCodes: this.stm.deleteGroups(m.groupIds) });
-      case 'ListGroups':
-        return ok({ groups: this.stm.listGroups(m.statesFilter, m.typesFilter) });
-      case 'DescribeGroups':
-        return ok({ groups: m.groupIds.map((id) => this.stm.describeGroup(id)) });
-      default: {
-        const never: never = m;
-        return fail({ code: 'INVALID_REQUEST', message: `group coordinator got an unknown message: ${JSON.stringify(never).slice(0, 200)}` });
-      }
+    // The table is typed per message type; indexing it by a union loses that pairing, which
+    // the table's own type already checked.
+    const h = this.handlers[m.type] as (m: GroupMessage, now: number) => Outcome;
+    return h(m, now);
+  }
+
+  /** The state machine's deadlines, offset expiry now and then, and the next tick. */
+  private tick(now: number): void {
+    if (this.stopped) return;
+    this.ctx.schedule({ type: 'Tick' }, groupLimits.tickIntervalMs);
+    this.stm.tick(now);
+    if (now - this.lastRetentionCheck >= groupLimits.retentionCheckIntervalMs) {
+      this.lastRetentionCheck = now;
+      this.stm.expireOffsets(now);
     }
   }
 
@@ -181,21 +196,6 @@ class GroupCoordinatorActor implements Actor {
     for (const r of releases) r();
   }
 
-  private onTick(): void {
-    if (this.broken !== undefined) return;
-    try {
-      const now = this.ctx.now();
-      this.stm.tick(now);
-      if (now - this.lastRetentionCheck >= groupLimits.retentionCheckIntervalMs) {
-        this.lastRetentionCheck = now;
-        this.stm.expireOffsets(now);
-      }
-      this.flush();
-    } catch (err) {
-      this.broken = err;
-    }
-  }
-
   inspect(): { partition: unknown; groups: GroupCoordinatorState } {
     let members = 0;
     let offsets = 0;
@@ -213,7 +213,7 @@ class GroupCoordinatorActor implements Actor {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
     this.partition.stop();
   }
 }

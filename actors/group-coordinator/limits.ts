@@ -28,12 +28,3 @@ export const groupLimits = {
   protocolsPerMemberMax: 64,
   memberMetadataBytesMax: 1024 * 1024,
 } as const;
-
-/** Kafka's group coordinator partition of a group: Utils.abs(groupId.hashCode) % partitions. */
-export function groupPartition(groupId: string, partitions: number): number {
-  let h = 0;
-  for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
-  return (h & 0x7fffffff) % partitions;
-}
-
-export const OFFSETS_TOPIC = '__consumer_offsets';

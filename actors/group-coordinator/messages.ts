@@ -1,13 +1,16 @@
 /**
- * The group coordinator actor's messages: a closed union, answered by one exhaustive switch in
- * coordinator-actor.ts. The actor owns a `__consumer_offsets` partition, so it also answers every
- * `PartitionMessage` exactly as a partition actor does. Commands are imperative (`JoinGroup`,
- * `CommitOffsets`), queries are `GetX`/`DescribeX`.
+ * The group coordinator actor's protocol: every message it answers, each paired with its reply
+ * type (src/runtime/protocol.ts), answered by one dispatch table in coordinator-actor.ts. The
+ * actor owns a `__consumer_offsets` partition, so it also answers every partition message
+ * exactly as a partition actor does. Commands are imperative (`JoinGroup`, `CommitOffsets`),
+ * queries are `GetX`/`DescribeX`. The main thread asks through `GroupCoordinatorClient`
+ * (src/cluster/group-coordinator-client.ts).
  *
  * Byte fields cross threads by structured clone, which turns a Buffer into a plain Uint8Array:
  * receivers wrap them again before encoding.
  */
-import type { PartitionMessage } from '../partition/messages.js';
+import type { MessageOf } from '../../src/runtime/protocol.js';
+import type { PartitionProtocol } from '../partition/messages.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -162,20 +165,58 @@ export interface DescribedGroup {
   readonly members: readonly DescribedMember[];
 }
 
-export type GroupMessage =
-  | JoinGroup
-  | SyncGroup
-  | Heartbeat
-  | LeaveGroup
-  | CommitOffsets
-  | FetchOffsets
-  | DeleteOffsets
-  /** Removes empty groups and their offsets; answered with one error code per group. */
-  | { readonly type: 'DeleteGroups'; readonly groupIds: readonly string[] }
-  | { readonly type: 'ListGroups'; readonly statesFilter: readonly string[]; readonly typesFilter: readonly string[] }
-  | { readonly type: 'DescribeGroups'; readonly groupIds: readonly string[] };
+/** The answer to Heartbeat. */
+export interface HeartbeatResult {
+  readonly errorCode: number;
+}
 
-export type CoordinatorMessage = PartitionMessage | GroupMessage;
+/** The answer to DeleteGroups: one error code per group id, in the request's order. */
+export interface DeleteGroupsResult {
+  readonly errorCodes: readonly number[];
+}
+
+export interface ListGroupsResult {
+  readonly groups: readonly ListedGroup[];
+}
+
+/** The answer to DescribeGroups: one entry per group id, in the request's order. */
+export interface DescribeGroupsResult {
+  readonly groups: readonly DescribedGroup[];
+}
+
+/**
+ * The group messages of the coordinator's protocol, each with its reply. Every request here
+ * carries its own `type` (the state machine takes the messages as they arrive).
+ */
+export type GroupProtocol = {
+  JoinGroup: { request: JoinGroup; reply: JoinGroupResult };
+  SyncGroup: { request: SyncGroup; reply: SyncGroupResult };
+  Heartbeat: { request: Heartbeat; reply: HeartbeatResult };
+  LeaveGroup: { request: LeaveGroup; reply: LeaveGroupResult };
+  CommitOffsets: { request: CommitOffsets; reply: CommitOffsetsResult };
+  FetchOffsets: { request: FetchOffsets; reply: FetchOffsetsResult };
+  DeleteOffsets: { request: DeleteOffsets; reply: DeleteOffsetsResult };
+  /** Removes empty groups and their offsets; answered with one error code per group. */
+  DeleteGroups: { request: { readonly groupIds: readonly string[] }; reply: DeleteGroupsResult };
+  ListGroups: { request: { readonly statesFilter: readonly string[]; readonly typesFilter: readonly string[] }; reply: ListGroupsResult };
+  DescribeGroups: { request: { readonly groupIds: readonly string[] }; reply: DescribeGroupsResult };
+  /**
+   * Internal: runs the state machine's deadlines (session, rebalance, pending members) and, now
+   * and then, offset expiry; the actor schedules it to itself every `groupLimits.tickIntervalMs`.
+   */
+  Tick: { request: {}; reply: void; internal: true };
+};
+
+export type GroupMessage = MessageOf<GroupProtocol>;
+
+/**
+ * The group coordinator's whole protocol: it owns a `__consumer_offsets` partition, so it also
+ * answers every partition message exactly as a partition actor does. (Its address may therefore
+ * stand where a partition's is expected.)
+ */
+export type GroupCoordinatorProtocol = PartitionProtocol & GroupProtocol;
+
+export type CoordinatorMessage = MessageOf<GroupCoordinatorProtocol>;
 
 /** The configuration the partition manager spawns a coordinator with. */
 export interface GroupCoordinatorSettings {

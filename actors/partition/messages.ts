@@ -1,28 +1,53 @@
 /**
- * The partition actor's messages: a closed union, answered by one exhaustive switch in
- * partition-actor.ts. Commands are imperative (`Append`), queries are `GetX`, notifications
- * are past tense (`HighWatermarkAdvanced`). Sent between the main thread and the partition
- * actors' worker threads.
+ * The partition actor's protocol: every message it answers, each paired with its reply type
+ * (src/runtime/protocol.ts), answered by one dispatch table in partition-actor.ts. Commands are
+ * imperative (`Append`), queries are `GetX`, notifications are past tense
+ * (`HighWatermarkAdvanced`). Sent between the main thread and the partition actors' worker
+ * threads; the main thread asks through `PartitionClient` (src/cluster/partition-client.ts).
  */
+import type { MessageOf } from '../../src/runtime/protocol.js';
 import type { FailurePointName } from '../../src/storage/failure-points.js';
 import type { TopicConfig } from '../../src/storage/topic-config.js';
 
-export type PartitionMessage =
+export type PartitionProtocol = {
   /** Appends a produce request's record batches (one or more v2 batches, as the client sent them). */
-  | { readonly type: 'Append'; readonly records: Uint8Array }
+  Append: { request: { readonly records: Uint8Array }; reply: Appended };
   /** Reads stored batches from `fetchOffset`, whole batches up to `maxBytes` (always at least one). */
-  | { readonly type: 'Read'; readonly fetchOffset: number; readonly maxBytes: number }
-  | { readonly type: 'GetOffsets' }
-  /** The first offset whose timestamp is at or after `timestampMs` (ListOffsets), or the max-timestamp record. */
-  | { readonly type: 'GetOffsetForTimestamp'; readonly timestampMs: number }
-  | { readonly type: 'GetMaxTimestampOffset' }
-  | { readonly type: 'DeleteRecordsBefore'; readonly offset: number }
-  | { readonly type: 'TruncateTo'; readonly offset: number }
-  | { readonly type: 'SetLeaderEpoch'; readonly leaderEpoch: number }
+  Read: { request: { readonly fetchOffset: number; readonly maxBytes: number }; reply: ReadResult };
+  GetOffsets: { request: {}; reply: PartitionOffsets };
+  /** The first offset whose timestamp is at or after `timestampMs` (ListOffsets); null when none is. */
+  GetOffsetForTimestamp: { request: { readonly timestampMs: number }; reply: TimestampOffset | null };
+  /** The offset of the record with the largest timestamp (ListOffsets -3); null for an empty log. */
+  GetMaxTimestampOffset: { request: {}; reply: TimestampOffset | null };
+  DeleteRecordsBefore: { request: { readonly offset: number }; reply: RecordsDeleted };
+  TruncateTo: { request: { readonly offset: number }; reply: PartitionOffsets };
+  SetLeaderEpoch: { request: { readonly leaderEpoch: number }; reply: PartitionOffsets };
   /** The topic's effective configs changed (retention, compaction, timestamps, compression). */
-  | { readonly type: 'SetTopicConfig'; readonly config: TopicConfig }
+  SetTopicConfig: { request: { readonly config: TopicConfig }; reply: PartitionOffsets };
   /** Arms (or disarms) a named storage failure point for the next `times` operations. */
-  | { readonly type: 'SetFailurePoint'; readonly point: FailurePointName; readonly enabled: boolean; readonly times?: number };
+  SetFailurePoint: {
+    request: { readonly point: FailurePointName; readonly enabled: boolean; readonly times?: number };
+    reply: FailurePointsArmed;
+  };
+  /**
+   * Internal: one bounded step of log maintenance (retention when due, then compaction), which
+   * the actor schedules to itself (see partition-actor.ts). Never asked from outside.
+   */
+  RunMaintenance: { request: {}; reply: void; internal: true };
+};
+
+/** Every message a partition actor receives: the protocol's requests, each with its `type`. */
+export type PartitionMessage = MessageOf<PartitionProtocol>;
+
+/** The answer to DeleteRecordsBefore: where the log now starts. */
+export interface RecordsDeleted {
+  readonly logStartOffset: number;
+}
+
+/** The answer to SetFailurePoint: every failure point now armed. */
+export interface FailurePointsArmed {
+  readonly armed: readonly string[];
+}
 
 export interface Appended {
   readonly baseOffset: number;

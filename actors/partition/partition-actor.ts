@@ -12,18 +12,21 @@
  * armed failure point) throws, which crashes the actor: the supervisor restarts it, and the
  * restart reopens and recovers the log.
  *
- * Log maintenance runs on the actor's own timer between turns, in bounded steps. Retention runs
- * every `logRetentionCheckIntervalMs` (the node's log.retention.check.interval.ms, 5 minutes by
- * default, as in Kafka; the first check comes at most 30 s after the actor starts); compaction,
- * for compacted topics, every `compactionIntervalMs`. While a step reports more work the next
- * follows `maintenanceBacklogIntervalMs` later, so a backlog clears without stalling produce
- * and fetch. A topic whose compression.type names a codec has its batches
+ * Log maintenance runs as turns of the actor, in bounded steps: the actor schedules itself an
+ * internal `RunMaintenance` message (ActorContext.schedule), so a step that throws (a failing
+ * disk) fails the actor and the supervisor restarts it at once, as an append would. Retention
+ * runs every `logRetentionCheckIntervalMs` (the node's log.retention.check.interval.ms, 5
+ * minutes by default, as in Kafka; the first check comes at most 30 s after the actor starts);
+ * compaction, for compacted topics, every `compactionIntervalMs`. While a step reports more work
+ * the next follows `maintenanceBacklogIntervalMs` later, so a backlog clears without stalling
+ * produce and fetch. A topic whose compression.type names a codec has its batches
  * recompressed before they are appended, and a compacted topic has its records checked for keys;
  * such a turn is asynchronous (the codecs are).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fail, ok, type Actor, type ActorContext, type Outcome } from '../../src/runtime/actor.js';
+import { fail, ok, type Actor, type ActorContext, type CancelScheduled, type Outcome } from '../../src/runtime/actor.js';
+import type { MessageOf } from '../../src/runtime/protocol.js';
 import { withTransfer } from '../../src/runtime/envelope.js';
 import { recompressRecords, requireKeys } from '../../src/storage/batch-rewrite.js';
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
@@ -32,16 +35,20 @@ import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import type {
-  Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionState, ReadResult,
+  Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult,
 } from './messages.js';
 
-export function createPartitionActor(ctx: ActorContext, config: unknown): Actor {
+type Append = MessageOf<PartitionProtocol, 'Append'>;
+/** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */
+type AnsweredType = Exclude<keyof PartitionProtocol, 'Append' | 'RunMaintenance'>;
+
+export function createPartitionActor(ctx: ActorContext<PartitionProtocol>, config: unknown): Actor<PartitionProtocol> {
   const cfg = config as PartitionConfig;
   return new PartitionActor(ctx, cfg, openPartitionLog(ctx, cfg));
 }
 
 /** Opens a partition's log as its owner does; shared with the group coordinator, which owns a __consumer_offsets partition. */
-export function openPartitionLog(ctx: ActorContext, cfg: PartitionConfig): PartitionLog {
+export function openPartitionLog(ctx: Pick<ActorContext, 'now'>, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
   return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig, walCheckpointer: walCheckpointerOfThread() });
 }
@@ -55,8 +62,9 @@ const logRetentionCheckIntervalDefaultMs = 300_000;
 const retentionInitialDelayMs = 30_000;
 
 /** Exported so the group coordinator can embed one for the `__consumer_offsets` partition it owns. */
-export class PartitionActor implements Actor {
-  private maintenanceTimer: NodeJS.Timeout | undefined;
+export class PartitionActor implements Actor<PartitionProtocol> {
+  /** The maintenance step scheduled to this actor and not yet delivered. */
+  private cancelMaintenance: CancelScheduled | undefined;
   private stopped = false;
   private lastMaintenanceError: string | undefined;
   private readonly retentionCheckIntervalMs: number;
@@ -65,12 +73,35 @@ export class PartitionActor implements Actor {
   /** True while the last retention step stopped at its bound with more to delete. */
   private retentionBacklog = false;
   private retentionChecks = 0;
-  /** True while a maintenance step runs (it may await compaction); a request to run meanwhile waits for it. */
-  private maintaining = false;
-  private maintainAgain = false;
+
+  /** Answers to every message but appends and maintenance, checked against the protocol's replies. */
+  private readonly answers: { readonly [T in AnsweredType]: (m: MessageOf<PartitionProtocol, T>) => PartitionProtocol[T]['reply'] } = {
+    Read: (m) => this.read(m.fetchOffset, m.maxBytes),
+    GetOffsets: () => this.offsets(),
+    GetOffsetForTimestamp: (m) => this.log.offsetForTimestamp(m.timestampMs),
+    GetMaxTimestampOffset: () => this.log.maxTimestampOffset(),
+    DeleteRecordsBefore: (m) => ({ logStartOffset: this.log.deleteRecordsBefore(m.offset) }),
+    TruncateTo: (m) => {
+      this.log.truncateTo(m.offset);
+      return this.offsets();
+    },
+    SetLeaderEpoch: (m) => {
+      this.log.setLeaderEpoch(m.leaderEpoch);
+      return this.offsets();
+    },
+    SetTopicConfig: (m) => {
+      this.log.setConfig(m.config);
+      this.scheduleMaintenance(0);
+      return this.offsets();
+    },
+    SetFailurePoint: (m) => {
+      this.log.failurePoints.set(m.point, m.enabled, m.times);
+      return { armed: this.log.failurePoints.armed() };
+    },
+  };
 
   constructor(
-    private readonly ctx: ActorContext,
+    private readonly ctx: ActorContext<PartitionProtocol>,
     private readonly cfg: PartitionConfig,
     private readonly log: PartitionLog,
   ) {
@@ -80,18 +111,33 @@ export class PartitionActor implements Actor {
   }
 
   /**
-   * Prepares appends first when the topic asks for it (an asynchronous turn, the codecs being
-   * so): a compacted topic refuses records without a key, and a compression.type codec
-   * recompresses. Any other turn is handled synchronously by `receiveNow`.
+   * Handles a turn. Two kinds of turn are asynchronous: one with appends to prepare (a compacted
+   * topic refuses records without a key, and a compression.type codec recompresses, the codecs
+   * being asynchronous), and one with a maintenance step (compaction may await its codecs). Any
+   * other turn is handled synchronously by `receiveNow`.
    */
-  receive(messages: readonly unknown[]): Outcome[] | Promise<Outcome[]> {
+  receive(messages: readonly PartitionMessage[]): Outcome[] | Promise<Outcome[]> {
+    const maintenanceAt = messages.findIndex((m) => m.type === 'RunMaintenance');
+    if (maintenanceAt >= 0) return this.receiveWithMaintenance(messages, maintenanceAt);
     const codec = targetCodec(this.log.config.compressionType);
     const keysRequired = compacts(this.log.config);
-    if ((codec === null && !keysRequired) || !messages.some((m) => (m as PartitionMessage).type === 'Append')) return this.receiveNow(messages);
-    return this.prepareThenReceive(messages as PartitionMessage[], codec, keysRequired);
+    if ((codec === null && !keysRequired) || !messages.some((m) => m.type === 'Append')) return this.receiveNow(messages);
+    return this.prepareThenReceive(messages, codec, keysRequired);
   }
 
-  private async prepareThenReceive(messages: PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4 | null, keysRequired: boolean): Promise<Outcome[]> {
+  /**
+   * A turn holding a maintenance step: the messages before it, then the step, then the rest, so
+   * the step sees the log as every earlier message left it. A timer delivers at most one step
+   * at a time, so a turn never holds two.
+   */
+  private async receiveWithMaintenance(messages: readonly PartitionMessage[], at: number): Promise<Outcome[]> {
+    const before = await this.receive(messages.slice(0, at));
+    await this.maintain();
+    const after = await this.receive(messages.slice(at + 1));
+    return [...before, ok(undefined), ...after];
+  }
+
+  private async prepareThenReceive(messages: readonly PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4 | null, keysRequired: boolean): Promise<Outcome[]> {
     const rejected = new Map<number, Outcome>();
     const prepared = await Promise.all(messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
       if (m.type !== 'Append') return m;
@@ -111,17 +157,20 @@ export class PartitionActor implements Actor {
     return messages.map((_, i) => rejected.get(i) ?? answers[k++]!);
   }
 
-  /** Handles one turn synchronously (the group coordinator calls this for its offsets partition). */
-  receiveNow(messages: readonly unknown[]): Outcome[] {
+  /**
+   * Handles one turn synchronously (the group coordinator calls this for its offsets partition).
+   * A maintenance step cannot run here: it goes through `receive`.
+   */
+  receiveNow(messages: readonly PartitionMessage[]): Outcome[] {
     const hwBefore = this.log.highWatermark;
     const out: Outcome[] = new Array(messages.length);
     let i = 0;
     while (i < messages.length) {
-      const m = messages[i] as PartitionMessage;
+      const m = messages[i]!;
       if (m.type === 'Append') {
         let j = i;
-        while (j < messages.length && (messages[j] as PartitionMessage).type === 'Append') j++;
-        this.appendRun(messages.slice(i, j) as Extract<PartitionMessage, { type: 'Append' }>[], out, i);
+        while (j < messages.length && messages[j]!.type === 'Append') j++;
+        this.appendRun(messages.slice(i, j) as Append[], out, i);
         i = j;
       } else {
         out[i] = this.handle(m);
@@ -138,7 +187,7 @@ export class PartitionActor implements Actor {
   }
 
   /** Commits a run of consecutive appends in one transaction. */
-  private appendRun(run: Extract<PartitionMessage, { type: 'Append' }>[], out: Outcome[], at: number): void {
+  private appendRun(run: readonly Append[], out: Outcome[], at: number): void {
     const results = this.log.appendMany(run.map((m) => m.records));
     for (let k = 0; k < results.length; k++) {
       const r = results[k]!;
@@ -155,46 +204,16 @@ export class PartitionActor implements Actor {
     }
   }
 
+  /** Answers one message that is neither an append nor a maintenance step. */
   private handle(m: PartitionMessage): Outcome {
+    if (m.type === 'Append' || m.type === 'RunMaintenance') throw new Error(`partition actor: ${m.type} must not reach handle()`);
+    const answer = this.answers[m.type] as ((m: PartitionMessage) => unknown) | undefined;
+    if (!answer) return fail({ code: 'INVALID_REQUEST', message: `partition actor got an unknown message: ${JSON.stringify(m).slice(0, 200)}` });
     try {
-      return ok(this.answer(m));
+      return ok(answer(m));
     } catch (err) {
       if (err instanceof StorageError && err.code !== 'KAFKA_STORAGE_ERROR') return fail(err);
       throw err;
-    }
-  }
-
-  private answer(m: PartitionMessage): unknown {
-    switch (m.type) {
-      case 'Append':
-        return this.log.append(m.records);
-      case 'Read':
-        return this.read(m.fetchOffset, m.maxBytes);
-      case 'GetOffsets':
-        return this.offsets();
-      case 'GetOffsetForTimestamp':
-        return this.log.offsetForTimestamp(m.timestampMs);
-      case 'GetMaxTimestampOffset':
-        return this.log.maxTimestampOffset();
-      case 'DeleteRecordsBefore':
-        return { logStartOffset: this.log.deleteRecordsBefore(m.offset) };
-      case 'TruncateTo':
-        this.log.truncateTo(m.offset);
-        return this.offsets();
-      case 'SetLeaderEpoch':
-        this.log.setLeaderEpoch(m.leaderEpoch);
-        return this.offsets();
-      case 'SetTopicConfig':
-        this.log.setConfig(m.config);
-        this.scheduleMaintenance(0);
-        return this.offsets();
-      case 'SetFailurePoint':
-        this.log.failurePoints.set(m.point, m.enabled, m.times);
-        return { armed: this.log.failurePoints.armed() };
-      default: {
-        const never: never = m;
-        throw new Error(`partition actor got an unknown message: ${JSON.stringify(never)}`);
-      }
     }
   }
 
@@ -242,26 +261,21 @@ export class PartitionActor implements Actor {
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.maintenanceTimer);
+    this.cancelMaintenance?.();
     this.log.close();
   }
 
+  /** Schedules the next maintenance step `delayMs` from now, in place of one already scheduled. */
   private scheduleMaintenance(delayMs: number): void {
     if (this.stopped) return;
-    // A second step must not start while one awaits its compaction work: it runs right after.
-    if (this.maintaining) {
-      this.maintainAgain ||= delayMs === 0;
-      return;
-    }
-    clearTimeout(this.maintenanceTimer);
-    this.maintenanceTimer = setTimeout(() => void this.maintain(), delayMs);
-    this.maintenanceTimer.unref();
+    this.cancelMaintenance?.();
+    this.cancelMaintenance = this.ctx.schedule({ type: 'RunMaintenance' }, delayMs);
   }
 
   /**
-   * How long the timer may sleep when no step has more work: until the next retention check,
-   * and no longer than the compaction cadence for compacted topics. Clamped to the check
-   * interval, so a clock that jumps cannot put the timer to sleep for longer.
+   * How long to wait when no step has more work: until the next retention check, and no longer
+   * than the compaction cadence for compacted topics. Clamped to the check interval, so a clock
+   * that jumps cannot put maintenance to sleep for longer.
    */
   private idleDelayMs(): number {
     const untilRetentionMs = Math.min(Math.max(0, this.nextRetentionCheckMs - this.ctx.now()), this.retentionCheckIntervalMs);
@@ -269,40 +283,40 @@ export class PartitionActor implements Actor {
   }
 
   /**
-   * One bounded maintenance step: retention when a check is due (or a check's backlog remains),
-   * then a compaction step for compacted topics. The next step is scheduled only after this one
-   * settles, so steps never overlap. A failure here is kept for `inspect` (the console shows
-   * it); an append or read that meets a failing disk crashes the actor as usual.
+   * One bounded maintenance step, run as a turn: retention when a check is due (or a check's
+   * backlog remains), then a compaction step for compacted topics; the next step is scheduled
+   * when this one settles, so steps never overlap. An expected storage failure (a StorageError
+   * other than KAFKA_STORAGE_ERROR) is kept for `inspect` (the console shows it); anything else
+   * throws out of the turn, which fails the actor and has the supervisor restart it.
    */
   private async maintain(): Promise<void> {
-    this.maintenanceTimer = undefined;
-    this.maintaining = true;
     let more = false;
     try {
-      const nowMs = this.ctx.now();
-      if (this.retentionBacklog || nowMs >= this.nextRetentionCheckMs) {
-        // A check's backlog steps belong to that check; the next check counts from its start.
-        if (!this.retentionBacklog) {
-          this.nextRetentionCheckMs = nowMs + this.retentionCheckIntervalMs;
-          this.retentionChecks++;
-        }
-        this.retentionBacklog = false;
-        const retention = this.log.enforceRetention(nowMs, retentionBatchesPerStepDefault);
-        this.retentionBacklog = retention.more;
-        more = retention.more;
-      }
+      more = this.retentionStep();
       if (compacts(this.log.config)) {
         const step = await this.log.compactStep(this.ctx.now(), compactionBytesPerStepDefault);
         more ||= step.phase !== 'idle';
       }
     } catch (err) {
       if (this.stopped || this.log.isClosed) return;
-      this.lastMaintenanceError = (err as Error).message;
-    } finally {
-      this.maintaining = false;
+      if (!(err instanceof StorageError) || err.code === 'KAFKA_STORAGE_ERROR') throw err;
+      this.lastMaintenanceError = err.message;
     }
-    const again = this.maintainAgain;
-    this.maintainAgain = false;
-    this.scheduleMaintenance(again ? 0 : more ? maintenanceBacklogIntervalMs : this.idleDelayMs());
+    this.scheduleMaintenance(more ? maintenanceBacklogIntervalMs : this.idleDelayMs());
+  }
+
+  /** Runs retention when a check is due or a check's backlog remains; true while more is left. */
+  private retentionStep(): boolean {
+    const nowMs = this.ctx.now();
+    if (!this.retentionBacklog && nowMs < this.nextRetentionCheckMs) return false;
+    // A check's backlog steps belong to that check; the next check counts from its start.
+    if (!this.retentionBacklog) {
+      this.nextRetentionCheckMs = nowMs + this.retentionCheckIntervalMs;
+      this.retentionChecks++;
+    }
+    this.retentionBacklog = false;
+    const retention = this.log.enforceRetention(nowMs, retentionBatchesPerStepDefault);
+    this.retentionBacklog = retention.more;
+    return retention.more;
   }
 }

@@ -7,11 +7,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GroupCoordinatorConfig } from '../../actors/group-coordinator/coordinator-actor.js';
-import { OFFSETS_TOPIC } from '../../actors/group-coordinator/limits.js';
+import { OFFSETS_TOPIC } from './offsets-topic.js';
 import type { GroupCoordinatorSettings } from '../../actors/group-coordinator/messages.js';
 import type { PartitionConfig } from '../../actors/partition/messages.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+import type { TopicConfig } from '../storage/topic-config.js';
 import type { Controller, MetadataChange } from './controller.js';
+import type { PartitionClient } from './partition-client.js';
 import { effectiveTopicConfig, parseTopicConfig } from './topic-configs.js';
 import type { PartitionImage, TopicImage } from './metadata-image.js';
 import { partitionActorId } from './routing-table.js';
@@ -19,6 +21,8 @@ import { partitionActorId } from './routing-table.js';
 export class PartitionManager {
   constructor(
     private readonly supervisor: Supervisor,
+    /** How the running actors are told of a config change: the same typed ask as every caller's. */
+    private readonly partitions: PartitionClient,
     private readonly controller: Controller,
     private readonly nodeId: number,
     private readonly dataDir: string,
@@ -75,22 +79,28 @@ export class PartitionManager {
       for (const p of topic.partitions) {
         const id = partitionActorId(topic.name, p.partition);
         if (!this.supervisor.has(id)) continue;
-        const config = this.partitionConfig(topic, p);
+        const topicConfig = this.topicConfig(topic);
+        const config = this.partitionConfig(topic, p, topicConfig);
         this.supervisor.updateConfig(id, topic.name === OFFSETS_TOPIC ? { ...config, groups: this.groupSettings } : config);
-        work.push(this.supervisor.ask(id, { type: 'SetTopicConfig', config: config.topicConfig }).catch(() => undefined));
+        // A partition that cannot take it now (restarting) gets it from its config when it starts.
+        work.push(this.partitions.askByName(topic.name, p.partition, { type: 'SetTopicConfig', config: topicConfig }));
       }
     }
     await Promise.all(work);
   }
 
-  private partitionConfig(topic: TopicImage, p: PartitionImage): PartitionConfig {
+  private topicConfig(topic: TopicImage): TopicConfig {
+    return parseTopicConfig(effectiveTopicConfig(this.controller.image, topic.name, this.nodeId));
+  }
+
+  private partitionConfig(topic: TopicImage, p: PartitionImage, topicConfig = this.topicConfig(topic)): PartitionConfig {
     return {
       topic: topic.name,
       partition: p.partition,
       path: join(this.topicDir(topic), `${p.partition}.db`),
       durability: this.durability,
       logRetentionCheckIntervalMs: this.logRetentionCheckIntervalMs,
-      topicConfig: parseTopicConfig(effectiveTopicConfig(this.controller.image, topic.name, this.nodeId)),
+      topicConfig,
     };
   }
 

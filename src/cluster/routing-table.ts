@@ -1,12 +1,17 @@
 /**
- * RoutingTable: topic-partition -> the actor that owns it on this node. Lives on the main thread
- * and reads the metadata image, so it is current as soon as a change is applied. A partition it
- * cannot route becomes a Kafka error name at once, never a wait.
+ * RoutingTable: topic-partition -> the address of the actor that leads it. Lives on the main
+ * thread and reads the metadata image, so it is current as soon as a change is applied. A
+ * partition it cannot route becomes a Kafka error name at once, never a wait. Callers route
+ * through PartitionClient and GroupCoordinatorClient, which ask the address they get here.
  */
+import type { PartitionProtocol } from '../../actors/partition/messages.js';
+import type { ActorAddress } from '../runtime/protocol.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata-image.js';
 
+export type PartitionAddress = ActorAddress<PartitionProtocol>;
+
 export type Route =
-  | { readonly ok: true; readonly actorId: string; readonly topic: TopicImage; readonly partition: PartitionImage }
+  | { readonly ok: true; readonly address: PartitionAddress; readonly topic: TopicImage; readonly partition: PartitionImage }
   | { readonly ok: false; readonly error: 'UNKNOWN_TOPIC_OR_PARTITION' | 'NOT_LEADER_OR_FOLLOWER' | 'UNKNOWN_TOPIC_ID' };
 
 export function partitionActorId(topic: string, partition: number): string {
@@ -31,7 +36,8 @@ export class RoutingTable {
   private leaderOf(topic: TopicImage | undefined, partition: number): Route {
     const p = topic?.partitions[partition];
     if (!topic || !p) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    // A leader on another node is not routed yet: asks to other nodes come with replication.
     if (p.leader !== this.nodeId) return { ok: false, error: 'NOT_LEADER_OR_FOLLOWER' };
-    return { ok: true, actorId: partitionActorId(topic.name, partition), topic, partition: p };
+    return { ok: true, address: { nodeId: p.leader, actorId: partitionActorId(topic.name, partition) }, topic, partition: p };
   }
 }

@@ -1,24 +1,25 @@
 /**
  * What a request handler sees: the node's parts it may use, and the request's own header. One
  * handler file per api under handlers/, each exporting a `HandlerEntry`; all run on the main
- * thread and reach partitions only through the supervisor's asks.
+ * thread and reach actors only through the clients per actor kind (src/cluster), which route,
+ * ask and map failures to Kafka error codes.
  */
 import type { Controller } from '../cluster/controller.js';
-import type { RoutingTable } from '../cluster/routing-table.js';
+import type { GroupCoordinatorClient } from '../cluster/group-coordinator-client.js';
+import type { PartitionClient } from '../cluster/partition-client.js';
 import type { NodeConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RequestHeader } from '../protocol/codec.js';
 import type { ApiKey, RequestBodies, ResponseInputs } from '../protocol/messages/index.js';
-import type { Supervisor } from '../runtime/supervisor.js';
-import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { GatewayProbe } from './probe.js';
 
 export interface Broker {
   readonly config: NodeConfig;
   readonly controller: Controller;
-  readonly routes: RoutingTable;
-  readonly supervisor: Supervisor;
-  readonly purgatory: FetchPurgatory;
+  /** Partitions: routing, typed asks, waiting for a high watermark. */
+  readonly partitions: PartitionClient;
+  /** Group coordinators: routing by group id, typed asks. */
+  readonly groups: GroupCoordinatorClient;
   readonly probe: GatewayProbe;
   readonly log: Logger;
   /** Where clients reach this node (advertised host and the listener's bound port). */

@@ -12,8 +12,6 @@ export const gatewayLimits = {
   inFlightRequestsMax: 128,
   /** Bytes waiting in a socket's write buffer before reading from it pauses. */
   writeBufferBytesMax: 64 * 1024 * 1024,
-  /** Longest time a produce or admin request waits on a partition actor. */
-  partitionAskTimeoutMs: 30_000,
   /** Largest fetch response in record bytes, whatever max_bytes asks (Kafka's fetch.max.bytes default). */
   fetchBytesMax: 57_671_680,
   /** Record bytes one fetch asks of its partitions at once; partitions beyond wait for the next wave. */

@@ -1,28 +1,33 @@
 /**
- * What `POST /api/actors/:id/send` may send to an actor: only messages of the actor kind's own
- * closed union, named here once per kind. The lists are checked against the unions at compile
+ * What `POST /api/actors/:id/send` may send to an actor: only the askable messages of the actor
+ * kind's own protocol, named here once per kind (a run-time list the console shows). The lists are checked against the unions at compile
  * time both ways (no unknown type, none missing), so a new message type must be added here.
  *
  * JSON has no bytes: a field written `{"$bytes": "<base64>"}` becomes a Uint8Array on the way
  * in, and every Uint8Array in a reply goes out in the same form.
  */
-import type { GroupMessage } from '../../actors/group-coordinator/messages.js';
-import type { PartitionMessage } from '../../actors/partition/messages.js';
+import type { GroupProtocol } from '../../actors/group-coordinator/messages.js';
+import type { PartitionProtocol } from '../../actors/partition/messages.js';
+import type { AskableType } from '../runtime/protocol.js';
+
+/** What the console may send: a protocol's askable types (internal ones, timer ticks, never). */
+type PartitionType = AskableType<PartitionProtocol>;
+type GroupType = AskableType<GroupProtocol>;
 
 const partitionTypes = [
   'Append', 'Read', 'GetOffsets', 'GetOffsetForTimestamp', 'GetMaxTimestampOffset', 'DeleteRecordsBefore', 'TruncateTo',
   'SetLeaderEpoch', 'SetTopicConfig', 'SetFailurePoint',
-] as const satisfies readonly PartitionMessage['type'][];
+] as const satisfies readonly PartitionType[];
 
 const groupTypes = [
   'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'CommitOffsets', 'FetchOffsets', 'DeleteOffsets', 'DeleteGroups',
   'ListGroups', 'DescribeGroups',
-] as const satisfies readonly GroupMessage['type'][];
+] as const satisfies readonly GroupType[];
 
 // Compile-time: every type of each union is listed.
 type Missing<All extends string, Listed extends string> = Exclude<All, Listed>;
-const partitionComplete: Missing<PartitionMessage['type'], (typeof partitionTypes)[number]> extends never ? true : false = true;
-const groupComplete: Missing<GroupMessage['type'], (typeof groupTypes)[number]> extends never ? true : false = true;
+const partitionComplete: Missing<PartitionType, (typeof partitionTypes)[number]> extends never ? true : false = true;
+const groupComplete: Missing<GroupType, (typeof groupTypes)[number]> extends never ? true : false = true;
 void partitionComplete;
 void groupComplete;
 

@@ -12,9 +12,10 @@
  *   POST /api/workers                       {"count":1}: add worker threads, actors move
  *   GET  /api/history?seconds=300           per-second produce/fetch throughput and latency
  */
-import type { BrookNode } from '../node.js';
+import type { PartitionProtocol } from '../../actors/partition/messages.js';
+import type { FailurePointName } from '../storage/failure-points.js';
 import { bytesReplacer, fromJsonMessage, messageTypesByKind } from './actor-messages.js';
-import { HttpError, intParam, isObject, type Route } from './http-router.js';
+import { HttpError, intParam, isObject, type HttpNode, type Route } from './http-router.js';
 import { httpLimits } from './limits.js';
 
 export const actorRoutes: Route[] = [
@@ -38,7 +39,7 @@ export const actorRoutes: Route[] = [
   },
 ];
 
-async function overview(node: BrookNode): Promise<unknown> {
+async function overview(node: HttpNode): Promise<unknown> {
   const threads = await node.supervisor.threads();
   const summaries = new Map(node.supervisor.listActors().map((a) => [a.id, a]));
   return {
@@ -65,29 +66,32 @@ async function overview(node: BrookNode): Promise<unknown> {
   };
 }
 
-async function actors(node: BrookNode): Promise<unknown> {
+async function actors(node: HttpNode): Promise<unknown> {
   const threads = await node.supervisor.threads();
   const onThreads = new Map(threads.flatMap((t) => t.actors.map((a) => [a.id, a] as const)));
   return node.supervisor.listActors().map((s) => ({ ...s, ...(onThreads.get(s.id) ?? {}), threadIndex: s.threadIndex }));
 }
 
-async function inspectActor(node: BrookNode, id: string): Promise<unknown> {
+async function inspectActor(node: HttpNode, id: string): Promise<unknown> {
   const summary = node.supervisor.summary(id);
   if (!summary) throw new HttpError(404, `no actor ${id}`);
   return { ...summary, ...((await node.supervisor.inspect(id)) ?? {}), threadIndex: summary.threadIndex };
 }
 
-async function setFailurePoint(node: BrookNode, id: string, body: unknown): Promise<unknown> {
+async function setFailurePoint(node: HttpNode, id: string, body: unknown): Promise<unknown> {
   const b = body as { point?: unknown; enabled?: unknown; times?: unknown };
   const points = ['append', 'commit', 'read', 'truncate', 'deleteRecords'];
   if (typeof b.point !== 'string' || !points.includes(b.point)) throw new HttpError(400, `point must be one of ${points.join(', ')}`);
   if (typeof b.enabled !== 'boolean') throw new HttpError(400, 'enabled must be true or false');
   if (b.times !== undefined && (typeof b.times !== 'number' || !Number.isInteger(b.times) || b.times < 1)) throw new HttpError(400, 'times must be a positive integer');
-  if (!node.supervisor.has(id)) throw new HttpError(404, `no actor ${id}`);
-  return node.supervisor.ask(id, { type: 'SetFailurePoint', point: b.point, enabled: b.enabled, times: b.times });
+  const summary = node.supervisor.summary(id);
+  if (!summary) throw new HttpError(404, `no actor ${id}`);
+  if (!(messageTypesByKind.get(summary.kind) ?? []).includes('SetFailurePoint')) throw new HttpError(400, `${summary.kind} actors have no failure points`);
+  // Any actor that answers SetFailurePoint owns a partition log (a partition or a coordinator).
+  return node.asks.ask(node.asks.addressOf<PartitionProtocol>(id), { type: 'SetFailurePoint', point: b.point as FailurePointName, enabled: b.enabled, times: b.times });
 }
 
-async function addWorkers(node: BrookNode, body: unknown): Promise<unknown> {
+async function addWorkers(node: HttpNode, body: unknown): Promise<unknown> {
   const count = (body as { count?: unknown }).count ?? 1;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 64) throw new HttpError(400, 'count must be an integer from 1 to 64');
   return node.supervisor.addWorkers(count);
@@ -98,7 +102,7 @@ async function addWorkers(node: BrookNode, body: unknown): Promise<unknown> {
  * bounded by the router; the reply is bounded here (a Read of many megabytes is refused rather
  * than sent), and the ask has its own timeout.
  */
-async function send(node: BrookNode, id: string, body: unknown): Promise<unknown> {
+async function send(node: HttpNode, id: string, body: unknown): Promise<unknown> {
   const summary = node.supervisor.summary(id);
   if (!summary) throw new HttpError(404, `no actor ${id}`);
   const message = isObject(body) ? body.message : undefined;
@@ -107,7 +111,7 @@ async function send(node: BrookNode, id: string, body: unknown): Promise<unknown
   if (!allowed.includes(message.type)) throw new HttpError(400, `${summary.kind} actors accept ${allowed.join(', ') || 'no messages over HTTP'}; not '${message.type}'`);
   let reply: unknown;
   try {
-    reply = await node.supervisor.ask(id, fromJsonMessage(message), { timeoutMs: httpLimits.sendTimeoutMs });
+    reply = await node.asks.askUnchecked(node.asks.addressOf(id), fromJsonMessage(message) as { type: string }, { timeoutMs: httpLimits.sendTimeoutMs });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     throw new HttpError(502, `${id} answered with an error${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}`);

@@ -8,13 +8,15 @@
  *   GET /api/groups        every group with state, members and total lag
  *   GET /api/groups/:id    one group: members with assignments, offsets and lag per partition
  */
-import { groupPartition, OFFSETS_TOPIC } from '../../actors/group-coordinator/limits.js';
-import type { DescribedGroup, FetchOffsetsResult, ListedGroup } from '../../actors/group-coordinator/messages.js';
-import { partitionActorId } from '../cluster/routing-table.js';
-import type { BrookNode } from '../node.js';
+import type { PartitionState } from '../../actors/partition/messages.js';
+import type { ListedGroup } from '../../actors/group-coordinator/messages.js';
+import { PartitionClient } from '../cluster/partition-client.js';
+import { OFFSETS_TOPIC } from '../cluster/offsets-topic.js';
 import { decodeConsumerProtocolAssignment } from '../protocol/index.js';
-import { HttpError, type Route } from './http-router.js';
-import { partitionStates } from './topic-routes.js';
+import { HttpError, replyOrThrow, type HttpNode, type Route } from './http-router.js';
+
+/** What the group views use of the node: the two clients (node-probe passes the same). */
+export type GroupViewNode = Pick<HttpNode, 'partitions' | 'groups'>;
 
 export const groupRoutes: Route[] = [
   { method: 'GET', pattern: /^\/api\/groups$/, run: async ({ node }) => listGroupsWithLag(node) },
@@ -42,21 +44,11 @@ export interface GroupView {
   readonly totalLag: number;
 }
 
-function coordinatorIds(node: BrookNode): string[] {
-  const t = node.controller.image.topicsByName.get(OFFSETS_TOPIC);
-  if (!t) return [];
-  return t.partitions.filter((p) => p.leader === node.config.nodeId).map((p) => partitionActorId(OFFSETS_TOPIC, p.partition));
-}
-
-function coordinatorOf(node: BrookNode, groupId: string): string {
-  const t = node.controller.image.topicsByName.get(OFFSETS_TOPIC);
-  if (!t || t.partitions.length === 0) throw new HttpError(503, `${OFFSETS_TOPIC} does not exist yet`);
-  return partitionActorId(OFFSETS_TOPIC, groupPartition(groupId, t.partitions.length));
-}
-
-export async function listGroups(node: BrookNode): Promise<ListedGroup[]> {
-  const lists = await Promise.all(coordinatorIds(node).map((id) =>
-    node.supervisor.ask<{ groups: ListedGroup[] }>(id, { type: 'ListGroups', statesFilter: [], typesFilter: [] }).then((r) => r.groups, () => [] as ListedGroup[])));
+export async function listGroups(node: GroupViewNode): Promise<ListedGroup[]> {
+  const lists = await Promise.all(node.groups.local().map(async (address) => {
+    const r = await node.groups.askAt(address, { type: 'ListGroups', statesFilter: [], typesFilter: [] });
+    return r.ok ? r.value.groups : [];
+  }));
   return lists.flat().sort((a, b) => a.groupId.localeCompare(b.groupId));
 }
 
@@ -71,12 +63,14 @@ function decodeAssignment(bytes: Uint8Array): { topic: string; partitions: numbe
 }
 
 /** One group with its members, assignments, committed offsets and lag; `states` may be shared across groups. */
-export async function groupWithLag(node: BrookNode, groupId: string, states?: Awaited<ReturnType<typeof partitionStates>>): Promise<GroupView> {
-  const coordinator = coordinatorOf(node, groupId);
+export async function groupWithLag(node: GroupViewNode, groupId: string, states?: ReadonlyMap<string, PartitionState>): Promise<GroupView> {
+  const route = node.groups.route(groupId);
+  if (!route.ok) throw new HttpError(503, route.error === 'NOT_COORDINATOR' ? `group ${groupId} is coordinated by another node` : `${OFFSETS_TOPIC} does not exist yet`);
+  const coordinator = route.address.actorId;
   const [described, fetched, st] = await Promise.all([
-    node.supervisor.ask<{ groups: DescribedGroup[] }>(coordinator, { type: 'DescribeGroups', groupIds: [groupId] }),
-    node.supervisor.ask<FetchOffsetsResult>(coordinator, { type: 'FetchOffsets', groupId, topics: null }),
-    states ?? partitionStates(node),
+    node.groups.askAt(route.address, { type: 'DescribeGroups', groupIds: [groupId] }).then(replyOrThrow),
+    node.groups.askAt(route.address, { type: 'FetchOffsets', groupId, topics: null }).then(replyOrThrow),
+    states ?? node.partitions.localStates(),
   ]);
   const g = described.groups[0]!;
   const members = g.members.map((m) => ({
@@ -89,7 +83,7 @@ export async function groupWithLag(node: BrookNode, groupId: string, states?: Aw
   for (const t of fetched.topics) {
     for (const p of t.partitions) {
       if (p.committedOffset < 0) continue;
-      const hw = st.get(partitionActorId(t.name, p.partitionIndex))?.highWatermark ?? null;
+      const hw = PartitionClient.stateIn(st, t.name, p.partitionIndex)?.highWatermark ?? null;
       offsets.push({
         topic: t.name, partition: p.partitionIndex, committedOffset: p.committedOffset, highWatermark: hw,
         lag: hw === null ? null : Math.max(0, hw - p.committedOffset), memberId: owner.get(`${t.name}:${p.partitionIndex}`) ?? null,
@@ -104,13 +98,13 @@ export async function groupWithLag(node: BrookNode, groupId: string, states?: Aw
 }
 
 /** Every group of this node's coordinators, with lag; partition states are read once. */
-export async function listGroupsWithLag(node: BrookNode): Promise<GroupView[]> {
-  const [groups, states] = await Promise.all([listGroups(node), partitionStates(node)]);
+export async function listGroupsWithLag(node: GroupViewNode): Promise<GroupView[]> {
+  const [groups, states] = await Promise.all([listGroups(node), node.partitions.localStates()]);
   const out = await Promise.all(groups.map((g) => groupWithLag(node, g.groupId, states).catch(() => null)));
   return out.filter((g): g is GroupView => g !== null);
 }
 
-async function describeGroup(node: BrookNode, groupId: string): Promise<GroupView> {
+async function describeGroup(node: GroupViewNode, groupId: string): Promise<GroupView> {
   const g = await groupWithLag(node, groupId);
   if (g.state === 'Dead' && g.offsets.length === 0) throw new HttpError(404, `no group ${groupId}`);
   return g;

@@ -15,7 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { listen } from '../gateway/listen.js';
-import type { BrookNode } from '../node.js';
+import type { HttpNode } from './http-router.js';
 import { actorRoutes } from './actor-routes.js';
 import { ConsoleAssets } from './console-assets.js';
 import { groupRoutes } from './groups.js';
@@ -30,7 +30,7 @@ export class HttpGateway {
   private readonly assets = new ConsoleAssets();
   private readonly tail: TailHub;
 
-  constructor(private readonly node: BrookNode) {
+  constructor(private readonly node: HttpNode) {
     this.server = createServer((req, res) => void this.serve(req, res));
     this.tail = new TailHub(node);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));

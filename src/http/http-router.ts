@@ -4,8 +4,35 @@
  * replies are JSON; a handler throws HttpError for an expected failure with its status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BrookNode } from '../node.js';
+import type { Registry } from 'prom-client';
+import type { ActorAsks } from '../cluster/actor-asks.js';
+import type { AskResult } from '../cluster/actor-errors.js';
+import type { Controller } from '../cluster/controller.js';
+import type { GroupCoordinatorClient } from '../cluster/group-coordinator-client.js';
+import type { PartitionClient } from '../cluster/partition-client.js';
+import type { NodeConfig } from '../config.js';
+import type { GatewayProbe } from '../gateway/probe.js';
+import type { Supervisor } from '../runtime/supervisor.js';
 import { httpLimits } from './limits.js';
+
+/**
+ * What the HTTP gateway uses of its node (BrookNode implements it). Actors are reached through
+ * the clients per actor kind, as the Kafka gateway reaches them; the supervisor is here for
+ * what only it does (inspect, restart, move, add threads).
+ */
+export interface HttpNode {
+  readonly config: NodeConfig;
+  readonly controller: Controller;
+  readonly supervisor: Supervisor;
+  /** The one ask path, for the console's raw send route. */
+  readonly asks: ActorAsks;
+  readonly partitions: PartitionClient;
+  readonly groups: GroupCoordinatorClient;
+  readonly probe: GatewayProbe;
+  readonly advertised: { readonly host: string; readonly port: number };
+  readonly metrics: Registry;
+  metricsText(): Promise<string>;
+}
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -14,12 +41,21 @@ export class HttpError extends Error {
 }
 
 export interface RouteRequest {
-  readonly node: BrookNode;
+  readonly node: HttpNode;
   /** The pattern's capture groups, URI-decoded. */
   readonly params: string[];
   readonly query: URLSearchParams;
   /** The parsed JSON body of a POST, PUT or DELETE ({} when empty); undefined for GET. */
   readonly body: unknown;
+}
+
+/**
+ * The reply of an ask, or the failure as a 500 with the ask's own message (what a failed ask
+ * answered before the clients mapped failures to Kafka error codes; the console shows it).
+ */
+export function replyOrThrow<R>(r: AskResult<R>): R {
+  if (r.ok) return r.value;
+  throw new HttpError(500, r.message);
 }
 
 export interface Route {

@@ -4,8 +4,8 @@
  * reach the high watermark, starting at the end (or N records back per partition).
  *
  * It does not poll: partition actors already publish HighWatermarkAdvanced after each turn
- * that adds records (the fetch purgatory wakes on the same event); the hub subscribes to the
- * supervisor once and fans events out to the sockets that tail that partition (mitt).
+ * that adds records, and each tailed partition subscribes to it through the PartitionClient
+ * (the same watch that wakes long-polling fetches).
  *
  * Bounded: at most `tailSocketsMax` sockets; each wake-up pushes at most `tailRecordsPerWake`
  * records per partition; and a socket whose send buffer is above `tailBufferedBytesMax`
@@ -14,15 +14,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { partitionActorId } from '../cluster/routing-table.js';
-import { createEmitter } from '../runtime/events.js';
-import type { BrookNode } from '../node.js';
+import { replyOrThrow, type HttpNode } from './http-router.js';
 import { httpLimits } from './limits.js';
-import { decodeRecords, partitionOffsets, readBatches } from './record-view.js';
+import { decodeRecords } from './record-view.js';
 
 interface Cursor {
   readonly partition: number;
-  readonly actorId: string;
   offset: number;
   pumping: boolean;
   again: boolean;
@@ -30,13 +27,8 @@ interface Cursor {
 
 export class TailHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-  private readonly advanced = createEmitter<Record<string, void>>();
 
-  constructor(private readonly node: BrookNode) {
-    node.supervisor.onNotify((actorId, event) => {
-      if ((event as { type?: string }).type === 'HighWatermarkAdvanced') this.advanced.emit(actorId);
-    });
-  }
+  constructor(private readonly node: HttpNode) {}
 
   get sockets(): number {
     return this.wss.clients.size;
@@ -60,23 +52,19 @@ export class TailHub {
 
   private async tail(ws: WebSocket, topic: string, partitions: number[], back: number): Promise<void> {
     const cursors: Cursor[] = [];
-    const listeners: [string, () => void][] = [];
-    ws.on('close', () => { for (const [id, f] of listeners) this.advanced.off(id, f); });
+    const unsubscribes: (() => void)[] = [];
+    ws.on('close', () => { for (const off of unsubscribes) off(); });
     ws.on('error', () => ws.terminate());
+    const client = this.node.partitions;
     for (const partition of partitions) {
-      const actorId = partitionActorId(topic, partition);
-      let offset = 0;
-      try {
-        const o = await partitionOffsets(this.node, topic, partition);
-        offset = Math.max(o.logStartOffset, o.highWatermark - back);
-      } catch {
-        // A restarting partition starts at 0 and catches up on its next notification.
-      }
-      const c: Cursor = { partition, actorId, offset, pumping: false, again: false };
+      const route = client.route(topic, partition);
+      if (!route.ok) continue;
+      // A restarting partition starts at 0 and catches up on its next notification.
+      const o = await client.ask(route, { type: 'GetOffsets' });
+      const offset = o.ok ? Math.max(o.value.logStartOffset, o.value.highWatermark - back) : 0;
+      const c: Cursor = { partition, offset, pumping: false, again: false };
       cursors.push(c);
-      const wake = () => void this.pump(ws, topic, c);
-      listeners.push([actorId, wake]);
-      this.advanced.on(actorId, wake);
+      unsubscribes.push(client.onHighWatermark(route.address, () => void this.pump(ws, topic, c)));
     }
     send(ws, { type: 'subscribed', topic, partitions: cursors.map((c) => ({ partition: c.partition, offset: c.offset })) });
     for (const c of cursors) void this.pump(ws, topic, c);
@@ -92,7 +80,7 @@ export class TailHub {
     try {
       do {
         c.again = false;
-        const o = await partitionOffsets(this.node, topic, c.partition);
+        const o = replyOrThrow(await this.node.partitions.askByName(topic, c.partition, { type: 'GetOffsets' }));
         if (c.offset < o.logStartOffset) c.offset = o.logStartOffset;
         if (ws.bufferedAmount > httpLimits.tailBufferedBytesMax) {
           send(ws, { type: 'skipped', partition: c.partition, from: c.offset, to: o.highWatermark });
@@ -101,7 +89,7 @@ export class TailHub {
         }
         let sent = 0;
         while (c.offset < o.highWatermark && sent < httpLimits.tailRecordsPerWake && ws.readyState === ws.OPEN) {
-          const r = await readBatches(this.node, topic, c.partition, c.offset, httpLimits.browseReadBytes);
+          const r = replyOrThrow(await this.node.partitions.askByName(topic, c.partition, { type: 'Read', fetchOffset: c.offset, maxBytes: httpLimits.browseReadBytes }));
           if (r.records.length === 0) break;
           const page = await decodeRecords(r.records, c.partition, c.offset);
           const records = page.records.filter((x) => x.offset < o.highWatermark).slice(0, httpLimits.tailRecordsPerWake - sent);

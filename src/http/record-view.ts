@@ -4,10 +4,7 @@
  * values travel as base64 with their size, cut at `displayValueBytesMax` (and flagged), so a
  * large record cannot make a reply large; the browser renders them as text, JSON or hex.
  */
-import { partitionActorId } from '../cluster/routing-table.js';
-import type { BrookNode } from '../node.js';
 import { type BatchRecord, batchBody, recordAt, recordSpans, splitBatches } from '../storage/record-batch.js';
-import type { PartitionOffsets, ReadResult } from '../../actors/partition/messages.js';
 import { httpLimits } from './limits.js';
 
 export interface BytesView {
@@ -38,15 +35,6 @@ export function bytesView(b: Buffer | null): BytesView | null {
   if (b === null) return null;
   const max = httpLimits.displayValueBytesMax;
   return { b64: b.subarray(0, max).toString('base64'), size: b.length, truncated: b.length > max };
-}
-
-export function partitionOffsets(node: BrookNode, topic: string, partition: number): Promise<PartitionOffsets> {
-  return node.supervisor.ask<PartitionOffsets>(partitionActorId(topic, partition), { type: 'GetOffsets' });
-}
-
-/** Reads whole batches from `fetchOffset` (at most about `maxBytes`) through the partition actor. */
-export function readBatches(node: BrookNode, topic: string, partition: number, fetchOffset: number, maxBytes: number): Promise<ReadResult> {
-  return node.supervisor.ask<ReadResult>(partitionActorId(topic, partition), { type: 'Read', fetchOffset, maxBytes });
 }
 
 /**

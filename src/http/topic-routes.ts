@@ -10,14 +10,13 @@
  *   GET    /api/topics/:name/partitions/:p/records       ?offset=N (negative: from the end)
  *                                                        &timestamp=ms &search=text &limit=N
  */
-import { partitionActorId } from '../cluster/routing-table.js';
+import type { PartitionState } from '../../actors/partition/messages.js';
+import { PartitionClient } from '../cluster/partition-client.js';
 import { effectiveTopicConfig } from '../cluster/topic-configs.js';
 import type { TopicImage } from '../cluster/metadata-image.js';
-import type { BrookNode } from '../node.js';
-import type { PartitionState, TimestampOffset } from '../../actors/partition/messages.js';
-import { HttpError, intParam, isObject, type Route } from './http-router.js';
+import { HttpError, intParam, isObject, replyOrThrow, type HttpNode, type Route } from './http-router.js';
 import { httpLimits } from './limits.js';
-import { decodeRecords, partitionOffsets, readBatches, textMatcher, type RecordView } from './record-view.js';
+import { decodeRecords, textMatcher, type RecordView } from './record-view.js';
 
 export const topicRoutes: Route[] = [
   { method: 'GET', pattern: /^\/api\/topics$/, run: async ({ node }) => listTopics(node) },
@@ -31,24 +30,9 @@ export const topicRoutes: Route[] = [
   },
 ];
 
-/** Every partition actor's own state on this node, by actor id (one control call per thread). */
-export async function partitionStates(node: BrookNode): Promise<Map<string, PartitionState>> {
-  const out = new Map<string, PartitionState>();
-  for (const t of await node.supervisor.threads()) {
-    for (const a of t.actors) {
-      const s = a.state as (PartitionState & { partition?: unknown }) | { partition: PartitionState } | undefined;
-      if (!s) continue;
-      // A group coordinator nests its partition's state under `partition`.
-      const p = isObject(s.partition) ? (s.partition as unknown as PartitionState) : (s as PartitionState);
-      if (typeof p.logEndOffset === 'number') out.set(a.id, p);
-    }
-  }
-  return out;
-}
-
-function topicView(node: BrookNode, t: TopicImage, states: Map<string, PartitionState>) {
+function topicView(t: TopicImage, states: ReadonlyMap<string, PartitionState>) {
   const partitions = t.partitions.map((p) => {
-    const s = states.get(partitionActorId(t.name, p.partition));
+    const s = PartitionClient.stateIn(states, t.name, p.partition);
     return {
       partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr,
       logStartOffset: s?.logStartOffset ?? null, logEndOffset: s?.logEndOffset ?? null,
@@ -68,25 +52,25 @@ function topicView(node: BrookNode, t: TopicImage, states: Map<string, Partition
   };
 }
 
-async function listTopics(node: BrookNode) {
-  const states = await partitionStates(node);
+async function listTopics(node: HttpNode) {
+  const states = await node.partitions.localStates();
   return [...node.controller.image.topicsByName.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((t) => topicView(node, t, states));
+    .map((t) => topicView(t, states));
 }
 
-function requireTopic(node: BrookNode, name: string): TopicImage {
+function requireTopic(node: HttpNode, name: string): TopicImage {
   const t = node.controller.image.topicsByName.get(name);
   if (!t) throw new HttpError(404, `no topic ${name}`);
   return t;
 }
 
-async function describeTopic(node: BrookNode, name: string) {
+async function describeTopic(node: HttpNode, name: string) {
   const t = requireTopic(node, name);
-  return { ...topicView(node, t, await partitionStates(node)), configs: effectiveTopicConfig(node.controller.image, name, node.config.nodeId) };
+  return { ...topicView(t, await node.partitions.localStates()), configs: effectiveTopicConfig(node.controller.image, name, node.config.nodeId) };
 }
 
-async function createTopic(node: BrookNode, body: unknown) {
+async function createTopic(node: HttpNode, body: unknown) {
   if (!isObject(body) || typeof body.name !== 'string') throw new HttpError(400, 'name is required');
   const numPartitions = intParam(body.partitions, 'partitions', 1, 10_000, -1);
   const configs = body.configs ?? {};
@@ -100,7 +84,7 @@ async function createTopic(node: BrookNode, body: unknown) {
   return { created: created.name, partitions: created.partitions.length };
 }
 
-async function deleteTopic(node: BrookNode, name: string) {
+async function deleteTopic(node: HttpNode, name: string) {
   requireTopic(node, name);
   const deleted = await node.controller.deleteTopic(name);
   if ('error' in deleted) throw new HttpError(400, `${deleted.error}: ${deleted.message}`);
@@ -112,16 +96,17 @@ async function deleteTopic(node: BrookNode, name: string) {
  * end, or a timestamp), optionally only those whose key or value contains `search`. A search
  * scans at most `browseScanBytesMax` bytes per call and says where to continue (`nextOffset`).
  */
-async function browse(node: BrookNode, topic: string, partition: number, q: URLSearchParams) {
+async function browse(node: HttpNode, topic: string, partition: number, q: URLSearchParams) {
   const t = requireTopic(node, topic);
   if (!t.partitions[partition]) throw new HttpError(404, `no partition ${topic}-${partition}`);
   const limit = intParam(q.get('limit'), 'limit', 1, httpLimits.browseRecordsMax, 50);
-  const offsets = await partitionOffsets(node, topic, partition);
+  const partitions = node.partitions;
+  const offsets = replyOrThrow(await partitions.askByName(topic, partition, { type: 'GetOffsets' }));
   const { logStartOffset, highWatermark } = offsets;
   let start: number;
   if (q.get('timestamp')) {
     const ts = intParam(q.get('timestamp'), 'timestamp', 0, Number.MAX_SAFE_INTEGER);
-    const found = await node.supervisor.ask<TimestampOffset | null>(partitionActorId(topic, partition), { type: 'GetOffsetForTimestamp', timestampMs: ts });
+    const found = replyOrThrow(await partitions.askByName(topic, partition, { type: 'GetOffsetForTimestamp', timestampMs: ts }));
     start = found ? found.offset : highWatermark;
   } else {
     // Without an offset, a page shows the latest records; a search starts from the beginning.
@@ -135,7 +120,7 @@ async function browse(node: BrookNode, topic: string, partition: number, q: URLS
   let cursor = start;
   let scanned = 0;
   while (cursor < highWatermark && records.length < limit && scanned < httpLimits.browseScanBytesMax) {
-    const r = await readBatches(node, topic, partition, cursor, httpLimits.browseReadBytes);
+    const r = replyOrThrow(await partitions.askByName(topic, partition, { type: 'Read', fetchOffset: cursor, maxBytes: httpLimits.browseReadBytes }));
     if (r.records.length === 0) break;
     scanned += r.records.length;
     const page = await decodeRecords(r.records, partition, cursor, match);

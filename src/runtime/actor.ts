@@ -14,27 +14,29 @@
  */
 import type { Emitter } from './events.js';
 import type { SerializedError } from './envelope.js';
+import type { MessageOf, Protocol, ReplyOf } from './protocol.js';
 
-export type Outcome =
-  | { readonly ok: true; readonly value: unknown }
+/** The answer to one message: its reply `R`, an expected failure, or an answer given later. */
+export type Outcome<R = unknown> =
+  | { readonly ok: true; readonly value: R }
   | { readonly ok: false; readonly error: SerializedError }
-  | DeferredOutcome;
+  | DeferredOutcome<R>;
 
 /**
  * An answer the actor gives later (a JoinGroup that waits for the rest of its group). The host
  * keeps the ask open; the actor calls `complete` exactly once, from any later turn. The ask still
  * counts against the sender's mailbox credit until then, so actors bound how many they defer.
  */
-export interface DeferredOutcome {
+export interface DeferredOutcome<R = unknown> {
   readonly ok: 'deferred';
   /** Called by the host with the function that sends the reply. */
-  bind(send: (o: Outcome) => void): void;
+  bind(send: (o: Outcome<R>) => void): void;
 }
 
 /** Creates a deferred answer: put `outcome` in the turn's results and call `complete` later. */
-export function deferred(): { outcome: DeferredOutcome; complete(o: Exclude<Outcome, DeferredOutcome>): void } {
-  let send: ((o: Outcome) => void) | undefined;
-  let early: Outcome | undefined;
+export function deferred<R = unknown>(): { outcome: DeferredOutcome<R>; complete(o: Exclude<Outcome<R>, DeferredOutcome<R>>): void } {
+  let send: ((o: Outcome<R>) => void) | undefined;
+  let early: Outcome<R> | undefined;
   let done = false;
   return {
     outcome: {
@@ -53,7 +55,10 @@ export function deferred(): { outcome: DeferredOutcome; complete(o: Exclude<Outc
   };
 }
 
-export interface ActorContext {
+/** Cancels a message scheduled with `ActorContext.schedule` that has not been delivered yet. */
+export type CancelScheduled = () => void;
+
+export interface ActorContext<P extends Protocol = Protocol> {
   readonly id: string;
   readonly kind: string;
   /** Which worker thread hosts the actor (0-based). */
@@ -64,18 +69,48 @@ export interface ActorContext {
   notify(event: unknown): void;
   /** Lifecycle events inside this thread (see `ThreadEvents`). */
   readonly events: Emitter<ThreadEvents>;
+  /**
+   * Delivers `msg` to this actor after `delayMs`, through its mailbox, as any other message:
+   * work an actor does on a timer runs as one of its turns, so a tick that throws fails the
+   * actor (and the supervisor restarts it) at once, not at the next unrelated message. Nobody
+   * waits for the answer; an error outcome is dropped. Scheduled messages die with the actor.
+   */
+  schedule(msg: MessageOf<P>, delayMs: number): CancelScheduled;
 }
 
-export interface Actor {
+export interface Actor<P extends Protocol = Protocol> {
   /** Handles the messages queued since the last turn, in order: one outcome per message. */
-  receive(messages: readonly unknown[]): Outcome[] | Promise<Outcome[]>;
+  receive(messages: readonly MessageOf<P>[]): Outcome[] | Promise<Outcome[]>;
   /** A plain-data view of the actor's state for the console and `brook actors`. */
   inspect(): unknown;
   /** Releases what the actor owns (a database, timers). Called once, on stop, move or failure. */
   stop(): void | Promise<void>;
 }
 
+/**
+ * Starts an actor of one kind. The host cannot check what crosses threads, so a factory takes
+ * the context and config as the runtime has them and the kind's registry entry narrows them.
+ */
 export type ActorFactory = (ctx: ActorContext, config: unknown) => Actor | Promise<Actor>;
+
+/**
+ * Registers a kind's factory, typed by its protocol, under the host's untyped one. This is the
+ * one place the runtime trusts that what arrives at an actor is of its protocol: every ask
+ * that reaches it was typed by its sender (`Supervisor.ask`), or is the console's debugging
+ * route, which checks the message type by name.
+ */
+export function actorKind<P extends Protocol>(factory: (ctx: ActorContext<P>, config: unknown) => Actor<P> | Promise<Actor<P>>): ActorFactory {
+  return factory as unknown as ActorFactory;
+}
+
+/**
+ * An actor's dispatch table: one handler per message type `K` of `P`, each answering with that
+ * message's reply, so the compiler checks every answer against the protocol and a type
+ * without a handler is an error. `A` are extra arguments the actor passes (its clock reading).
+ */
+export type Handlers<P extends Protocol, K extends keyof P & string = keyof P & string, A extends unknown[] = []> = {
+  readonly [T in K]: (m: MessageOf<P, T>, ...args: A) => Outcome<ReplyOf<P, T>>;
+};
 
 /** Lifecycle events that fan out inside one thread (mitt). */
 export type ThreadEvents = {
@@ -84,10 +119,10 @@ export type ThreadEvents = {
   failed: { actorId: string; error: SerializedError };
 };
 
-export function ok(value: unknown): Outcome {
+export function ok<R>(value: R): { readonly ok: true; readonly value: R } {
   return { ok: true, value };
 }
 
-export function fail(error: SerializedError | { name?: string; message: string; code?: string }): Outcome {
+export function fail(error: SerializedError | { name?: string; message: string; code?: string }): { readonly ok: false; readonly error: SerializedError } {
   return { ok: false, error: { name: error.name ?? 'Error', message: error.message, code: error.code } };
 }

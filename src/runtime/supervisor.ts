@@ -22,6 +22,7 @@ import { createEmitter, type Emitter } from './events.js';
 import type { ActorInspection, ThreadStats } from './control.js';
 import { RemoteActorError, type SerializedError } from './envelope.js';
 import { RuntimeError } from './errors.js';
+import type { ActorAddress, AskableType, MessageOf, Protocol, ReplyOf } from './protocol.js';
 import { runtimeDefaults, type RuntimeLimits } from './limits.js';
 import { WorkerHandle, type SentAsk } from './worker-handle.js';
 
@@ -41,6 +42,12 @@ export type LifecycleEvents = {
 export interface SupervisorOptions {
   /** Worker threads to start with (at least 1). */
   readonly workers: number;
+  /**
+   * The module every worker thread imports its actor kinds from: it exports `actorKinds`, a map
+   * of kind name to factory (the project's is actors/index.ts, see actors/registry.ts). Handed
+   * over as a URL so that the runtime never imports the actors it hosts.
+   */
+  readonly actorKinds: URL | string;
   readonly limits?: Partial<RuntimeLimits>;
   readonly now?: () => number;
   /**
@@ -102,7 +109,9 @@ export class Supervisor {
   private shuttingDown = false;
 
   private readonly threadPorts: () => Record<string, MessagePort>;
+  private readonly actorKindsUrl: string;
   private constructor(opts: SupervisorOptions) {
+    this.actorKindsUrl = String(opts.actorKinds);
     this.limits = { ...runtimeDefaults, ...opts.limits };
     this.now = opts.now ?? Date.now;
     this.threadPorts = opts.threadPorts ?? (() => ({}));
@@ -191,21 +200,33 @@ export class Supervisor {
     });
   }
 
-  /** Sends a message to an actor and waits for its reply. */
-  ask<R = unknown>(actorId: string, msg: unknown, opts: AskOptions = {}): Promise<R> {
+  /**
+   * Sends a message of the actor's protocol and waits for its reply, typed by the protocol: a
+   * message the protocol does not have, a wrong field or a wrong reply type does not compile.
+   * The address must be of this node (the caller's ask path checks, see src/cluster/actor-asks.ts).
+   */
+  ask<P extends Protocol, K extends AskableType<P>>(to: ActorAddress<P>, msg: MessageOf<P, K>, opts: AskOptions = {}): Promise<ReplyOf<P, K>> {
+    return this.askUnchecked(to.actorId, msg, opts) as Promise<ReplyOf<P, K>>;
+  }
+
+  /**
+   * `ask` without the protocol's types, for the one caller that cannot have them: the console's
+   * debugging route, which checks the message's type by name first.
+   */
+  askUnchecked(actorId: string, msg: unknown, opts: AskOptions = {}): Promise<unknown> {
     const rec = this.actors.get(actorId);
     if (this.shuttingDown) return Promise.reject(new RuntimeError('SHUTTING_DOWN', 'the node is shutting down'));
     if (!rec || rec.status === 'failed' || rec.status === 'stopped' || rec.status === 'stopping') {
       return Promise.reject(new RuntimeError('ACTOR_UNAVAILABLE', `actor ${actorId} is ${rec ? rec.status : 'unknown'}`));
     }
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const p: Pending = {
         actorId, msg, transfer: opts.transfer, settled: false, timer: undefined,
         settle: (ok, value) => {
           if (p.settled) return;
           p.settled = true;
           if (p.timer) clearTimeout(p.timer);
-          if (ok) resolve(value as R);
+          if (ok) resolve(value);
           else reject(toError(value));
         },
       };
@@ -306,7 +327,7 @@ export class Supervisor {
   // ---- internals -------------------------------------------------------------------------
 
   private newHost(): WorkerHandle {
-    const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, this.threadPorts(), {
+    const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, this.actorKindsUrl, this.threadPorts(), {
       onReply: (ask) => this.onReply(ask),
       onActorFailed: (h, actorId, error) => this.onActorFailed(h, actorId, error),
       onNotify: (actorId, event) => { for (const f of this.notifyHandlers) f(actorId, event); },

@@ -20,7 +20,8 @@ import { runtimeDefaults, threadStatsWindowMs } from './limits.js';
 const loopDelayResolutionMs = 10;
 
 interface Queued {
-  readonly id: number;
+  /** The ask's id, or null for a message the actor scheduled to itself (nobody awaits it). */
+  readonly id: number | null;
   readonly msg: unknown;
   readonly enqueuedAt: number;
 }
@@ -32,6 +33,8 @@ interface Hosted {
   mailbox: Queued[];
   /** Asks answered with a deferred outcome and not yet completed. */
   readonly deferred: Set<number>;
+  /** Messages the actor scheduled to itself that are not yet in its mailbox. */
+  readonly timers: Set<NodeJS.Timeout>;
   busy: boolean;
   messagesHandled: number;
   readonly waitMs: SampleRing;
@@ -117,6 +120,7 @@ export class ThreadHost implements WorkerControl {
     if (this.actors.has(actorId)) throw new Error(`actor ${actorId} already runs on thread ${this.threadIndex}`);
     const factory = this.kinds.get(kind);
     if (!factory) throw new Error(`unknown actor kind ${kind}; known kinds: ${[...this.kinds.keys()].join(', ')}`);
+    const timers = new Set<NodeJS.Timeout>();
     const ctx: ActorContext = {
       id: actorId,
       kind,
@@ -124,6 +128,7 @@ export class ThreadHost implements WorkerControl {
       now: this.now,
       notify: (event) => this.notify(actorId, event),
       events: this.events,
+      schedule: (msg, delayMs) => this.schedule(actorId, timers, msg, delayMs),
     };
     const actor = await factory(ctx, config);
     this.actors.set(actorId, {
@@ -132,6 +137,7 @@ export class ThreadHost implements WorkerControl {
       actor,
       mailbox: [],
       deferred: new Set(),
+      timers,
       busy: false,
       messagesHandled: 0,
       waitMs: new SampleRing(),
@@ -140,11 +146,41 @@ export class ThreadHost implements WorkerControl {
     this.events.emit('started', { actorId, kind });
   }
 
+  /**
+   * A message an actor sends itself after `delayMs`: it joins the mailbox as an ask would and
+   * forms a turn, so whatever it triggers is supervised like any other message. Timers that have
+   * not fired are cleared when the actor stops or fails (`clearTimers`); a timer that fires for
+   * an actor id now hosted by a new incarnation finds its own set gone and delivers nothing.
+   */
+  private schedule(actorId: string, timers: Set<NodeJS.Timeout>, msg: unknown, delayMs: number): () => void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const hosted = this.actors.get(actorId);
+      if (!hosted || hosted.timers !== timers) return;
+      hosted.mailbox.push({ id: null, msg, enqueuedAt: performance.now() });
+      this.ready.add(hosted);
+      this.scheduleDrain();
+    }, Math.max(0, delayMs));
+    // An actor's own timers must not keep its thread (or a test's process) alive.
+    timer.unref();
+    timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    };
+  }
+
+  private clearTimers(hosted: Hosted): void {
+    for (const t of hosted.timers) clearTimeout(t);
+    hosted.timers.clear();
+  }
+
   async stop(actorId: string, reason: string): Promise<void> {
     const hosted = this.actors.get(actorId);
     if (!hosted) return;
     this.actors.delete(actorId);
     this.ready.delete(hosted);
+    this.clearTimers(hosted);
     this.failMailbox(hosted, 'ACTOR_UNAVAILABLE', `actor ${actorId} stopped: ${reason}`);
     await hosted.actor.stop();
     this.events.emit('stopped', { actorId, reason });
@@ -223,7 +259,8 @@ export class ThreadHost implements WorkerControl {
     for (const q of turn) hosted.waitMs.add(start - q.enqueuedAt);
     let result: Outcome[] | Promise<Outcome[]>;
     try {
-      result = hosted.actor.receive(turn.map((q) => q.msg));
+      // The host cannot check what crossed the thread boundary; the sender's ask was typed.
+      result = hosted.actor.receive(turn.map((q) => q.msg) as Parameters<Actor['receive']>[0]);
     } catch (err) {
       this.actorFailed(hosted, turn, err);
       return;
@@ -256,7 +293,11 @@ export class ThreadHost implements WorkerControl {
     }
     hosted.runMs.add(performance.now() - start);
     hosted.messagesHandled += turn.length;
-    for (let i = 0; i < turn.length; i++) this.answer(hosted, turn[i]!.id, outcomes[i]!);
+    for (let i = 0; i < turn.length; i++) {
+      const id = turn[i]!.id;
+      // A scheduled message has nobody to answer: its error outcome is the actor's to record.
+      if (id !== null) this.answer(hosted, id, outcomes[i]!);
+    }
   }
 
   private answer(hosted: Hosted, id: number, o: Outcome): void {
@@ -287,10 +328,11 @@ export class ThreadHost implements WorkerControl {
 
   private actorFailed(hosted: Hosted, turn: Queued[], err: unknown): void {
     const error = serializeError(err);
-    for (const q of turn) this.reply(q.id, false, { ...error, code: 'ACTOR_FAILED' });
+    for (const q of turn) if (q.id !== null) this.reply(q.id, false, { ...error, code: 'ACTOR_FAILED' });
     if (this.actors.get(hosted.id) !== hosted) return;
     this.actors.delete(hosted.id);
     this.ready.delete(hosted);
+    this.clearTimers(hosted);
     this.failMailbox(hosted, 'ACTOR_FAILED', `actor ${hosted.id} failed: ${error.message}`);
     // Release the actor's resources before reporting, so a restart can reopen them at once.
     Promise.resolve()
@@ -304,7 +346,7 @@ export class ThreadHost implements WorkerControl {
   }
 
   private failMailbox(hosted: Hosted, code: string, message: string): void {
-    for (const q of hosted.mailbox) this.reply(q.id, false, { name: 'RuntimeError', code, message });
+    for (const q of hosted.mailbox) if (q.id !== null) this.reply(q.id, false, { name: 'RuntimeError', code, message });
     for (const id of hosted.deferred) this.reply(id, false, { name: 'RuntimeError', code, message });
     hosted.deferred.clear();
     hosted.mailbox = [];

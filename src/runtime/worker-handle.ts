@@ -72,12 +72,14 @@ export class WorkerHandle {
 
   constructor(
     readonly threadIndex: number,
+    /** The registry module the thread imports its actor kinds from (SupervisorOptions.actorKinds). */
+    actorKindsUrl: string,
     ports: Record<string, MessagePort>,
     private readonly events: WorkerHandleEvents,
   ) {
     const { port1, port2 } = new MessageChannel();
     this.worker = new Worker(workerEntryUrl(), {
-      workerData: { threadIndex, controlPort: port2, ports } satisfies WorkerBoot,
+      workerData: { threadIndex, controlPort: port2, actorKindsUrl, ports } satisfies WorkerBoot,
       transferList: [port2, ...Object.values(ports)],
       name: `brook-worker-${threadIndex}`,
     });

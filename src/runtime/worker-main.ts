@@ -1,13 +1,14 @@
 /**
- * The entry point of every worker thread. It builds a ThreadHost with the actor kinds the
- * project registers (actors/index.ts), exposes its control API through comlink on the port the
- * supervisor passed in, and carries data-plane batches on the worker's parent port.
+ * The entry point of every worker thread. It imports the registry of actor kinds the supervisor
+ * was started with (`SupervisorOptions.actorKinds`, a module URL: the runtime does not import
+ * the actors it hosts), builds a ThreadHost with it, exposes its control API through comlink on
+ * the port the supervisor passed in, and carries data-plane batches on the worker's parent port.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { actorKinds } from '../../actors/index.js';
+import type { ActorFactory } from './actor.js';
 import type { ToWorker } from './envelope.js';
 import { ThreadHost } from './thread-host.js';
 import { portCheckpointer, useWalCheckpointer } from '../storage/wal-checkpointer.js';
@@ -15,6 +16,8 @@ import { portCheckpointer, useWalCheckpointer } from '../storage/wal-checkpointe
 export interface WorkerBoot {
   readonly threadIndex: number;
   readonly controlPort: MessagePort;
+  /** The URL of a module exporting `actorKinds: ReadonlyMap<string, ActorFactory>`. */
+  readonly actorKindsUrl: string;
   /** Ports to services outside the runtime (SupervisorOptions.threadPorts). */
   readonly ports: Record<string, MessagePort>;
 }
@@ -25,6 +28,10 @@ if (!port) throw new Error('worker-main must run inside a worker thread');
 
 const checkpointerPort = boot.ports.walCheckpointer;
 if (checkpointerPort) useWalCheckpointer(portCheckpointer(checkpointerPort));
+
+const registry = (await import(boot.actorKindsUrl)) as { actorKinds?: ReadonlyMap<string, ActorFactory> };
+if (!(registry.actorKinds instanceof Map)) throw new Error(`${boot.actorKindsUrl} exports no actorKinds map`);
+const { actorKinds } = registry;
 
 const host = new ThreadHost(boot.threadIndex, actorKinds, {
   post: (batch, transfer) => port.postMessage(batch, transfer),

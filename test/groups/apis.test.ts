@@ -6,7 +6,7 @@
  * (offset metadata size, session timeout range, unknown topics).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupPartition } from '../../actors/group-coordinator/limits.js';
+import { groupPartition } from '../../src/cluster/offsets-topic.js';
 import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
 import { errorCode } from '../../src/protocol/errors.js';
 import { RawClient, ensureTopic } from '../helpers/raw-client.js';

@@ -2,10 +2,11 @@
  * The partition actor's maintenance cadence, on fake timers (no worker thread, no node): time
  * and size retention run every log.retention.check.interval.ms (the first check at most 30 s
  * after the actor starts, as Kafka's initial task delay), not on every maintenance tick, while
- * compaction steps keep their one-second cadence. Runs in the test's own thread.
+ * compaction steps keep their one-second cadence. Runs in the test's own thread; the actor's
+ * scheduled maintenance turns are delivered by a fake context on the same fake timers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PartitionConfig, PartitionState } from '../../actors/partition/messages.js';
+import type { PartitionConfig, PartitionMessage, PartitionProtocol, PartitionState } from '../../actors/partition/messages.js';
 import { PartitionActor } from '../../actors/partition/partition-actor.js';
 import type { ActorContext } from '../../src/runtime/actor.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
@@ -29,9 +30,15 @@ afterEach(() => {
 function startActor(topicConfig: Partial<TopicConfig>, logRetentionCheckIntervalMs?: number): PartitionActor {
   const config: TopicConfig = { ...defaultTopicConfig, ...topicConfig };
   const log = temp.open({ clock: () => Date.now(), config });
-  const ctx = { id: 'partition:t:0', kind: 'partition', threadIndex: 0, now: () => Date.now(), notify: () => {} } as unknown as ActorContext;
+  // A message the actor schedules to itself is delivered as a turn of its own, as ThreadHost does.
+  let actor: PartitionActor | undefined;
+  const schedule = (msg: PartitionMessage, delayMs: number) => {
+    const timer = setTimeout(() => void actor?.receive([msg]), delayMs);
+    return () => clearTimeout(timer);
+  };
+  const ctx = { id: 'partition:t:0', kind: 'partition', threadIndex: 0, now: () => Date.now(), notify: () => {}, schedule } as unknown as ActorContext<PartitionProtocol>;
   const cfg: PartitionConfig = { topic: 't', partition: 0, path: log.path, durability: 'normal', topicConfig: config, logRetentionCheckIntervalMs };
-  const actor = new PartitionActor(ctx, cfg, log);
+  actor = new PartitionActor(ctx, cfg, log);
   actors.push(actor);
   return actor;
 }

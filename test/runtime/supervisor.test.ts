@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Appended, PartitionConfig, ReadResult } from '../../actors/partition/messages.js';
+import type { Appended, PartitionConfig, PartitionProtocol } from '../../actors/partition/messages.js';
+import { actorKindsUrl } from '../../actors/registry.js';
+import type { ActorAddress } from '../../src/runtime/protocol.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import type { RuntimeLimits } from '../../src/runtime/limits.js';
 import { buildBatch, iterateRecords, splitBatches } from '../../src/storage/record-batch.js';
@@ -16,12 +18,17 @@ afterEach(async () => {
   tmp.cleanup();
 });
 
+/** A partition actor's address on this (node 0's) supervisor: asks are typed by its protocol. */
+function at(p: number): ActorAddress<PartitionProtocol> {
+  return { nodeId: 0, actorId: actorId(p) };
+}
+
 function actorId(p: number): string {
   return `partition:t:${p}`;
 }
 
 async function startWithPartitions(workers: number, limits: Partial<RuntimeLimits> = {}, n = PARTITIONS): Promise<Supervisor> {
-  const s = await Supervisor.start({ workers, limits: { restartBackoffMinMs: 5, ...limits } });
+  const s = await Supervisor.start({ workers, actorKinds: actorKindsUrl(), limits: { restartBackoffMinMs: 5, ...limits } });
   for (let p = 0; p < n; p++) {
     const config: PartitionConfig = { topic: 't', partition: p, path: `${tmp.dir}/t-${p}.db`, durability: 'normal' };
     await s.spawn(actorId(p), 'partition', config);
@@ -42,7 +49,7 @@ function batch(p: number, i: number, producerId = -1): Uint8Array {
 
 function append(s: Supervisor, p: number, records: Uint8Array): Promise<Appended> {
   const copy = new Uint8Array(records); // a fresh buffer the worker may own
-  return s.ask<Appended>(actorId(p), { type: 'Append', records: copy }, { transfer: [copy.buffer as ArrayBuffer], timeoutMs: 10_000 });
+  return s.ask(at(p), { type: 'Append', records: copy }, { transfer: [copy.buffer as ArrayBuffer], timeoutMs: 10_000 });
 }
 
 /** Every record value of a partition, in offset order, with its offset. */
@@ -50,7 +57,7 @@ async function readAll(s: Supervisor, p: number): Promise<{ offset: number; valu
   const out: { offset: number; value: string }[] = [];
   let offset = 0;
   for (;;) {
-    const r = await s.ask<ReadResult>(actorId(p), { type: 'Read', fetchOffset: offset, maxBytes: 1 << 20 });
+    const r = await s.ask(at(p), { type: 'Read', fetchOffset: offset, maxBytes: 1 << 20 });
     if (r.records.length === 0) break;
     for (const h of splitBatches(r.records)) {
       const bytes = r.records.subarray(h.position, h.position + h.sizeBytes);
@@ -98,7 +105,7 @@ describe('Supervisor with partition actors', () => {
     await waitFor(() => acked >= 6000, 60_000, '6000 acks');
     // The failure point may fire in the very turn that arms it (appends queued behind it): the
     // actor then fails that whole turn, this ask included, after arming it. Either way it fired.
-    await s.ask(actorId(5), { type: 'SetFailurePoint', point: 'append', enabled: true, times: 1 }).catch((err: Error) => {
+    await s.ask(at(5), { type: 'SetFailurePoint', point: 'append', enabled: true, times: 1 }).catch((err: Error) => {
       if (!/injected failure at failure point 'append'/.test(err.message)) throw err;
     });
     await Promise.all(senders);
@@ -166,7 +173,7 @@ describe('Supervisor with partition actors', () => {
     s.events.on('failed', (e) => failed.push(e.actorId));
     for (let crash = 0; crash < 3; crash++) {
       await waitFor(() => s.summary(actorId(0))?.status === 'running' || failed.length > 0, 5_000, 'actor running');
-      await s.ask(actorId(0), { type: 'SetFailurePoint', point: 'append', enabled: true });
+      await s.ask(at(0), { type: 'SetFailurePoint', point: 'append', enabled: true });
       await expect(append(s, 0, batch(0, crash))).rejects.toMatchObject({ code: 'ACTOR_FAILED' });
     }
     await waitFor(() => failed.length === 1, 5_000, 'failed event');
@@ -200,7 +207,7 @@ describe('Supervisor with partition actors', () => {
     const bad = new Uint8Array(batch(0, 1));
     bad[bad.length - 1] ^= 0xff;
     await expect(append(s, 0, bad)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
-    const r = await s.ask<ReadResult>(actorId(0), { type: 'Read', fetchOffset: 0, maxBytes: 1 << 20 });
+    const r = await s.ask(at(0), { type: 'Read', fetchOffset: 0, maxBytes: 1 << 20 });
     expect(r.logEndOffset).toBe(1);
     // Only baseOffset (bytes 0-7) and partitionLeaderEpoch (12-15) are rewritten; both lie outside the CRC.
     expect(Buffer.from(r.records).subarray(16)).toEqual(Buffer.from(good).subarray(16));

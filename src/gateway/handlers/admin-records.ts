@@ -3,10 +3,8 @@
  * all partitions of a request at once. An offset of -1 means the high watermark, read from the
  * actor first; an offset above the high watermark is the actor's OFFSET_OUT_OF_RANGE.
  */
-import type { PartitionOffsets } from '../../../actors/partition/messages.js';
 import type { DeleteRecordsResponseInput } from '../../protocol/messages/delete-records.js';
 import { handler, type RequestContext } from '../context.js';
-import { askPartition } from './partition-ask.js';
 
 /** The offset that asks for everything below the high watermark to go. */
 const HIGH_WATERMARK = -1;
@@ -24,16 +22,17 @@ export const deleteRecords = handler(21, 0, 2, async (ctx, req) => ({
 }));
 
 async function deleteBefore(ctx: RequestContext, topic: string, partition: number, offset: number, timeoutMs: number): Promise<PartitionResult> {
-  const route = ctx.broker.routes.leader(topic, partition);
+  const partitions = ctx.broker.partitions;
+  const route = partitions.route(topic, partition);
   // A zero or negative timeout would fail at once; the gateway's own bound applies instead.
   const opts = { timeoutMs: timeoutMs > 0 ? timeoutMs : undefined };
   let before = offset;
   if (offset === HIGH_WATERMARK) {
-    const offsets = await askPartition<PartitionOffsets>(ctx, route, { type: 'GetOffsets' }, opts);
+    const offsets = await partitions.ask(route, { type: 'GetOffsets' }, opts);
     if (!offsets.ok) return { partitionIndex: partition, lowWatermark: INVALID_LOW_WATERMARK, errorCode: offsets.code };
     before = offsets.value.highWatermark;
   }
-  const r = await askPartition<{ logStartOffset: number }>(ctx, route, { type: 'DeleteRecordsBefore', offset: before }, opts);
+  const r = await partitions.ask(route, { type: 'DeleteRecordsBefore', offset: before }, opts);
   if (!r.ok) return { partitionIndex: partition, lowWatermark: INVALID_LOW_WATERMARK, errorCode: r.code };
   return { partitionIndex: partition, lowWatermark: r.value.logStartOffset, errorCode: 0 };
 }

@@ -7,13 +7,12 @@
  * stalls a consumer. Fetch sessions (KIP-227) are declined by answering session id 0, which
  * every client supports: each fetch is then a full fetch. Topic ids replace names from v13.
  */
-import type { PartitionOffsets, ReadResult } from '../../../actors/partition/messages.js';
-import type { Route } from '../../cluster/routing-table.js';
+import type { PartitionOffsets } from '../../../actors/partition/messages.js';
+import type { AskResult, Route } from '../../cluster/partition-client.js';
 import type { FetchRequest } from '../../protocol/messages/fetch.js';
 import type { FetchResponseInput } from '../../protocol/messages/fetch.js';
 import { handler, type RequestContext } from '../context.js';
 import { gatewayLimits } from '../limits.js';
-import { askPartition, routeOf } from './partition-ask.js';
 
 interface Wanted {
   readonly topicIndex: number;
@@ -27,7 +26,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
   const byId = ctx.header.apiVersion >= 13;
   const wanted: Wanted[] = [];
   req.topics.forEach((t, topicIndex) => {
-    for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: routeOf(ctx, t.topic, t.topicId, p.partition, byId) });
+    for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: ctx.broker.partitions.routeOf(t.topic, t.topicId, p.partition, byId) });
   });
   const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
   // Kafka's broker caps a fetch at fetch.max.bytes whatever the client asks for.
@@ -38,8 +37,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     const hasError = results.some((r) => r.errorCode !== 0);
     const remaining = deadline - Date.now();
     if (ready >= req.minBytes || hasError || remaining <= 0) break;
-    const actorIds = wanted.flatMap((w) => (w.route.ok ? [w.route.actorId] : []));
-    await ctx.broker.purgatory.wait(actorIds, remaining);
+    await ctx.broker.partitions.waitForRecords(wanted.map((w) => w.route), remaining);
     results = await readAll(ctx, wanted, maxBytes);
   }
   results.forEach((r, i) => {
@@ -100,8 +98,10 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
 
 /** Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). */
 async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number): Promise<PartitionData & { records: Buffer | null }> {
-  const msg = maxBytes > 0 ? { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes } : { type: 'GetOffsets' };
-  const r = await askPartition<ReadResult | PartitionOffsets>(ctx, w.route, msg);
+  const partitions = ctx.broker.partitions;
+  const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> = maxBytes > 0
+    ? await partitions.ask(w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes })
+    : await partitions.ask(w.route, { type: 'GetOffsets' });
   if (!r.ok) {
     return {
       partitionIndex: w.req.partition, errorCode: r.code, highWatermark: -1, lastStableOffset: -1,
@@ -120,6 +120,6 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number): Promis
     logStartOffset: v.logStartOffset,
     abortedTransactions: null,
     preferredReadReplica: -1,
-    records: 'records' in v ? Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength) : Buffer.alloc(0),
+    records: v.records ? Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength) : Buffer.alloc(0),
   };
 }

@@ -7,7 +7,6 @@
 import { errorCode } from '../../protocol/errors.js';
 import type { FindCoordinatorResponseInput } from '../../protocol/messages/find-coordinator.js';
 import { handler, type RequestContext } from '../context.js';
-import { coordinatorRoute } from './group-route.js';
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -26,7 +25,7 @@ function coordinatorFor(ctx: RequestContext, key: string, keyType: number): Find
   });
   if (keyType === KEY_TYPE_TRANSACTION) return none('COORDINATOR_NOT_AVAILABLE', 'transaction coordinators are not available yet');
   if (keyType !== KEY_TYPE_GROUP) return none('INVALID_REQUEST', `unknown coordinator key type ${keyType}`);
-  const route = coordinatorRoute(ctx, key);
+  const route = ctx.broker.groups.route(key);
   if (!route.ok) return none(route.error === 'NOT_COORDINATOR' ? 'NOT_COORDINATOR' : 'COORDINATOR_NOT_AVAILABLE', `no coordinator for group '${key}' on this node`);
   const { host, port } = ctx.broker.advertised;
   return { key, nodeId: ctx.broker.config.nodeId, host, port, errorCode: 0, errorMessage: null };

@@ -3,40 +3,43 @@
  * coordinator on this node and merges; DescribeGroups 0-5 and DeleteGroups 0-2 ask each group's
  * coordinator, grouping the ids by coordinator so one request makes one ask per coordinator.
  */
-import type { DescribedGroup, ListedGroup } from '../../../actors/group-coordinator/messages.js';
+import type { DescribedGroup } from '../../../actors/group-coordinator/messages.js';
+import type { CoordinatorAddress } from '../../cluster/group-coordinator-client.js';
 import { errorCode } from '../../protocol/errors.js';
 import type { DescribeGroupsResponseInput } from '../../protocol/messages/describe-groups.js';
 import { handler, type RequestContext } from '../context.js';
-import { asBuffer, askActor, coordinatorRoute, localCoordinators } from './group-route.js';
+import { asBuffer } from './group-route.js';
 
 export const listGroups = handler(16, 0, 5, async (ctx, req) => {
   const v = ctx.header.apiVersion;
-  const answers = await Promise.all(localCoordinators(ctx).map((id) =>
-    askActor<{ groups: ListedGroup[] }>(ctx, id, {
+  const groups = ctx.broker.groups;
+  const answers = await Promise.all(groups.local().map((address) =>
+    groups.askAt(address, {
       type: 'ListGroups', statesFilter: v >= 4 ? req.statesFilter : [], typesFilter: v >= 5 ? req.typesFilter : [],
     })));
   const failed = answers.find((a) => !a.ok);
-  const groups = answers.flatMap((a) => (a.ok ? a.value.groups : []));
+  const listed = answers.flatMap((a) => (a.ok ? a.value.groups : []));
   return {
     throttleTimeMs: 0,
     errorCode: failed && !failed.ok ? failed.code : 0,
-    groups: groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState, groupType: 'classic' })),
+    groups: listed.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.groupState, groupType: 'classic' })),
   };
 });
 
-/** Splits group ids by coordinator actor; ids with no coordinator get `unroutable`. */
-function byCoordinator(ctx: RequestContext, groupIds: readonly string[]): { asks: Map<string, string[]>; unroutable: Map<string, number> } {
-  const asks = new Map<string, string[]>();
+/** Splits group ids by coordinator; ids with no coordinator get `unroutable`. */
+function byCoordinator(ctx: RequestContext, groupIds: readonly string[]): { asks: Map<string, { address: CoordinatorAddress; ids: string[] }>; unroutable: Map<string, number> } {
+  const asks = new Map<string, { address: CoordinatorAddress; ids: string[] }>();
   const unroutable = new Map<string, number>();
   for (const id of groupIds) {
-    const route = coordinatorRoute(ctx, id);
+    const route = ctx.broker.groups.route(id);
     if (!route.ok) {
       unroutable.set(id, errorCode(route.error));
       continue;
     }
-    const l = asks.get(route.actorId) ?? [];
-    l.push(id);
-    asks.set(route.actorId, l);
+    const key = `${route.address.nodeId}/${route.address.actorId}`;
+    const entry = asks.get(key) ?? { address: route.address, ids: [] };
+    entry.ids.push(id);
+    asks.set(key, entry);
   }
   return { asks, unroutable };
 }
@@ -47,8 +50,8 @@ export const describeGroups = handler(15, 0, 5, async (ctx, req) => {
   const empty = (groupId: string, code: number): DescribeGroupsResponseInput.DescribedGroup => ({
     errorCode: code, groupId, groupState: '', protocolType: '', protocolData: '', members: [],
   });
-  await Promise.all([...asks].map(async ([actorId, ids]) => {
-    const r = await askActor<{ groups: DescribedGroup[] }>(ctx, actorId, { type: 'DescribeGroups', groupIds: ids });
+  await Promise.all([...asks.values()].map(async ({ address, ids }) => {
+    const r = await ctx.broker.groups.askAt(address, { type: 'DescribeGroups', groupIds: ids });
     if (!r.ok) for (const id of ids) found.set(id, empty(id, r.code));
     else for (const g of r.value.groups) found.set(g.groupId, described(g));
   }));
@@ -73,8 +76,8 @@ function described(g: DescribedGroup): DescribeGroupsResponseInput.DescribedGrou
 export const deleteGroups = handler(42, 0, 2, async (ctx, req) => {
   const { asks, unroutable } = byCoordinator(ctx, req.groupsNames);
   const results = new Map<string, number>(unroutable);
-  await Promise.all([...asks].map(async ([actorId, ids]) => {
-    const r = await askActor<{ errorCodes: number[] }>(ctx, actorId, { type: 'DeleteGroups', groupIds: ids });
+  await Promise.all([...asks.values()].map(async ({ address, ids }) => {
+    const r = await ctx.broker.groups.askAt(address, { type: 'DeleteGroups', groupIds: ids });
     ids.forEach((id, i) => results.set(id, r.ok ? r.value.errorCodes[i]! : r.code));
   }));
   return { throttleTimeMs: 0, results: req.groupsNames.map((groupId) => ({ groupId, errorCode: results.get(groupId)! })) };

@@ -5,12 +5,10 @@
  * wait up to the member's rebalance timeout (plus a margin) instead of the usual ask timeout.
  */
 import { groupLimits } from '../../../actors/group-coordinator/limits.js';
-import type {
-  JoinGroup, JoinGroupResult, LeaveGroupResult, SyncGroupResult,
-} from '../../../actors/group-coordinator/messages.js';
+import type { JoinGroup, JoinGroupResult } from '../../../actors/group-coordinator/messages.js';
 import type { JoinGroupResponseInput } from '../../protocol/messages/join-group.js';
 import { handler } from '../context.js';
-import { asBuffer, askCoordinator, clientIdOf } from './group-route.js';
+import { asBuffer, clientIdOf } from './group-route.js';
 
 /** What a JoinGroup or SyncGroup ask may wait beyond the group's own deadlines. */
 const ASK_MARGIN_MS = 5_000;
@@ -36,7 +34,7 @@ export const joinGroup = handler(11, 0, 9, async (ctx, req) => {
   };
   const waitMs = Math.min(Math.max(rebalanceTimeoutMs, 0), groupLimits.rebalanceTimeoutMsMax)
     + ctx.broker.config.groupInitialRebalanceDelayMs + ASK_MARGIN_MS;
-  const r = await askCoordinator<JoinGroupResult>(ctx, req.groupId, msg, waitMs);
+  const r = await ctx.broker.groups.ask(req.groupId, msg, { timeoutMs: waitMs });
   if (!r.ok) {
     return { throttleTimeMs: 0, errorCode: r.code, generationId: -1, protocolType: null, protocolName: v >= 7 ? null : '', leader: '', memberId: req.memberId, members: [] };
   }
@@ -60,7 +58,7 @@ function joinResponse(v: number, r: JoinGroupResult): JoinGroupResponseInput {
 
 export const syncGroup = handler(14, 0, 5, async (ctx, req) => {
   const v = ctx.header.apiVersion;
-  const r = await askCoordinator<SyncGroupResult>(ctx, req.groupId, {
+  const r = await ctx.broker.groups.ask(req.groupId, {
     type: 'SyncGroup',
     groupId: req.groupId,
     generationId: req.generationId,
@@ -69,7 +67,7 @@ export const syncGroup = handler(14, 0, 5, async (ctx, req) => {
     protocolType: v >= 5 ? req.protocolType : null,
     protocolName: v >= 5 ? req.protocolName : null,
     assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
-  }, groupLimits.rebalanceTimeoutMsMax + ASK_MARGIN_MS);
+  }, { timeoutMs: groupLimits.rebalanceTimeoutMsMax + ASK_MARGIN_MS });
   if (!r.ok) return { throttleTimeMs: 0, errorCode: r.code, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   return {
     throttleTimeMs: 0,
@@ -81,7 +79,7 @@ export const syncGroup = handler(14, 0, 5, async (ctx, req) => {
 });
 
 export const heartbeat = handler(12, 0, 4, async (ctx, req) => {
-  const r = await askCoordinator<{ errorCode: number }>(ctx, req.groupId, {
+  const r = await ctx.broker.groups.ask(req.groupId, {
     type: 'Heartbeat',
     groupId: req.groupId,
     generationId: req.generationId,
@@ -96,7 +94,7 @@ export const leaveGroup = handler(13, 0, 5, async (ctx, req) => {
   const members = v >= 3
     ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))
     : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
-  const r = await askCoordinator<LeaveGroupResult>(ctx, req.groupId, { type: 'LeaveGroup', groupId: req.groupId, members });
+  const r = await ctx.broker.groups.ask(req.groupId, { type: 'LeaveGroup', groupId: req.groupId, members });
   if (!r.ok) return { throttleTimeMs: 0, errorCode: r.code, members: [] };
   // Before v3 one member leaves and its error is the response's.
   if (v < 3) return { throttleTimeMs: 0, errorCode: r.value.members[0]?.errorCode ?? 0, members: [] };

@@ -8,12 +8,11 @@
  */
 import { groupLimits } from '../../../actors/group-coordinator/limits.js';
 import type {
-  CommitOffsets, CommitOffsetsResult, DeleteOffsetsResult, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition,
+  CommitOffsets, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition,
 } from '../../../actors/group-coordinator/messages.js';
 import { errorCode } from '../../protocol/errors.js';
 import type { OffsetFetchResponseInput } from '../../protocol/messages/offset-fetch.js';
 import { handler, type RequestContext } from '../context.js';
-import { askCoordinator } from './group-route.js';
 
 function partitionExists(ctx: RequestContext, topic: string, partition: number): boolean {
   const t = ctx.broker.controller.image.topicsByName.get(topic);
@@ -44,7 +43,7 @@ export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
   let failed = count > groupLimits.commitPartitionsMax ? errorCode('INVALID_REQUEST') : 0;
   const answers = new Map<string, number>();
   if (failed === 0 && known.length > 0) {
-    const r = await askCoordinator<CommitOffsetsResult>(ctx, req.groupId, msg);
+    const r = await ctx.broker.groups.ask(req.groupId, msg);
     if (!r.ok) failed = r.code;
     else for (const t of r.value.topics) for (const p of t.partitions) answers.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode);
   }
@@ -63,7 +62,7 @@ export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
 type FetchedTopics = FetchOffsetsResult['topics'];
 
 async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchOffsets['topics']): Promise<FetchOffsetsResult> {
-  const r = await askCoordinator<FetchOffsetsResult>(ctx, groupId, { type: 'FetchOffsets', groupId, topics });
+  const r = await ctx.broker.groups.ask(groupId, { type: 'FetchOffsets', groupId, topics });
   if (r.ok) return r.value;
   const failed: FetchedTopics = (topics ?? []).map((t) => ({
     name: t.name,
@@ -89,7 +88,7 @@ export const offsetFetch = handler(9, 0, 9, async (ctx, req): Promise<OffsetFetc
 });
 
 export const offsetDelete = handler(47, 0, 0, async (ctx, req) => {
-  const r = await askCoordinator<DeleteOffsetsResult>(ctx, req.groupId, {
+  const r = await ctx.broker.groups.ask(req.groupId, {
     type: 'DeleteOffsets',
     groupId: req.groupId,
     topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) })),

@@ -5,7 +5,7 @@
  */
 import type { HandlerEntry } from '../context.js';
 import { adminHandlers } from './admin.js';
-import { apiVersions } from './api-versions.js';
+import { apiVersionsHandler, type AdvertisedApi } from './api-versions.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { deleteGroups, describeGroups, listGroups } from './group-admin.js';
@@ -15,6 +15,8 @@ import { initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { describeCluster, metadata } from './metadata.js';
 import { produce } from './produce.js';
+
+const apiVersions = apiVersionsHandler(() => supportedApiVersions());
 
 const entries: HandlerEntry[] = [
   apiVersions, metadata, describeCluster, produce, fetch, listOffsets, initProducerId, ...adminHandlers,
@@ -36,7 +38,7 @@ export function handlerFor(apiKey: number): HandlerEntry | undefined {
  */
 const advertisedMinVersion = new Map<number, number>([[0, 0]]);
 
-export function supportedApiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+export function supportedApiVersions(): AdvertisedApi[] {
   return [...table.values()]
     .map((e) => ({ apiKey: e.apiKey, minVersion: advertisedMinVersion.get(e.apiKey) ?? e.minVersion, maxVersion: e.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey);

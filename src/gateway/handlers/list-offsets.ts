@@ -2,10 +2,8 @@
  * ListOffsets 1-9: the earliest (-2), latest (-1), max-timestamp (-3) offset of a partition, or
  * the first offset at or after a timestamp. Version 10's layout is still unstable upstream.
  */
-import type { PartitionOffsets, TimestampOffset } from '../../../actors/partition/messages.js';
 import type { ListOffsetsResponseInput } from '../../protocol/messages/list-offsets.js';
 import { handler, type RequestContext } from '../context.js';
-import { askPartition } from './partition-ask.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -25,14 +23,16 @@ async function offsetOf(
   partition: number,
   timestamp: number,
 ): Promise<ListOffsetsResponseInput.ListOffsetsPartitionResponse> {
-  const route = ctx.broker.routes.leader(topic, partition);
-  const offsets = await askPartition<PartitionOffsets>(ctx, route, { type: 'GetOffsets' });
+  const partitions = ctx.broker.partitions;
+  const route = partitions.route(topic, partition);
+  const offsets = await partitions.ask(route, { type: 'GetOffsets' });
   if (!offsets.ok) return { partitionIndex: partition, errorCode: offsets.code, timestamp: -1, offset: -1, leaderEpoch: -1 };
   const { leaderEpoch } = offsets.value;
   if (timestamp === LATEST) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: offsets.value.highWatermark, leaderEpoch };
   if (timestamp === EARLIEST) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: offsets.value.logStartOffset, leaderEpoch };
-  const msg = timestamp === MAX_TIMESTAMP ? { type: 'GetMaxTimestampOffset' } : { type: 'GetOffsetForTimestamp', timestampMs: timestamp };
-  const found = await askPartition<TimestampOffset | null>(ctx, route, msg);
+  const found = timestamp === MAX_TIMESTAMP
+    ? await partitions.ask(route, { type: 'GetMaxTimestampOffset' })
+    : await partitions.ask(route, { type: 'GetOffsetForTimestamp', timestampMs: timestamp });
   if (!found.ok) return { partitionIndex: partition, errorCode: found.code, timestamp: -1, offset: -1, leaderEpoch: -1 };
   if (found.value === null) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: -1 };
   return { partitionIndex: partition, errorCode: 0, timestamp: found.value.timestampMs, offset: found.value.offset, leaderEpoch };

@@ -4,11 +4,9 @@
  * appended concurrently and answered together. acks=0 sends no response; on a single node
  * acks=all and acks=1 wait for the same thing, the leader's commit.
  */
-import type { Appended } from '../../../actors/partition/messages.js';
 import { errorCode } from '../../protocol/errors.js';
 import type { ProduceResponseInput } from '../../protocol/messages/produce.js';
 import { handler, type RequestContext } from '../context.js';
-import { askPartition } from './partition-ask.js';
 
 export const produce = handler(0, 3, 11, async (ctx, req) => {
   const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
@@ -38,7 +36,7 @@ async function appendPartition(
 ): Promise<ProduceResponseInput.PartitionProduceResponse> {
   if (records === null || records.length === 0) return partitionError(partition, 'INVALID_RECORD', 'no record batches');
   const bytes = records.length;
-  const route = ctx.broker.routes.leader(topic, partition);
+  const route = ctx.broker.partitions.route(topic, partition);
   // The records are a view of the request frame. When the frame's buffer is this request's alone
   // and carries no other partition, it moves to the actor's thread as it is (the view keeps its
   // offset); otherwise the records are copied once into a buffer of their own, which moves.
@@ -49,7 +47,7 @@ async function appendPartition(
     own = new Uint8Array(bytes);
     own.set(records);
   }
-  const r = await askPartition<Appended>(ctx, route, { type: 'Append', records: own }, {
+  const r = await ctx.broker.partitions.ask(route, { type: 'Append', records: own }, {
     transfer: [own.buffer as ArrayBuffer],
     timeoutMs: Math.max(1, timeoutMs),
   });

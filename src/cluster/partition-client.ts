@@ -1,0 +1,106 @@
+/**
+ * PartitionClient: how the main thread reaches a partition (Kafka gateway, HTTP gateway,
+ * partition manager). Lives on the main thread; a node view. It owns the three steps every
+ * caller used to write for itself: route (RoutingTable: topic-partition → the leader actor's
+ * address, or UNKNOWN_TOPIC_OR_PARTITION / NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC_ID at once),
+ * ask (typed by PartitionProtocol, through the one ask path, ActorAsks), and map a failure to a
+ * Kafka error code (actor-errors.ts). It also owns waiting for a partition's high watermark to
+ * move (HighWatermarkWatch) and reading every local partition's own state for the console.
+ *
+ * Asks never reject: a result is a reply or a Kafka error code, so a handler answers each
+ * partition on its own.
+ */
+import type { PartitionProtocol, PartitionState } from '../../actors/partition/messages.js';
+import type { AskableType, MessageOf, ReplyOf } from '../runtime/protocol.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { ActorAsks, type AskOptions } from './actor-asks.js';
+import { partitionErrorOf, refused, type AskResult } from './actor-errors.js';
+import { HighWatermarkWatch } from './high-watermark-watch.js';
+import { partitionActorId, type PartitionAddress, type Route, type RoutingTable } from './routing-table.js';
+
+export type { AskResult, PartitionAddress, Route };
+
+/** A message any caller may ask a partition, of type `K`. */
+export type PartitionAsk<K extends AskableType<PartitionProtocol>> = MessageOf<PartitionProtocol, K>;
+
+export class PartitionClient {
+  private readonly watch: HighWatermarkWatch;
+
+  constructor(
+    private readonly asks: ActorAsks,
+    private readonly routes: RoutingTable,
+    private readonly supervisor: Supervisor,
+  ) {
+    this.watch = new HighWatermarkWatch(supervisor);
+  }
+
+  /** The leader of a partition, by topic name. */
+  route(topic: string, partition: number): Route {
+    return this.routes.leader(topic, partition);
+  }
+
+  /** The leader of a partition, by topic id (Fetch 13+), or by name when `byId` is false. */
+  routeOf(topic: string, topicId: string, partition: number, byId: boolean): Route {
+    return byId ? this.routes.leaderById(topicId, partition) : this.routes.leader(topic, partition);
+  }
+
+  /** Asks a routed partition; an unroutable one is answered with its routing error at once. */
+  async ask<K extends AskableType<PartitionProtocol>>(
+    route: Route,
+    msg: PartitionAsk<K>,
+    opts?: AskOptions,
+  ): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
+    if (!route.ok) return refused(route.error);
+    try {
+      return { ok: true, value: await this.asks.ask(route.address, msg, opts) };
+    } catch (err) {
+      return { ok: false, ...partitionErrorOf(err) };
+    }
+  }
+
+  /** Routes by name, then asks (the HTTP gateway's and the partition manager's way in). */
+  askByName<K extends AskableType<PartitionProtocol>>(
+    topic: string,
+    partition: number,
+    msg: PartitionAsk<K>,
+    opts?: AskOptions,
+  ): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
+    return this.ask(this.route(topic, partition), msg, opts);
+  }
+
+  /** Resolves when any of the routed partitions has new records, or after `timeoutMs` (long-polling fetch). */
+  waitForRecords(routes: readonly Route[], timeoutMs: number): Promise<void> {
+    const actorIds = routes.flatMap((r) => (r.ok ? [r.address.actorId] : []));
+    return this.watch.wait(actorIds, timeoutMs);
+  }
+
+  /** Calls `onAdvanced` whenever the partition's high watermark moves; returns the unsubscribe (live tail). */
+  onHighWatermark(address: PartitionAddress, onAdvanced: () => void): () => void {
+    return this.watch.subscribe(address.actorId, onAdvanced);
+  }
+
+  /** Every partition actor's own state on this node, by actor id (one control call per thread). */
+  async localStates(): Promise<Map<string, PartitionState>> {
+    const out = new Map<string, PartitionState>();
+    for (const t of await this.supervisor.threads()) {
+      for (const a of t.actors) {
+        const p = partitionStateOf(a.state);
+        if (p) out.set(a.id, p);
+      }
+    }
+    return out;
+  }
+
+  /** The state of a local partition in a `localStates` map. */
+  static stateIn(states: ReadonlyMap<string, PartitionState>, topic: string, partition: number): PartitionState | undefined {
+    return states.get(partitionActorId(topic, partition));
+  }
+}
+
+/** A partition's state from an actor's inspection: a group coordinator nests it under `partition`. */
+function partitionStateOf(state: unknown): PartitionState | null {
+  if (state === null || typeof state !== 'object') return null;
+  const nested = (state as { partition?: unknown }).partition;
+  const p = (nested !== null && typeof nested === 'object' ? nested : state) as Partial<PartitionState>;
+  return typeof p.logEndOffset === 'number' ? (p as PartitionState) : null;
+}
