@@ -25,6 +25,7 @@ import {
   defaultBatchCodecs,
   parseBatchHeader,
   splitBatches,
+  storedBatchOptions,
   writeBatchCrc,
   writeInt64,
 } from './record-batch.js';
@@ -32,8 +33,6 @@ import { StorageError } from './storage-error.js';
 
 /** Re-exported for src/compression's worker pool, which implements it. */
 export type { BatchCodecs } from './record-batch.js';
-
-const anyBatchSize = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
 
 /**
  * Builds the batch holding only `kept` (a non-empty subset of decoded.spans, in order),
@@ -60,7 +59,7 @@ export async function rebuildBatch(decoded: DecodedBatch, kept: readonly RecordS
  */
 export async function recompressBatch(bytes: Uint8Array, codec: CompressionCodec, codecs: BatchCodecs = defaultBatchCodecs): Promise<Buffer> {
   const batch = asBuffer(bytes);
-  const header = parseBatchHeader(batch, 0, anyBatchSize);
+  const header = parseBatchHeader(batch, 0, storedBatchOptions);
   const own = batch.subarray(0, header.sizeBytes);
   if (header.compression === codec || header.isControl) return own;
   const decoded = await decodeBatch(own, codecs);
@@ -119,7 +118,7 @@ function assemble(original: Buffer, h: BatchHeader, payload: Buffer, changes: He
   payload.copy(out, batchHeaderBytes);
   writeBatchCrc(out, 0, out.length);
   // Checked just after writing: a rebuilt batch must parse exactly as the one it replaces.
-  const check = parseBatchHeader(out, 0, anyBatchSize);
+  const check = parseBatchHeader(out, 0, storedBatchOptions);
   if (check.baseOffset !== h.baseOffset || check.lastOffsetDelta !== h.lastOffsetDelta) {
     throw new Error('storage invariant violated: a rebuilt batch changed its offsets');
   }

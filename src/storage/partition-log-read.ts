@@ -7,11 +7,8 @@
  */
 import type { ReadOptions, ReadResult, TimestampOffset } from './partition-log.js';
 import { type PartitionLogState, cutPoint, ensureOpen } from './partition-log-state.js';
-import { iterateRecords, parseBatchHeader } from './record-batch.js';
+import { iterateRecords, parseBatchHeader, storedBatchOptions } from './record-batch.js';
 import { StorageError } from './storage-error.js';
-
-/** Stored batches passed max.message.bytes when appended, and compaction may have made them sparse. */
-const storedBatch = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
 
 /** See PartitionLog.read. */
 export function read(s: PartitionLogState, fetchOffset: number, maxBytes: number, opts: ReadOptions): ReadResult {
@@ -48,7 +45,7 @@ export function offsetForTimestamp(s: PartitionLogState, timestampMs: number, op
   const row = s.stmts.firstAtTime.get(timestampMs, s.logStartOffset);
   if (!row || row.base_offset >= limit) return null;
   const batch = s.stmts.batchBytes.get(row.base_offset)!.bytes;
-  const h = parseBatchHeader(batch, 0, storedBatch);
+  const h = parseBatchHeader(batch, 0, storedBatchOptions);
   if (h.compression !== 0) {
     // Compressed batches are not decompressed here (that is CPU-pool work), so the answer
     // is the batch's first offset and its max timestamp: a consumer seeking there reads
@@ -74,7 +71,7 @@ export function maxTimestampOffset(s: PartitionLogState): TimestampOffset | null
   const known = s.maxTimestampBatch;
   if (known === null) return null;
   const batch = s.stmts.batchBytes.get(known.baseOffset)!.bytes;
-  const h = parseBatchHeader(batch, 0, storedBatch);
+  const h = parseBatchHeader(batch, 0, storedBatchOptions);
   // For compressed batches the batch's first offset stands in for the exact record.
   if (h.compression !== 0) return { offset: h.baseOffset, timestampMs: h.maxTimestamp };
   for (const record of iterateRecords(batch)) {

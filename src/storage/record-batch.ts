@@ -66,14 +66,14 @@ export const batchFieldPositions = {
 const at = batchFieldPositions;
 
 export const compressionMask = 0x07;
-export const timestampTypeBit = 0x08;
+const timestampTypeBit = 0x08;
 const transactionalBit = 0x10;
 const controlBit = 0x20;
 /** Codec ids 0-4 are none, gzip, snappy, lz4 and zstd; 5-7 do not exist. */
 const maxCompressionCodec = 4;
 const twoPow32 = 2 ** 32;
-/** Stored batches: any size (max.message.bytes applied when they were appended), and compaction may have made them sparse. */
-const anyBatchSize: ParseOptions = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
+/** For stored batches: any size (max.message.bytes was applied when they were appended), and compaction may have made them sparse. */
+export const storedBatchOptions: ParseOptions = { maxBatchBytes: Number.MAX_SAFE_INTEGER, allowSparse: true };
 
 export type CompressionCodec = 0 | 1 | 2 | 3 | 4;
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
@@ -265,11 +265,6 @@ export function writeBatchCrc(buf: Buffer, position: number, sizeBytes: number):
   buf.writeUInt32BE(crc32c(buf.subarray(position + at.attributes, position + sizeBytes)), position + at.crc);
 }
 
-/** Last offset of a parsed batch. */
-export function lastOffsetOf(h: BatchHeader): number {
-  return h.baseOffset + h.lastOffsetDelta;
-}
-
 /** Sequence number of the batch's last record, wrapping at 2^31 - 1 as Kafka does. */
 export function lastSequenceOf(h: BatchHeader): number {
   return incrementSequence(h.baseSequence, h.lastOffsetDelta);
@@ -372,7 +367,7 @@ export function recordAt(body: Buffer, span: RecordSpan, h: BatchHeader): BatchR
  */
 export function* iterateRecords(batch: Uint8Array, opts: { allowGzip?: boolean } = {}): Generator<BatchRecord> {
   const buf = asBuffer(batch);
-  const h = parseBatchHeader(buf, 0, anyBatchSize);
+  const h = parseBatchHeader(buf, 0, storedBatchOptions);
   let body = buf.subarray(batchHeaderBytes, h.sizeBytes);
   if (h.compression === 1 && opts.allowGzip) body = gunzipSync(body);
   else if (h.compression !== 0) throw new Error(`iterateRecords: compressed batch (codec ${h.compression}) not supported`);
@@ -435,7 +430,7 @@ export async function batchBody(buf: Buffer, h: BatchHeader, codecs: BatchCodecs
 
 /** Decompresses a stored batch's records and locates each record in the result. */
 export async function decodeBatch(batch: Buffer, codecs: BatchCodecs = defaultBatchCodecs): Promise<DecodedBatch> {
-  const header = parseBatchHeader(batch, 0, anyBatchSize);
+  const header = parseBatchHeader(batch, 0, storedBatchOptions);
   const body = await batchBody(batch, header, codecs);
   return { header, batch, body, spans: recordSpans(body, header) };
 }
