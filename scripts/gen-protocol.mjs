@@ -6,7 +6,7 @@
 // Usage: node scripts/gen-protocol.mjs [path/to/message-specs]
 // The default path is ../shared/reference/kafka/message-specs relative to the repository.
 
-import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

@@ -85,7 +85,7 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let age = 0;
+      let age: number;
       try {
         age = Date.now() - statSync(lockDir).mtimeMs;
       } catch {

@@ -5,7 +5,6 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Producer } from '../../src/client/index.js';
 import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
 import { sleep, tempDir, waitFor } from '../helpers/tmp.js';
 
@@ -229,7 +228,7 @@ describe('brook produce and consume', () => {
     const withTime = await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '1', '--print-timestamp', '--key-separator', ' | ', '--print-key']);
     expect(withTime).toMatch(/^CreateTime:\d{13} \| k1 \| one\n$/);
 
-    const json = (await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '3', '--format', 'json'])).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const json = (await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '3', '--format', 'json'])).trimEnd().split('\n').map((l) => JSON.parse(l) as { timestamp: number; headers: unknown });
     expect(json[0]).toMatchObject({ topic: 't-pc', partition: 0, offset: 0, key: 'k1', value: 'one', headers: [{ key: 'src', value: 'cli' }] });
     expect(json[0].timestamp).toBeGreaterThan(0);
     expect(json[2].headers).toEqual([{ key: 'trace', value: 'abc' }, { key: 'empty', value: null }]);

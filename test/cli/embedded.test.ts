@@ -30,7 +30,7 @@ describe("startBroker from 'brook'", () => {
     await consumer.subscribe({ topics: ['orders'], fromBeginning: true });
     const seen: string[] = [];
     for await (const r of consumer) {
-      seen.push(`${r.key}=${r.value}`);
+      seen.push(`${String(r.key)}=${String(r.value)}`);
       if (seen.length === 2) break;
     }
     await consumer.close();
@@ -48,7 +48,7 @@ describe("startBroker from 'brook'", () => {
     consumer.seek({ topic: 'clicks', partition: 0, offset: 0 });
     const first = await consumer[Symbol.asyncIterator]().next();
     await consumer.close();
-    expect(String(first.value?.value)).toBe('v');
+    expect(String((first.value as { value: Buffer | null } | undefined)?.value)).toBe('v');
   });
 
   it('removes the temporary data dir on stop, and a second broker can start beside the first', async () => {

@@ -23,7 +23,7 @@ describe('brook start', () => {
       const timer = setTimeout(() => reject(new Error(`no start line within 15 s: ${out}`)), 15_000);
       child.stdout.on('data', () => { if (out.includes('brook node started')) { clearTimeout(timer); resolve(); } });
     });
-    const started = JSON.parse(out.split('\n').find((l) => l.includes('brook node started'))!);
+    const started = JSON.parse(out.split('\n').find((l) => l.includes('brook node started'))!) as { dataDir: string; workers: number; listener: string };
     expect(started.dataDir).toBe(tmp.dir);
     expect(started.workers).toBe(2);
     expect(started.listener).toMatch(/^127\.0\.0\.1:\d+$/);

@@ -79,7 +79,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     // The overview answers the page last drew, to hold the cards against the API's figures.
     let lastOverview: { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null = null;
     const onResponse = async (r: import('playwright-core').Response) => {
-      if (r.url().endsWith('/api/overview')) lastOverview = await r.json().catch(() => lastOverview);
+      if (r.url().endsWith('/api/overview')) lastOverview = (await r.json().catch(() => lastOverview)) as typeof lastOverview;
     };
     page.on('response', onResponse);
     await open('overview');
@@ -92,7 +92,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
       while (!stopped) await producer.send({ topic: 'console-busy', messages: Array.from({ length: 200 }, () => ({ partition: 0, value })) });
     });
     const cpuOf = (cards: { thread: number; text: string }[], i: number) => Number(/([\d.]+)%/.exec(cards.find((c) => c.thread === i)!.text)![1]);
-    let cards: { thread: number; text: string }[] = [];
+    let cards: { thread: number; text: string }[];
     try {
       // Each figure is a 2 s window and the page redraws every 2 s; the bound is for a slow,
       // shared machine. Measured here: the busy thread near 20%, the idle one near 1%.
@@ -236,7 +236,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await page.fill('#send-message', '{"type":"GetOffsets"}');
     await page.click('#send-button');
     await page.waitForFunction(() => document.getElementById('send-reply')?.textContent?.includes('highWatermark'));
-    expect(JSON.parse((await page.locator('#send-reply').textContent())!).highWatermark).toBe(3);
+    expect((JSON.parse((await page.locator('#send-reply').textContent())!) as { highWatermark: number }).highWatermark).toBe(3);
   });
 
   it('charts produce and fetch throughput, and deletes a topic', async () => {

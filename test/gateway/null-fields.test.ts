@@ -211,7 +211,7 @@ describe('every nullable request field, null', () => {
         try {
           await c.request(s.apiKey, s.version, s.body as never, 10_000);
         } catch (err) {
-          if (!c.closed) throw new Error(`${s.label}: ${(err as Error).message}`);
+          if (!c.closed) throw new Error(`${s.label}: ${(err as Error).message}`, { cause: err });
           outcomes.push(`${s.label}: closed`);
         }
       }

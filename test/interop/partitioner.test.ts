@@ -76,7 +76,7 @@ describe.skipIf(missing(kc))('interop: same key, same partition across clients',
       const clients = 2 + (kp.available ? 1 : 0) + (ck.available ? 1 : 0);
       expect(recs).toHaveLength(keys.length * clients);
       const perKey = partitionsPerKey(recs);
-      const split = [...perKey].filter(([, ps]) => ps.size !== 1).map(([k, ps]) => {
+      const split = [...perKey].filter(([, ps]) => ps.size !== 1).map(([k]) => {
         const who = recs.filter((r) => r.key === k).map((r) => `${r.payload!.split('|')[0]}→${r.partition}`);
         return `${k}: ${who.join(', ')}`;
       });

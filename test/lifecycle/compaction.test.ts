@@ -23,7 +23,7 @@ async function keysOf(log: PartitionLog): Promise<string[]> {
   const keys: string[] = [];
   for (const batch of log.read(log.logStartOffset, 1 << 30).batches) {
     const d = await decodeBatch(batch);
-    for (const s of d.spans) keys.push(`${d.header.baseOffset + s.offsetDelta}:${s.key}`);
+    for (const s of d.spans) keys.push(`${d.header.baseOffset + s.offsetDelta}:${String(s.key)}`);
   }
   return keys;
 }

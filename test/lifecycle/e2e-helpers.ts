@@ -3,6 +3,7 @@
  * node, bounded waits, raw fetches that expose the stored batches' headers, and readers for
  * kafkajs and both Python clients. Every wait has a deadline.
  */
+import { inspect } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { runPythonScript } from '../helpers/clients.js';
 import { RawClient, fetchOnce } from '../helpers/raw-client.js';
@@ -22,7 +23,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? String(last) : inspect(last)}` : ''}`);
     await sleep(everyMs);
   }
 }

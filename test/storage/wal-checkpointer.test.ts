@@ -37,7 +37,8 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     // The real port, watched: while a request is out the writer waits for its answer, as a
     // checkpointer that keeps up would let it (on a saturated machine the niced thread may not).
     const port = portCheckpointer(t.connect());
-    let outstanding: Promise<void> | null = null;
+    // Set in request(): typed by a cast so that TypeScript does not narrow it to `null` here.
+    let outstanding = null as Promise<void> | null;
     const watched: WalCheckpointer = {
       request(p, finish) {
         outstanding = new Promise((resolve) => port.request(p, () => { finish(); resolve(); }));

@@ -57,7 +57,7 @@ export async function endToEnd({ rate, durationMs, send, startConsumer, warmupMs
   let t0 = 0;
   const consumer = await startConsumer((n) => {
     const now = performance.now();
-    for (let k = 0; k < n && received < total; k++) lat[received] = now - (t0 + received * interval), received++;
+    for (let k = 0; k < n && received < total; k++, received++) lat[received] = now - (t0 + received * interval);
     if (received >= total) resolveAll();
   });
   t0 = performance.now() + 20;

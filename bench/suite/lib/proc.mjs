@@ -45,7 +45,7 @@ export async function startProcess(cmd, args, { ready, timeoutMs = 20_000, env, 
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       process.kill(child.pid, 'SIGTERM');
-      const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch {} }, 10_000);
+      const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* already exited */ } }, 10_000);
       await exited;
       clearTimeout(t);
     },
