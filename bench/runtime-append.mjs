@@ -34,6 +34,8 @@ async function run(recordBytes, partitions) {
     await sup.spawn(`partition:b:${p}`, 'partition', { topic: 'b', partition: p, path: join(dir, `b-${p}.db`), durability: values.durability });
   }
   const { perBatch, bytes } = template(recordBytes);
+  // Asks go to an actor's address (its node and actor id), typed by its protocol in TypeScript.
+  const addresses = Array.from({ length: partitions }, (_, p) => ({ nodeId: 0, actorId: `partition:b:${p}` }));
   let batches = 0;
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -41,7 +43,7 @@ async function run(recordBytes, partitions) {
     let p = lane % partitions;
     while (performance.now() < deadline) {
       const copy = new Uint8Array(bytes); // the gateway copies each partition's records into a fresh buffer too
-      await sup.ask(`partition:b:${p}`, { type: 'Append', records: copy }, { transfer: [copy.buffer] });
+      await sup.ask(addresses[p], { type: 'Append', records: copy }, { transfer: [copy.buffer] });
       batches++;
       p = (p + 1) % partitions;
     }

@@ -53,11 +53,12 @@ try {
   writeFileSync(
     join(copy, 'test/probe/fresh.test.ts'),
     `import { it } from 'vitest';
+import { actorKindsUrl } from '../../actors/registry.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import { tempDir } from '../helpers/tmp.js';
 it('starts a worker thread with a partition actor', async () => {
   const tmp = tempDir();
-  const sup = await Supervisor.start({ workers: 1 });
+  const sup = await Supervisor.start({ workers: 1, actorKinds: actorKindsUrl() });
   await sup.spawn('partition:t:0', 'partition', { topic: 't', partition: 0, path: tmp.dir + '/t-0.db', durability: 'normal' });
   await sup.shutdown();
   tmp.cleanup();

@@ -127,8 +127,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
 
   /**
    * A turn holding a maintenance step: the messages before it, then the step, then the rest, so
-   * the step sees the log as every earlier message left it. A timer delivers at most one step
-   * at a time, so a turn never holds two.
+   * the step sees the log as every earlier message left it. A second step in the same turn (one
+   * rescheduled while the first waited in the mailbox) is part of the rest and runs after.
    */
   private async receiveWithMaintenance(messages: readonly PartitionMessage[], at: number): Promise<Outcome[]> {
     const before = await this.receive(messages.slice(0, at));

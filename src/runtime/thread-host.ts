@@ -8,7 +8,9 @@
  * - Every ask that reaches this thread is answered exactly once: by the actor, or with an error
  *   if the actor is unknown, failed, or stopped.
  * - Mailboxes are bounded by the sender: the supervisor never has more than `mailboxCapacity`
- *   asks outstanding per actor, so a mailbox here never holds more than that.
+ *   asks outstanding per actor, so a mailbox here never holds more than that, plus the
+ *   messages the actor scheduled to itself (`ActorContext.schedule`: one per timer it keeps,
+ *   answered to nobody, cleared when it stops).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Actor, ActorContext, ActorFactory, Outcome, ThreadEvents } from './actor.js';
