@@ -27,7 +27,10 @@ function sh(cmd, args, opts = {}) {
 
 /** Appends code to the actor that writes `value` to the marker file when a worker loads it. */
 function editActor(value) {
-  appendFileSync(actor, `\nimport { writeFileSync as probeWrite${value} } from 'node:fs';\nif (process.env.BROOK_PROBE_MARKER) probeWrite${value}(process.env.BROOK_PROBE_MARKER, '${value}');\n`);
+  appendFileSync(
+    actor,
+    `\nimport { writeFileSync as probeWrite${value} } from 'node:fs';\nif (process.env.BROOK_PROBE_MARKER) probeWrite${value}(process.env.BROOK_PROBE_MARKER, '${value}');\n`,
+  );
 }
 
 /** Runs the probe test file; returns the wall time, the setup's line and the marker's content. */

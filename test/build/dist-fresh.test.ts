@@ -18,12 +18,16 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function sourceFiles(): { fileNames: string[]; options: ts.CompilerOptions } {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   if (parsed === undefined) throw new Error('tsconfig.json could not be read');
   return { fileNames: parsed.fileNames.filter((f) => !f.endsWith('.d.ts')), options: parsed.options };
 }
@@ -34,7 +38,14 @@ describe('dist/ after the global setup', () => {
     expect(fileNames.length).toBeGreaterThan(50);
     // The build is NodeNext over an ESM package: per file that is ES module output, which is
     // what transpileModule gives with an ES module kind.
-    const compilerOptions: ts.CompilerOptions = { ...options, module: ts.ModuleKind.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler, sourceMap: false, declaration: false, incremental: false };
+    const compilerOptions: ts.CompilerOptions = {
+      ...options,
+      module: ts.ModuleKind.ES2022,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      sourceMap: false,
+      declaration: false,
+      incremental: false,
+    };
     const stale: string[] = [];
     for (const file of fileNames) {
       const rel = relative(root, file);
