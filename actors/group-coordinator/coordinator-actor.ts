@@ -38,7 +38,7 @@ export function createGroupCoordinatorActor(ctx: ActorContext<GroupCoordinatorPr
   const log = openPartitionLog(ctx, cfg);
   const started = performance.now();
   const stm = new GroupStateMachine({ settings: cfg.groups });
-  let loadedRecords = 0;
+  let loadedRecords: number;
   try {
     loadedRecords = load(log, stm, ctx.now());
   } catch (err) {
@@ -97,7 +97,7 @@ class GroupCoordinatorActor implements Actor<GroupCoordinatorProtocol> {
    * One handler per group message, each answering with its protocol reply. The table is the only
    * list of group message types: a message whose type has no handler here is a partition's.
    */
-  private readonly handlers: Handlers<GroupProtocol, keyof GroupProtocol & string, [now: number]> = {
+  private readonly handlers: Handlers<GroupProtocol, Extract<keyof GroupProtocol, string>, [now: number]> = {
     JoinGroup: (m, now) => {
       const d = deferred<GroupProtocol['JoinGroup']['reply']>();
       this.stm.joinGroup(m, now, (r) => this.releases.push(() => d.complete(ok(r))));
@@ -138,7 +138,7 @@ class GroupCoordinatorActor implements Actor<GroupCoordinatorProtocol> {
    * maintenance step or an append that needs preparing).
    */
   receive(messages: readonly CoordinatorMessage[]): Outcome[] | Promise<Outcome[]> {
-    const out: Outcome[] = new Array(messages.length);
+    const out = new Array<Outcome>(messages.length);
     const partitionAt: number[] = [];
     const now = this.ctx.now();
     for (let i = 0; i < messages.length; i++) {

@@ -163,7 +163,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
    */
   receiveNow(messages: readonly PartitionMessage[]): Outcome[] {
     const hwBefore = this.log.highWatermark;
-    const out: Outcome[] = new Array(messages.length);
+    const out = new Array<Outcome>(messages.length);
     let i = 0;
     while (i < messages.length) {
       const m = messages[i]!;

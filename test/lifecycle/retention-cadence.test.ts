@@ -30,15 +30,15 @@ afterEach(() => {
 function startActor(topicConfig: Partial<TopicConfig>, logRetentionCheckIntervalMs?: number): PartitionActor {
   const config: TopicConfig = { ...defaultTopicConfig, ...topicConfig };
   const log = temp.open({ clock: () => Date.now(), config });
-  // A message the actor schedules to itself is delivered as a turn of its own, as ThreadHost does.
-  let actor: PartitionActor | undefined;
+  // A message the actor schedules to itself is delivered as a turn of its own, as ThreadHost
+  // does; the timer fires after the constructor returned, so `actor` is set by then.
   const schedule = (msg: PartitionMessage, delayMs: number) => {
-    const timer = setTimeout(() => void actor?.receive([msg]), delayMs);
+    const timer = setTimeout(() => void actor.receive([msg]), delayMs);
     return () => clearTimeout(timer);
   };
   const ctx = { id: 'partition:t:0', kind: 'partition', threadIndex: 0, now: () => Date.now(), notify: () => {}, schedule } as unknown as ActorContext<PartitionProtocol>;
   const cfg: PartitionConfig = { topic: 't', partition: 0, path: log.path, durability: 'normal', topicConfig: config, logRetentionCheckIntervalMs };
-  actor = new PartitionActor(ctx, cfg, log);
+  const actor = new PartitionActor(ctx, cfg, log);
   actors.push(actor);
   return actor;
 }

@@ -160,7 +160,7 @@ describe('Supervisor with partition actors', () => {
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => append(s, 0, batch(0, i))));
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBe(12);
-    for (const r of refused) expect((r as PromiseRejectedResult).reason.code).toBe('MAILBOX_FULL');
+    for (const r of refused) expect(((r as PromiseRejectedResult).reason as { code?: string }).code).toBe('MAILBOX_FULL');
     const accepted = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<Appended>).value.baseOffset);
     expect(accepted).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(s.summary(actorId(0))).toMatchObject({ inFlight: 0, waiting: 0, status: 'running' });
