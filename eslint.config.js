@@ -51,18 +51,36 @@ const testRules = {
   },
 };
 
-// TEMPORARY, for the phase after the typed-protocol and partition-log refactors: these files
-// had lint errors when ESLint came in (28 in src/, 10 in actors/, 2 in test/ files being edited
-// in that refactor) and are linted with every rule downgraded to a warning, so `npm run lint`
-// passes (and still prints them) until they are fixed. To finish: delete `lintLater`, `asWarnings`
-// and the last config entry, which uses them, then fix what `npx eslint .` reports.
+// TEMPORARY, for the phase after the typed-protocol and partition-log refactors: the rules below
+// had errors in these files when ESLint came in (at 47caeb8: 28 in src/, 7 in actors/, 2 in two
+// test files that refactor is editing). Here, and for these rules only, they are warnings, so
+// `npm run lint` passes and still prints them; every other rule is an error everywhere (a new
+// floating promise in src/ fails). To finish: delete `lintLater`, `rulesToFixLater`,
+// `asWarnings` and the last config entry, which uses them, then fix what `npx eslint .` reports.
 const lintLater = ['src/**/*.ts', 'actors/**/*.ts', 'test/lifecycle/retention-cadence.test.ts', 'test/runtime/supervisor.test.ts'];
+const rulesToFixLater = [
+  '@typescript-eslint/await-thenable',
+  '@typescript-eslint/no-base-to-string',
+  '@typescript-eslint/no-implied-eval',
+  '@typescript-eslint/no-redundant-type-constituents',
+  '@typescript-eslint/no-unsafe-argument',
+  '@typescript-eslint/no-unsafe-assignment',
+  '@typescript-eslint/no-unsafe-member-access',
+  '@typescript-eslint/only-throw-error',
+  '@typescript-eslint/prefer-promise-reject-errors',
+  '@typescript-eslint/require-await',
+  '@typescript-eslint/restrict-template-expressions',
+  'no-useless-assignment',
+  'prefer-const',
+  'preserve-caught-error',
+];
 
-/** The rules of `configs`, each at severity 'warn' with its options kept ('off' stays off). */
-function asWarnings(configs) {
+/** The named rules as `configs` set them, at severity 'warn' with their options kept. */
+function asWarnings(configs, names) {
   const rules = {};
   for (const c of configs.flat()) {
     for (const [name, entry] of Object.entries(c.rules ?? {})) {
+      if (!names.includes(name)) continue;
       const [severity, ...options] = Array.isArray(entry) ? entry : [entry];
       rules[name] = severity === 'off' || severity === 0 ? 'off' : ['warn', ...options];
     }
@@ -91,5 +109,5 @@ export default defineConfig(
   },
 
   // TEMPORARY: see lintLater above.
-  { files: lintLater, rules: asWarnings([eslint.configs.recommended, tseslint.configs.recommendedTypeChecked, projectRules]) },
+  { files: lintLater, rules: asWarnings([eslint.configs.recommended, tseslint.configs.recommendedTypeChecked, projectRules], rulesToFixLater) },
 );
