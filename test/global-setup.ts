@@ -28,7 +28,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
 const copyAssets = fileURLToPath(new URL('../scripts/copy-assets.mjs', import.meta.url));
 // Two runs in one tree (two terminals, two people) would write dist/ at once: one builds, the
-// other waits for it and then finds nothing to do. A lock older than staleLockMs is a crashed run's.
+// other waits for it and then finds nothing to do. A lock whose holder has exited, or older than
+// staleLockMs, is a stopped run's and is taken over.
 const lockDir = fileURLToPath(new URL('../node_modules/.cache/brook-build.lock', import.meta.url));
 const staleLockMs = 180_000;
 const stampFile = join(root, 'dist/.build-stamp');
@@ -77,11 +78,29 @@ function run(args: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
+/** Whether the run that holds the lock is gone (its pid file names a process that no longer exists). */
+function holderGone(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
+  } catch {
+    return false; // just created, pid not written yet (or released)
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   mkdirSync(new URL('../node_modules/.cache', import.meta.url), { recursive: true });
   for (;;) {
     try {
       mkdirSync(lockDir);
+      writeFileSync(join(lockDir, 'pid'), String(process.pid));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -91,7 +110,8 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
       } catch {
         continue; // released between the two calls
       }
-      if (age > staleLockMs) rmSync(lockDir, { recursive: true, force: true });
+      // A run stopped with Ctrl-C during its build leaves the lock: its process is gone.
+      if (age > staleLockMs || holderGone()) rmSync(lockDir, { recursive: true, force: true });
       else await new Promise((r) => setTimeout(r, 200));
     }
   }
