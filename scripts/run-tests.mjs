@@ -28,4 +28,6 @@ try {
 rmSync(dir, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 const code = run.status ?? 1;
+// A failure outside any test file, such as the build in test/global-setup.ts, fails no test.
+if (code !== 0 && failed === 0) console.log(`vitest exited with code ${code} outside the tests (the build before them, a global setup or teardown): see its output above`);
 process.exit(code !== 0 ? code : failed > 0 ? 1 : 0);
