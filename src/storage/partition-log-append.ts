@@ -12,7 +12,7 @@
  * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
  */
 import { maxOffset } from './limits.js';
-import type { AppendOptions, AppendResult, Segment } from './partition-log.js';
+import type { AppendOptions, AppendResult, Segment } from './partition-log-types.js';
 import {
   type PartitionLogState,
   asStorageFailure,

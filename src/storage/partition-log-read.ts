@@ -5,7 +5,7 @@
  *
  * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
  */
-import type { ReadOptions, ReadResult, TimestampOffset } from './partition-log.js';
+import type { ReadOptions, ReadResult, TimestampOffset } from './partition-log-types.js';
 import { type PartitionLogState, cutPoint, ensureOpen } from './partition-log-state.js';
 import { iterateRecords, parseBatchHeader, storedBatchOptions } from './record-batch.js';
 import { StorageError } from './storage-error.js';

@@ -11,7 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import { schemaVersion } from './limits.js';
-import type { Durability, PartitionLogOptions } from './partition-log.js';
+import type { Durability, PartitionLogOptions } from './partition-log-types.js';
 import { type PartitionLogState, schemaSql, storageFailure } from './partition-log-state.js';
 import { loadSegments } from './partition-log-retention.js';
 import { StorageError, assert } from './storage-error.js';

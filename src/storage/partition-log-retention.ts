@@ -8,7 +8,7 @@
  * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
  */
 import type { BatchChange, CleanerHost, LogCleaner, StoredBatch } from './log-cleaner.js';
-import type { RetentionProgress, Segment } from './partition-log.js';
+import type { RetentionProgress, Segment } from './partition-log-types.js';
 import {
   type PartitionLogState,
   cutPoint,

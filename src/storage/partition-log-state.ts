@@ -16,7 +16,7 @@ import { ProducerStateTable } from './producer-state.js';
 import { StorageError } from './storage-error.js';
 import { type TopicConfig, checkTopicConfig, defaultTopicConfig } from './topic-config.js';
 import { type WalCheckpointer, walBackstopPages, walCheckpointPages } from './wal-checkpointer.js';
-import type { PartitionLogOptions, Segment } from './partition-log.js';
+import type { PartitionLogOptions, Segment } from './partition-log-types.js';
 
 interface BatchBounds {
   base_offset: number;
