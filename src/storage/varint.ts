@@ -1,9 +1,11 @@
-import { StorageError } from './storage-error.js';
-
 /**
- * Zigzag varint reading and writing as used by RecordBatch v2 records. Values are JS
- * numbers: a varlong beyond 2^53 is rejected as CORRUPT_MESSAGE rather than rounded.
+ * Zigzag varint reading and writing as used by RecordBatch v2 records (record-batch.ts is its
+ * one user). Values are JS numbers: a varlong beyond 2^53 is rejected as CORRUPT_MESSAGE rather
+ * than rounded.
+ *
+ * Pure functions and a reader object owned by its caller: safe on any thread.
  */
+import { StorageError } from './storage-error.js';
 
 const twoPow53 = 2 ** 53;
 /** A varlong has at most ten bytes (70 bits of payload for 64 bits of value). */
