@@ -29,6 +29,10 @@ export interface NodeConfig {
    * log.retention.check.interval.ms); compaction keeps its own, shorter cadence.
    */
   logRetentionCheckIntervalMs: number;
+  /** Threads of each worker thread's CPU pool (recompression, compaction codecs); 0 runs that work inline. */
+  cpuPoolThreads: number;
+  /** Tasks that may wait in each CPU pool's queue; past it appends wait for room (backpressure). */
+  cpuPoolQueueMax: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The size cap of one request frame once the connection has sent ApiVersions or any request. */
   maxRequestBytes: number;
@@ -102,6 +106,8 @@ export const settings = [
   setting({ key: 'httpPort', flag: 'http-port', env: 'BROOK_HTTP_PORT', describe: 'HTTP API, console and /metrics port (0 = ephemeral, -1 = off)', parse: int(-1, 65535), def: () => 8080 }),
   setting({ key: 'advertisedHost', flag: 'advertised-host', env: 'BROOK_ADVERTISED_HOST', describe: 'host name clients are told to connect to (default: --host)', parse: text, def: () => undefined }),
   setting({ key: 'durability', flag: 'durability', env: 'BROOK_DURABILITY', describe: 'SQLite synchronous mode of partition logs: normal or full', parse: oneOf('normal', 'full'), def: () => 'normal' as const }),
+  setting({ key: 'cpuPoolThreads', flag: 'cpu-pool-threads', env: 'BROOK_CPU_POOL_THREADS', describe: 'piscina threads per worker thread for recompression and compaction codecs (0: inline on the partition\'s thread)', parse: int(0, 64), def: () => 1 }),
+  setting({ key: 'cpuPoolQueueMax', flag: 'cpu-pool-queue-max', env: 'BROOK_CPU_POOL_QUEUE_MAX', describe: 'tasks that may wait in each CPU pool\'s queue before appends wait for room', parse: int(1, 100_000), def: () => 64 }),
   setting({ key: 'logRetentionCheckIntervalMs', flag: 'log-retention-check-interval-ms', env: 'BROOK_LOG_RETENTION_CHECK_INTERVAL_MS', describe: 'how often each partition deletes segments past retention.ms or retention.bytes (Kafka log.retention.check.interval.ms)', parse: int(1, 2 ** 31 - 1), def: () => 300_000 }),
   setting({ key: 'logLevel', flag: 'log-level', env: 'BROOK_LOG_LEVEL', describe: 'debug, info, warn, error or silent', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), def: () => 'info' as const }),
   setting({ key: 'maxRequestBytes', flag: 'max-request-bytes', env: 'BROOK_MAX_REQUEST_BYTES', describe: 'largest request frame accepted (Kafka socket.request.max.bytes)', parse: int(1024, 2 ** 30), def: () => 100 * 1024 * 1024 }),

@@ -72,7 +72,8 @@ export class BrookNode implements Broker {
     this.partitions = new PartitionClient(this.asks, routes, supervisor);
     this.groups = new GroupCoordinatorClient(this.asks, routes, controller.image);
     this.partitionManager = new PartitionManager(
-      supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), config.logRetentionCheckIntervalMs,
+      supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config),
+      { logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs, cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax } },
     );
     this.nodeProbe = new NodeProbe(this.metrics, this);
   }

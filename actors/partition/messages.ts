@@ -8,6 +8,8 @@
 import type { MessageOf } from '../../src/runtime/protocol.js';
 import type { FailurePointName } from '../../src/storage/failure-points.js';
 import type { TopicConfig } from '../../src/storage/topic-config.js';
+import type { CpuPoolSettings } from '../../src/compression/limits.js';
+import type { CpuPoolStats } from '../../src/compression/cpu-pool.js';
 
 export type PartitionProtocol = {
   /** Appends a produce request's record batches (one or more v2 batches, as the client sent them). */
@@ -94,6 +96,8 @@ export interface PartitionState extends PartitionOffsets {
   readonly lastMaintenanceError: string | undefined;
   /** Retention checks started since the actor started (one per log.retention.check.interval.ms), for the console and tests. */
   readonly retentionChecks: number;
+  /** The CPU pool of the actor's thread, shared by its partitions (recompression, key checks, compaction codecs). */
+  readonly cpuPool: CpuPoolStats;
 }
 
 export interface PartitionConfig {
@@ -106,4 +110,6 @@ export interface PartitionConfig {
   readonly topicConfig?: TopicConfig;
   /** The node's log.retention.check.interval.ms: how often retention runs; 300000 (Kafka's default) when absent. */
   readonly logRetentionCheckIntervalMs?: number;
+  /** The node's CPU pool settings (src/compression/cpu-pool.ts); the pool's defaults when absent. */
+  readonly cpuPool?: Partial<CpuPoolSettings>;
 }

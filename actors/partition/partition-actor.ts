@@ -28,10 +28,10 @@ import { dirname } from 'node:path';
 import { fail, ok, type Actor, type ActorContext, type CancelScheduled, type Outcome } from '../../src/runtime/actor.js';
 import type { MessageOf } from '../../src/runtime/protocol.js';
 import { withTransfer } from '../../src/runtime/envelope.js';
-import { recompressRecords, requireKeys } from '../../src/storage/batch-rewrite.js';
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
+import { CpuPoolBusyError, cpuPoolOfThread, type CpuPool } from '../../src/compression/cpu-pool.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import type {
@@ -50,7 +50,12 @@ export function createPartitionActor(ctx: ActorContext<PartitionProtocol>, confi
 /** Opens a partition's log as its owner does; shared with the group coordinator, which owns a __consumer_offsets partition. */
 export function openPartitionLog(ctx: Pick<ActorContext, 'now'>, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
-  return PartitionLog.open({ path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig, walCheckpointer: walCheckpointerOfThread() });
+  return PartitionLog.open({
+    path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig,
+    walCheckpointer: walCheckpointerOfThread(),
+    // Compaction's decompress and recompress run on the thread's CPU pool, off this thread.
+    codecs: cpuPoolOfThread(cfg.cpuPool),
+  });
 }
 
 /** How often a compaction step runs when idle, and maintenance while a step says there is more to do. */
@@ -73,6 +78,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   /** True while the last retention step stopped at its bound with more to delete. */
   private retentionBacklog = false;
   private retentionChecks = 0;
+  /** This thread's CPU pool: appends to recompress or to check for keys are prepared there. */
+  private readonly cpuPool: CpuPool;
 
   /** Answers to every message but appends and maintenance, checked against the protocol's replies. */
   private readonly answers: { readonly [T in AnsweredType]: (m: MessageOf<PartitionProtocol, T>) => PartitionProtocol[T]['reply'] } = {
@@ -106,6 +113,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     private readonly log: PartitionLog,
   ) {
     this.retentionCheckIntervalMs = cfg.logRetentionCheckIntervalMs ?? logRetentionCheckIntervalDefaultMs;
+    this.cpuPool = cpuPoolOfThread(cfg.cpuPool);
     this.nextRetentionCheckMs = ctx.now() + Math.min(this.retentionCheckIntervalMs, retentionInitialDelayMs);
     this.scheduleMaintenance(this.idleDelayMs());
   }
@@ -142,9 +150,16 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     const prepared = await Promise.all(messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
       if (m.type !== 'Append') return m;
       try {
-        if (keysRequired) await requireKeys(m.records);
-        return codec === null ? m : { type: 'Append' as const, records: await recompressRecords(m.records, codec) };
+        // Both decode every batch; on the thread's CPU pool, so the other partitions of this
+        // thread are not held up by this one's codec work (bench/recompression-sharing.mjs).
+        if (keysRequired) await this.cpuPool.requireKeys(m.records);
+        return codec === null ? m : { type: 'Append' as const, records: await this.cpuPool.recompressRecords(m.records, codec) };
       } catch (err) {
+        if (err instanceof CpuPoolBusyError) {
+          // A full pool is backpressure: the producer retries, as after a full mailbox.
+          rejected.set(i, fail({ name: err.name, message: err.message, code: 'REQUEST_TIMED_OUT' }));
+          return undefined;
+        }
         if (!(err instanceof StorageError)) throw err;
         rejected.set(i, fail(err));
         return undefined;
@@ -256,6 +271,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
       cleaner: this.log.cleanerState,
       lastMaintenanceError: this.lastMaintenanceError,
       retentionChecks: this.retentionChecks,
+      cpuPool: this.cpuPool.stats(),
     };
   }
 

@@ -28,8 +28,8 @@ export class PartitionManager {
     private readonly dataDir: string,
     private readonly durability: 'normal' | 'full',
     private readonly groupSettings: GroupCoordinatorSettings,
-    /** The node's log.retention.check.interval.ms, handed to every partition actor it spawns. */
-    private readonly logRetentionCheckIntervalMs?: number,
+    /** Node settings handed to every partition actor it spawns (log.retention.check.interval.ms, the CPU pool's). */
+    private readonly actorSettings: Pick<PartitionConfig, 'logRetentionCheckIntervalMs' | 'cpuPool'> = {},
   ) {
     controller.onChange((c) => this.apply(c));
   }
@@ -99,7 +99,7 @@ export class PartitionManager {
       partition: p.partition,
       path: join(this.topicDir(topic), `${p.partition}.db`),
       durability: this.durability,
-      logRetentionCheckIntervalMs: this.logRetentionCheckIntervalMs,
+      ...this.actorSettings,
       topicConfig,
     };
   }

@@ -23,7 +23,7 @@ import { Piscina } from 'piscina';
 import type { BatchCodecs } from '../storage/batch-rewrite.js';
 import { compress, decompress } from './index.js';
 import { CPU_POOL_DEFAULTS, type CpuPoolSettings } from './limits.js';
-import { runCpuTask, type CpuTask } from './cpu-task.js';
+import { runCpuTask, settled, type CpuTask, type CpuTaskOutcome } from './cpu-task.js';
 
 export type { CpuPoolSettings };
 
@@ -75,6 +75,11 @@ export class CpuPool implements BatchCodecs {
     return this.run({ op: 'recompressRecords', codec, bytes: records });
   }
 
+  /** Refuses records without a key (INVALID_RECORD), as a compacted topic must (see batch-rewrite's requireKeys). */
+  async requireKeys(records: Uint8Array): Promise<void> {
+    await this.run({ op: 'requireKeys', codec: 0, bytes: records });
+  }
+
   stats(): CpuPoolStats {
     return {
       threads: this.pool?.threads.length ?? 0,
@@ -97,9 +102,9 @@ export class CpuPool implements BatchCodecs {
 
   private async run(task: CpuTask): Promise<Buffer> {
     if (this.closed || this.settings.threads === 0 || task.bytes.byteLength < this.settings.inlineBytesMax) {
-      const out = await runCpuTask(task, { compress, decompress });
+      const outcome = await runCpuTask(task, { compress, decompress });
       this.completedInline++;
-      return out;
+      return settled(outcome);
     }
     await this.slot();
     if (this.closed) {
@@ -112,9 +117,9 @@ export class CpuPool implements BatchCodecs {
       // frame with it), and a plain postMessage would copy it twice.
       const own = Uint8Array.prototype.slice.call(task.bytes) as Uint8Array;
       const pool = this.started();
-      const out = (await pool.run({ op: task.op, codec: task.codec, bytes: own }, { transferList: [own.buffer as ArrayBuffer] })) as Uint8Array;
+      const out = (await pool.run({ op: task.op, codec: task.codec, bytes: own }, { transferList: [own.buffer as ArrayBuffer] })) as Uint8Array | CpuTaskOutcome;
       this.completedInPool++;
-      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+      return settled(out instanceof Uint8Array ? { ok: out } : out);
     } finally {
       this.release();
     }
@@ -166,4 +171,15 @@ export class CpuPool implements BatchCodecs {
       this.waiters.push(wake);
     });
   }
+}
+
+let threadPool: CpuPool | undefined;
+
+/**
+ * The CPU pool of the calling worker thread, created on first use. Its settings are node-wide
+ * (every partition actor is given the same), so the first caller's are everyone's.
+ */
+export function cpuPoolOfThread(settings: Partial<CpuPoolSettings> = {}): CpuPool {
+  threadPool ??= new CpuPool(settings);
+  return threadPool;
 }

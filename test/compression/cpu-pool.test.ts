@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CpuPool, CpuPoolBusyError } from '../../src/compression/cpu-pool.js';
-import { compress, decompress } from '../../src/compression/index.js';
+import { CompressionError, compress, decompress } from '../../src/compression/index.js';
 import { recompressRecords } from '../../src/storage/batch-rewrite.js';
 import { buildBatch, splitBatches, parseBatchHeader } from '../../src/storage/record-batch.js';
 
@@ -82,6 +82,16 @@ describe('CpuPool', () => {
     expect(done.length).toBe(4);
     expect(busy.length).toBe(4);
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, waiting: 0, completedInPool: 4 });
+  });
+
+  it('brings a task\'s expected failure back as the error it was (a keyless record, a corrupt payload), in the pool and inline', async () => {
+    for (const inlineBytesMax of [0, 1024 * 1024]) {
+      const pool = poolOf({ threads: 1, inlineBytesMax });
+      const keyless = buildBatch({ records: [{ key: 'k', value: 'v' }, { key: null, value: 'no key' }] });
+      await expect(pool.requireKeys(keyless)).rejects.toMatchObject({ name: 'StorageError', code: 'INVALID_RECORD' });
+      await expect(pool.requireKeys(records(4))).resolves.toBeUndefined();
+      await expect(pool.decompress(4, Buffer.from('not a zstd frame at all'))).rejects.toBeInstanceOf(CompressionError);
+    }
   });
 
   it('runs inline after close()', async () => {
