@@ -6,7 +6,10 @@
 // A third phase sends the same load to a topic that keeps the producer's compression, so the
 // share of the recompression can be told from the share of the load itself.
 // Prints p50/p99/p99.9 of the measured topic for each phase and the loaded topic's MB/s.
-// Usage: node bench/recompression-sharing.mjs [--rate 2000] [--seconds 5] [--codec zstd] [--reps 1]
+// Each repetition runs once per --pool-threads value (the node's --cpu-pool-threads: 0 does the
+// recompression inline on the partition's thread, as before the CPU pool; 1 on the pool), so the
+// two are compared in one run.
+// Usage: node bench/recompression-sharing.mjs [--rate 2000] [--seconds 5] [--codec zstd] [--reps 1] [--pool-threads 0,1]
 import { parseArgs } from 'node:util';
 import { startNodeProcess } from './lib/node-process.mjs';
 import { openLoop } from './suite/lib/open-loop.mjs';
@@ -19,6 +22,7 @@ const { values: opt } = parseArgs({ options: {
   seconds: { type: 'string', default: '5' },
   codec: { type: 'string', default: 'zstd' },
   reps: { type: 'string', default: '1' },
+  'pool-threads': { type: 'string', default: '0,1' },
 } });
 const rate = Number(opt.rate);
 const durationMs = Number(opt.seconds) * 1000;
@@ -49,8 +53,8 @@ async function measure(producer, topic) {
 
 const fmt = (r) => `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, p99.9 ${r['p99.9'].toFixed(2)} ms (${r.count} sends)`;
 
-for (let rep = 0; rep < Number(opt.reps); rep++) {
-  const node = await startNodeProcess({ workers: 1, extraArgs: ['--http-port', '-1'] });
+for (let rep = 0; rep < Number(opt.reps); rep++) for (const poolThreads of opt['pool-threads'].split(',')) {
+  const node = await startNodeProcess({ workers: 1, extraArgs: ['--http-port', '-1', '--cpu-pool-threads', poolThreads] });
   try {
     const admin = new Admin({ bootstrapServers: [node.bootstrap] });
     await admin.createTopics({ topics: [
@@ -61,12 +65,12 @@ for (let rep = 0; rep < Number(opt.reps); rep++) {
     await admin.close();
     const measured = new Producer({ bootstrapServers: [node.bootstrap], acks: -1, lingerMs: 0 });
     const alone = await measure(measured, 'plain');
-    console.log(`rep ${rep} alone:                         ${fmt(alone)}`);
+    console.log(`rep ${rep} pool threads ${poolThreads} alone:                         ${fmt(alone)}`);
     for (const [label, topic] of [[`beside ${opt.codec} recompression:`, 'recompressed'], ['beside the same load as sent: ', 'as-sent']]) {
       const load = backgroundLoad(node.bootstrap, topic);
       const shared = await measure(measured, 'plain');
       const mbps = await load.stop();
-      console.log(`rep ${rep} ${label}  ${fmt(shared)}; loaded topic ${mbps.toFixed(1)} MB/s`);
+      console.log(`rep ${rep} pool threads ${poolThreads} ${label}  ${fmt(shared)}; loaded topic ${mbps.toFixed(1)} MB/s`);
     }
     await measured.close();
   } finally {
