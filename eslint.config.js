@@ -52,20 +52,18 @@ const testRules = {
 };
 
 // TEMPORARY, for the phase after the typed-protocol and partition-log refactors: the rules below
-// had errors in these files when ESLint came in (at 47caeb8: 28 in src/, 7 in actors/, 2 in two
-// test files that refactor is editing). Here, and for these rules only, they are warnings, so
-// `npm run lint` passes and still prints them; every other rule is an error everywhere (a new
-// floating promise in src/ fails). To finish: delete `lintLater`, `rulesToFixLater`,
-// `asWarnings` and the last config entry, which uses them, then fix what `npx eslint .` reports.
-const lintLater = ['src/**/*.ts', 'actors/**/*.ts', 'test/lifecycle/retention-cadence.test.ts', 'test/runtime/supervisor.test.ts'];
+// have errors in these files (at 0a5f21d: 28 in src/, 1 in actors/; 35 when ESLint came in at
+// 47caeb8). Here, and for these rules only, they are warnings, so `npm run lint` passes and
+// still prints them; every other rule is an error everywhere (a new floating promise in src/
+// fails). To finish: delete `lintLater`, `rulesToFixLater`, `asWarnings` and the last config
+// entry, which uses them, then fix what `npx eslint .` reports.
+const lintLater = ['src/**/*.ts', 'actors/**/*.ts'];
 const rulesToFixLater = [
   '@typescript-eslint/await-thenable',
   '@typescript-eslint/no-base-to-string',
   '@typescript-eslint/no-implied-eval',
-  '@typescript-eslint/no-redundant-type-constituents',
   '@typescript-eslint/no-unsafe-argument',
   '@typescript-eslint/no-unsafe-assignment',
-  '@typescript-eslint/no-unsafe-member-access',
   '@typescript-eslint/only-throw-error',
   '@typescript-eslint/prefer-promise-reject-errors',
   '@typescript-eslint/require-await',
