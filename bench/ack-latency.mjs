@@ -17,18 +17,20 @@ import { openLoop } from './suite/lib/open-loop.mjs';
 import { buildBatch } from '../dist/src/storage/record-batch.js';
 import { Producer, Consumer, Admin } from '../dist/src/index.js';
 
-const { values: opt } = parseArgs({ options: {
-  rate: { type: 'string', default: '20000' },
-  seconds: { type: 'string', default: '5' },
-  client: { type: 'string', default: 'own' },
-  workers: { type: 'string', default: '2' },
-  reps: { type: 'string', default: '1' },
-  size: { type: 'string', default: '100' },
-  'no-metrics': { type: 'boolean', default: false },
-  'node-args': { type: 'string', default: '' },
-  'node-stdout': { type: 'string' },
-  preload: { type: 'boolean', default: false },
-} });
+const { values: opt } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '20000' },
+    seconds: { type: 'string', default: '5' },
+    client: { type: 'string', default: 'own' },
+    workers: { type: 'string', default: '2' },
+    reps: { type: 'string', default: '1' },
+    size: { type: 'string', default: '100' },
+    'no-metrics': { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
+    'node-stdout': { type: 'string' },
+    preload: { type: 'boolean', default: false },
+  },
+});
 const rate = Number(opt.rate);
 const durationMs = Number(opt.seconds) * 1000;
 const size = Number(opt.size);
@@ -44,7 +46,9 @@ function threadTicks(pid) {
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
-    } catch { /* thread exited */ }
+    } catch {
+      /* thread exited */
+    }
   }
   return out;
 }
@@ -69,15 +73,29 @@ async function produceBuckets(node) {
 }
 function bucketReport(before, after) {
   const total = after.at(-1)[1] - before.at(-1)[1];
-  return after.filter(([le]) => Number(le) <= 0.025).map(([le, n], i) => `≤${Number(le) * 1000} ms ${(((n - before[i][1]) / total) * 100).toFixed(2)}%`).join(', ') + ` (${total} requests)`;
+  return (
+    after
+      .filter(([le]) => Number(le) <= 0.025)
+      .map(([le, n], i) => `≤${Number(le) * 1000} ms ${(((n - before[i][1]) / total) * 100).toFixed(2)}%`)
+      .join(', ') + ` (${total} requests)`
+  );
 }
 
 async function preload(node) {
   const admin = new Admin({ bootstrapServers: [node.bootstrap] });
-  await admin.createTopics({ topics: [{ name: 'preload-100', numPartitions: 1 }, { name: 'preload-1k', numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [
+      { name: 'preload-100', numPartitions: 1 },
+      { name: 'preload-1k', numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
   await admin.close();
   const producer = new Producer({ bootstrapServers: [node.bootstrap] });
-  for (const [topic, count, size] of [['preload-100', 1_000_000, 100], ['preload-1k', 200_000, 1024]]) {
+  for (const [topic, count, size] of [
+    ['preload-100', 1_000_000, 100],
+    ['preload-1k', 200_000, 1024],
+  ]) {
     const value = Buffer.alloc(size, 120);
     const sends = [];
     for (let k = 0; k < count / 1000; k++) {
@@ -88,15 +106,26 @@ async function preload(node) {
     const consumer = new Consumer({ bootstrapServers: [node.bootstrap], autoOffsetReset: 'earliest' });
     await consumer.assign([{ topic, partition: 0 }]);
     let got = 0;
-    await new Promise((resolve) => { void consumer.run({ eachBatch: (b) => { got += b.records.length; if (got >= count) resolve(); } }); });
+    await new Promise((resolve) => {
+      void consumer.run({
+        eachBatch: (b) => {
+          got += b.records.length;
+          if (got >= count) resolve();
+        },
+      });
+    });
     await consumer.close();
   }
   await producer.close();
 }
 
 for (let rep = 0; rep < Number(opt.reps); rep++) {
-  const node = await startNodeProcess({ workers: Number(opt.workers), extraArgs: opt['no-metrics'] ? ['--http-port', '-1'] : ['--http-port', '0'],
-    execArgv: opt['node-args'].split(' ').filter(Boolean), stdoutTo: opt['node-stdout'] ? createWriteStream(opt['node-stdout'], { flags: 'a' }) : undefined });
+  const node = await startNodeProcess({
+    workers: Number(opt.workers),
+    extraArgs: opt['no-metrics'] ? ['--http-port', '-1'] : ['--http-port', '0'],
+    execArgv: opt['node-args'].split(' ').filter(Boolean),
+    stdoutTo: opt['node-stdout'] ? createWriteStream(opt['node-stdout'], { flags: 'a' }) : undefined,
+  });
   const topic = `ack-${rep}`;
   if (opt.preload) await preload(node);
   let send, close;
@@ -114,7 +143,12 @@ for (let rep = 0; rep < Number(opt.reps); rep++) {
     if (r.topics[0].errorCode) throw new Error(`CreateTopics: ${r.topics[0].errorCode}`);
     const value = Buffer.alloc(size, 120);
     send = async () => {
-      const res = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch({ records: [{ key: null, value }] }) }] }] });
+      const res = await c.request(0, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 30_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records: buildBatch({ records: [{ key: null, value }] }) }] }],
+      });
       const code = res.responses[0].partitionResponses[0].errorCode;
       if (code) throw new Error(`Produce: ${code}`);
     };
@@ -131,7 +165,9 @@ for (let rep = 0; rep < Number(opt.reps); rep++) {
   const a = threadTicks(node.pid);
   const sa = threadTicks(process.pid);
   const ha = hb ? await produceBuckets(node) : null;
-  console.log(`rate ${rate}/s client ${opt.client} workers ${opt.workers}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, p99.9 ${r['p99.9'].toFixed(2)} ms (${r.count} sends, achieved ${Math.round(r.achievedRate)}/s)`);
+  console.log(
+    `rate ${rate}/s client ${opt.client} workers ${opt.workers}: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, p99.9 ${r['p99.9'].toFixed(2)} ms (${r.count} sends, achieved ${Math.round(r.achievedRate)}/s)`,
+  );
   console.log(`  broker CPU: ${cpuReport(b, a, secs)}`);
   console.log(`  client CPU: ${cpuReport(s, sa, secs)}`);
   if (hb) console.log(`  broker Produce latency (its /metrics): ${bucketReport(hb, ha)}`);

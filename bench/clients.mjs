@@ -14,12 +14,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Admin, Consumer, Producer } from '../dist/src/index.js';
 import { startNodeProcess } from './lib/node-process.mjs';
 
-const { values } = parseArgs({ options: {
-  scale: { type: 'string', default: '1' },
-  clients: { type: 'string', default: 'brook,kafkajs,platformatic' },
-  lanes: { type: 'string', default: '8' },
-  repeat: { type: 'string', default: '1' },
-} });
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    clients: { type: 'string', default: 'brook,kafkajs,platformatic' },
+    lanes: { type: 'string', default: '8' },
+    repeat: { type: 'string', default: '1' },
+  },
+});
 const repeat = Number(values.repeat);
 const scale = Number(values.scale);
 const lanes = Number(values.lanes);
@@ -77,8 +79,17 @@ const clients = {
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       let n = 0;
       let first = 0;
-      await consumer.run({ eachBatch: ({ records }) => { if (n === 0) first = performance.now(); n += records.length; } });
-      const ms = await consumeTimed(count, () => n, () => first);
+      await consumer.run({
+        eachBatch: ({ records }) => {
+          if (n === 0) first = performance.now();
+          n += records.length;
+        },
+      });
+      const ms = await consumeTimed(
+        count,
+        () => n,
+        () => first,
+      );
       await consumer.close();
       return ms;
     },
@@ -105,8 +116,17 @@ const clients = {
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       let n = 0;
       let first = 0;
-      await consumer.run({ eachBatch: async ({ batch }) => { if (n === 0) first = performance.now(); n += batch.messages.length; } });
-      const ms = await consumeTimed(count, () => n, () => first);
+      await consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (n === 0) first = performance.now();
+          n += batch.messages.length;
+        },
+      });
+      const ms = await consumeTimed(
+        count,
+        () => n,
+        () => first,
+      );
       await consumer.disconnect();
       return ms;
     },
@@ -135,8 +155,15 @@ const clients = {
       const stream = await consumer.consume({ topics: [topic], mode: pk.MessagesStreamModes.EARLIEST, autocommit: true });
       let n = 0;
       let first = 0;
-      stream.on('data', () => { if (n === 0) first = performance.now(); n++; });
-      const ms = await consumeTimed(count, () => n, () => first);
+      stream.on('data', () => {
+        if (n === 0) first = performance.now();
+        n++;
+      });
+      const ms = await consumeTimed(
+        count,
+        () => n,
+        () => first,
+      );
       await stream.close();
       await consumer.close(true);
       return ms;

@@ -26,7 +26,10 @@ async function measure(fn) {
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   let n = 0;
-  while (performance.now() - t0 < budgetMs) { await fn(); n++; }
+  while (performance.now() - t0 < budgetMs) {
+    await fn();
+    n++;
+  }
   const elu = performance.eventLoopUtilization(elu0);
   return { usPerCall: ((performance.now() - t0) * 1000) / n, callerBusy: elu.utilization };
 }
@@ -43,7 +46,7 @@ for (const size of [1024, 4096, 16384, 65536, 262144, 1048576]) {
     'inline caller busy': `${(inline.callerBusy * 100).toFixed(0)}%`,
     'pool µs/call': pooled.usPerCall.toFixed(0),
     'pool caller busy': `${(pooled.callerBusy * 100).toFixed(0)}%`,
-    'caller µs freed/call': ((inline.usPerCall * inline.callerBusy) - (pooled.usPerCall * pooled.callerBusy)).toFixed(0),
+    'caller µs freed/call': (inline.usPerCall * inline.callerBusy - pooled.usPerCall * pooled.callerBusy).toFixed(0),
   });
 }
 await pool.close();

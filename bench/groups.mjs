@@ -13,14 +13,16 @@ import { parseArgs } from 'node:util';
 import { startNodeProcess } from './lib/node-process.mjs';
 import { ThinClient } from './lib/thin-client.mjs';
 
-const { values } = parseArgs({ options: {
-  rounds: { type: 'string', default: '20' },
-  seconds: { type: 'string', default: '3' },
-  'heartbeat-ms': { type: 'string', default: '50' },
-  workers: { type: 'string', default: '2' },
-  connections: { type: 'string', default: '4' },
-  'in-flight': { type: 'string', default: '32' },
-} });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '3' },
+    'heartbeat-ms': { type: 'string', default: '50' },
+    workers: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '4' },
+    'in-flight': { type: 'string', default: '32' },
+  },
+});
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const heartbeatMs = Number(values['heartbeat-ms']);
@@ -52,16 +54,30 @@ class Member {
   async doJoin() {
     for (;;) {
       const j = await this.client.request(11, 9, {
-        groupId: this.groupId, sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 30_000, memberId: this.memberId, groupInstanceId: null,
-        protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from(this.name) }], reason: null,
+        groupId: this.groupId,
+        sessionTimeoutMs: 30_000,
+        rebalanceTimeoutMs: 30_000,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: Buffer.from(this.name) }],
+        reason: null,
       });
-      if (j.errorCode === MEMBER_ID_REQUIRED) { this.memberId = j.memberId; continue; }
+      if (j.errorCode === MEMBER_ID_REQUIRED) {
+        this.memberId = j.memberId;
+        continue;
+      }
       if (j.errorCode !== 0) throw new Error(`${this.name}: JoinGroup error ${j.errorCode}`);
       this.generationId = j.generationId;
       const assignments = j.leader === this.memberId ? j.members.map((m) => ({ memberId: m.memberId, assignment: Buffer.from('a') })) : [];
       const s = await this.client.request(14, 5, {
-        groupId: this.groupId, generationId: j.generationId, memberId: this.memberId, groupInstanceId: null,
-        protocolType: 'consumer', protocolName: j.protocolName, assignments,
+        groupId: this.groupId,
+        generationId: j.generationId,
+        memberId: this.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: j.protocolName,
+        assignments,
       });
       if (s.errorCode === REBALANCE_IN_PROGRESS) continue;
       if (s.errorCode !== 0) throw new Error(`${this.name}: SyncGroup error ${s.errorCode}`);
@@ -111,10 +127,12 @@ async function rebalanceBench(broker) {
   const members = [];
   for (let i = 0; i < 10; i++) members.push(new Member(await ThinClient.connect(broker.host, broker.port), groupId, `m${i}`));
   // Form the group: everyone joins together and heartbeats as soon as it is in.
-  await Promise.all(members.map(async (m) => {
-    await m.join();
-    m.startHeartbeats();
-  }));
+  await Promise.all(
+    members.map(async (m) => {
+      await m.join();
+      m.startHeartbeats();
+    }),
+  );
   await waitStable(admin, groupId, 10);
   const samples = [];
   const returning = members[9];
@@ -127,7 +145,10 @@ async function rebalanceBench(broker) {
     returning.startHeartbeats();
     await waitStable(admin, groupId, 10);
   }
-  for (const m of members) { m.stopped = true; clearTimeout(m.timer); }
+  for (const m of members) {
+    m.stopped = true;
+    clearTimeout(m.timer);
+  }
   for (const m of members) m.client.close();
   admin.close();
   return { p50: +pct(samples, 0.5).toFixed(1), p99: +pct(samples, 0.99).toFixed(1), min: +Math.min(...samples).toFixed(1), rounds };
@@ -145,15 +166,24 @@ async function commitBench(broker, { groups, partitionsPerRequest }) {
   let offset = 0;
   const until = performance.now() + seconds * 1000;
   const started = performance.now();
-  await Promise.all(clients.flatMap((c, ci) => Array.from({ length: inFlight }, async (_, k) => {
-    const groupId = `bench-commit-${(ci * inFlight + k) % groups}`;
-    while (performance.now() < until) {
-      const partitions = Array.from({ length: partitionsPerRequest }, (_, p) => ({ partitionIndex: p, committedOffset: ++offset, committedLeaderEpoch: -1, committedMetadata: null }));
-      const r = await c.request(8, 8, { groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: topic, partitions }] });
-      if (r.topics[0].partitions.some((p) => p.errorCode !== 0)) errors++;
-      requests++;
-    }
-  })));
+  await Promise.all(
+    clients.flatMap((c, ci) =>
+      Array.from({ length: inFlight }, async (_, k) => {
+        const groupId = `bench-commit-${(ci * inFlight + k) % groups}`;
+        while (performance.now() < until) {
+          const partitions = Array.from({ length: partitionsPerRequest }, (_, p) => ({
+            partitionIndex: p,
+            committedOffset: ++offset,
+            committedLeaderEpoch: -1,
+            committedMetadata: null,
+          }));
+          const r = await c.request(8, 8, { groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: topic, partitions }] });
+          if (r.topics[0].partitions.some((p) => p.errorCode !== 0)) errors++;
+          requests++;
+        }
+      }),
+    ),
+  );
   const ms = performance.now() - started;
   for (const c of clients) c.close();
   return { groups, partitionsPerRequest, requestsPerSec: Math.round(requests / (ms / 1000)), offsetsPerSec: Math.round((requests * partitionsPerRequest) / (ms / 1000)), errors };
@@ -165,7 +195,11 @@ try {
   console.log(`\nRebalance of a 10-member group (member joins -> Stable), heartbeat every ${heartbeatMs} ms, ${rebalance.rounds} rounds:`);
   console.table([{ 'p50 ms': rebalance.p50, 'p99 ms': rebalance.p99, 'min ms': rebalance.min }]);
   const rows = [];
-  for (const w of [{ groups: 1, partitionsPerRequest: 1 }, { groups: 1, partitionsPerRequest: 10 }, { groups: 16, partitionsPerRequest: 1 }]) {
+  for (const w of [
+    { groups: 1, partitionsPerRequest: 1 },
+    { groups: 1, partitionsPerRequest: 10 },
+    { groups: 16, partitionsPerRequest: 1 },
+  ]) {
     rows.push(await commitBench(broker, w));
   }
   console.log(`\nOffsetCommit v8, ${values.connections} connections x ${values['in-flight']} in flight, ${seconds} s each:`);

@@ -16,10 +16,12 @@ import { recompressBatch } from '../dist/src/storage/batch-rewrite.js';
 import { PartitionLog } from '../dist/src/storage/partition-log.js';
 import { buildBatch } from '../dist/src/storage/record-batch.js';
 
-const { values } = parseArgs({ options: {
-  mib: { type: 'string', default: '32' },
-  'step-kib': { type: 'string', default: '1024' },
-} });
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '32' },
+    'step-kib': { type: 'string', default: '1024' },
+  },
+});
 const totalBytes = Number(values.mib) * 1024 * 1024;
 const stepBytes = Number(values['step-kib']) * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'brook-bench-lifecycle-'));
@@ -119,7 +121,9 @@ async function appendsDuringCompaction() {
   const alone = await run(false);
   const mixed = await run(true);
   console.log(`alone:       ${(alone.recordsPerSec / 1e3).toFixed(0)}k records/s`);
-  console.log(`interleaved: ${(mixed.recordsPerSec / 1e3).toFixed(0)}k records/s overall (${(mixed.appendOnlyPerSec / 1e3).toFixed(0)}k/s counting append time only), ${mixed.steps} working steps, step ms p50 ${percentile(mixed.stepMs, 50).toFixed(1)} p99 ${percentile(mixed.stepMs, 99).toFixed(1)} max ${Math.max(...mixed.stepMs).toFixed(1)}`);
+  console.log(
+    `interleaved: ${(mixed.recordsPerSec / 1e3).toFixed(0)}k records/s overall (${(mixed.appendOnlyPerSec / 1e3).toFixed(0)}k/s counting append time only), ${mixed.steps} working steps, step ms p50 ${percentile(mixed.stepMs, 50).toFixed(1)} p99 ${percentile(mixed.stepMs, 99).toFixed(1)} max ${Math.max(...mixed.stepMs).toFixed(1)}`,
+  );
 }
 
 async function recompressionCost() {
@@ -127,7 +131,9 @@ async function recompressionCost() {
   console.log('codec    to codec MB/s  us/batch  ratio   back to none MB/s  us/batch');
   const records = Array.from({ length: 15 }, (_, i) => ({
     key: `key-${i}`,
-    value: Array.from({ length: 180 }, (_, j) => words[(i * 31 + j * 7) % words.length]).join(' ').slice(0, 1000),
+    value: Array.from({ length: 180 }, (_, j) => words[(i * 31 + j * 7) % words.length])
+      .join(' ')
+      .slice(0, 1000),
   }));
   const plain = buildBatch({ records, timestampMs: 1_000 });
   const iterations = 2_000;

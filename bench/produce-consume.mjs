@@ -10,12 +10,14 @@ import { buildBatch, splitBatches } from '../dist/src/storage/record-batch.js';
 import { startNodeProcess } from './lib/node-process.mjs';
 import { ThinClient } from './lib/thin-client.mjs';
 
-const { values } = parseArgs({ options: {
-  scale: { type: 'string', default: '1' },
-  'in-flight': { type: 'string', default: '16' },
-  workers: { type: 'string', default: '1' },
-  'skip-kafkajs': { type: 'boolean', default: false },
-} });
+const { values } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    'in-flight': { type: 'string', default: '16' },
+    workers: { type: 'string', default: '1' },
+    'skip-kafkajs': { type: 'boolean', default: false },
+  },
+});
 const scale = Number(values.scale);
 const inFlight = Number(values['in-flight']);
 const workloads = [
@@ -66,9 +68,16 @@ async function thinConsume(broker, topic, { count, size }) {
   const t0 = performance.now();
   while (records < count) {
     const r = await c.request(1, 13, {
-      replicaId: -1, maxWaitMs: 500, minBytes: 1, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      replicaId: -1,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 8 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
       topics: [{ topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 8 << 20 }] }],
-      forgottenTopicsData: [], rackId: '',
+      forgottenTopicsData: [],
+      rackId: '',
     });
     const p = r.responses[0].partitions[0];
     if (p.errorCode !== 0) throw new Error(`fetch failed with error ${p.errorCode}`);
@@ -125,4 +134,4 @@ try {
 console.log(`through the Kafka listener, 1 partition, ${values.workers} worker thread(s), thin client ${inFlight} requests in flight`);
 console.table(rows);
 console.log(`peak RSS of the client process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-console.log('kafkajs consuming (as a group) is measured by bench/clients.mjs beside Brook\'s client.');
+console.log("kafkajs consuming (as a group) is measured by bench/clients.mjs beside Brook's client.");

@@ -5,13 +5,7 @@
 // Run after `npx tsc -p tsconfig.json`: node bench/protocol-codec.mjs [--seconds 1]
 import { parseArgs } from 'node:util';
 import { compiledCodec } from '../dist/src/protocol/compile.js';
-import {
-  API_SPECS,
-  decodeRequest,
-  decodeResponse,
-  encodeRequest,
-  encodeResponse,
-} from '../dist/src/protocol/index.js';
+import { API_SPECS, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../dist/src/protocol/index.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1' } } });
 const seconds = Number(values.seconds);
@@ -58,20 +52,22 @@ function fetchResponse(partitions) {
     throttleTimeMs: 0,
     errorCode: 0,
     sessionId: 0,
-    responses: [{
-      topicId: '00000000-0000-0000-0000-000000000000',
-      topic: 'bench-topic',
-      partitions: Array.from({ length: partitions }, (_, i) => ({
-        partitionIndex: i,
-        errorCode: 0,
-        highWatermark: 1_000_000 + i,
-        lastStableOffset: 1_000_000 + i,
-        logStartOffset: 0,
-        abortedTransactions: null,
-        preferredReadReplica: -1,
-        records: recordSet(i),
-      })),
-    }],
+    responses: [
+      {
+        topicId: '00000000-0000-0000-0000-000000000000',
+        topic: 'bench-topic',
+        partitions: Array.from({ length: partitions }, (_, i) => ({
+          partitionIndex: i,
+          errorCode: 0,
+          highWatermark: 1_000_000 + i,
+          lastStableOffset: 1_000_000 + i,
+          logStartOffset: 0,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: recordSet(i),
+        })),
+      },
+    ],
   };
 }
 
@@ -87,8 +83,13 @@ function metadataResponse(topics, partitionsPerTopic) {
       topicId: `${t.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`,
       isInternal: false,
       partitions: Array.from({ length: partitionsPerTopic }, (_, p) => ({
-        errorCode: 0, partitionIndex: p, leaderId: (p % 3) + 1, leaderEpoch: 7,
-        replicaNodes: [1, 2, 3], isrNodes: [1, 2, 3], offlineReplicas: [],
+        errorCode: 0,
+        partitionIndex: p,
+        leaderId: (p % 3) + 1,
+        leaderEpoch: 7,
+        replicaNodes: [1, 2, 3],
+        isrNodes: [1, 2, 3],
+        offlineReplicas: [],
       })),
       topicAuthorizedOperations: -2147483648,
     })),
@@ -99,13 +100,21 @@ console.log(`node ${process.version}, ${seconds}s per case`);
 
 for (const partitions of [1, 8]) {
   const frame = encodeRequest(0, 9, 1, 'bench-producer', produceRequest(partitions)).subarray(4);
-  report(`decode Produce v9 request, ${partitions} x 16 KiB`, measure(() => decodeRequest(frame)), frame.length + 4);
+  report(
+    `decode Produce v9 request, ${partitions} x 16 KiB`,
+    measure(() => decodeRequest(frame)),
+    frame.length + 4,
+  );
 }
 
 for (const partitions of [1, 8]) {
   const body = fetchResponse(partitions);
   const size = encodeResponse(1, 13, 1, body).length;
-  report(`encode Fetch v13 response, ${partitions} x 16 KiB`, measure(() => encodeResponse(1, 13, 1, body)), size);
+  report(
+    `encode Fetch v13 response, ${partitions} x 16 KiB`,
+    measure(() => encodeResponse(1, 13, 1, body)),
+    size,
+  );
   if (partitions === 8) {
     const codec = compiledCodec(API_SPECS[1].response, 13);
     const sizeOps = measure(() => codec.size(body));
@@ -116,7 +125,11 @@ for (const partitions of [1, 8]) {
 
 {
   const frame = encodeResponse(1, 13, 1, fetchResponse(8)).subarray(4);
-  report('decode Fetch v13 response, 8 x 16 KiB (client side)', measure(() => decodeResponse(1, 13, frame)), frame.length + 4);
+  report(
+    'decode Fetch v13 response, 8 x 16 KiB (client side)',
+    measure(() => decodeResponse(1, 13, frame)),
+    frame.length + 4,
+  );
 }
 
 {
@@ -125,10 +138,22 @@ for (const partitions of [1, 8]) {
     allowAutoTopicCreation: false,
     includeTopicAuthorizedOperations: false,
   }).subarray(4);
-  report('decode Metadata v12 request, 20 topics', measure(() => decodeRequest(request)), request.length + 4);
+  report(
+    'decode Metadata v12 request, 20 topics',
+    measure(() => decodeRequest(request)),
+    request.length + 4,
+  );
   const body = metadataResponse(20, 6);
   const size = encodeResponse(3, 12, 1, body).length;
-  report('encode Metadata v12 response, 3 brokers, 20 topics x 6 parts', measure(() => encodeResponse(3, 12, 1, body)), size);
+  report(
+    'encode Metadata v12 response, 3 brokers, 20 topics x 6 parts',
+    measure(() => encodeResponse(3, 12, 1, body)),
+    size,
+  );
   const frame = encodeResponse(3, 12, 1, body).subarray(4);
-  report('decode Metadata v12 response (client side)', measure(() => decodeResponse(3, 12, frame)), size);
+  report(
+    'decode Metadata v12 response (client side)',
+    measure(() => decodeResponse(3, 12, frame)),
+    size,
+  );
 }

@@ -17,13 +17,15 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Admin, Producer } from '../dist/src/index.js';
 
-const { values: opt } = parseArgs({ options: {
-  rate: { type: 'string', default: '2000' },
-  seconds: { type: 'string', default: '5' },
-  codec: { type: 'string', default: 'zstd' },
-  reps: { type: 'string', default: '1' },
-  'pool-threads': { type: 'string', default: '0,1' },
-} });
+const { values: opt } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '5' },
+    codec: { type: 'string', default: 'zstd' },
+    reps: { type: 'string', default: '1' },
+    'pool-threads': { type: 'string', default: '0,1' },
+  },
+});
 const rate = Number(opt.rate);
 const durationMs = Number(opt.seconds) * 1000;
 const loaderPath = fileURLToPath(new URL('./lib/batch-loader.mjs', import.meta.url));
@@ -32,7 +34,9 @@ const loaderPath = fileURLToPath(new URL('./lib/batch-loader.mjs', import.meta.u
 function backgroundLoad(bootstrap, topic) {
   const child = spawn(process.execPath, [loaderPath, bootstrap, topic], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (c) => { out += c; });
+  child.stdout.on('data', (c) => {
+    out += c;
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
     async stop() {
@@ -53,27 +57,34 @@ async function measure(producer, topic) {
 
 const fmt = (r) => `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, p99.9 ${r['p99.9'].toFixed(2)} ms (${r.count} sends)`;
 
-for (let rep = 0; rep < Number(opt.reps); rep++) for (const poolThreads of opt['pool-threads'].split(',')) {
-  const node = await startNodeProcess({ workers: 1, extraArgs: ['--http-port', '-1', '--cpu-pool-threads', poolThreads] });
-  try {
-    const admin = new Admin({ bootstrapServers: [node.bootstrap] });
-    await admin.createTopics({ topics: [
-      { name: 'plain', numPartitions: 1 },
-      { name: 'recompressed', numPartitions: 1, configs: { 'compression.type': opt.codec } },
-      { name: 'as-sent', numPartitions: 1 },
-    ], waitForLeaders: true });
-    await admin.close();
-    const measured = new Producer({ bootstrapServers: [node.bootstrap], acks: -1, lingerMs: 0 });
-    const alone = await measure(measured, 'plain');
-    console.log(`rep ${rep} pool threads ${poolThreads} alone:                         ${fmt(alone)}`);
-    for (const [label, topic] of [[`beside ${opt.codec} recompression:`, 'recompressed'], ['beside the same load as sent: ', 'as-sent']]) {
-      const load = backgroundLoad(node.bootstrap, topic);
-      const shared = await measure(measured, 'plain');
-      const mbps = await load.stop();
-      console.log(`rep ${rep} pool threads ${poolThreads} ${label}  ${fmt(shared)}; loaded topic ${mbps.toFixed(1)} MB/s`);
+for (let rep = 0; rep < Number(opt.reps); rep++)
+  for (const poolThreads of opt['pool-threads'].split(',')) {
+    const node = await startNodeProcess({ workers: 1, extraArgs: ['--http-port', '-1', '--cpu-pool-threads', poolThreads] });
+    try {
+      const admin = new Admin({ bootstrapServers: [node.bootstrap] });
+      await admin.createTopics({
+        topics: [
+          { name: 'plain', numPartitions: 1 },
+          { name: 'recompressed', numPartitions: 1, configs: { 'compression.type': opt.codec } },
+          { name: 'as-sent', numPartitions: 1 },
+        ],
+        waitForLeaders: true,
+      });
+      await admin.close();
+      const measured = new Producer({ bootstrapServers: [node.bootstrap], acks: -1, lingerMs: 0 });
+      const alone = await measure(measured, 'plain');
+      console.log(`rep ${rep} pool threads ${poolThreads} alone:                         ${fmt(alone)}`);
+      for (const [label, topic] of [
+        [`beside ${opt.codec} recompression:`, 'recompressed'],
+        ['beside the same load as sent: ', 'as-sent'],
+      ]) {
+        const load = backgroundLoad(node.bootstrap, topic);
+        const shared = await measure(measured, 'plain');
+        const mbps = await load.stop();
+        console.log(`rep ${rep} pool threads ${poolThreads} ${label}  ${fmt(shared)}; loaded topic ${mbps.toFixed(1)} MB/s`);
+      }
+      await measured.close();
+    } finally {
+      await node.stop();
     }
-    await measured.close();
-  } finally {
-    await node.stop();
   }
-}

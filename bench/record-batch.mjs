@@ -10,10 +10,12 @@ import { parseArgs } from 'node:util';
 import { BatchBuilder, decodeScanned, scanBatches } from '../dist/src/client/record-batch.js';
 import { buildBatch, iterateRecords, splitBatches } from '../dist/src/storage/record-batch.js';
 
-const { values } = parseArgs({ options: {
-  mib: { type: 'string', default: '32' },
-  reps: { type: 'string', default: '5' },
-} });
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '32' },
+    reps: { type: 'string', default: '5' },
+  },
+});
 const totalBytes = Number(values.mib) * 1024 * 1024;
 const reps = Number(values.reps);
 const batchBytesTarget = 16 * 1024;
@@ -72,8 +74,7 @@ function decodeShared(data) {
   return { seconds: (performance.now() - start) / 1000, records: out.length };
 }
 
-const fmt = (records, bytes, seconds) =>
-  `${(records / seconds / 1e6).toFixed(2).padStart(7)}M records/s  ${(bytes / seconds / 1e6).toFixed(0).padStart(6)} MB/s`;
+const fmt = (records, bytes, seconds) => `${(records / seconds / 1e6).toFixed(2).padStart(7)}M records/s  ${(bytes / seconds / 1e6).toFixed(0).padStart(6)} MB/s`;
 
 console.log(`record batches, 16 KiB uncompressed, ${values.mib} MiB per run, median of ${reps}`);
 for (const recordBytes of [100, 1024]) {

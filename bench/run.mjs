@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 const args = process.argv.slice(2);
 const micro = args.includes('--micro');
 const rest = args.filter((a) => a !== '--micro');
-const benches = micro ? ['storage-append.mjs', 'runtime-append.mjs', 'protocol-codec.mjs', 'produce-consume.mjs', 'clients.mjs', 'groups.mjs', 'lifecycle.mjs', 'ack-latency.mjs'] : ['suite/index.mjs'];
+const benches = micro
+  ? ['storage-append.mjs', 'runtime-append.mjs', 'protocol-codec.mjs', 'produce-consume.mjs', 'clients.mjs', 'groups.mjs', 'lifecycle.mjs', 'ack-latency.mjs']
+  : ['suite/index.mjs'];
 let failed = 0;
 for (const b of benches) {
   console.log(`\n=== bench/${b} ===`);

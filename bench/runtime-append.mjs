@@ -12,12 +12,14 @@ import { Supervisor } from '../dist/src/runtime/supervisor.js';
 import { buildBatch } from '../dist/src/storage/record-batch.js';
 import { PartitionLog } from '../dist/src/storage/partition-log.js';
 
-const { values } = parseArgs({ options: {
-  seconds: { type: 'string', default: '4' },
-  'in-flight': { type: 'string', default: '64' },
-  workers: { type: 'string', default: '1' },
-  durability: { type: 'string', default: 'normal' },
-} });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    'in-flight': { type: 'string', default: '64' },
+    workers: { type: 'string', default: '1' },
+    durability: { type: 'string', default: 'normal' },
+  },
+});
 const seconds = Number(values.seconds);
 const inFlight = Number(values['in-flight']);
 
@@ -54,8 +56,11 @@ async function run(recordBytes, partitions) {
   rmSync(dir, { recursive: true, force: true });
   const records = batches * perBatch;
   return {
-    record: `${recordBytes} B`, partitions, batchesPerSec: Math.round(batches / elapsed),
-    recordsPerSec: Math.round(records / elapsed), mbPerSec: +((batches * bytes.length) / elapsed / 1e6).toFixed(1),
+    record: `${recordBytes} B`,
+    partitions,
+    batchesPerSec: Math.round(batches / elapsed),
+    recordsPerSec: Math.round(records / elapsed),
+    mbPerSec: +((batches * bytes.length) / elapsed / 1e6).toFixed(1),
   };
 }
 
@@ -75,8 +80,11 @@ function direct(recordBytes) {
   log.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    record: `${recordBytes} B`, partitions: 'storage direct', batchesPerSec: Math.round(batches / elapsed),
-    recordsPerSec: Math.round((batches * perBatch) / elapsed), mbPerSec: +((batches * bytes.length) / elapsed / 1e6).toFixed(1),
+    record: `${recordBytes} B`,
+    partitions: 'storage direct',
+    batchesPerSec: Math.round(batches / elapsed),
+    recordsPerSec: Math.round((batches * perBatch) / elapsed),
+    mbPerSec: +((batches * bytes.length) / elapsed / 1e6).toFixed(1),
   };
 }
 

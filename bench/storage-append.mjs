@@ -13,10 +13,12 @@ import { parseArgs } from 'node:util';
 import { PartitionLog } from '../dist/src/storage/partition-log.js';
 import { buildBatch } from '../dist/src/storage/record-batch.js';
 
-const { values } = parseArgs({ options: {
-  mib: { type: 'string', default: '128' },
-  reps: { type: 'string', default: '3' },
-} });
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '128' },
+    reps: { type: 'string', default: '3' },
+  },
+});
 const totalBytes = Number(values.mib) * 1024 * 1024;
 const reps = Number(values.reps);
 const batchBytesTarget = 16 * 1024;
@@ -60,7 +62,9 @@ function timeRaw(durability, grouped, blob, count) {
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
   db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)');
   const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
-  const group = db.transaction((from) => { for (let k = from; k < from + groupSize; k++) insert.run(k, blob); });
+  const group = db.transaction((from) => {
+    for (let k = from; k < from + groupSize; k++) insert.run(k, blob);
+  });
   const start = performance.now();
   for (let k = 0; k < count; k += groupSize) {
     if (grouped) group(k);

@@ -16,16 +16,42 @@ const outDir = join(repoDir, 'src', 'protocol', 'messages');
 
 // The APIs Brook speaks, by api key. Names are Kafka's, without the Request/Response suffix.
 const API_NAMES = [
-  [0, 'Produce'], [1, 'Fetch'], [2, 'ListOffsets'], [3, 'Metadata'], [8, 'OffsetCommit'],
-  [9, 'OffsetFetch'], [10, 'FindCoordinator'], [11, 'JoinGroup'], [12, 'Heartbeat'],
-  [13, 'LeaveGroup'], [14, 'SyncGroup'], [15, 'DescribeGroups'], [16, 'ListGroups'],
-  [17, 'SaslHandshake'], [18, 'ApiVersions'], [19, 'CreateTopics'], [20, 'DeleteTopics'],
-  [21, 'DeleteRecords'], [22, 'InitProducerId'], [23, 'OffsetForLeaderEpoch'],
-  [24, 'AddPartitionsToTxn'], [25, 'AddOffsetsToTxn'], [26, 'EndTxn'], [28, 'TxnOffsetCommit'],
-  [32, 'DescribeConfigs'], [33, 'AlterConfigs'], [35, 'DescribeLogDirs'], [36, 'SaslAuthenticate'],
-  [37, 'CreatePartitions'], [42, 'DeleteGroups'], [44, 'IncrementalAlterConfigs'],
-  [47, 'OffsetDelete'], [60, 'DescribeCluster'], [61, 'DescribeProducers'],
-  [65, 'DescribeTransactions'], [66, 'ListTransactions'],
+  [0, 'Produce'],
+  [1, 'Fetch'],
+  [2, 'ListOffsets'],
+  [3, 'Metadata'],
+  [8, 'OffsetCommit'],
+  [9, 'OffsetFetch'],
+  [10, 'FindCoordinator'],
+  [11, 'JoinGroup'],
+  [12, 'Heartbeat'],
+  [13, 'LeaveGroup'],
+  [14, 'SyncGroup'],
+  [15, 'DescribeGroups'],
+  [16, 'ListGroups'],
+  [17, 'SaslHandshake'],
+  [18, 'ApiVersions'],
+  [19, 'CreateTopics'],
+  [20, 'DeleteTopics'],
+  [21, 'DeleteRecords'],
+  [22, 'InitProducerId'],
+  [23, 'OffsetForLeaderEpoch'],
+  [24, 'AddPartitionsToTxn'],
+  [25, 'AddOffsetsToTxn'],
+  [26, 'EndTxn'],
+  [28, 'TxnOffsetCommit'],
+  [32, 'DescribeConfigs'],
+  [33, 'AlterConfigs'],
+  [35, 'DescribeLogDirs'],
+  [36, 'SaslAuthenticate'],
+  [37, 'CreatePartitions'],
+  [42, 'DeleteGroups'],
+  [44, 'IncrementalAlterConfigs'],
+  [47, 'OffsetDelete'],
+  [60, 'DescribeCluster'],
+  [61, 'DescribeProducers'],
+  [65, 'DescribeTransactions'],
+  [66, 'ListTransactions'],
 ];
 // Versioned data structures that travel inside other messages' bytes fields.
 const DATA_NAMES = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'];
@@ -41,7 +67,10 @@ function stripComments(text) {
     const c = text[i];
     if (inString) {
       out += c;
-      if (c === '\\') { out += text[++i]; continue; }
+      if (c === '\\') {
+        out += text[++i];
+        continue;
+      }
       if (c === '"') inString = false;
     } else if (c === '"') {
       inString = true;
@@ -81,14 +110,23 @@ function parseDefault(field, baseType, isArray) {
   if (d === 'null' || d === null) return null;
   if (isArray || !PRIMITIVES.has(baseType)) throw new Error(`unsupported default ${d} for ${field.name}`);
   switch (baseType) {
-    case 'bool': return d === true || d === 'true';
-    case 'string': return String(d);
-    case 'int8': case 'int16': case 'int32': case 'int64': case 'uint16': case 'uint32': case 'float64': {
+    case 'bool':
+      return d === true || d === 'true';
+    case 'string':
+      return String(d);
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'uint16':
+    case 'uint32':
+    case 'float64': {
       const n = Number(d);
       if (!Number.isFinite(n)) throw new Error(`bad numeric default ${d} for ${field.name}`);
       return n;
     }
-    default: throw new Error(`unsupported default ${d} for ${field.name} (${baseType})`);
+    default:
+      throw new Error(`unsupported default ${d} for ${field.name} (${baseType})`);
   }
 }
 
@@ -103,7 +141,10 @@ function normaliseField(field, common) {
   const out = { name: camel(field.name), versions: parseVersions(field.versions) };
   if (out.versions === null) throw new Error(`field ${field.name} has no versions`);
   if (PRIMITIVES.has(base)) {
-    if (isArray) { out.type = 'array'; out.items = base; } else out.type = base;
+    if (isArray) {
+      out.type = 'array';
+      out.items = base;
+    } else out.type = base;
   } else {
     out.type = isArray ? 'array' : 'struct';
     if (isArray) out.items = 'struct';
@@ -225,9 +266,10 @@ function emitTypes(msg, typeName) {
   const valid = msg.validVersions;
   let out = '';
   for (const suffix of ['', 'Input']) {
-    const doc = suffix === ''
-      ? `/** ${msg.name} as decoded: every field of every version is present (absent ones hold their default). */`
-      : `/** ${msg.name} as accepted by the encoder: defaulted, tagged and version-dependent fields may be omitted. */`;
+    const doc =
+      suffix === ''
+        ? `/** ${msg.name} as decoded: every field of every version is present (absent ones hold their default). */`
+        : `/** ${msg.name} as accepted by the encoder: defaulted, tagged and version-dependent fields may be omitted. */`;
     out += `${doc}\nexport interface ${typeName}${suffix} {\n${emitInterfaceBody(msg.fields, typeName, suffix, valid, '  ')}\n}\n`;
     if (structs.size > 0) {
       out += `export declare namespace ${typeName}${suffix} {\n`;
@@ -257,7 +299,7 @@ function headerVersions(apiKey, req, res) {
 
 // ---- Main ----------------------------------------------------------------------------------------
 
-const HEADER = '// Generated by scripts/gen-protocol.mjs from Kafka\'s message specs. Do not edit by hand.\n';
+const HEADER = "// Generated by scripts/gen-protocol.mjs from Kafka's message specs. Do not edit by hand.\n";
 
 function main() {
   rmSync(outDir, { recursive: true, force: true });
@@ -271,11 +313,16 @@ function main() {
       throw new Error(`${name}: request and response valid versions differ`);
     }
     const file = kebab(name);
-    const src = HEADER + "import { VERSION_MAX as MAX, type MessageSpec } from '../schema.js';\n\n"
-      + emitSpec(`${camel(name)}RequestSpec`, req) + '\n'
-      + emitSpec(`${camel(name)}ResponseSpec`, res) + '\n'
-      + emitTypes(req, `${name}Request`) + '\n'
-      + emitTypes(res, `${name}Response`);
+    const src =
+      HEADER +
+      "import { VERSION_MAX as MAX, type MessageSpec } from '../schema.js';\n\n" +
+      emitSpec(`${camel(name)}RequestSpec`, req) +
+      '\n' +
+      emitSpec(`${camel(name)}ResponseSpec`, res) +
+      '\n' +
+      emitTypes(req, `${name}Request`) +
+      '\n' +
+      emitTypes(res, `${name}Response`);
     writeFileSync(join(outDir, `${file}.ts`), src);
     index.push({ apiKey, name, file, headers: headerVersions(apiKey, req, res), valid: req.validVersions });
   }
@@ -302,16 +349,22 @@ function emitIndex(index) {
   s += '/** Kafka api names by api key. */\nexport const API_NAMES: Readonly<Record<ApiKey, string>> = {\n';
   for (const a of index) s += `  ${a.apiKey}: '${a.name}',\n`;
   s += '};\n\n';
-  s += 'export interface ApiSpec {\n  readonly apiKey: ApiKey;\n  readonly name: string;\n  readonly request: MessageSpec;\n  readonly response: MessageSpec;\n'
-    + '  /** Header versions indexed by api version: [requestHeaderVersion, responseHeaderVersion]. */\n'
-    + '  readonly headerVersions: readonly (readonly [number, number])[];\n}\n\n';
+  s +=
+    'export interface ApiSpec {\n  readonly apiKey: ApiKey;\n  readonly name: string;\n  readonly request: MessageSpec;\n  readonly response: MessageSpec;\n' +
+    '  /** Header versions indexed by api version: [requestHeaderVersion, responseHeaderVersion]. */\n' +
+    '  readonly headerVersions: readonly (readonly [number, number])[];\n}\n\n';
   s += '/** Every api Brook speaks, by api key. */\nexport const API_SPECS: Readonly<Record<ApiKey, ApiSpec>> = {\n';
   for (const a of index) {
     const hv = a.headers.map(([q, r]) => `[${q}, ${r}]`).join(', ');
     s += `  ${a.apiKey}: { apiKey: ${a.apiKey}, name: '${a.name}', request: ${camel(a.name)}RequestSpec, response: ${camel(a.name)}ResponseSpec, headerVersions: [${hv}] },\n`;
   }
   s += '};\n\n';
-  for (const [map, suffix] of [['RequestBodies', 'Request'], ['RequestInputs', 'RequestInput'], ['ResponseBodies', 'Response'], ['ResponseInputs', 'ResponseInput']]) {
+  for (const [map, suffix] of [
+    ['RequestBodies', 'Request'],
+    ['RequestInputs', 'RequestInput'],
+    ['ResponseBodies', 'Response'],
+    ['ResponseInputs', 'ResponseInput'],
+  ]) {
     s += `export interface ${map} {\n`;
     for (const a of index) s += `  ${a.apiKey}: ${a.name}${suffix};\n`;
     s += '}\n';

@@ -96,10 +96,7 @@ export function lockDataDir(dir: string): DataDirLock {
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
       const holder = holderPid(abs);
-      throw new DataDirError(
-        `data dir ${abs} is in use by another Brook node${holder ? ` (PID ${holder})` : ''}; ` +
-        'stop it or choose another --data-dir',
-      );
+      throw new DataDirError(`data dir ${abs} is in use by another Brook node${holder ? ` (PID ${holder})` : ''}; ` + 'stop it or choose another --data-dir');
     }
     throw new DataDirError(`data dir ${abs}: cannot take the lock ${join(abs, LOCK_FILE)}: ${(err as Error).message}`);
   }

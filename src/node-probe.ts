@@ -38,23 +38,61 @@ export class NodeProbe {
   private readonly partitionOldest: Gauge<'topic' | 'partition'>;
   private readonly walCheckpoints: Gauge<'outcome'>;
 
-  constructor(registry: Registry, private readonly node: ProbedNode) {
+  constructor(
+    registry: Registry,
+    private readonly node: ProbedNode,
+  ) {
     const registers = [registry];
     this.partitions = new Gauge({ name: 'brook_kafka_partitions', help: 'Partitions led by this node', registers });
     this.underReplicated = new Gauge({ name: 'brook_kafka_under_replicated_partitions', help: 'Partitions whose ISR is smaller than their replica set', registers });
-    this.mailboxDepth = new Gauge({ name: 'brook_actor_mailbox_depth', help: 'Messages queued for an actor (in flight to it plus waiting on the main thread)', labelNames: ['actor', 'kind', 'thread'], registers });
+    this.mailboxDepth = new Gauge({
+      name: 'brook_actor_mailbox_depth',
+      help: 'Messages queued for an actor (in flight to it plus waiting on the main thread)',
+      labelNames: ['actor', 'kind', 'thread'],
+      registers,
+    });
     this.restarts = new Gauge({ name: 'brook_actor_restarts_total', help: 'Times the supervisor restarted an actor', labelNames: ['actor', 'kind'], registers });
-    this.elu = new Gauge({ name: 'brook_thread_event_loop_utilization', help: `Event-loop utilisation of a worker thread (its share of wall time busy, measured from the main thread) over its last closed window of ${threadStatsWindowMs / 1000} s (0..1)`, labelNames: ['thread'], registers });
+    this.elu = new Gauge({
+      name: 'brook_thread_event_loop_utilization',
+      help: `Event-loop utilisation of a worker thread (its share of wall time busy, measured from the main thread) over its last closed window of ${threadStatsWindowMs / 1000} s (0..1)`,
+      labelNames: ['thread'],
+      registers,
+    });
     this.threads = new Gauge({ name: 'brook_worker_threads', help: 'Live worker threads', registers });
-    this.loopDelay = new Gauge({ name: 'brook_thread_event_loop_delay_seconds', help: `Event-loop delay of a worker thread over its last closed window of ${threadStatsWindowMs / 1000} s (quantile 0.5, 0.99 and 1 = max)`, labelNames: ['thread', 'quantile'], registers });
+    this.loopDelay = new Gauge({
+      name: 'brook_thread_event_loop_delay_seconds',
+      help: `Event-loop delay of a worker thread over its last closed window of ${threadStatsWindowMs / 1000} s (quantile 0.5, 0.99 and 1 = max)`,
+      labelNames: ['thread', 'quantile'],
+      registers,
+    });
     const group = ['consumergroup', 'topic', 'partition'] as const;
-    this.groupLag = new Gauge({ name: 'kafka_consumergroup_lag', help: 'High watermark minus the group\'s committed offset, per partition', labelNames: group, registers });
-    this.groupLagSum = new Gauge({ name: 'kafka_consumergroup_lag_sum', help: 'Lag of a group summed over a topic\'s partitions', labelNames: ['consumergroup', 'topic'], registers });
+    this.groupLag = new Gauge({ name: 'kafka_consumergroup_lag', help: "High watermark minus the group's committed offset, per partition", labelNames: group, registers });
+    this.groupLagSum = new Gauge({
+      name: 'kafka_consumergroup_lag_sum',
+      help: "Lag of a group summed over a topic's partitions",
+      labelNames: ['consumergroup', 'topic'],
+      registers,
+    });
     this.groupOffset = new Gauge({ name: 'kafka_consumergroup_current_offset', help: 'Offset a group has committed, per partition', labelNames: group, registers });
     this.groupMembers = new Gauge({ name: 'kafka_consumergroup_members', help: 'Members of a consumer group', labelNames: ['consumergroup'], registers });
-    this.partitionOffset = new Gauge({ name: 'kafka_topic_partition_current_offset', help: 'High watermark of a partition led by this node', labelNames: ['topic', 'partition'], registers });
-    this.walCheckpoints = new Gauge({ name: 'brook_wal_checkpoints_total', help: 'WAL checkpoint work of the checkpointer thread: requests, rounds run, requests dropped (queue full), errors', labelNames: ['outcome'], registers });
-    this.partitionOldest = new Gauge({ name: 'kafka_topic_partition_oldest_offset', help: 'Log start offset of a partition led by this node', labelNames: ['topic', 'partition'], registers });
+    this.partitionOffset = new Gauge({
+      name: 'kafka_topic_partition_current_offset',
+      help: 'High watermark of a partition led by this node',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.walCheckpoints = new Gauge({
+      name: 'brook_wal_checkpoints_total',
+      help: 'WAL checkpoint work of the checkpointer thread: requests, rounds run, requests dropped (queue full), errors',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.partitionOldest = new Gauge({
+      name: 'kafka_topic_partition_oldest_offset',
+      help: 'Log start offset of a partition led by this node',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
   }
 
   async refresh(): Promise<void> {

@@ -71,10 +71,10 @@ export class BrookNode implements Broker {
     this.asks = new ActorAsks(config.nodeId, supervisor);
     this.partitions = new PartitionClient(this.asks, routes, supervisor);
     this.groups = new GroupCoordinatorClient(this.asks, routes, controller.image);
-    this.partitionManager = new PartitionManager(
-      supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config),
-      { logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs, cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax } },
-    );
+    this.partitionManager = new PartitionManager(supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), {
+      logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+      cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax },
+    });
     this.nodeProbe = new NodeProbe(this.metrics, this);
   }
 
@@ -124,13 +124,20 @@ export class BrookNode implements Broker {
       await node.stop();
       throw err;
     }
-    log.info({
-      nodeId: config.nodeId, dataDir, workers: config.workers, durability: config.durability,
-      listener: `${config.host}:${node.advertised.port}`, advertised: `${node.advertised.host}:${node.advertised.port}`,
-      http: node.httpPort >= 0 ? `${config.host}:${node.httpPort}` : 'off',
-      console: node.httpPort >= 0 ? `http://${consoleHost(config.host, node.advertised.host)}:${node.httpPort}` : 'off',
-      topics: controller.image.topicsByName.size,
-    }, 'brook node started');
+    log.info(
+      {
+        nodeId: config.nodeId,
+        dataDir,
+        workers: config.workers,
+        durability: config.durability,
+        listener: `${config.host}:${node.advertised.port}`,
+        advertised: `${node.advertised.host}:${node.advertised.port}`,
+        http: node.httpPort >= 0 ? `${config.host}:${node.httpPort}` : 'off',
+        console: node.httpPort >= 0 ? `http://${consoleHost(config.host, node.advertised.host)}:${node.httpPort}` : 'off',
+        topics: controller.image.topicsByName.size,
+      },
+      'brook node started',
+    );
     return node;
   }
 

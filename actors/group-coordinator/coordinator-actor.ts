@@ -24,9 +24,7 @@ import { openPartitionLog, PartitionActor } from '../partition/partition-actor.j
 import type { PartitionConfig, PartitionMessage, PartitionProtocol } from '../partition/messages.js';
 import { GroupStateMachine } from './group-state-machine.js';
 import { groupLimits } from './limits.js';
-import type {
-  CoordinatorMessage, GroupCoordinatorProtocol, GroupCoordinatorSettings, GroupCoordinatorState, GroupMessage, GroupProtocol,
-} from './messages.js';
+import type { CoordinatorMessage, GroupCoordinatorProtocol, GroupCoordinatorSettings, GroupCoordinatorState, GroupMessage, GroupProtocol } from './messages.js';
 import { decodeRecord, encodeRecord } from './records.js';
 
 export interface GroupCoordinatorConfig extends PartitionConfig {
@@ -206,8 +204,12 @@ class GroupCoordinatorActor implements Actor<GroupCoordinatorProtocol> {
     return {
       partition: this.partition.inspect(),
       groups: {
-        groups: this.stm.groups.size, members, offsets, pendingJoins: this.stm.pendingJoins,
-        loadedRecords: this.loadStats.loadedRecords, loadMs: Math.round(this.loadStats.loadMs),
+        groups: this.stm.groups.size,
+        members,
+        offsets,
+        pendingJoins: this.stm.pendingJoins,
+        loadedRecords: this.loadStats.loadedRecords,
+        loadMs: Math.round(this.loadStats.loadMs),
       },
     };
   }

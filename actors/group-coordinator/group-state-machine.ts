@@ -22,9 +22,25 @@ import { decodeConsumerProtocolSubscription } from '../../src/protocol/codec.js'
 import { errorCode, type KafkaErrorName } from '../../src/protocol/errors.js';
 import { groupLimits } from './limits.js';
 import type {
-  CommitOffsets, CommitOffsetsResult, DeleteOffsets, DeleteOffsetsResult, DescribedGroup, FetchedOffset, FetchOffsets,
-  FetchOffsetsResult, GroupCoordinatorSettings, GroupState, Heartbeat, JoinGroup, JoinGroupResult, LeaveGroup,
-  LeaveGroupResult, ListedGroup, ProtocolOffer, SyncGroup, SyncGroupResult,
+  CommitOffsets,
+  CommitOffsetsResult,
+  DeleteOffsets,
+  DeleteOffsetsResult,
+  DescribedGroup,
+  FetchedOffset,
+  FetchOffsets,
+  FetchOffsetsResult,
+  GroupCoordinatorSettings,
+  GroupState,
+  Heartbeat,
+  JoinGroup,
+  JoinGroupResult,
+  LeaveGroup,
+  LeaveGroupResult,
+  ListedGroup,
+  ProtocolOffer,
+  SyncGroup,
+  SyncGroupResult,
 } from './messages.js';
 import type { CoordinatorRecord, GroupMetadataValue, OffsetCommitValue } from './records.js';
 
@@ -72,7 +88,10 @@ export class Group {
   /** "topic\0partition" -> committed offset. */
   readonly offsets = new Map<string, StoredOffset>();
 
-  constructor(readonly groupId: string, now: number) {
+  constructor(
+    readonly groupId: string,
+    now: number,
+  ) {
     this.stateSince = now;
   }
 }
@@ -91,7 +110,14 @@ const code = (name: KafkaErrorName): number => errorCode(name);
 
 export function joinError(memberId: string, name: KafkaErrorName): JoinGroupResult {
   return {
-    errorCode: code(name), generationId: -1, protocolType: null, protocolName: null, leader: '', skipAssignment: false, memberId, members: [],
+    errorCode: code(name),
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    skipAssignment: false,
+    memberId,
+    members: [],
   };
 }
 
@@ -224,10 +250,19 @@ export class GroupStateMachine {
   private addMemberAndRebalance(g: Group, memberId: string, req: JoinGroup, now: number, reply: JoinReply): void {
     if (this.pendingJoinCount >= this.pendingJoinsMax) return reply(joinError(memberId, 'COORDINATOR_NOT_AVAILABLE'));
     const m: Member = {
-      memberId, groupInstanceId: req.groupInstanceId, clientId: req.clientId, clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs, protocolType: req.protocolType,
-      protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })), assignment: EMPTY,
-      awaitingJoin: null, awaitingSync: null, heartbeatDeadline: now + req.sessionTimeoutMs, isNew: true,
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+      assignment: EMPTY,
+      awaitingJoin: null,
+      awaitingSync: null,
+      heartbeatDeadline: now + req.sessionTimeoutMs,
+      isNew: true,
     };
     g.members.set(memberId, m);
     if (m.groupInstanceId !== null) g.staticMembers.set(m.groupInstanceId, memberId);
@@ -386,9 +421,7 @@ export class GroupStateMachine {
       leader: g.leaderId ?? '',
       skipAssignment: false,
       memberId: m.memberId,
-      members: isLeader
-        ? [...g.members.values()].map((x) => ({ memberId: x.memberId, groupInstanceId: x.groupInstanceId, metadata: metadataFor(x, g.protocolName) }))
-        : [],
+      members: isLeader ? [...g.members.values()].map((x) => ({ memberId: x.memberId, groupInstanceId: x.groupInstanceId, metadata: metadataFor(x, g.protocolName) })) : [],
     };
   }
 
@@ -561,7 +594,10 @@ export class GroupStateMachine {
           return { partitionIndex: p.partitionIndex, errorCode: code('OFFSET_METADATA_TOO_LARGE') };
         }
         const value: StoredOffset = {
-          offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestamp: now,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.committedMetadata ?? '',
+          commitTimestamp: now,
         };
         g!.offsets.set(offsetKey(t.name, p.partitionIndex), value);
         this.writes.push({ type: 'offset', groupId: g!.groupId, topic: t.name, partition: p.partitionIndex, value });
@@ -663,9 +699,12 @@ export class GroupStateMachine {
       groupId,
       groupState: g.state,
       protocolType: g.protocolType ?? '',
-      protocolData: stable ? g.protocolName ?? '' : '',
+      protocolData: stable ? (g.protocolName ?? '') : '',
       members: [...g.members.values()].map((m) => ({
-        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
         memberMetadata: stable ? metadataFor(m, g.protocolName) : EMPTY,
         memberAssignment: stable ? m.assignment : EMPTY,
       })),
@@ -774,9 +813,14 @@ export class GroupStateMachine {
       leader: g.leaderId,
       currentStateTimestamp: g.stateSince,
       members: [...g.members.values()].map((m) => ({
-        memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
-        rebalanceTimeout: m.rebalanceTimeoutMs, sessionTimeout: m.sessionTimeoutMs,
-        subscription: toBuffer(metadataFor(m, g.protocolName)), assignment: toBuffer(m.assignment),
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeout: m.rebalanceTimeoutMs,
+        sessionTimeout: m.sessionTimeoutMs,
+        subscription: toBuffer(metadataFor(m, g.protocolName)),
+        assignment: toBuffer(m.assignment),
       })),
     };
     this.writes.push({ type: 'group', groupId: g.groupId, value });
@@ -792,10 +836,19 @@ function restoreGroup(g: Group, v: GroupMetadataValue, now: number): void {
   g.stateSince = v.currentStateTimestamp >= 0 ? v.currentStateTimestamp : now;
   for (const mv of v.members) {
     g.members.set(mv.memberId, {
-      memberId: mv.memberId, groupInstanceId: mv.groupInstanceId, clientId: mv.clientId, clientHost: mv.clientHost,
-      sessionTimeoutMs: mv.sessionTimeout, rebalanceTimeoutMs: mv.rebalanceTimeout, protocolType: v.protocolType,
-      protocols: v.protocol === null ? [] : [{ name: v.protocol, metadata: mv.subscription }], assignment: mv.assignment,
-      awaitingJoin: null, awaitingSync: null, heartbeatDeadline: now + mv.sessionTimeout, isNew: false,
+      memberId: mv.memberId,
+      groupInstanceId: mv.groupInstanceId,
+      clientId: mv.clientId,
+      clientHost: mv.clientHost,
+      sessionTimeoutMs: mv.sessionTimeout,
+      rebalanceTimeoutMs: mv.rebalanceTimeout,
+      protocolType: v.protocolType,
+      protocols: v.protocol === null ? [] : [{ name: v.protocol, metadata: mv.subscription }],
+      assignment: mv.assignment,
+      awaitingJoin: null,
+      awaitingSync: null,
+      heartbeatDeadline: now + mv.sessionTimeout,
+      isNew: false,
     });
     if (mv.groupInstanceId !== null) g.staticMembers.set(mv.groupInstanceId, mv.memberId);
   }

@@ -17,7 +17,9 @@ import { Reader } from '../../src/protocol/reader.js';
 import { VERSION_MAX as MAX, type MessageSpec } from '../../src/protocol/schema.js';
 
 const offsetCommitKeySpec: MessageSpec = {
-  name: 'OffsetCommitKey', validVersions: [0, 1], flexibleVersions: null,
+  name: 'OffsetCommitKey',
+  validVersions: [0, 1],
+  flexibleVersions: null,
   fields: [
     { name: 'group', type: 'string', versions: [0, MAX] },
     { name: 'topic', type: 'string', versions: [0, MAX] },
@@ -26,12 +28,16 @@ const offsetCommitKeySpec: MessageSpec = {
 };
 
 const groupMetadataKeySpec: MessageSpec = {
-  name: 'GroupMetadataKey', validVersions: [2, 2], flexibleVersions: null,
+  name: 'GroupMetadataKey',
+  validVersions: [2, 2],
+  flexibleVersions: null,
   fields: [{ name: 'group', type: 'string', versions: [2, MAX] }],
 };
 
 const offsetCommitValueSpec: MessageSpec = {
-  name: 'OffsetCommitValue', validVersions: [0, 4], flexibleVersions: [4, MAX],
+  name: 'OffsetCommitValue',
+  validVersions: [0, 4],
+  flexibleVersions: [4, MAX],
   fields: [
     { name: 'offset', type: 'int64', versions: [0, MAX] },
     { name: 'leaderEpoch', type: 'int32', versions: [3, MAX], default: -1 },
@@ -42,23 +48,32 @@ const offsetCommitValueSpec: MessageSpec = {
 };
 
 const groupMetadataValueSpec: MessageSpec = {
-  name: 'GroupMetadataValue', validVersions: [0, 4], flexibleVersions: [4, MAX],
+  name: 'GroupMetadataValue',
+  validVersions: [0, 4],
+  flexibleVersions: [4, MAX],
   fields: [
     { name: 'protocolType', type: 'string', versions: [0, MAX] },
     { name: 'generation', type: 'int32', versions: [0, MAX] },
     { name: 'protocol', type: 'string', versions: [0, MAX], nullableVersions: [0, MAX] },
     { name: 'leader', type: 'string', versions: [0, MAX], nullableVersions: [0, MAX] },
     { name: 'currentStateTimestamp', type: 'int64', versions: [2, MAX], default: -1 },
-    { name: 'members', type: 'array', items: 'struct', versions: [0, MAX], structName: 'MemberMetadata', fields: [
-      { name: 'memberId', type: 'string', versions: [0, MAX] },
-      { name: 'groupInstanceId', type: 'string', versions: [3, MAX], nullableVersions: [3, MAX], default: null },
-      { name: 'clientId', type: 'string', versions: [0, MAX] },
-      { name: 'clientHost', type: 'string', versions: [0, MAX] },
-      { name: 'rebalanceTimeout', type: 'int32', versions: [1, MAX] },
-      { name: 'sessionTimeout', type: 'int32', versions: [0, MAX] },
-      { name: 'subscription', type: 'bytes', versions: [0, MAX] },
-      { name: 'assignment', type: 'bytes', versions: [0, MAX] },
-    ] },
+    {
+      name: 'members',
+      type: 'array',
+      items: 'struct',
+      versions: [0, MAX],
+      structName: 'MemberMetadata',
+      fields: [
+        { name: 'memberId', type: 'string', versions: [0, MAX] },
+        { name: 'groupInstanceId', type: 'string', versions: [3, MAX], nullableVersions: [3, MAX], default: null },
+        { name: 'clientId', type: 'string', versions: [0, MAX] },
+        { name: 'clientHost', type: 'string', versions: [0, MAX] },
+        { name: 'rebalanceTimeout', type: 'int32', versions: [1, MAX] },
+        { name: 'sessionTimeout', type: 'int32', versions: [0, MAX] },
+        { name: 'subscription', type: 'bytes', versions: [0, MAX] },
+        { name: 'assignment', type: 'bytes', versions: [0, MAX] },
+      ],
+    },
   ],
 };
 

@@ -34,9 +34,7 @@ import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
 import { CpuPoolBusyError, cpuPoolOfThread, type CpuPool } from '../../src/compression/cpu-pool.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
-import type {
-  Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult,
-} from './messages.js';
+import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult } from './messages.js';
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
 /** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */
@@ -51,7 +49,10 @@ export function createPartitionActor(ctx: ActorContext<PartitionProtocol>, confi
 export function openPartitionLog(ctx: Pick<ActorContext, 'now'>, cfg: PartitionConfig): PartitionLog {
   mkdirSync(dirname(cfg.path), { recursive: true });
   return PartitionLog.open({
-    path: cfg.path, durability: cfg.durability, clock: ctx.now, config: cfg.topicConfig,
+    path: cfg.path,
+    durability: cfg.durability,
+    clock: ctx.now,
+    config: cfg.topicConfig,
     walCheckpointer: walCheckpointerOfThread(),
     // Compaction's decompress and recompress run on the thread's CPU pool, off this thread.
     codecs: cpuPoolOfThread(cfg.cpuPool),
@@ -147,24 +148,26 @@ export class PartitionActor implements Actor<PartitionProtocol> {
 
   private async prepareThenReceive(messages: readonly PartitionMessage[], codec: 0 | 1 | 2 | 3 | 4 | null, keysRequired: boolean): Promise<Outcome[]> {
     const rejected = new Map<number, Outcome>();
-    const prepared = await Promise.all(messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
-      if (m.type !== 'Append') return m;
-      try {
-        // Both decode every batch; on the thread's CPU pool, so the other partitions of this
-        // thread are not held up by this one's codec work (bench/recompression-sharing.mjs).
-        if (keysRequired) await this.cpuPool.requireKeys(m.records);
-        return codec === null ? m : { type: 'Append' as const, records: await this.cpuPool.recompressRecords(m.records, codec) };
-      } catch (err) {
-        if (err instanceof CpuPoolBusyError) {
-          // A full pool is backpressure: the producer retries, as after a full mailbox.
-          rejected.set(i, fail({ name: err.name, message: err.message, code: 'REQUEST_TIMED_OUT' }));
+    const prepared = await Promise.all(
+      messages.map(async (m, i): Promise<PartitionMessage | undefined> => {
+        if (m.type !== 'Append') return m;
+        try {
+          // Both decode every batch; on the thread's CPU pool, so the other partitions of this
+          // thread are not held up by this one's codec work (bench/recompression-sharing.mjs).
+          if (keysRequired) await this.cpuPool.requireKeys(m.records);
+          return codec === null ? m : { type: 'Append' as const, records: await this.cpuPool.recompressRecords(m.records, codec) };
+        } catch (err) {
+          if (err instanceof CpuPoolBusyError) {
+            // A full pool is backpressure: the producer retries, as after a full mailbox.
+            rejected.set(i, fail({ name: err.name, message: err.message, code: 'REQUEST_TIMED_OUT' }));
+            return undefined;
+          }
+          if (!(err instanceof StorageError)) throw err;
+          rejected.set(i, fail(err));
           return undefined;
         }
-        if (!(err instanceof StorageError)) throw err;
-        rejected.set(i, fail(err));
-        return undefined;
-      }
-    }));
+      }),
+    );
     if (this.stopped) throw new Error('partition actor stopped while preparing appends');
     const kept = prepared.filter((m): m is PartitionMessage => m !== undefined);
     const answers = this.receiveNow(kept);
@@ -194,7 +197,9 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     }
     if (this.log.highWatermark !== hwBefore) {
       const event: HighWatermarkAdvanced = {
-        type: 'HighWatermarkAdvanced', highWatermark: this.log.highWatermark, logEndOffset: this.log.logEndOffset,
+        type: 'HighWatermarkAdvanced',
+        highWatermark: this.log.highWatermark,
+        logEndOffset: this.log.logEndOffset,
       };
       this.ctx.notify(event);
     }
@@ -211,8 +216,11 @@ export class PartitionActor implements Actor<PartitionProtocol> {
         out[at + k] = fail(r);
       } else {
         const appended: Appended = {
-          baseOffset: r.baseOffset, lastOffset: r.lastOffset, logAppendTimeMs: r.logAppendTimeMs,
-          logStartOffset: r.logStartOffset, duplicate: r.duplicate,
+          baseOffset: r.baseOffset,
+          lastOffset: r.lastOffset,
+          logAppendTimeMs: r.logAppendTimeMs,
+          logStartOffset: r.logStartOffset,
+          duplicate: r.duplicate,
         };
         out[at + k] = ok(appended);
       }

@@ -20,15 +20,19 @@ const perBatch = messages.reduce((n, m) => n + m.value.length, 0);
 let stopped = false;
 let bytes = 0;
 const t0 = performance.now();
-const stop = () => { stopped = true; };
+const stop = () => {
+  stopped = true;
+};
 process.on('SIGTERM', stop);
 setTimeout(stop, Number(maxSeconds) * 1000).unref();
-await Promise.all(Array.from({ length: 4 }, async () => {
-  while (!stopped) {
-    await producer.send({ topic, messages });
-    bytes += perBatch;
-  }
-}));
+await Promise.all(
+  Array.from({ length: 4 }, async () => {
+    while (!stopped) {
+      await producer.send({ topic, messages });
+      bytes += perBatch;
+    }
+  }),
+);
 const seconds = (performance.now() - t0) / 1000;
 await producer.close();
 process.stdout.write(`${JSON.stringify({ bytes, seconds })}\n`);

@@ -20,13 +20,26 @@ export async function startNodeProcess({ workers = 1, extraArgs = [], execArgv =
     child.stdout.on('data', (c) => {
       out += c;
       const m = /"listener":"[^"]*:(\d+)"/.exec(out);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); httpPort = Number(/"http":"[^"]*:(\d+)"/.exec(out)?.[1] ?? -1); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+        httpPort = Number(/"http":"[^"]*:(\d+)"/.exec(out)?.[1] ?? -1);
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited with code ${code}: ${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with code ${code}: ${out}`));
+    });
   });
-  if (stdoutTo) child.stdout.pipe(stdoutTo); else child.stdout.resume();
+  if (stdoutTo) child.stdout.pipe(stdoutTo);
+  else child.stdout.resume();
   return {
-    host: '127.0.0.1', port, bootstrap: `127.0.0.1:${port}`, pid: child.pid, dataDir, httpPort,
+    host: '127.0.0.1',
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    pid: child.pid,
+    dataDir,
+    httpPort,
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -8,7 +8,10 @@ export class ThinClient {
   static async connect(host, port) {
     const socket = connect({ host, port });
     socket.setNoDelay(true);
-    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     return new ThinClient(socket);
   }
 
@@ -28,7 +31,10 @@ export class ThinClient {
     this.socket.write(encodeRequest(apiKey, version, id, 'brook-bench', body));
     if (!expectResponse) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending.delete(id); reject(new Error(`request ${apiKey} v${version} timed out`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`request ${apiKey} v${version} timed out`));
+      }, timeoutMs);
       this.pending.set(id, { apiKey, version, resolve, reject, timer });
     });
   }
@@ -51,14 +57,23 @@ export class ThinClient {
       if (!p) continue;
       this.pending.delete(id);
       clearTimeout(p.timer);
-      try { p.resolve(decodeResponse(p.apiKey, p.version, frame).body); } catch (err) { p.reject(err); }
+      try {
+        p.resolve(decodeResponse(p.apiKey, p.version, frame).body);
+      } catch (err) {
+        p.reject(err);
+      }
     }
   }
 
   failAll(err) {
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(err); }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
     this.pending.clear();
   }
 
-  close() { this.socket.destroy(); }
+  close() {
+    this.socket.destroy();
+  }
 }

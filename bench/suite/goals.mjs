@@ -18,7 +18,11 @@ export function checkGoals(summary, columns, brookCol) {
       const pc = columns.find((c) => g.peer.test(c));
       const p = pc && summary.get(pc).get(g.metric);
       if (!p) return { goal: g.goal, measured: `${fmtNum(b.median, g.unit)} ${g.unit}; peer not measured`, met: null };
-      return { goal: g.goal, measured: `${fmtNum(b.median, g.unit)} vs ${fmtNum(p.median, g.unit)} ${g.unit} (${(b.median / p.median).toFixed(2)}x)`, met: g.test(b.median, p.median) };
+      return {
+        goal: g.goal,
+        measured: `${fmtNum(b.median, g.unit)} vs ${fmtNum(p.median, g.unit)} ${g.unit} (${(b.median / p.median).toFixed(2)}x)`,
+        met: g.test(b.median, p.median),
+      };
     }
     return { goal: g.goal, measured: `${fmtNum(b.median, g.unit)} ${g.unit}`, met: g.test(b.median) };
   });

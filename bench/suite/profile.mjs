@@ -13,9 +13,15 @@ import { join, relative } from 'node:path';
 import { brookSystem } from './drivers/brook.mjs';
 import { openLoop } from './lib/open-loop.mjs';
 
-const { values: opt } = parseArgs({ options: {
-  quick: { type: 'boolean', default: false }, scale: { type: 'string' }, top: { type: 'string', default: '15' }, dir: { type: 'string' },
-}, allowPositionals: true });
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    scale: { type: 'string' },
+    top: { type: 'string', default: '15' },
+    dir: { type: 'string' },
+  },
+  allowPositionals: true,
+});
 const scale = Number(opt.scale ?? (opt.quick ? 0.05 : 1));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const dir = opt.dir ?? fileURLToPath(new URL(`../results/profile-${stamp}/`, import.meta.url));
@@ -27,7 +33,10 @@ const client = sys.clients[0]; // the primary Brook client (drivers/brook.mjs PR
 console.log(`profiling Brook (pid ${info.pid}) with ${client.client}; scale ${scale}`);
 const phases = [];
 try {
-  for (const [count, size] of [[1_000_000, 100], [200_000, 1024]]) {
+  for (const [count, size] of [
+    [1_000_000, 100],
+    [200_000, 1024],
+  ]) {
     const spec = { topic: `prof-${size}`, partitions: 1, count: Math.round(count * scale), size };
     for (const phase of ['produce', 'consume']) {
       const r = await client[phase](spec);
@@ -68,7 +77,9 @@ function selfTimes(profile) {
   return { total, rows: [...byFn].sort((a, b) => b[1] - a[1]) };
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort();
 const top = Number(opt.top);
 const out = [`# Brook profile ${stamp}`, '', ...phases.map((p) => `- ${p}`), '', `Profiles (open in Chrome DevTools > Performance, or speedscope): ${dir}`, ''];
 for (const f of files) {
@@ -81,7 +92,8 @@ for (const f of files) {
   out.push('');
   out.push('| self ms | % busy | function |');
   out.push('|---|---|---|');
-  for (const [k, us] of rows.filter(([k]) => !k.startsWith('(idle)')).slice(0, top)) out.push(`| ${(us / 1000).toFixed(0)} | ${((us / Math.max(1, total - idle)) * 100).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
+  for (const [k, us] of rows.filter(([k]) => !k.startsWith('(idle)')).slice(0, top))
+    out.push(`| ${(us / 1000).toFixed(0)} | ${((us / Math.max(1, total - idle)) * 100).toFixed(1)} | ${k.replace(/\|/g, '\\|')} |`);
   out.push('');
 }
 if (!files.length) out.push('No .cpuprofile was written (did the node exit cleanly?).');

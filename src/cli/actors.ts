@@ -19,10 +19,11 @@ interface ActorRow {
   state?: Record<string, unknown>;
 }
 
-const httpOption = ['--http <host:port>', 'the node\'s HTTP API', '127.0.0.1:8080'] as const;
+const httpOption = ['--http <host:port>', "the node's HTTP API", '127.0.0.1:8080'] as const;
 
 export function registerActors(program: Command): void {
-  program.command('actors')
+  program
+    .command('actors')
     .description('list the actors of a running node per worker thread, with mailbox depth and state')
     .option(...httpOption)
     .option('--json', 'print JSON')
@@ -36,7 +37,8 @@ export function registerActors(program: Command): void {
     });
 
   const workers = program.command('workers').description('worker threads of a running node');
-  workers.command('add')
+  workers
+    .command('add')
     .description('add worker threads to a running node; actors move to them')
     // A bad count is a usage error (exit 2), found by commander before the node is asked.
     .argument('<count>', 'threads to add (1-64)', intParser(1, 64))
@@ -67,7 +69,9 @@ export function formatActors(rows: ActorRow[]): string {
     lines.push(`THREAD ${thread ?? 'none'} (${actors.length} actors)`);
     lines.push(`  ${'ACTOR'.padEnd(40)} ${'KIND'.padEnd(18)} ${'STATUS'.padEnd(10)} ${'MAILBOX'.padStart(7)} ${'RESTARTS'.padStart(8)}  STATE`);
     for (const a of actors) {
-      lines.push(`  ${a.id.padEnd(40)} ${a.kind.padEnd(18)} ${a.status.padEnd(10)} ${String(a.inFlight + a.waiting).padStart(7)} ${String(a.restarts).padStart(8)}  ${stateText(a.state)}${a.lastError ? ` last error: ${a.lastError}` : ''}`.trimEnd());
+      lines.push(
+        `  ${a.id.padEnd(40)} ${a.kind.padEnd(18)} ${a.status.padEnd(10)} ${String(a.inFlight + a.waiting).padStart(7)} ${String(a.restarts).padStart(8)}  ${stateText(a.state)}${a.lastError ? ` last error: ${a.lastError}` : ''}`.trimEnd(),
+      );
     }
   }
   return `${lines.join('\n')}\n`;

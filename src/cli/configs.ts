@@ -27,14 +27,21 @@ export function registerConfigs(program: Command): void {
   const configs = program.command('configs').description('describe and alter topic and broker configs');
 
   resourceOptions(withBootstrap(configs.command('describe')))
-    .description('print a topic\'s or a broker\'s dynamic configs (every config with --all)')
+    .description("print a topic's or a broker's dynamic configs (every config with --all)")
     .option('--all', 'every config, with its source, not only the dynamic ones')
     .action(async (opts: ResourceOptions & { all?: boolean }) => {
       const r = resourceOf(opts);
       const [result] = await withAdmin(opts, (admin) => admin.describeConfigs({ resources: [{ type: r.type, name: r.name }] }));
       const entries = (result?.configs ?? []).filter((c) => opts.all || c.source === r.dynamicSource).sort((a, b) => a.name.localeCompare(b.name));
-      const title = opts.all ? `All configs for ${r.label} are:` : r.type === 'broker' && r.name === '' ? 'Default configs for brokers in the cluster are:' : `Dynamic configs for ${r.label} are:`;
-      const lines = entries.map((c) => `  ${c.name}=${c.isSensitive ? 'null' : c.value ?? 'null'} sensitive=${c.isSensitive} source=${CONFIG_SOURCES[c.source] ?? c.source}${c.readOnly ? ' readOnly=true' : ''}`);
+      const title = opts.all
+        ? `All configs for ${r.label} are:`
+        : r.type === 'broker' && r.name === ''
+          ? 'Default configs for brokers in the cluster are:'
+          : `Dynamic configs for ${r.label} are:`;
+      const lines = entries.map(
+        (c) =>
+          `  ${c.name}=${c.isSensitive ? 'null' : (c.value ?? 'null')} sensitive=${c.isSensitive} source=${CONFIG_SOURCES[c.source] ?? c.source}${c.readOnly ? ' readOnly=true' : ''}`,
+      );
       out(`${[title, ...lines].join('\n')}\n`);
     });
 
@@ -45,22 +52,26 @@ export function registerConfigs(program: Command): void {
     .action(async (opts: ResourceOptions & { addConfig?: string[]; deleteConfig?: string[] }) => {
       const r = resourceOf(opts);
       const set = (opts.addConfig ?? []).flatMap(parseAddConfig);
-      const del = (opts.deleteConfig ?? []).flatMap((d) => d.split(',')).map((k) => k.trim()).filter((k) => k !== '');
+      const del = (opts.deleteConfig ?? [])
+        .flatMap((d) => d.split(','))
+        .map((k) => k.trim())
+        .filter((k) => k !== '');
       if (set.length === 0 && del.length === 0) throw new UsageError('nothing to alter: give --add-config and/or --delete-config');
       const both = set.map(([k]) => k).filter((k) => del.includes(k));
       if (both.length > 0) throw new UsageError(`${both.join(', ')}: both added and deleted`);
-      await withAdmin(opts, (admin) => admin.incrementalAlterConfigs({
-        resources: [{ type: r.type, name: r.name, ops: [...set.map(([name, value]) => ({ name, op: 'set' as const, value })), ...del.map((name) => ({ name, op: 'delete' as const }))] }],
-      }));
+      await withAdmin(opts, (admin) =>
+        admin.incrementalAlterConfigs({
+          resources: [
+            { type: r.type, name: r.name, ops: [...set.map(([name, value]) => ({ name, op: 'set' as const, value })), ...del.map((name) => ({ name, op: 'delete' as const }))] },
+          ],
+        }),
+      );
       out(r.type === 'broker' && r.name === '' ? 'Completed updating default config for brokers in the cluster.\n' : `Completed updating config for ${r.label}.\n`);
     });
 }
 
 function resourceOptions(cmd: Command): Command {
-  return cmd
-    .option('--topic <name>', 'a topic')
-    .option('--broker <id>', 'one broker, by node id')
-    .option('--broker-defaults', 'the defaults of every broker in the cluster');
+  return cmd.option('--topic <name>', 'a topic').option('--broker <id>', 'one broker, by node id').option('--broker-defaults', 'the defaults of every broker in the cluster');
 }
 
 function resourceOf(opts: ResourceOptions): Resource {
@@ -90,10 +101,12 @@ export function parseAddConfig(raw: string): [string, string][] {
     }
   }
   parts.push(cur);
-  return parts.filter((p) => p.trim() !== '').map((p) => {
-    const eq = p.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--add-config expects k=v[,k=v...], got '${p}'`);
-    const value = p.slice(eq + 1).trim();
-    return [p.slice(0, eq).trim(), /^\[.*\]$/.test(value) ? value.slice(1, -1) : value];
-  });
+  return parts
+    .filter((p) => p.trim() !== '')
+    .map((p) => {
+      const eq = p.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--add-config expects k=v[,k=v...], got '${p}'`);
+      const value = p.slice(eq + 1).trim();
+      return [p.slice(0, eq).trim(), /^\[.*\]$/.test(value) ? value.slice(1, -1) : value];
+    });
 }

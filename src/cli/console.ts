@@ -43,20 +43,25 @@ export function consoleApi(http: string, print: (line: string) => void): Console
   const enc = encodeURIComponent;
   let socket: WebSocket | undefined;
   const tail = Object.assign(
-    (topic: string, partition?: number): Promise<string> => new Promise((resolve, reject) => {
-      tail.stop();
-      const base = http.includes('://') ? http.replace(/^http/, 'ws') : `ws://${http}`;
-      const ws = new WebSocket(`${base}/api/tail?topic=${enc(topic)}${partition === undefined ? '' : `&partition=${partition}`}`);
-      socket = ws;
-      ws.on('unexpected-response', (_req, res) => reject(new Error(`tail ${topic}: HTTP ${res.statusCode}`)));
-      ws.on('error', (err) => reject(err));
-      ws.on('message', (data) => {
-        const m = JSON.parse(String(data)) as { type: string; records?: { partition: number; offset: number; key: { b64: string } | null; value: { b64: string } | null }[]; partitions?: unknown[] };
-        if (m.type === 'subscribed') resolve(`tailing ${topic} (${m.partitions?.length ?? 0} partitions); tail.stop() to end`);
-        for (const r of m.records ?? []) print(`${topic}-${r.partition}@${r.offset} ${text(r.key)} ${text(r.value)}`);
-        if (m.type !== 'records' && m.type !== 'subscribed') print(JSON.stringify(m));
-      });
-    }),
+    (topic: string, partition?: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        tail.stop();
+        const base = http.includes('://') ? http.replace(/^http/, 'ws') : `ws://${http}`;
+        const ws = new WebSocket(`${base}/api/tail?topic=${enc(topic)}${partition === undefined ? '' : `&partition=${partition}`}`);
+        socket = ws;
+        ws.on('unexpected-response', (_req, res) => reject(new Error(`tail ${topic}: HTTP ${res.statusCode}`)));
+        ws.on('error', (err) => reject(err));
+        ws.on('message', (data) => {
+          const m = JSON.parse(String(data)) as {
+            type: string;
+            records?: { partition: number; offset: number; key: { b64: string } | null; value: { b64: string } | null }[];
+            partitions?: unknown[];
+          };
+          if (m.type === 'subscribed') resolve(`tailing ${topic} (${m.partitions?.length ?? 0} partitions); tail.stop() to end`);
+          for (const r of m.records ?? []) print(`${topic}-${r.partition}@${r.offset} ${text(r.key)} ${text(r.value)}`);
+          if (m.type !== 'records' && m.type !== 'subscribed') print(JSON.stringify(m));
+        });
+      }),
     {
       stop(): string {
         if (!socket) return 'no tail running';
@@ -159,30 +164,37 @@ export function startConsole(http: string, opts: { input?: NodeJS.ReadableStream
   let queue: Promise<void> = Promise.resolve();
   let interrupt: (() => void) | undefined;
   ev.eval = function (this: unknown, cmd, context, file, cb) {
-    queue = queue.then(() => new Promise<void>((done) => {
-      let answered = false;
-      const answer = (err: Error | null, result?: unknown) => {
-        if (answered) return;
-        answered = true;
-        interrupt = undefined;
-        cb(err, result);
-        done();
-      };
-      interrupt = () => {
-        // Only the message: a stack into the console's own code would say nothing to the user.
-        const err = new Error('interrupted; the answer was not awaited');
-        err.stack = `Error: ${err.message}`;
-        answer(err);
-      };
-      try {
-        evaluate.call(this, cmd, context, file, (err, result) => {
-          if (err) answer(err);
-          else settled(result).then((v) => answer(null, v), (e: Error) => answer(e));
-        });
-      } catch (err) {
-        answer(err as Error);
-      }
-    }));
+    queue = queue.then(
+      () =>
+        new Promise<void>((done) => {
+          let answered = false;
+          const answer = (err: Error | null, result?: unknown) => {
+            if (answered) return;
+            answered = true;
+            interrupt = undefined;
+            cb(err, result);
+            done();
+          };
+          interrupt = () => {
+            // Only the message: a stack into the console's own code would say nothing to the user.
+            const err = new Error('interrupted; the answer was not awaited');
+            err.stack = `Error: ${err.message}`;
+            answer(err);
+          };
+          try {
+            evaluate.call(this, cmd, context, file, (err, result) => {
+              if (err) answer(err);
+              else
+                settled(result).then(
+                  (v) => answer(null, v),
+                  (e: Error) => answer(e),
+                );
+            });
+          } catch (err) {
+            answer(err as Error);
+          }
+        }),
+    );
   };
   server.on('SIGINT', () => interrupt?.());
   // Name arguments complete from the node; everything else goes to the REPL's own JavaScript
@@ -191,16 +203,21 @@ export function startConsole(http: string, opts: { input?: NodeJS.ReadableStream
   const r = server as unknown as { completer: Completer };
   const builtIn = r.completer;
   r.completer = function (this: unknown, line, callback) {
-    completeNames(line, names).then((named) => {
-      if (named) callback(null, named);
-      else builtIn.call(this, line, callback);
-    }, (err: Error) => callback(err));
+    completeNames(line, names).then(
+      (named) => {
+        if (named) callback(null, named);
+        else builtIn.call(this, line, callback);
+      },
+      (err: Error) => callback(err),
+    );
   };
   Object.assign(server.context, helpers, { http });
   server.defineCommand('help-brook', {
     help: 'List the Brook helpers',
     action() {
-      output.write('actors() inspect(id) send(id, msg) restart(id) failurePoint(id, point, on, times) topics() groups() group(id) overview() tail(topic, p?) tail.stop() workers.add(n)\n');
+      output.write(
+        'actors() inspect(id) send(id, msg) restart(id) failurePoint(id, point, on, times) topics() groups() group(id) overview() tail(topic, p?) tail.stop() workers.add(n)\n',
+      );
       this.displayPrompt();
     },
   });
@@ -209,9 +226,10 @@ export function startConsole(http: string, opts: { input?: NodeJS.ReadableStream
 }
 
 export function registerConsole(program: Command): void {
-  program.command('console')
+  program
+    .command('console')
     .description('a REPL attached to a running node: actors(), inspect(id), send(id, msg), tail(topic), workers.add(n)')
-    .option('--http <host:port>', 'the node\'s HTTP API', '127.0.0.1:8080')
+    .option('--http <host:port>', "the node's HTTP API", '127.0.0.1:8080')
     .action(async (opts: { http: string }) => {
       const o = await nodeApi<{ nodeId: number; listener: string; threads: unknown[] }>(opts.http, '/api/overview');
       process.stdout.write(`connected to node ${o.nodeId} (${o.listener}, ${o.threads.length} threads) at ${opts.http}; .help-brook lists the helpers\n`);

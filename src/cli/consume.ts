@@ -63,7 +63,7 @@ export function registerConsume(program: Command): void {
     .option('--print-headers', 'print headers as key:value,... (NO_HEADERS when none)')
     .option('--key-separator <sep>', 'between printed fields', '\\t')
     .option('--headers-separator <sep>', 'between printed headers', ',')
-    .option('--headers-key-separator <sep>', 'between a printed header\'s key and value', ':')
+    .option('--headers-key-separator <sep>', "between a printed header's key and value", ':')
     .action(async (positional: string | undefined, opts: ConsumeOptions) => {
       const topic = topicOf(positional, opts.topic);
       checkConsumeOptions(opts);
@@ -128,7 +128,9 @@ async function consume(topic: string, opts: ConsumeOptions, print: PrintOptions)
     autoOffsetReset: start === 'earliest' ? 'earliest' : 'latest',
   });
   let stop: () => void = () => undefined;
-  const stopped = new Promise<'stop'>((resolve) => { stop = () => resolve('stop'); });
+  const stopped = new Promise<'stop'>((resolve) => {
+    stop = () => resolve('stop');
+  });
   const onSignal = () => stop();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -148,7 +150,12 @@ async function consume(topic: string, opts: ConsumeOptions, print: PrintOptions)
     while (opts.maxMessages === undefined || count < opts.maxMessages) {
       const waits: Promise<IteratorResult<ConsumerRecord> | 'stop' | 'timeout'>[] = [records.next(), stopped];
       let timer: NodeJS.Timeout | undefined;
-      if (opts.timeoutMs !== undefined) waits.push(new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), opts.timeoutMs); }));
+      if (opts.timeoutMs !== undefined)
+        waits.push(
+          new Promise((resolve) => {
+            timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
+          }),
+        );
       const next = await Promise.race(waits);
       clearTimeout(timer);
       if (next === 'stop' || next === 'timeout' || next.done) break;

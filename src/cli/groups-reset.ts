@@ -80,7 +80,13 @@ export function registerResetOffsets(groups: Command): void {
         }
         const plan = await planReset(admin, groupId, scenario, opts);
         if (opts.export) out(plan.map((r) => `${r.topic},${r.partition},${r.offset}\n`).join(''));
-        else out(formatTable(['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'], plan.map((r) => [groupId, r.topic, String(r.partition), String(r.offset)])));
+        else
+          out(
+            formatTable(
+              ['GROUP', 'TOPIC', 'PARTITION', 'NEW-OFFSET'],
+              plan.map((r) => [groupId, r.topic, String(r.partition), String(r.offset)]),
+            ),
+          );
         if (!opts.execute) {
           note('Dry run: no offsets were changed. Add --execute to commit them.');
           return;
@@ -201,17 +207,29 @@ async function planReset(admin: Admin, groupId: string, scenario: Scenario, opts
       const current = committed.get(`${topic}\u0000${partition}`) ?? hi;
       let target: number;
       switch (scenario.kind) {
-        case 'earliest': target = lo; break;
-        case 'latest': target = hi; break;
-        case 'current': target = current; break;
-        case 'offset': target = scenario.offset; break;
-        case 'shift': target = current + scenario.by; break;
+        case 'earliest':
+          target = lo;
+          break;
+        case 'latest':
+          target = hi;
+          break;
+        case 'current':
+          target = current;
+          break;
+        case 'offset':
+          target = scenario.offset;
+          break;
+        case 'shift':
+          target = current + scenario.by;
+          break;
         case 'timestamp': {
           const at = atTime!.get(partition)!;
           target = at < 0 ? hi : at;
           break;
         }
-        case 'file': target = scenario.rows.find((r) => r.topic === topic && r.partition === partition)!.offset; break;
+        case 'file':
+          target = scenario.rows.find((r) => r.topic === topic && r.partition === partition)!.offset;
+          break;
       }
       plan.push({ topic, partition, offset: Math.min(hi, Math.max(lo, target)) });
     }

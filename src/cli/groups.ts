@@ -20,10 +20,16 @@ export function registerGroups(program: Command): void {
 
   withBootstrap(groups.command('list'))
     .description('list consumer groups')
-    .option('--state', 'also print each group\'s state')
+    .option('--state', "also print each group's state")
     .action(async (opts: BootstrapOptions & { state?: boolean }) => {
       const list = await withAdmin(opts, (admin) => admin.listGroups());
-      if (opts.state) out(formatTable(['GROUP', 'STATE'], list.map((g) => [g.groupId, g.state])));
+      if (opts.state)
+        out(
+          formatTable(
+            ['GROUP', 'STATE'],
+            list.map((g) => [g.groupId, g.state]),
+          ),
+        );
       else out(list.map((g) => `${g.groupId}\n`).join(''));
     });
 
@@ -33,8 +39,8 @@ export function registerGroups(program: Command): void {
     .option('--group <id>', 'group id; repeat for more', collect)
     .option('--all-groups', 'describe every group')
     .option('--members', 'list the members: GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS')
-    .option('--state', 'the group\'s state: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS')
-    .option('--verbose', 'with --members, also print each member\'s assignment')
+    .option('--state', "the group's state: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS")
+    .option('--verbose', "with --members, also print each member's assignment")
     .action(async (positional: string | undefined, opts: DescribeOptions) => {
       if (opts.members && opts.state) throw new UsageError('--members and --state cannot be used together');
       await withAdmin(opts, async (admin) => {
@@ -82,8 +88,10 @@ async function describeState(admin: Admin, desc: GroupDescription): Promise<stri
   const id = await admin.cluster.findCoordinator(desc.groupId);
   const b = admin.cluster.broker(id);
   const coordinator = b === undefined ? `(${id})` : `${b.host}:${b.port} (${id})`;
-  return formatTable(['GROUP', 'COORDINATOR (ID)', 'ASSIGNMENT-STRATEGY', 'STATE', '#MEMBERS'],
-    [[desc.groupId, coordinator, desc.protocol, desc.state, String(desc.members.length)]]);
+  return formatTable(
+    ['GROUP', 'COORDINATOR (ID)', 'ASSIGNMENT-STRATEGY', 'STATE', '#MEMBERS'],
+    [[desc.groupId, coordinator, desc.protocol, desc.state, String(desc.members.length)]],
+  );
 }
 
 function describeMembers(desc: GroupDescription, verbose: boolean): string {
@@ -91,7 +99,10 @@ function describeMembers(desc: GroupDescription, verbose: boolean): string {
   const rows = desc.members.map((m) => {
     const byTopic = new Map<string, number[]>();
     for (const a of m.assignment) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
-    const assignment = [...byTopic].sort().map(([t, ps]) => `${t}(${ps.sort((x, y) => x - y).join(',')})`).join(', ');
+    const assignment = [...byTopic]
+      .sort()
+      .map(([t, ps]) => `${t}(${ps.sort((x, y) => x - y).join(',')})`)
+      .join(', ');
     return [desc.groupId, m.memberId, m.clientHost, m.clientId, String(m.assignment.length), ...(verbose ? [assignment || '-'] : [])];
   });
   // As kafka-consumer-groups.sh: a group without members prints only that.
@@ -124,8 +135,17 @@ async function describeOffsets(admin: Admin, desc: GroupDescription): Promise<st
       const end = logEnd.get(k);
       const m = owner.get(k);
       const lag = cur !== undefined && end !== undefined ? String(Math.max(0, end - cur)) : '-';
-      return [desc.groupId, topic, String(partition), cur === undefined ? '-' : String(cur), end === undefined ? '-' : String(end), lag,
-        m?.memberId ?? '-', m?.clientHost ?? '-', m?.clientId ?? '-'];
+      return [
+        desc.groupId,
+        topic,
+        String(partition),
+        cur === undefined ? '-' : String(cur),
+        end === undefined ? '-' : String(end),
+        lag,
+        m?.memberId ?? '-',
+        m?.clientHost ?? '-',
+        m?.clientId ?? '-',
+      ];
     });
   const prefix = desc.members.length === 0 ? `Consumer group '${desc.groupId}' has no active members.\n` : '';
   return prefix + formatTable(['GROUP', 'TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'HOST', 'CLIENT-ID'], rows);

@@ -19,14 +19,16 @@ export interface BootstrapOptions {
 
 /** Adds `--bootstrap-server` (also read from BROOK_BOOTSTRAP_SERVER) to a client command. */
 export function withBootstrap(cmd: Command): Command {
-  return cmd.addOption(new Option('--bootstrap-server <host:port[,host:port...]>', 'brokers to connect to')
-    .default(BOOTSTRAP_DEFAULT)
-    .env('BROOK_BOOTSTRAP_SERVER')
-    .argParser(parseBootstrap));
+  return cmd.addOption(
+    new Option('--bootstrap-server <host:port[,host:port...]>', 'brokers to connect to').default(BOOTSTRAP_DEFAULT).env('BROOK_BOOTSTRAP_SERVER').argParser(parseBootstrap),
+  );
 }
 
 function parseBootstrap(raw: string): string {
-  const servers = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const servers = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (servers.length === 0) throw new InvalidArgumentError('expected host:port[,host:port...]');
   for (const s of servers) {
     const m = /^(.+):(\d+)$/.exec(s);
@@ -100,7 +102,11 @@ export function failureMessage(err: unknown): string {
 /** Left-aligned columns separated by a space, widths from the content (kafka-consumer-groups' layout). */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join(' ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join(' ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -128,12 +134,10 @@ export type CompressionOption = (typeof COMPRESSION_NAMES)[number];
 
 /** `--acks`: 0, 1, all or -1. A producer with acks other than all is not idempotent. */
 export function acksOption(): Option {
-  return new Option('--acks <acks>', 'acknowledgements: 0 (none), 1 (leader) or all (-1)')
-    .default('all')
-    .argParser((raw: string) => {
-      if (!['0', '1', 'all', '-1'].includes(raw)) throw new InvalidArgumentError('must be 0, 1, all or -1');
-      return raw;
-    });
+  return new Option('--acks <acks>', 'acknowledgements: 0 (none), 1 (leader) or all (-1)').default('all').argParser((raw: string) => {
+    if (!['0', '1', 'all', '-1'].includes(raw)) throw new InvalidArgumentError('must be 0, 1, all or -1');
+    return raw;
+  });
 }
 
 export function acksValue(raw: string): -1 | 0 | 1 {
@@ -166,12 +170,14 @@ const LEADER_NOT_AVAILABLE = 5;
  * the producer's to wait for.
  */
 export async function checkTopicForProduce(admin: Admin, topic: string): Promise<void> {
-  const res = await admin.cluster.withRetry('Metadata', async () => (await admin.cluster.anyConnection()).request(3, {
-    topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
-    allowAutoTopicCreation: true,
-    includeClusterAuthorizedOperations: false,
-    includeTopicAuthorizedOperations: false,
-  }));
+  const res = await admin.cluster.withRetry('Metadata', async () =>
+    (await admin.cluster.anyConnection()).request(3, {
+      topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+      allowAutoTopicCreation: true,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    }),
+  );
   const code = res.topics.find((t) => t.name === topic)?.errorCode ?? UNKNOWN_TOPIC_OR_PARTITION;
   if (code === UNKNOWN_TOPIC_OR_PARTITION) {
     throw new Error(`topic ${topic} does not exist, and the broker does not create topics on use (create it with: brook topics create ${topic})`);

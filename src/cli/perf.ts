@@ -7,8 +7,18 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { Admin, Consumer, Producer } from '../client/index.js';
 import {
-  acksOption, acksValue, clientOptions, compressionOption, intParser, note, out, topicInfo, topicOf, withBootstrap,
-  type BootstrapOptions, type CompressionOption,
+  acksOption,
+  acksValue,
+  clientOptions,
+  compressionOption,
+  intParser,
+  note,
+  out,
+  topicInfo,
+  topicOf,
+  withBootstrap,
+  type BootstrapOptions,
+  type CompressionOption,
 } from './options.js';
 
 /** Latencies kept for percentiles at most (Kafka keeps 500,000 samples too); beyond, every n-th record. */
@@ -87,7 +97,11 @@ export class ProduceStats {
   private latencyMaxMs = 0;
   private window = { start: Date.now(), count: 0, bytes: 0, latencyTotalMs: 0, latencyMaxMs: 0 };
 
-  constructor(numRecords: number, private readonly reportingIntervalMs: number, private readonly print: (line: string) => void) {
+  constructor(
+    numRecords: number,
+    private readonly reportingIntervalMs: number,
+    private readonly print: (line: string) => void,
+  ) {
     this.sampling = Math.ceil(numRecords / Math.min(numRecords, LATENCY_SAMPLES_MAX));
     this.samples = new Float64Array(Math.ceil(numRecords / this.sampling));
   }
@@ -152,25 +166,36 @@ async function producePerf(topic: string, opts: ProducePerfOptions): Promise<voi
         const aheadMs = (i * 1000) / opts.throughput - (Date.now() - start);
         if (aheadMs >= 1) await new Promise((r) => setTimeout(r, aheadMs));
       }
-      if (outstanding >= outstandingMax) await new Promise<void>((r) => { slot = r; });
+      if (outstanding >= outstandingMax)
+        await new Promise<void>((r) => {
+          slot = r;
+        });
       // Sends only leave when the event loop turns: yield now and then so batches go out while
       // the loop keeps producing, as Kafka's I/O thread sends while the tool's thread appends.
       else if (i % YIELD_EVERY_RECORDS === 0) await new Promise<void>((r) => setImmediate(r));
       const sentAt = performance.now();
       outstanding++;
-      producer.send({ topic, messages: [{ value: payload }] }).then(
-        () => stats.record(i, performance.now() - sentAt, payload.length),
-        (err: Error) => { failure ??= err; },
-      ).finally(() => {
-        outstanding--;
-        const s = slot;
-        slot = null;
-        s?.();
-      });
+      producer
+        .send({ topic, messages: [{ value: payload }] })
+        .then(
+          () => stats.record(i, performance.now() - sentAt, payload.length),
+          (err: Error) => {
+            failure ??= err;
+          },
+        )
+        .finally(() => {
+          outstanding--;
+          const s = slot;
+          slot = null;
+          s?.();
+        });
     }
     // Every send must settle before close(): the producer's flush() does not wait for sends
     // still queued behind its first InitProducerId/metadata lookup (see the report of issue 6).
-    while (outstanding > 0) await new Promise<void>((r) => { slot = r; });
+    while (outstanding > 0)
+      await new Promise<void>((r) => {
+        slot = r;
+      });
   } finally {
     await producer.close().catch(() => undefined);
   }
@@ -213,37 +238,42 @@ async function consumePerf(topic: string, opts: ConsumePerfOptions): Promise<voi
     }
     assignedMs = Date.now();
     await new Promise<void>((resolve, reject) => {
-      const watchdog = setInterval(() => {
-        if (Date.now() - lastRecordMs >= opts.timeoutMs) {
-          timedOut = true;
-          finish();
-        }
-      }, Math.min(opts.timeoutMs, 100));
+      const watchdog = setInterval(
+        () => {
+          if (Date.now() - lastRecordMs >= opts.timeoutMs) {
+            timedOut = true;
+            finish();
+          }
+        },
+        Math.min(opts.timeoutMs, 100),
+      );
       const finish = (err?: Error) => {
         clearInterval(watchdog);
         if (err) reject(err);
         else resolve();
       };
-      consumer.run({
-        eachBatch: (batch) => {
-          if (count >= opts.messages) return;
-          const now = Date.now();
-          lastRecordMs = now;
-          for (const r of batch.records.slice(0, opts.messages - count)) {
-            const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-            count++;
-            bytes += size;
-            window.count++;
-            window.bytes += size;
-          }
-          if (now - window.start >= opts.reportingIntervalMs) {
-            const secs = (now - window.start) / 1000;
-            out(`${window.count} records consumed, ${(window.count / secs).toFixed(1)} records/sec (${(window.bytes / secs / MB).toFixed(2)} MB/sec)\n`);
-            window = { start: now, count: 0, bytes: 0 };
-          }
-          if (count >= opts.messages) finish();
-        },
-      }).catch(finish);
+      consumer
+        .run({
+          eachBatch: (batch) => {
+            if (count >= opts.messages) return;
+            const now = Date.now();
+            lastRecordMs = now;
+            for (const r of batch.records.slice(0, opts.messages - count)) {
+              const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+              count++;
+              bytes += size;
+              window.count++;
+              window.bytes += size;
+            }
+            if (now - window.start >= opts.reportingIntervalMs) {
+              const secs = (now - window.start) / 1000;
+              out(`${window.count} records consumed, ${(window.count / secs).toFixed(1)} records/sec (${(window.bytes / secs / MB).toFixed(2)} MB/sec)\n`);
+              window = { start: now, count: 0, bytes: 0 };
+            }
+            if (count >= opts.messages) finish();
+          },
+        })
+        .catch(finish);
     });
   } finally {
     await consumer.close().catch(() => undefined);
@@ -253,7 +283,9 @@ async function consumePerf(topic: string, opts: ConsumePerfOptions): Promise<voi
   const fetchMs = Math.max(1, endMs - assignedMs);
   const mb = bytes / MB;
   if (!opts.hideHeader) out('start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n');
-  out(`${timeText(startMs)}, ${timeText(endMs)}, ${mb.toFixed(4)}, ${(mb / totalSecs).toFixed(4)}, ${count}, ${(count / totalSecs).toFixed(4)}, ${assignedMs - startMs}, ${fetchMs}, ${((mb * 1000) / fetchMs).toFixed(4)}, ${((count * 1000) / fetchMs).toFixed(4)}\n`);
+  out(
+    `${timeText(startMs)}, ${timeText(endMs)}, ${mb.toFixed(4)}, ${(mb / totalSecs).toFixed(4)}, ${count}, ${(count / totalSecs).toFixed(4)}, ${assignedMs - startMs}, ${fetchMs}, ${((mb * 1000) / fetchMs).toFixed(4)}, ${((count * 1000) / fetchMs).toFixed(4)}\n`,
+  );
   if (timedOut) {
     note(`WARNING: Exiting before consuming the expected number of messages: ${count} of ${opts.messages} within the timeout (--timeout-ms ${opts.timeoutMs}).`);
     process.exitCode = 1;

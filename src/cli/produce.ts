@@ -14,8 +14,22 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Producer, type ProducerMessage, type RecordHeader } from '../client/index.js';
 import {
-  acksOption, acksValue, checkTopicForProduce, clientOptions, collect, compressionOption, intParser, keyValue, note, topicOf, unescape, UsageError, withAdmin, withBootstrap,
-  type BootstrapOptions, type CompressionOption,
+  acksOption,
+  acksValue,
+  checkTopicForProduce,
+  clientOptions,
+  collect,
+  compressionOption,
+  intParser,
+  keyValue,
+  note,
+  topicOf,
+  unescape,
+  UsageError,
+  withAdmin,
+  withBootstrap,
+  type BootstrapOptions,
+  type CompressionOption,
 } from './options.js';
 
 /** Records per send() call, and send() calls awaited together: bounds what the CLI holds. */
@@ -56,7 +70,7 @@ export function registerProduce(program: Command): void {
     .option('--parse-headers', 'read headers at the start of each line, before the headers delimiter')
     .option('--headers-delimiter <sep>', 'between the headers and the rest of the line (implies --parse-headers)', '\\t')
     .option('--headers-separator <sep>', 'between two headers (implies --parse-headers)', ',')
-    .option('--headers-key-separator <sep>', 'between a header\'s key and value (implies --parse-headers)', ':')
+    .option('--headers-key-separator <sep>', "between a header's key and value (implies --parse-headers)", ':')
     .option('--header <key=value>', 'a header added to every record; repeat for more', collect)
     .option('--partition <n>', 'send every record to this partition (default: by key, else sticky)', intParser(0))
     .addOption(acksOption())
@@ -143,7 +157,16 @@ async function produceLines(producer: Producer, topic: string, input: NodeJS.Rea
     const messages = chunk;
     chunk = [];
     // The rejection is caught here at once, so a failed send is never an unhandled rejection.
-    inFlight.push(producer.send({ topic, messages }).then(() => { produced += messages.length; }, (err: Error) => { failure ??= err; }));
+    inFlight.push(
+      producer.send({ topic, messages }).then(
+        () => {
+          produced += messages.length;
+        },
+        (err: Error) => {
+          failure ??= err;
+        },
+      ),
+    );
     if (inFlight.length >= SENDS_IN_FLIGHT_MAX || failure !== null) await settle();
   };
   let badLine: Error | null = null;

@@ -19,10 +19,13 @@ export function registerStart(program: Command): void {
     let stopRequested: string | undefined;
     const stop = (node: BrookNode, sig: string) => {
       node.log.info({ signal: sig }, 'shutting down');
-      node.stop().then(() => process.exit(0), (err) => {
-        node.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
+      node.stop().then(
+        () => process.exit(0),
+        (err) => {
+          node.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
     };
     const onSignal = (sig: string) => {
       signals++;

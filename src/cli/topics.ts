@@ -18,8 +18,8 @@ export function registerTopics(program: Command): void {
     .description('create a topic')
     .argument('[topic]', 'topic name (or --topic)')
     .option('--topic <name>', 'topic name')
-    .option('--partitions <count>', 'partitions (default: the broker\'s num.partitions)', intParser(1, 100_000))
-    .option('--replication-factor <count>', 'replicas per partition (default: the broker\'s default.replication.factor)', intParser(1, 32))
+    .option('--partitions <count>', "partitions (default: the broker's num.partitions)", intParser(1, 100_000))
+    .option('--replication-factor <count>', "replicas per partition (default: the broker's default.replication.factor)", intParser(1, 32))
     .option('--config <key=value>', 'a topic config; repeat for more', collect)
     .option('--if-not-exists', 'succeed if the topic exists already')
     .action(async (positional: string | undefined, opts: TopicOptions & { partitions?: number; replicationFactor?: number; config?: string[]; ifNotExists?: boolean }) => {
@@ -51,16 +51,14 @@ export function registerTopics(program: Command): void {
     .option('--include-internal', 'with no topic named, also describe internal topics')
     .action(async (positional: string | undefined, opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean }) => {
       await withAdmin(opts, async (admin) => {
-        const names = positional === undefined && opts.topic === undefined
-          ? await admin.listTopics({ includeInternal: opts.includeInternal })
-          : [topicOf(positional, opts.topic)];
+        const names = positional === undefined && opts.topic === undefined ? await admin.listTopics({ includeInternal: opts.includeInternal }) : [topicOf(positional, opts.topic)];
         if (names.length === 0) return;
         out(await describeTopics(admin, names, opts.allConfigs ?? false));
       });
     });
 
   withBootstrap(topics.command('alter'))
-    .description('raise a topic\'s partition count')
+    .description("raise a topic's partition count")
     .argument('[topic]', 'topic name (or --topic)')
     .option('--topic <name>', 'topic name')
     .requiredOption('--partitions <count>', 'the new partition count (partitions can only be added)', intParser(1, 100_000))
@@ -98,10 +96,11 @@ export async function describeTopics(admin: Admin, names: string[], allConfigs: 
 }
 
 function describeTopic(info: TopicInfo, configs: ConfigEntry[], allConfigs: boolean): string[] {
-  const shown = configs.filter((c) => allConfigs || !c.isDefault).map((c) => `${c.name}=${c.isSensitive ? '(sensitive)' : c.value ?? ''}`);
+  const shown = configs.filter((c) => allConfigs || !c.isDefault).map((c) => `${c.name}=${c.isSensitive ? '(sensitive)' : (c.value ?? '')}`);
   const rf = info.partitions[0]?.replicas.length ?? 0;
   const header = `Topic: ${info.name}\tTopicId: ${info.topicId}\tPartitionCount: ${info.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${shown.join(',')}`;
-  const parts = [...info.partitions].sort((a, b) => a.partition - b.partition).map((p) =>
-    `\tTopic: ${info.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
+  const parts = [...info.partitions]
+    .sort((a, b) => a.partition - b.partition)
+    .map((p) => `\tTopic: ${info.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
   return [header, ...parts];
 }

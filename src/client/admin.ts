@@ -106,17 +106,23 @@ export class Admin {
     const pending = new Set(opts.topics.map((t) => t.name));
     await this.cluster.withRetry('CreateTopics', async () => {
       const conn = await this.controller();
-      const res = await conn.request(19, {
-        topics: opts.topics.filter((t) => pending.has(t.name)).map((t) => ({
-          name: t.name,
-          numPartitions: t.numPartitions ?? -1,
-          replicationFactor: t.replicationFactor ?? -1,
-          assignments: [],
-          configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-        timeoutMs,
-        validateOnly: opts.validateOnly ?? false,
-      }, { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs });
+      const res = await conn.request(
+        19,
+        {
+          topics: opts.topics
+            .filter((t) => pending.has(t.name))
+            .map((t) => ({
+              name: t.name,
+              numPartitions: t.numPartitions ?? -1,
+              replicationFactor: t.replicationFactor ?? -1,
+              assignments: [],
+              configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+            })),
+          timeoutMs,
+          validateOnly: opts.validateOnly ?? false,
+        },
+        { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs },
+      );
       let retriable: KafkaProtocolError | null = null;
       for (const t of res.topics) {
         if (t.errorCode === 0 || (t.errorCode === TOPIC_ALREADY_EXISTS && opts.ifNotExists)) {
@@ -130,7 +136,10 @@ export class Admin {
       if (retriable !== null) throw retriable;
     });
     if (opts.validateOnly || opts.waitForLeaders === false) return;
-    await this.cluster.waitForTopics(opts.topics.map((t) => t.name), timeoutMs);
+    await this.cluster.waitForTopics(
+      opts.topics.map((t) => t.name),
+      timeoutMs,
+    );
   }
 
   /** Names of every topic (internal ones only when asked). */
@@ -138,7 +147,10 @@ export class Admin {
     const conn = await this.cluster.anyConnection();
     const res = await conn.request(3, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
     this.cluster.applyMetadata(res);
-    return res.topics.filter((t) => t.errorCode === 0 && t.name !== null && (opts.includeInternal || !t.isInternal)).map((t) => t.name!).sort();
+    return res.topics
+      .filter((t) => t.errorCode === 0 && t.name !== null && (opts.includeInternal || !t.isInternal))
+      .map((t) => t.name!)
+      .sort();
   }
 
   /** Partitions, leaders, replicas and ISR of each topic; a missing topic throws UNKNOWN_TOPIC_OR_PARTITION. */
@@ -155,11 +167,15 @@ export class Admin {
     const timeoutMs = opts.timeoutMs ?? this.cluster.requestTimeoutMs;
     await this.cluster.withRetry('DeleteTopics', async () => {
       const conn = await this.controller();
-      const res = await conn.request(20, {
-        topics: opts.topics.map((name) => ({ name, topicId: '00000000-0000-0000-0000-000000000000' })),
-        topicNames: opts.topics,
-        timeoutMs,
-      }, { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs });
+      const res = await conn.request(
+        20,
+        {
+          topics: opts.topics.map((name) => ({ name, topicId: '00000000-0000-0000-0000-000000000000' })),
+          topicNames: opts.topics,
+          timeoutMs,
+        },
+        { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs },
+      );
       for (const r of res.responses) {
         if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, `DeleteTopics ${r.name ?? r.topicId}`, r.errorMessage);
       }
@@ -172,11 +188,15 @@ export class Admin {
     const timeoutMs = opts.timeoutMs ?? this.cluster.requestTimeoutMs;
     await this.cluster.withRetry('CreatePartitions', async () => {
       const conn = await this.controller();
-      const res = await conn.request(37, {
-        topics: opts.topics.map((t) => ({ name: t.name, count: t.count, assignments: null })),
-        timeoutMs,
-        validateOnly: opts.validateOnly ?? false,
-      }, { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs });
+      const res = await conn.request(
+        37,
+        {
+          topics: opts.topics.map((t) => ({ name: t.name, count: t.count, assignments: null })),
+          timeoutMs,
+          validateOnly: opts.validateOnly ?? false,
+        },
+        { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs },
+      );
       for (const r of res.results) {
         if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, `CreatePartitions ${r.name}`, r.errorMessage);
       }
@@ -204,14 +224,25 @@ export class Admin {
     for (const r of opts.resources) {
       const res = await this.cluster.withRetry('DescribeConfigs', async () => {
         const conn = await this.resourceConnection(r.type, r.name);
-        return conn.request(32, { resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configurationKeys: r.keys ?? null }], includeSynonyms: false, includeDocumentation: false });
+        return conn.request(32, {
+          resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configurationKeys: r.keys ?? null }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        });
       });
       for (const x of res.results) {
         if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `DescribeConfigs ${resourceLabel(r.type, r.name)}`, x.errorMessage);
         results.push({
           type: RESOURCE_NAMES.get(x.resourceType) ?? r.type,
           name: x.resourceName,
-          configs: x.configs.map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, isDefault: c.isDefault || c.configSource === 5, source: c.configSource, isSensitive: c.isSensitive })),
+          configs: x.configs.map((c) => ({
+            name: c.name,
+            value: c.value,
+            readOnly: c.readOnly,
+            isDefault: c.isDefault || c.configSource === 5,
+            source: c.configSource,
+            isSensitive: c.isSensitive,
+          })),
         });
       }
     }
@@ -233,12 +264,21 @@ export class Admin {
   }
 
   /** Changes named keys only (IncrementalAlterConfigs): set, delete, append or subtract. */
-  async incrementalAlterConfigs(opts: { resources: { type: ConfigResourceType; name: string; ops: { name: string; op: keyof typeof CONFIG_OPS; value?: string | null }[] }[]; validateOnly?: boolean }): Promise<void> {
+  async incrementalAlterConfigs(opts: {
+    resources: { type: ConfigResourceType; name: string; ops: { name: string; op: keyof typeof CONFIG_OPS; value?: string | null }[] }[];
+    validateOnly?: boolean;
+  }): Promise<void> {
     for (const r of opts.resources) {
       await this.cluster.withRetry('IncrementalAlterConfigs', async () => {
         const conn = await this.resourceConnection(r.type, r.name);
         const res = await conn.request(44, {
-          resources: [{ resourceType: RESOURCE_TYPES[r.type], resourceName: r.name, configs: r.ops.map((o) => ({ name: o.name, configOperation: CONFIG_OPS[o.op], value: o.value ?? null })) }],
+          resources: [
+            {
+              resourceType: RESOURCE_TYPES[r.type],
+              resourceName: r.name,
+              configs: r.ops.map((o) => ({ name: o.name, configOperation: CONFIG_OPS[o.op], value: o.value ?? null })),
+            },
+          ],
           validateOnly: opts.validateOnly ?? false,
         });
         for (const x of res.responses) if (x.errorCode !== 0) throw new KafkaProtocolError(x.errorCode, `IncrementalAlterConfigs ${resourceLabel(r.type, r.name)}`, x.errorMessage);
@@ -298,38 +338,47 @@ export class Admin {
   async listGroups(): Promise<{ groupId: string; protocolType: string; state: string }[]> {
     await this.cluster.refresh([]);
     const brokers = this.cluster.brokerList();
-    const all = await Promise.all(brokers.map(async (b) => this.cluster.withRetry('ListGroups', async () => {
-      const conn = await this.cluster.connection(b.nodeId);
-      const res = await conn.request(16, { statesFilter: [], typesFilter: [] });
-      if (res.errorCode !== 0) throw new KafkaProtocolError(res.errorCode, 'ListGroups');
-      return res.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState }));
-    })));
+    const all = await Promise.all(
+      brokers.map(async (b) =>
+        this.cluster.withRetry('ListGroups', async () => {
+          const conn = await this.cluster.connection(b.nodeId);
+          const res = await conn.request(16, { statesFilter: [], typesFilter: [] });
+          if (res.errorCode !== 0) throw new KafkaProtocolError(res.errorCode, 'ListGroups');
+          return res.groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState }));
+        }),
+      ),
+    );
     return all.flat().sort((a, b) => a.groupId.localeCompare(b.groupId));
   }
 
   async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
-    return Promise.all(groupIds.map((groupId) => this.coordinators.request(groupId, 'DescribeGroups', async (conn) => {
-      const res = await conn.request(15, { groups: [groupId], includeAuthorizedOperations: false });
-      const g = res.groups[0];
-      if (g === undefined) throw new KafkaProtocolError(-1, `DescribeGroups ${groupId}: empty answer`);
-      if (g.errorCode !== 0) throw new KafkaProtocolError(g.errorCode, `DescribeGroups ${groupId}`);
-      return {
-        groupId: g.groupId,
-        state: g.groupState,
-        protocolType: g.protocolType,
-        protocol: g.protocolData,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          subscription: g.protocolType === 'consumer' && m.memberMetadata.length > 0 ? decodeConsumerProtocolSubscription(m.memberMetadata).value.topics : [],
-          assignment: g.protocolType === 'consumer' && m.memberAssignment.length > 0
-            ? decodeConsumerProtocolAssignment(m.memberAssignment).value.assignedPartitions.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
-            : [],
-        })),
-      };
-    })));
+    return Promise.all(
+      groupIds.map((groupId) =>
+        this.coordinators.request(groupId, 'DescribeGroups', async (conn) => {
+          const res = await conn.request(15, { groups: [groupId], includeAuthorizedOperations: false });
+          const g = res.groups[0];
+          if (g === undefined) throw new KafkaProtocolError(-1, `DescribeGroups ${groupId}: empty answer`);
+          if (g.errorCode !== 0) throw new KafkaProtocolError(g.errorCode, `DescribeGroups ${groupId}`);
+          return {
+            groupId: g.groupId,
+            state: g.groupState,
+            protocolType: g.protocolType,
+            protocol: g.protocolData,
+            members: g.members.map((m) => ({
+              memberId: m.memberId,
+              groupInstanceId: m.groupInstanceId,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              subscription: g.protocolType === 'consumer' && m.memberMetadata.length > 0 ? decodeConsumerProtocolSubscription(m.memberMetadata).value.topics : [],
+              assignment:
+                g.protocolType === 'consumer' && m.memberAssignment.length > 0
+                  ? decodeConsumerProtocolAssignment(m.memberAssignment).value.assignedPartitions.flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
+                  : [],
+            })),
+          };
+        }),
+      ),
+    );
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
@@ -351,7 +400,12 @@ export class Admin {
 
   /** Commits offsets for a group that has no active members (as kafka-consumer-groups --reset-offsets does). */
   async setOffsets(opts: { groupId: string; topic: string; partitions: { partition: number; offset: number }[] }): Promise<void> {
-    await commitOffsets(this.coordinators, opts.groupId, opts.partitions.map((p) => ({ topic: opts.topic, partition: p.partition, offset: p.offset })), { generationId: -1, memberId: '' });
+    await commitOffsets(
+      this.coordinators,
+      opts.groupId,
+      opts.partitions.map((p) => ({ topic: opts.topic, partition: p.partition, offset: p.offset })),
+      { generationId: -1, memberId: '' },
+    );
   }
 
   /** Resets a group's offsets of a topic to its earliest or latest offsets, or to those at a timestamp. */
@@ -368,7 +422,8 @@ export class Admin {
     await this.coordinators.request(opts.groupId, 'OffsetDelete', async (conn) => {
       const res = await conn.request(47, { groupId: opts.groupId, topics: [{ name: opts.topic, partitions: opts.partitions.map((partitionIndex) => ({ partitionIndex })) }] });
       if (res.errorCode !== 0) throw new KafkaProtocolError(res.errorCode, `OffsetDelete ${opts.groupId}`);
-      for (const t of res.topics) for (const p of t.partitions) if (p.errorCode !== 0) throw new KafkaProtocolError(p.errorCode, `OffsetDelete ${opts.groupId} ${t.name}-${p.partitionIndex}`);
+      for (const t of res.topics)
+        for (const p of t.partitions) if (p.errorCode !== 0) throw new KafkaProtocolError(p.errorCode, `OffsetDelete ${opts.groupId} ${t.name}-${p.partitionIndex}`);
     });
   }
 

@@ -136,10 +136,13 @@ export const cooperativeStickyAssignor: Assignor = {
     }
     // KIP-429: a partition moving between members is left out this round; its owner revokes it first.
     for (const m of sorted) {
-      target.set(m.memberId, target.get(m.memberId)!.filter((tp) => {
-        const o = owner.get(tpKey(tp));
-        return o === undefined || o.memberId === m.memberId;
-      }));
+      target.set(
+        m.memberId,
+        target.get(m.memberId)!.filter((tp) => {
+          const o = owner.get(tpKey(tp));
+          return o === undefined || o.memberId === m.memberId;
+        }),
+      );
     }
     return target;
   },

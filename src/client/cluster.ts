@@ -183,7 +183,9 @@ export class Cluster {
    */
   async topicsMetadata(topics: string[], opts: { allowAutoTopicCreation?: boolean; forceRefresh?: boolean } = {}): Promise<Map<string, TopicInfo>> {
     const now = Date.now();
-    const stale = topics.filter((t) => opts.forceRefresh || !this.topics.has(t) || now - (this.topicsFetchedAt.get(t) ?? 0) > this.metadataMaxAgeMs || !this.isHealthy(this.topics.get(t)!));
+    const stale = topics.filter(
+      (t) => opts.forceRefresh || !this.topics.has(t) || now - (this.topicsFetchedAt.get(t) ?? 0) > this.metadataMaxAgeMs || !this.isHealthy(this.topics.get(t)!),
+    );
     if (stale.length > 0) await this.refresh(stale, opts.allowAutoTopicCreation ?? false);
     const out = new Map<string, TopicInfo>();
     for (const t of topics) {
@@ -263,7 +265,14 @@ export class Cluster {
         topicId: t.topicId,
         isInternal: t.isInternal,
         partitions: t.partitions
-          .map((p) => ({ partition: p.partitionIndex, leader: p.errorCode === 0 || p.errorCode === 9 ? p.leaderId : -1, leaderEpoch: p.leaderEpoch, replicas: p.replicaNodes, isr: p.isrNodes, errorCode: p.errorCode }))
+          .map((p) => ({
+            partition: p.partitionIndex,
+            leader: p.errorCode === 0 || p.errorCode === 9 ? p.leaderId : -1,
+            leaderEpoch: p.leaderEpoch,
+            replicas: p.replicaNodes,
+            isr: p.isrNodes,
+            errorCode: p.errorCode,
+          }))
           .sort((a, b) => a.partition - b.partition),
       };
       this.topics.set(t.name, info);
@@ -322,9 +331,11 @@ export class Cluster {
     this.closed = true;
     const conns = [...this.connections.values()];
     this.connections.clear();
-    await Promise.all(conns.map(async (p) => {
-      const c = await p.catch(() => null);
-      c?.destroy();
-    }));
+    await Promise.all(
+      conns.map(async (p) => {
+        const c = await p.catch(() => null);
+        c?.destroy();
+      }),
+    );
   }
 }

@@ -7,14 +7,7 @@
  * dead and its owner opens a new one. Not thread-safe (nothing here is shared across threads).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import {
-  API_NAMES,
-  decodeResponse,
-  encodeRequest,
-  type ApiKey,
-  type RequestInputs,
-  type ResponseBodies,
-} from '../protocol/index.js';
+import { API_NAMES, decodeResponse, encodeRequest, type ApiKey, type RequestInputs, type ResponseBodies } from '../protocol/index.js';
 import { ClientClosedError, ConnectionError, KafkaClientError, TimeoutError } from './errors.js';
 import { CONNECTION_IN_FLIGHT_MAX, RESPONSE_FRAME_BYTES_MAX } from './limits.js';
 import { negotiateVersion } from './versions.js';

@@ -29,15 +29,7 @@ import {
   REBALANCE_TIMEOUT_MS_DEFAULT,
   SESSION_TIMEOUT_MS_DEFAULT,
 } from './limits.js';
-import {
-  commitOffsets,
-  CoordinatorCache,
-  EARLIEST_TIMESTAMP,
-  fetchCommittedOffsets,
-  LATEST_TIMESTAMP,
-  listOffsets,
-  type TopicPartition,
-} from './offsets.js';
+import { commitOffsets, CoordinatorCache, EARLIEST_TIMESTAMP, fetchCommittedOffsets, LATEST_TIMESTAMP, listOffsets, type TopicPartition } from './offsets.js';
 import { decodeScanned, scanBatches, type ConsumerRecord, type ScannedBatches } from './record-batch.js';
 
 export type { ConsumerRecord };
@@ -157,21 +149,26 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       patterns: opts.topics.filter((t): t is RegExp => t instanceof RegExp),
     };
     if (this.member === null) {
-      this.member = new GroupMember(this.cluster, this.coordinators, {
-        groupId: this.groupId,
-        groupInstanceId: this.opts.groupInstanceId ?? null,
-        sessionTimeoutMs: this.opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT,
-        rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS_DEFAULT,
-        heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS_DEFAULT,
-        assignors: this.opts.assignors ?? ['cooperative-sticky', 'range'],
-      }, {
-        subscribedTopics: () => this.subscribedTopics(),
-        owned: () => this.assignment(),
-        onAssigned: (added) => this.addPartitions(added),
-        onRevoked: (revoked) => this.revokePartitions(revoked, true),
-        onLost: (lost) => void this.revokePartitions(lost, false),
-        onError: (err) => this.fail(err),
-      });
+      this.member = new GroupMember(
+        this.cluster,
+        this.coordinators,
+        {
+          groupId: this.groupId,
+          groupInstanceId: this.opts.groupInstanceId ?? null,
+          sessionTimeoutMs: this.opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT,
+          rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS_DEFAULT,
+          heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS_DEFAULT,
+          assignors: this.opts.assignors ?? ['cooperative-sticky', 'range'],
+        },
+        {
+          subscribedTopics: () => this.subscribedTopics(),
+          owned: () => this.assignment(),
+          onAssigned: (added) => this.addPartitions(added),
+          onRevoked: (revoked) => this.revokePartitions(revoked, true),
+          onLost: (lost) => void this.revokePartitions(lost, false),
+          onError: (err) => this.fail(err),
+        },
+      );
       this.member.start();
     } else {
       this.member.requestRejoin();
@@ -197,7 +194,10 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.assertOpen();
     if (this.member !== null) throw new InvalidArgumentError('assign() cannot be mixed with subscribe()');
     const keep = new Set(partitions.map((p) => tpKey(p.topic, p.partition)));
-    await this.revokePartitions(this.assignment().filter((p) => !keep.has(tpKey(p.topic, p.partition))), this.autoCommit);
+    await this.revokePartitions(
+      this.assignment().filter((p) => !keep.has(tpKey(p.topic, p.partition))),
+      this.autoCommit,
+    );
     await this.addPartitions(partitions.filter((p) => !this.states.has(tpKey(p.topic, p.partition))));
     this.startAutoCommit();
   }
@@ -217,7 +217,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (added.length === 0) return;
     for (const tp of added) {
       this.states.set(tpKey(tp.topic, tp.partition), {
-        topic: tp.topic, partition: tp.partition, position: null, consumed: null, committed: null, paused: false, epoch: 0, fetching: false, highWatermark: -1,
+        topic: tp.topic,
+        partition: tp.partition,
+        position: null,
+        consumed: null,
+        committed: null,
+        paused: false,
+        epoch: 0,
+        fetching: false,
+        highWatermark: -1,
       });
     }
     await this.resolvePositions(added);
@@ -361,17 +369,36 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     for (const p of parts) p.fetching = true;
     let res;
     try {
-      res = await conn.request(1, {
-        clusterId: null, replicaId: -1, replicaState: { replicaId: -1, replicaEpoch: -1 },
-        maxWaitMs, minBytes: this.opts.fetchMinBytes ?? FETCH_MIN_BYTES_DEFAULT, maxBytes: fetchMaxBytes,
-        isolationLevel: this.isolationLevel, sessionId: 0, sessionEpoch: -1,
-        topics: [...byTopic].map(([topic, ps]) => ({
-          topic,
-          topicId: this.cluster.topic(topic)?.topicId ?? '00000000-0000-0000-0000-000000000000',
-          partitions: ps.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: p.position!, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: this.opts.fetchPartitionMaxBytes ?? FETCH_PARTITION_MAX_BYTES_DEFAULT, replicaDirectoryId: '00000000-0000-0000-0000-000000000000' })),
-        })),
-        forgottenTopicsData: [], rackId: '',
-      }, { timeoutMs: this.cluster.requestTimeoutMs + maxWaitMs });
+      res = await conn.request(
+        1,
+        {
+          clusterId: null,
+          replicaId: -1,
+          replicaState: { replicaId: -1, replicaEpoch: -1 },
+          maxWaitMs,
+          minBytes: this.opts.fetchMinBytes ?? FETCH_MIN_BYTES_DEFAULT,
+          maxBytes: fetchMaxBytes,
+          isolationLevel: this.isolationLevel,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [...byTopic].map(([topic, ps]) => ({
+            topic,
+            topicId: this.cluster.topic(topic)?.topicId ?? '00000000-0000-0000-0000-000000000000',
+            partitions: ps.map((p) => ({
+              partition: p.partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: p.position!,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes: this.opts.fetchPartitionMaxBytes ?? FETCH_PARTITION_MAX_BYTES_DEFAULT,
+              replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+            })),
+          })),
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        { timeoutMs: this.cluster.requestTimeoutMs + maxWaitMs },
+      );
     } finally {
       for (const p of parts) p.fetching = false;
     }
@@ -379,7 +406,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const resets: TopicPartition[] = [];
     let retriable: KafkaProtocolError | null = null;
     for (const t of res.responses) {
-      const topic = t.topic !== '' ? t.topic : this.cluster.topicNameById(t.topicId) ?? '';
+      const topic = t.topic !== '' ? t.topic : (this.cluster.topicNameById(t.topicId) ?? '');
       for (const pd of t.partitions) {
         const i = parts.findIndex((p) => p.topic === topic && p.partition === pd.partitionIndex);
         if (i < 0) continue;
@@ -398,7 +425,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         s.highWatermark = pd.highWatermark;
         if (pd.records === null || pd.records.length === 0) continue;
         const scanned = scanBatches(pd.records, {
-          topic: s.topic, partition: s.partition, fromOffset: offsets[i]!,
+          topic: s.topic,
+          partition: s.partition,
+          fromOffset: offsets[i]!,
           abortedTransactions: this.isolationLevel === 1 ? (pd.abortedTransactions ?? []) : null,
         });
         if (scanned.nextOffset > s.position!) s.position = scanned.nextOffset;
@@ -689,9 +718,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   async commit(offsets?: { topic: string; partition: number; offset: number }[]): Promise<void> {
     if (this.groupId === null) throw new InvalidArgumentError('commit() needs a groupId');
     this.markYieldedConsumed();
-    const list = offsets ?? [...this.states.values()]
-      .filter((s) => s.consumed !== null && s.consumed !== s.committed)
-      .map((s) => ({ topic: s.topic, partition: s.partition, offset: s.consumed! }));
+    const list =
+      offsets ??
+      [...this.states.values()].filter((s) => s.consumed !== null && s.consumed !== s.committed).map((s) => ({ topic: s.topic, partition: s.partition, offset: s.consumed! }));
     if (list.length === 0) return;
     await commitOffsets(this.coordinators, this.groupId, list, {
       generationId: this.member?.generationId ?? -1,

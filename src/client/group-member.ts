@@ -8,12 +8,7 @@
  * one only those that move. Every request has a timeout and each rebalance is bounded by
  * REBALANCE_ROUNDS_MAX rounds.
  */
-import {
-  decodeConsumerProtocolAssignment,
-  decodeConsumerProtocolSubscription,
-  encodeConsumerProtocolAssignment,
-  encodeConsumerProtocolSubscription,
-} from '../protocol/index.js';
+import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription, encodeConsumerProtocolAssignment, encodeConsumerProtocolSubscription } from '../protocol/index.js';
 import { ASSIGNORS, type Assignor, type MemberSubscription } from './assignors.js';
 import { backoffMs, sleep, type Cluster } from './cluster.js';
 import { ClientClosedError, isRetriableError, KafkaClientError, KafkaProtocolError } from './errors.js';
@@ -212,7 +207,8 @@ export class GroupMember {
         return;
       }
     }
-    if (!this.closed && this.rejoinNeeded) throw new KafkaClientError(`group ${this.opts.groupId} did not settle within ${REBALANCE_ROUNDS_MAX} rounds`, REBALANCE_IN_PROGRESS, true);
+    if (!this.closed && this.rejoinNeeded)
+      throw new KafkaClientError(`group ${this.opts.groupId} did not settle within ${REBALANCE_ROUNDS_MAX} rounds`, REBALANCE_IN_PROGRESS, true);
   }
 
   private async join(): Promise<{ assignments: { memberId: string; assignment: Buffer }[] } | null> {
@@ -233,16 +229,22 @@ export class GroupMember {
       rackId: null,
     });
     for (let attempt = 0; attempt < 3; attempt++) {
-      const res = await this.coordinators.request(this.opts.groupId, 'JoinGroup', (conn) => conn.request(11, {
-        groupId: this.opts.groupId,
-        sessionTimeoutMs: this.opts.sessionTimeoutMs,
-        rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs,
-        memberId: this.memberId,
-        groupInstanceId: this.opts.groupInstanceId,
-        protocolType: 'consumer',
-        protocols: this.assignors.map((a) => ({ name: a.name, metadata })),
-        reason: null,
-      }, { timeoutMs: this.opts.rebalanceTimeoutMs + this.cluster.requestTimeoutMs }));
+      const res = await this.coordinators.request(this.opts.groupId, 'JoinGroup', (conn) =>
+        conn.request(
+          11,
+          {
+            groupId: this.opts.groupId,
+            sessionTimeoutMs: this.opts.sessionTimeoutMs,
+            rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs,
+            memberId: this.memberId,
+            groupInstanceId: this.opts.groupInstanceId,
+            protocolType: 'consumer',
+            protocols: this.assignors.map((a) => ({ name: a.name, metadata })),
+            reason: null,
+          },
+          { timeoutMs: this.opts.rebalanceTimeoutMs + this.cluster.requestTimeoutMs },
+        ),
+      );
       if (res.errorCode === MEMBER_ID_REQUIRED) {
         // KIP-394: the first join only hands out a member id; join again with it.
         this.memberId = res.memberId;
@@ -293,21 +295,30 @@ export class GroupMember {
       }
       return {
         memberId: s.memberId,
-        assignment: encodeConsumerProtocolAssignment(ASSIGNMENT_VERSION, { assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })), userData: null }),
+        assignment: encodeConsumerProtocolAssignment(ASSIGNMENT_VERSION, {
+          assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+          userData: null,
+        }),
       };
     });
   }
 
   private async sync(assignments: { memberId: string; assignment: Buffer }[]): Promise<TopicPartition[] | null> {
-    const res = await this.coordinators.request(this.opts.groupId, 'SyncGroup', (conn) => conn.request(14, {
-      groupId: this.opts.groupId,
-      generationId: this.generationId,
-      memberId: this.memberId,
-      groupInstanceId: this.opts.groupInstanceId,
-      protocolType: 'consumer',
-      protocolName: this.protocol?.name ?? null,
-      assignments,
-    }, { timeoutMs: this.opts.rebalanceTimeoutMs + this.cluster.requestTimeoutMs }));
+    const res = await this.coordinators.request(this.opts.groupId, 'SyncGroup', (conn) =>
+      conn.request(
+        14,
+        {
+          groupId: this.opts.groupId,
+          generationId: this.generationId,
+          memberId: this.memberId,
+          groupInstanceId: this.opts.groupInstanceId,
+          protocolType: 'consumer',
+          protocolName: this.protocol?.name ?? null,
+          assignments,
+        },
+        { timeoutMs: this.opts.rebalanceTimeoutMs + this.cluster.requestTimeoutMs },
+      ),
+    );
     if (res.errorCode !== 0) {
       this.handleMembershipError(res.errorCode, 'SyncGroup');
       return null;
@@ -331,7 +342,11 @@ export class GroupMember {
     if (memberId === '' || this.opts.groupInstanceId !== null) return;
     try {
       await this.coordinators.request(this.opts.groupId, 'LeaveGroup', async (conn) => {
-        const res = await conn.request(13, { groupId: this.opts.groupId, memberId, members: [{ memberId, groupInstanceId: this.opts.groupInstanceId, reason: 'the consumer is closing' }] });
+        const res = await conn.request(13, {
+          groupId: this.opts.groupId,
+          memberId,
+          members: [{ memberId, groupInstanceId: this.opts.groupInstanceId, reason: 'the consumer is closing' }],
+        });
         if (res.errorCode !== 0 && res.errorCode !== UNKNOWN_MEMBER_ID) throw new KafkaProtocolError(res.errorCode, `LeaveGroup ${this.opts.groupId}`);
       });
     } catch (err) {

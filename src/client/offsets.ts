@@ -39,32 +39,34 @@ export async function listOffsets(cluster: Cluster, partitions: TopicPartition[]
       if (l === undefined) byLeader.set(leader, (l = []));
       l.push(tp);
     }
-    const results = await Promise.all([...byLeader].map(async ([leader, tps]) => {
-      const conn = await cluster.connection(leader);
-      const byTopic = new Map<string, number[]>();
-      for (const tp of tps) {
-        let l = byTopic.get(tp.topic);
-        if (l === undefined) byTopic.set(tp.topic, (l = []));
-        l.push(tp.partition);
-      }
-      const res = await conn.request(2, {
-        replicaId: -1,
-        isolationLevel,
-        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) })),
-        timeoutMs: cluster.requestTimeoutMs,
-      });
-      const out: PartitionOffset[] = [];
-      for (const t of res.topics) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            cluster.invalidate(t.name);
-            throw new KafkaProtocolError(p.errorCode, `ListOffsets ${t.name}-${p.partitionIndex}`);
-          }
-          out.push({ topic: t.name, partition: p.partitionIndex, offset: p.offset, timestamp: p.timestamp });
+    const results = await Promise.all(
+      [...byLeader].map(async ([leader, tps]) => {
+        const conn = await cluster.connection(leader);
+        const byTopic = new Map<string, number[]>();
+        for (const tp of tps) {
+          let l = byTopic.get(tp.topic);
+          if (l === undefined) byTopic.set(tp.topic, (l = []));
+          l.push(tp.partition);
         }
-      }
-      return out;
-    }));
+        const res = await conn.request(2, {
+          replicaId: -1,
+          isolationLevel,
+          topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp, maxNumOffsets: 1 })) })),
+          timeoutMs: cluster.requestTimeoutMs,
+        });
+        const out: PartitionOffset[] = [];
+        for (const t of res.topics) {
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) {
+              cluster.invalidate(t.name);
+              throw new KafkaProtocolError(p.errorCode, `ListOffsets ${t.name}-${p.partitionIndex}`);
+            }
+            out.push({ topic: t.name, partition: p.partitionIndex, offset: p.offset, timestamp: p.timestamp });
+          }
+        }
+        return out;
+      }),
+    );
     return results.flat();
   });
 }
@@ -144,10 +146,18 @@ export interface CommitOptions {
 }
 
 /** Commits offsets for a group (generation -1 and an empty member id for a group with no members, as admin tools do). */
-export async function commitOffsets(coordinators: CoordinatorCache, groupId: string, offsets: { topic: string; partition: number; offset: number; metadata?: string | null }[], opts: CommitOptions): Promise<void> {
+export async function commitOffsets(
+  coordinators: CoordinatorCache,
+  groupId: string,
+  offsets: { topic: string; partition: number; offset: number; metadata?: string | null }[],
+  opts: CommitOptions,
+): Promise<void> {
   if (offsets.length === 0) return;
   await coordinators.request(groupId, 'OffsetCommit', async (conn) => {
-    const byTopic = new Map<string, { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; commitTimestamp: number; committedMetadata: string | null }[]>();
+    const byTopic = new Map<
+      string,
+      { partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; commitTimestamp: number; committedMetadata: string | null }[]
+    >();
     for (const o of offsets) {
       let l = byTopic.get(o.topic);
       if (l === undefined) byTopic.set(o.topic, (l = []));

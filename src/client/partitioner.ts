@@ -57,5 +57,4 @@ export interface PartitionerInput {
 /** A custom partitioner returns a partition number, or -1 for "no preference" (sticky). */
 export type Partitioner = (input: PartitionerInput) => number;
 
-export const defaultPartitioner: Partitioner = ({ key, numPartitions }) =>
-  key === null || key === undefined ? -1 : partitionForKey(key, numPartitions);
+export const defaultPartitioner: Partitioner = ({ key, numPartitions }) => (key === null || key === undefined ? -1 : partitionForKey(key, numPartitions));

@@ -77,7 +77,11 @@ class SendCall {
   remaining: number;
   readonly results: RecordMetadata[];
   error: Error | null = null;
-  constructor(count: number, readonly resolve: (r: RecordMetadata[]) => void, readonly reject: (e: Error) => void) {
+  constructor(
+    count: number,
+    readonly resolve: (r: RecordMetadata[]) => void,
+    readonly reject: (e: Error) => void,
+  ) {
     this.remaining = count;
     this.results = new Array<RecordMetadata>(count);
   }
@@ -99,7 +103,10 @@ class ProducerBatch {
   full = false;
   reservedBytes = 0;
   readonly createdAtMs = Date.now();
-  constructor(readonly state: PartitionState, readonly builder: BatchBuilder) {}
+  constructor(
+    readonly state: PartitionState,
+    readonly builder: BatchBuilder,
+  ) {}
 }
 
 class PartitionState {
@@ -110,7 +117,10 @@ class PartitionState {
   nextSequence = 0;
   retrying = false;
   backoffUntilMs = 0;
-  constructor(readonly topic: string, readonly partition: number) {}
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
 
   get isEmpty(): boolean {
     return this.open === null && this.ready.length === 0 && this.inflight.length === 0 && this.retry.length === 0;
@@ -171,7 +181,8 @@ export class Producer {
     this.allowAutoTopicCreation = opts.allowAutoTopicCreation ?? true;
     this.partitioner = opts.partitioner ?? defaultPartitioner;
     this.produceTimeoutMs = opts.produceTimeoutMs ?? PRODUCE_TIMEOUT_MS_DEFAULT;
-    if (this.batchBytes < BATCH_HEADER_BYTES + 16 || this.batchBytes > this.maxRequestBytes) throw new InvalidArgumentError(`batchBytes ${this.batchBytes} must be between 77 and maxRequestBytes`);
+    if (this.batchBytes < BATCH_HEADER_BYTES + 16 || this.batchBytes > this.maxRequestBytes)
+      throw new InvalidArgumentError(`batchBytes ${this.batchBytes} must be between 77 and maxRequestBytes`);
   }
 
   /** Bytes of records held by the producer (queued or in flight). */
@@ -481,15 +492,25 @@ export class Producer {
       for (const b of batches) b.attempts++;
       // Wrapped so the chain moves on once the request is written, not when it is answered.
       return {
-        response: conn.request(0, {
-          transactionalId: null,
-          acks: this.acks,
-          timeoutMs: this.produceTimeoutMs,
-          topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
-        }, { expectResponse: this.acks !== 0 }),
+        response: conn.request(
+          0,
+          {
+            transactionalId: null,
+            acks: this.acks,
+            timeoutMs: this.produceTimeoutMs,
+            topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
+          },
+          { expectResponse: this.acks !== 0 },
+        ),
       };
     });
-    this.nodeWriteTail.set(nodeId, turn.then(() => undefined, () => undefined));
+    this.nodeWriteTail.set(
+      nodeId,
+      turn.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     try {
       res = await (await turn).response;
     } catch (err) {
@@ -509,7 +530,8 @@ export class Producer {
       const p = res.responses.find((t) => t.name === b.state.topic)?.partitionResponses.find((x) => x.index === b.state.partition);
       if (p === undefined) this.onBatchError(b, new KafkaProtocolError(-1, `Produce response lacks ${b.state.topic}-${b.state.partition}`), true);
       else if (p.errorCode === 0) this.onBatchDone(b, p.baseOffset);
-      else if (p.errorCode === 46) this.onBatchDone(b, -1); // DUPLICATE_SEQUENCE_NUMBER: already written.
+      else if (p.errorCode === 46)
+        this.onBatchDone(b, -1); // DUPLICATE_SEQUENCE_NUMBER: already written.
       else {
         // OUT_OF_ORDER_SEQUENCE_NUMBER after an earlier batch of the partition failed is expected.
         const expected = p.errorCode === 45 && b.state.retrying;
@@ -555,7 +577,10 @@ export class Producer {
     }
     for (const seg of b.segments) {
       const call = seg.call;
-      call.error ??= expired && retriable ? new TimeoutError(`records to ${state.topic}-${state.partition} not delivered within deliveryTimeoutMs ${this.deliveryTimeoutMs}: ${err.message}`) : err;
+      call.error ??=
+        expired && retriable
+          ? new TimeoutError(`records to ${state.topic}-${state.partition} not delivered within deliveryTimeoutMs ${this.deliveryTimeoutMs}: ${err.message}`)
+          : err;
       call.remaining -= seg.count;
       if (call.remaining === 0) call.reject(call.error);
     }
@@ -596,18 +621,21 @@ export class Producer {
     if (this.initializing !== null) return;
     this.needsReset = false;
     this.producerId = -1;
-    this.initProducerId().then(() => {
-      for (const s of this.partitions.values()) {
-        s.nextSequence = 0;
-        for (const b of s.ready) this.finishBatch(b);
-      }
-      this.scheduleDrain(0);
-    }, (err: Error) => {
-      for (const s of this.partitions.values()) {
-        for (const b of s.ready.splice(0)) this.onBatchError(b, err, false);
-      }
-      this.needsReset = false;
-    });
+    this.initProducerId().then(
+      () => {
+        for (const s of this.partitions.values()) {
+          s.nextSequence = 0;
+          for (const b of s.ready) this.finishBatch(b);
+        }
+        this.scheduleDrain(0);
+      },
+      (err: Error) => {
+        for (const s of this.partitions.values()) {
+          for (const b of s.ready.splice(0)) this.onBatchError(b, err, false);
+        }
+        this.needsReset = false;
+      },
+    );
   }
 
   /** Sends everything buffered now and resolves when all of it is acknowledged or failed. */
@@ -635,7 +663,16 @@ export class Producer {
   private untilDeadline(p: Promise<void>, deadline: number, what: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(`${what} did not finish in time`)), Math.max(0, deadline - Date.now()));
-      p.then(() => { clearTimeout(timer); resolve(); }, (err) => { clearTimeout(timer); reject(err); });
+      p.then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
   }
 

@@ -17,7 +17,10 @@ import type { AskOptions, Supervisor } from '../runtime/supervisor.js';
 export type { AskOptions };
 
 export class ActorAsks {
-  constructor(private readonly nodeId: number, private readonly local: Supervisor) {}
+  constructor(
+    private readonly nodeId: number,
+    private readonly local: Supervisor,
+  ) {}
 
   /** This node's id: addresses of actors it hosts carry it. */
   get localNodeId(): number {

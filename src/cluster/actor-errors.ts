@@ -8,9 +8,7 @@
 import { KAFKA_ERRORS, errorCode, type KafkaErrorName } from '../protocol/errors.js';
 
 /** An ask's result as the Kafka and HTTP gateways use it: never a rejection. */
-export type AskResult<R> =
-  | { readonly ok: true; readonly value: R }
-  | { readonly ok: false; readonly code: number; readonly message: string };
+export type AskResult<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly code: number; readonly message: string };
 
 const partitionRuntimeCodes: Record<string, KafkaErrorName> = {
   MAILBOX_FULL: 'REQUEST_TIMED_OUT',

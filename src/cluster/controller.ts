@@ -62,7 +62,10 @@ export class Controller {
   private nextProducerId = 0;
   private readonly listeners: ((c: MetadataChange) => Promise<void>)[] = [];
 
-  constructor(dataDir: string, private readonly opts: ControllerOptions) {
+  constructor(
+    dataDir: string,
+    private readonly opts: ControllerOptions,
+  ) {
     this.log = new MetadataLog(join(dataDir, 'cluster-metadata.db'));
     for (const r of this.log.replay()) this.image.apply(r);
     if (this.image.clusterId === '') {
@@ -115,12 +118,7 @@ export class Controller {
     return topic;
   }
 
-  async createPartitions(
-    name: string,
-    count: number,
-    assignments: readonly (readonly number[])[] | null,
-    validateOnly = false,
-  ): Promise<ControllerError | TopicImage> {
+  async createPartitions(name: string, count: number, assignments: readonly (readonly number[])[] | null, validateOnly = false): Promise<ControllerError | TopicImage> {
     const topic = this.image.topicsByName.get(name);
     if (!topic) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${name}' does not exist` };
     const current = topic.partitions.length;

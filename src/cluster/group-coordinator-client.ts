@@ -52,11 +52,7 @@ export class GroupCoordinatorClient {
   }
 
   /** Routes the group, then asks its coordinator. */
-  ask<K extends AskableType<GroupCoordinatorProtocol>>(
-    groupId: string,
-    msg: CoordinatorAsk<K>,
-    opts?: AskOptions,
-  ): Promise<AskResult<ReplyOf<GroupCoordinatorProtocol, K>>> {
+  ask<K extends AskableType<GroupCoordinatorProtocol>>(groupId: string, msg: CoordinatorAsk<K>, opts?: AskOptions): Promise<AskResult<ReplyOf<GroupCoordinatorProtocol, K>>> {
     const route = this.route(groupId);
     if (!route.ok) return Promise.resolve(refused(route.error));
     return this.askAt(route.address, msg, opts);

@@ -23,7 +23,10 @@ export class HighWatermarkWatch {
   private readonly subscribers = new Map<string, Set<() => void>>();
   private count = 0;
 
-  constructor(supervisor: Supervisor, private readonly maxWaiters = 10_000) {
+  constructor(
+    supervisor: Supervisor,
+    private readonly maxWaiters = 10_000,
+  ) {
     supervisor.onNotify((actorId, event) => {
       if ((event as Partial<HighWatermarkAdvanced>).type === 'HighWatermarkAdvanced') this.advanced(actorId);
     });

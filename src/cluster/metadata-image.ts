@@ -55,7 +55,11 @@ export class MetadataImage {
         const t = this.topicsById.get(r.topicId);
         if (!t) throw new Error(`metadata log: partition record for unknown topic id ${r.topicId}`);
         t.partitions[r.partition] = {
-          partition: r.partition, replicas: r.replicas, isr: r.isr, leader: r.leader, leaderEpoch: r.leaderEpoch,
+          partition: r.partition,
+          replicas: r.replicas,
+          isr: r.isr,
+          leader: r.leader,
+          leaderEpoch: r.leaderEpoch,
         };
         return;
       }

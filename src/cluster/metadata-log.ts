@@ -35,10 +35,12 @@ export class MetadataLog {
   /** Appends records atomically: all of them are durable when this returns, or none. */
   append(records: readonly MetadataRecord[]): number {
     const first = this.nextOffset;
-    this.db.transaction(() => {
-      let offset = first;
-      for (const r of records) this.insert.run(offset++, JSON.stringify(r));
-    }).call(null);
+    this.db
+      .transaction(() => {
+        let offset = first;
+        for (const r of records) this.insert.run(offset++, JSON.stringify(r));
+      })
+      .call(null);
     this.nextOffset = first + records.length;
     return first;
   }

@@ -45,11 +45,7 @@ export class PartitionClient {
   }
 
   /** Asks a routed partition; an unroutable one is answered with its routing error at once. */
-  async ask<K extends AskableType<PartitionProtocol>>(
-    route: Route,
-    msg: PartitionAsk<K>,
-    opts?: AskOptions,
-  ): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
+  async ask<K extends AskableType<PartitionProtocol>>(route: Route, msg: PartitionAsk<K>, opts?: AskOptions): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
     if (!route.ok) return refused(route.error);
     try {
       return { ok: true, value: await this.asks.ask(route.address, msg, opts) };

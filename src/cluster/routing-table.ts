@@ -19,7 +19,10 @@ export function partitionActorId(topic: string, partition: number): string {
 }
 
 export class RoutingTable {
-  constructor(private readonly image: MetadataImage, private readonly nodeId: number) {}
+  constructor(
+    private readonly image: MetadataImage,
+    private readonly nodeId: number,
+  ) {}
 
   /** The leader actor of a partition on this node, or why there is none. */
   leader(topicName: string, partition: number): Route {

@@ -10,8 +10,12 @@ import type { MetadataImage } from './metadata-image.js';
 export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, SHORT: 4, LONG: 5, DOUBLE: 6, LIST: 7, CLASS: 8, PASSWORD: 9 } as const;
 /** DescribeConfigs' config sources (Kafka's ConfigSource). */
 export const ConfigSource = {
-  UNKNOWN: 0, TOPIC_CONFIG: 1, DYNAMIC_BROKER_CONFIG: 2, DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5,
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
 } as const;
 
 const LONG_MAX = '9223372036854775807';
@@ -61,24 +65,143 @@ const cleanupPolicy = (v: string): string | undefined => {
 };
 
 export const topicConfigDefs: readonly TopicConfigDef[] = [
-  { name: 'cleanup.policy', brokerName: 'log.cleanup.policy', type: ConfigType.LIST, defaultValue: 'delete', doc: 'delete old segments, compact by key, or both', validate: cleanupPolicy },
-  { name: 'compression.type', brokerName: 'compression.type', type: ConfigType.STRING, defaultValue: 'producer', doc: 'producer keeps batches as sent; a codec makes the broker recompress', validate: oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']) },
-  { name: 'delete.retention.ms', brokerName: 'log.cleaner.delete.retention.ms', type: ConfigType.LONG, defaultValue: '86400000', doc: 'how long tombstones are kept in compacted topics', validate: longAtLeast(0) },
-  { name: 'max.compaction.lag.ms', brokerName: 'log.cleaner.max.compaction.lag.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'longest time a record stays ineligible for compaction', validate: longAtLeast(1) },
-  { name: 'max.message.bytes', brokerName: 'message.max.bytes', type: ConfigType.INT, defaultValue: '1048588', doc: 'largest record batch accepted', validate: intBetween(0, 2 ** 31 - 1) },
-  { name: 'message.downconversion.enable', brokerName: 'log.message.downconversion.enable', type: ConfigType.BOOLEAN, defaultValue: 'true', doc: 'deprecated in Kafka 3.0 (KIP-724) and ignored: Brook serves Fetch v4 and up only, which never needs record batches converted to an older format', validate: oneOf(['true', 'false']) },
-  { name: 'message.format.version', brokerName: 'log.message.format.version', type: ConfigType.STRING, defaultValue: '3.0-IV1', doc: 'deprecated in Kafka 3.0 and ignored, as Kafka 3.x ignores it: record batches are stored in format v2 whatever it says', validate: messageFormatVersion },
-  { name: 'message.timestamp.after.max.ms', brokerName: 'log.message.timestamp.after.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be ahead of the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead', validate: longAtLeast(0) },
-  { name: 'message.timestamp.before.max.ms', brokerName: 'log.message.timestamp.before.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'how far a CreateTime timestamp may be behind the broker\'s clock; when left at its default, message.timestamp.difference.max.ms applies instead', validate: longAtLeast(0) },
-  { name: 'message.timestamp.difference.max.ms', brokerName: 'log.message.timestamp.difference.max.ms', type: ConfigType.LONG, defaultValue: LONG_MAX, doc: 'deprecated in Kafka 3.6 (KIP-937): how far a CreateTime timestamp may be from the broker\'s clock either way, for whichever of message.timestamp.before.max.ms and message.timestamp.after.max.ms is left at its default', validate: longAtLeast(0) },
-  { name: 'message.timestamp.type', brokerName: 'log.message.timestamp.type', type: ConfigType.STRING, defaultValue: 'CreateTime', doc: 'CreateTime keeps the producer\'s timestamp; LogAppendTime stamps the broker\'s', validate: oneOf(['CreateTime', 'LogAppendTime']) },
-  { name: 'min.compaction.lag.ms', brokerName: 'log.cleaner.min.compaction.lag.ms', type: ConfigType.LONG, defaultValue: '0', doc: 'shortest time a record stays uncompacted', validate: longAtLeast(0) },
-  { name: 'min.insync.replicas', brokerName: 'min.insync.replicas', type: ConfigType.INT, defaultValue: '1', doc: 'replicas that must acknowledge an acks=all write', validate: intBetween(1, 2 ** 31 - 1) },
-  { name: 'retention.bytes', brokerName: 'log.retention.bytes', type: ConfigType.LONG, defaultValue: '-1', doc: 'size a partition may reach before old segments are deleted (-1: no limit)', validate: longAtLeast(-1) },
-  { name: 'retention.ms', brokerName: 'log.retention.ms', type: ConfigType.LONG, defaultValue: '604800000', doc: 'age after which segments are deleted (-1: no limit)', validate: longAtLeast(-1) },
-  { name: 'segment.bytes', brokerName: 'log.segment.bytes', type: ConfigType.INT, defaultValue: '1073741824', doc: 'size of the unit retention deletes', validate: intBetween(14, 2 ** 31 - 1) },
+  {
+    name: 'cleanup.policy',
+    brokerName: 'log.cleanup.policy',
+    type: ConfigType.LIST,
+    defaultValue: 'delete',
+    doc: 'delete old segments, compact by key, or both',
+    validate: cleanupPolicy,
+  },
+  {
+    name: 'compression.type',
+    brokerName: 'compression.type',
+    type: ConfigType.STRING,
+    defaultValue: 'producer',
+    doc: 'producer keeps batches as sent; a codec makes the broker recompress',
+    validate: oneOf(['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']),
+  },
+  {
+    name: 'delete.retention.ms',
+    brokerName: 'log.cleaner.delete.retention.ms',
+    type: ConfigType.LONG,
+    defaultValue: '86400000',
+    doc: 'how long tombstones are kept in compacted topics',
+    validate: longAtLeast(0),
+  },
+  {
+    name: 'max.compaction.lag.ms',
+    brokerName: 'log.cleaner.max.compaction.lag.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX,
+    doc: 'longest time a record stays ineligible for compaction',
+    validate: longAtLeast(1),
+  },
+  {
+    name: 'max.message.bytes',
+    brokerName: 'message.max.bytes',
+    type: ConfigType.INT,
+    defaultValue: '1048588',
+    doc: 'largest record batch accepted',
+    validate: intBetween(0, 2 ** 31 - 1),
+  },
+  {
+    name: 'message.downconversion.enable',
+    brokerName: 'log.message.downconversion.enable',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'true',
+    doc: 'deprecated in Kafka 3.0 (KIP-724) and ignored: Brook serves Fetch v4 and up only, which never needs record batches converted to an older format',
+    validate: oneOf(['true', 'false']),
+  },
+  {
+    name: 'message.format.version',
+    brokerName: 'log.message.format.version',
+    type: ConfigType.STRING,
+    defaultValue: '3.0-IV1',
+    doc: 'deprecated in Kafka 3.0 and ignored, as Kafka 3.x ignores it: record batches are stored in format v2 whatever it says',
+    validate: messageFormatVersion,
+  },
+  {
+    name: 'message.timestamp.after.max.ms',
+    brokerName: 'log.message.timestamp.after.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX,
+    doc: "how far a CreateTime timestamp may be ahead of the broker's clock; when left at its default, message.timestamp.difference.max.ms applies instead",
+    validate: longAtLeast(0),
+  },
+  {
+    name: 'message.timestamp.before.max.ms',
+    brokerName: 'log.message.timestamp.before.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX,
+    doc: "how far a CreateTime timestamp may be behind the broker's clock; when left at its default, message.timestamp.difference.max.ms applies instead",
+    validate: longAtLeast(0),
+  },
+  {
+    name: 'message.timestamp.difference.max.ms',
+    brokerName: 'log.message.timestamp.difference.max.ms',
+    type: ConfigType.LONG,
+    defaultValue: LONG_MAX,
+    doc: "deprecated in Kafka 3.6 (KIP-937): how far a CreateTime timestamp may be from the broker's clock either way, for whichever of message.timestamp.before.max.ms and message.timestamp.after.max.ms is left at its default",
+    validate: longAtLeast(0),
+  },
+  {
+    name: 'message.timestamp.type',
+    brokerName: 'log.message.timestamp.type',
+    type: ConfigType.STRING,
+    defaultValue: 'CreateTime',
+    doc: "CreateTime keeps the producer's timestamp; LogAppendTime stamps the broker's",
+    validate: oneOf(['CreateTime', 'LogAppendTime']),
+  },
+  {
+    name: 'min.compaction.lag.ms',
+    brokerName: 'log.cleaner.min.compaction.lag.ms',
+    type: ConfigType.LONG,
+    defaultValue: '0',
+    doc: 'shortest time a record stays uncompacted',
+    validate: longAtLeast(0),
+  },
+  {
+    name: 'min.insync.replicas',
+    brokerName: 'min.insync.replicas',
+    type: ConfigType.INT,
+    defaultValue: '1',
+    doc: 'replicas that must acknowledge an acks=all write',
+    validate: intBetween(1, 2 ** 31 - 1),
+  },
+  {
+    name: 'retention.bytes',
+    brokerName: 'log.retention.bytes',
+    type: ConfigType.LONG,
+    defaultValue: '-1',
+    doc: 'size a partition may reach before old segments are deleted (-1: no limit)',
+    validate: longAtLeast(-1),
+  },
+  {
+    name: 'retention.ms',
+    brokerName: 'log.retention.ms',
+    type: ConfigType.LONG,
+    defaultValue: '604800000',
+    doc: 'age after which segments are deleted (-1: no limit)',
+    validate: longAtLeast(-1),
+  },
+  {
+    name: 'segment.bytes',
+    brokerName: 'log.segment.bytes',
+    type: ConfigType.INT,
+    defaultValue: '1073741824',
+    doc: 'size of the unit retention deletes',
+    validate: intBetween(14, 2 ** 31 - 1),
+  },
   { name: 'segment.ms', brokerName: 'log.roll.ms', type: ConfigType.LONG, defaultValue: '604800000', doc: 'age of the unit retention deletes', validate: longAtLeast(1) },
-  { name: 'unclean.leader.election.enable', brokerName: 'unclean.leader.election.enable', type: ConfigType.BOOLEAN, defaultValue: 'false', doc: 'allow an out-of-sync replica to become leader', validate: oneOf(['true', 'false']) },
+  {
+    name: 'unclean.leader.election.enable',
+    brokerName: 'unclean.leader.election.enable',
+    type: ConfigType.BOOLEAN,
+    defaultValue: 'false',
+    doc: 'allow an out-of-sync replica to become leader',
+    validate: oneOf(['true', 'false']),
+  },
 ];
 
 export const topicConfigByName: ReadonlyMap<string, TopicConfigDef> = new Map(topicConfigDefs.map((d) => [d.name, d]));
@@ -153,7 +276,11 @@ function limitOf(value: string): number {
  */
 export function parseTopicConfig(map: Readonly<Record<string, string>>): TopicConfig {
   const get = (name: string): string => map[name] ?? topicConfigByName.get(name)!.defaultValue;
-  const policy = new Set(get('cleanup.policy').split(',').map((p) => p.trim()));
+  const policy = new Set(
+    get('cleanup.policy')
+      .split(',')
+      .map((p) => p.trim()),
+  );
   return {
     cleanupPolicy: policy.has('compact') ? (policy.has('delete') ? 'compact,delete' : 'compact') : 'delete',
     retentionMs: limitOf(get('retention.ms')),

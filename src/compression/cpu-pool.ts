@@ -167,7 +167,11 @@ export class CpuPool implements BatchCodecs {
       }, this.settings.queueWaitTimeoutMs);
       // A finished task hands its place straight to the first waiter, so inFlight never drops
       // below what is really running or queued.
-      const wake = () => { clearTimeout(timer); this.inFlight++; resolve(); };
+      const wake = () => {
+        clearTimeout(timer);
+        this.inFlight++;
+        resolve();
+      };
       this.waiters.push(wake);
     });
   }

@@ -30,9 +30,12 @@ export async function runCpuTask(task: CpuTask, codecs: BatchCodecs): Promise<Cp
   const bytes = Buffer.isBuffer(task.bytes) ? task.bytes : Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
   try {
     switch (task.op) {
-      case 'compress': return { ok: await codecs.compress(task.codec, bytes) };
-      case 'decompress': return { ok: await codecs.decompress(task.codec, bytes) };
-      case 'recompressRecords': return { ok: await recompressRecords(bytes, task.codec as CompressionCodec, codecs) };
+      case 'compress':
+        return { ok: await codecs.compress(task.codec, bytes) };
+      case 'decompress':
+        return { ok: await codecs.decompress(task.codec, bytes) };
+      case 'recompressRecords':
+        return { ok: await recompressRecords(bytes, task.codec as CompressionCodec, codecs) };
       case 'requireKeys':
         await requireKeys(bytes, codecs);
         return { ok: empty };

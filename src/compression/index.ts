@@ -32,7 +32,10 @@ const gunzipAsync = promisify(gunzip);
 /** A compressed payload that is malformed, too large once expanded, or of an unknown codec. */
 export class CompressionError extends Error {
   override readonly name: string = 'CompressionError';
-  constructor(readonly codec: number, message: string) {
+  constructor(
+    readonly codec: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -47,11 +50,16 @@ export function codecId(codec: CompressionName | number): CompressionCodecId {
 /** Compresses `buf` with a codec; codec 0 returns the input itself. */
 export async function compress(codec: CompressionName | number, buf: Buffer): Promise<Buffer> {
   switch (codecId(codec)) {
-    case 0: return buf;
-    case 1: return gzipAsync(buf, { level: GZIP_LEVEL_DEFAULT });
-    case 2: return snappyCompressSync(buf);
-    case 3: return lz4CompressFrame(buf);
-    case 4: return zstdCompress(buf, ZSTD_LEVEL_DEFAULT);
+    case 0:
+      return buf;
+    case 1:
+      return gzipAsync(buf, { level: GZIP_LEVEL_DEFAULT });
+    case 2:
+      return snappyCompressSync(buf);
+    case 3:
+      return lz4CompressFrame(buf);
+    case 4:
+      return zstdCompress(buf, ZSTD_LEVEL_DEFAULT);
   }
 }
 
@@ -61,11 +69,20 @@ export async function decompress(codec: CompressionName | number, buf: Buffer): 
   let out: Buffer;
   try {
     switch (id) {
-      case 0: return buf;
-      case 1: out = await gunzipAsync(buf, { maxOutputLength: DECOMPRESSED_BYTES_MAX }); break;
-      case 2: out = snappyDecode(buf); break;
-      case 3: out = await lz4DecompressFrame(buf); break;
-      case 4: out = await zstdDecompress(buf); break;
+      case 0:
+        return buf;
+      case 1:
+        out = await gunzipAsync(buf, { maxOutputLength: DECOMPRESSED_BYTES_MAX });
+        break;
+      case 2:
+        out = snappyDecode(buf);
+        break;
+      case 3:
+        out = await lz4DecompressFrame(buf);
+        break;
+      case 4:
+        out = await zstdDecompress(buf);
+        break;
     }
   } catch (err) {
     if (err instanceof CompressionError) throw err;

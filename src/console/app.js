@@ -53,11 +53,18 @@ function every(ms, fn) {
   let stopped = false;
   const tick = async () => {
     if (stopped) return;
-    try { await fn(); } catch (err) { console.warn(err); }
+    try {
+      await fn();
+    } catch (err) {
+      console.warn(err);
+    }
     if (!stopped) timer = setTimeout(tick, ms);
   };
   let timer = setTimeout(tick, ms);
-  cleanup.push(() => { stopped = true; clearTimeout(timer); });
+  cleanup.push(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
 }
 
 const fmt = {
@@ -67,13 +74,18 @@ const fmt = {
     if (n === null || n === undefined) return '–';
     const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let i = 0;
-    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    while (n >= 1024 && i < u.length - 1) {
+      n /= 1024;
+      i++;
+    }
     return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
   },
   pct: (x) => `${(x * 100).toFixed(1)}%`,
   uptime(ms) {
     const s = Math.floor(ms / 1000);
-    const d = Math.floor(s / 86400), hh = Math.floor((s % 86400) / 3600), mm = Math.floor((s % 3600) / 60);
+    const d = Math.floor(s / 86400),
+      hh = Math.floor((s % 86400) / 3600),
+      mm = Math.floor((s % 3600) / 60);
     return d > 0 ? `${d}d ${hh}h ${mm}m` : hh > 0 ? `${hh}h ${mm}m` : `${mm}m ${s % 60}s`;
   },
   time: (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''),
@@ -95,13 +107,22 @@ function renderBytes(view, mode) {
     const lines = [];
     for (let i = 0; i < bytes.length; i += 16) {
       const row = Array.from(bytes.subarray(i, i + 16));
-      lines.push(`${i.toString(16).padStart(6, '0')}  ${row.map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(47)}  ${row.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('')}`);
+      lines.push(
+        `${i.toString(16).padStart(6, '0')}  ${row
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join(' ')
+          .padEnd(47)}  ${row.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('')}`,
+      );
     }
     text = lines.join('\n');
   } else {
     text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     if (mode === 'json') {
-      try { text = JSON.stringify(JSON.parse(text), null, 2); } catch { /* not JSON: shown as text */ }
+      try {
+        text = JSON.stringify(JSON.parse(text), null, 2);
+      } catch {
+        /* not JSON: shown as text */
+      }
     }
   }
   return h('pre', { class: 'value' }, text, view.truncated ? h('span', { class: 'muted' }, `\n… ${fmt.bytes(view.size)} in all`) : null);
@@ -109,15 +130,33 @@ function renderBytes(view, mode) {
 
 function headersCell(headers, mode) {
   if (!headers || headers.length === 0) return h('span', { class: 'muted' }, '–');
-  return h('div', { class: 'headers' }, headers.map((x) => h('div', {}, h('b', {}, `${x.key}: `), renderBytes(x.value, mode === 'hex' ? 'hex' : 'text'))));
+  return h(
+    'div',
+    { class: 'headers' },
+    headers.map((x) => h('div', {}, h('b', {}, `${x.key}: `), renderBytes(x.value, mode === 'hex' ? 'hex' : 'text'))),
+  );
 }
 
 function table(columns, rows, opts = {}) {
   const cls = (c) => [c.num ? 'num' : '', c.cls ?? ''].join(' ').trim();
-  const head = h('tr', {}, columns.map((c) => h('th', { class: cls(c) }, c.title)));
-  const body = rows.map((r) => h('tr', { class: opts.onclick ? 'clickable' : '', ...(opts.attrs ? opts.attrs(r) : {}), onclick: opts.onclick ? () => opts.onclick(r) : undefined },
-    columns.map((c) => h('td', { class: cls(c) }, c.cell(r)))));
-  return h('table', { id: opts.id }, h('thead', {}, head), h('tbody', {}, body.length ? body : h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, opts.empty ?? 'nothing here yet'))));
+  const head = h(
+    'tr',
+    {},
+    columns.map((c) => h('th', { class: cls(c) }, c.title)),
+  );
+  const body = rows.map((r) =>
+    h(
+      'tr',
+      { class: opts.onclick ? 'clickable' : '', ...(opts.attrs ? opts.attrs(r) : {}), onclick: opts.onclick ? () => opts.onclick(r) : undefined },
+      columns.map((c) => h('td', { class: cls(c) }, c.cell(r))),
+    ),
+  );
+  return h(
+    'table',
+    { id: opts.id },
+    h('thead', {}, head),
+    h('tbody', {}, body.length ? body : h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, opts.empty ?? 'nothing here yet'))),
+  );
 }
 
 function replace(el, node) {
@@ -129,8 +168,13 @@ function replace(el, node) {
 async function overviewPage() {
   main.append(h('h1', {}, 'Overview'));
   const cards = h('div', { class: 'cards' });
-  const threadsHead = h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, 'Worker threads'), h('span', { class: 'spacer' }),
-    h('button', { class: 'primary', id: 'add-worker', onclick: () => addWorker().then(draw) }, '+ Add worker thread'));
+  const threadsHead = h(
+    'div',
+    { class: 'toolbar' },
+    h('h2', { style: 'margin:0' }, 'Worker threads'),
+    h('span', { class: 'spacer' }),
+    h('button', { class: 'primary', id: 'add-worker', onclick: () => addWorker().then(draw) }, '+ Add worker thread'),
+  );
   const threads = h('div', { class: 'threads', id: 'threads' });
   main.append(cards, h('div', { style: 'height:18px' }), threadsHead, threads);
   // The process's CPU share is worked out between two of this page's own polls (the first one
@@ -142,22 +186,61 @@ async function overviewPage() {
     const cpuMs = o.processCpuMs.user + o.processCpuMs.system;
     const processCpu = o.uptimeMs > cpuBefore.uptimeMs ? (cpuMs - cpuBefore.cpuMs) / (o.uptimeMs - cpuBefore.uptimeMs) : null;
     cpuBefore = { uptimeMs: o.uptimeMs, cpuMs };
-    cards.replaceChildren(...[
-      ['Node', o.nodeId], ['Cluster', o.clusterId], ['Uptime', fmt.uptime(o.uptimeMs)], ['Kafka listener', o.listener],
-      ['Topics', o.topics], ['Threads', o.threads.length], ['Actors', actors], ['Memory (RSS)', fmt.bytes(o.rssBytes)],
-      ['CPU (whole process)', processCpu === null ? '–' : `${(processCpu * 100).toFixed(0)}% of a core`],
-    ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))));
-    threads.replaceChildren(...o.threads.map((t) => h('div', { class: 'panel thread', 'data-thread': t.threadIndex },
-      h('h3', {}, `Thread ${t.threadIndex}`, h('span', { class: 'muted' }, `${t.actors.length} actors`)),
-      // This thread's own CPU: Node 20 has no per-thread CPU clock, so it is the thread's
-      // event-loop utilisation, which the node samples from the main thread for every reader.
-      h('div', { class: 'thread-cpu', title: 'Share of the interval this thread\'s event loop was busy (perf_hooks event-loop utilisation, measured from the main thread). For a partition thread that is its CPU, plus any time blocked in a synchronous write such as fsync.' },
-        'CPU ', h('b', { class: 'value' }, fmt.pct(t.eventLoopUtilization)),
-        h('span', { class: 'muted' }, ` event loop busy over ${(t.eventLoopIntervalMs / 1000).toFixed(1)} s`)),
-      h('div', { class: 'meter' }, h('span', { style: `width:${Math.min(100, t.eventLoopUtilization * 100).toFixed(1)}%` })),
-      h('div', { class: 'muted' }, `Event-loop delay p50 ${fmt.ms(t.eventLoopDelayMs?.p50)} · p99 ${fmt.ms(t.eventLoopDelayMs?.p99)} · max ${fmt.ms(t.eventLoopDelayMs?.max)}`),
-      h('div', { class: 'chips' }, t.actorKinds.sort((a, b) => kindOrder(a) - kindOrder(b) || a.id.localeCompare(b.id, 'en', { numeric: true })).map((a) => h('a', { class: `chip ${a.kind} ${a.status}`, href: `#/actors/${encodeURIComponent(a.id)}`, 'data-actor': a.id, title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}` }, a.id.replace(/^partition:/, '')))),
-    )));
+    cards.replaceChildren(
+      ...[
+        ['Node', o.nodeId],
+        ['Cluster', o.clusterId],
+        ['Uptime', fmt.uptime(o.uptimeMs)],
+        ['Kafka listener', o.listener],
+        ['Topics', o.topics],
+        ['Threads', o.threads.length],
+        ['Actors', actors],
+        ['Memory (RSS)', fmt.bytes(o.rssBytes)],
+        ['CPU (whole process)', processCpu === null ? '–' : `${(processCpu * 100).toFixed(0)}% of a core`],
+      ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))),
+    );
+    threads.replaceChildren(
+      ...o.threads.map((t) =>
+        h(
+          'div',
+          { class: 'panel thread', 'data-thread': t.threadIndex },
+          h('h3', {}, `Thread ${t.threadIndex}`, h('span', { class: 'muted' }, `${t.actors.length} actors`)),
+          // This thread's own CPU: Node 20 has no per-thread CPU clock, so it is the thread's
+          // event-loop utilisation, which the node samples from the main thread for every reader.
+          h(
+            'div',
+            {
+              class: 'thread-cpu',
+              title:
+                "Share of the interval this thread's event loop was busy (perf_hooks event-loop utilisation, measured from the main thread). For a partition thread that is its CPU, plus any time blocked in a synchronous write such as fsync.",
+            },
+            'CPU ',
+            h('b', { class: 'value' }, fmt.pct(t.eventLoopUtilization)),
+            h('span', { class: 'muted' }, ` event loop busy over ${(t.eventLoopIntervalMs / 1000).toFixed(1)} s`),
+          ),
+          h('div', { class: 'meter' }, h('span', { style: `width:${Math.min(100, t.eventLoopUtilization * 100).toFixed(1)}%` })),
+          h('div', { class: 'muted' }, `Event-loop delay p50 ${fmt.ms(t.eventLoopDelayMs?.p50)} · p99 ${fmt.ms(t.eventLoopDelayMs?.p99)} · max ${fmt.ms(t.eventLoopDelayMs?.max)}`),
+          h(
+            'div',
+            { class: 'chips' },
+            t.actorKinds
+              .sort((a, b) => kindOrder(a) - kindOrder(b) || a.id.localeCompare(b.id, 'en', { numeric: true }))
+              .map((a) =>
+                h(
+                  'a',
+                  {
+                    class: `chip ${a.kind} ${a.status}`,
+                    href: `#/actors/${encodeURIComponent(a.id)}`,
+                    'data-actor': a.id,
+                    title: `${a.kind}, ${a.status}, mailbox ${a.mailboxDepth}`,
+                  },
+                  a.id.replace(/^partition:/, ''),
+                ),
+              ),
+          ),
+        ),
+      ),
+    );
     document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener} · up ${fmt.uptime(o.uptimeMs)}`;
   }
   await draw();
@@ -196,7 +279,11 @@ function stateCell(a) {
   if (a.state.groups) parts.push([`${a.state.groups.groups} groups,`, `${a.state.groups.members} members`]);
   // A part's separator stays with its last field, so a line never starts with one.
   const fields = parts.flatMap((p, i) => p.map((f, j) => (j === p.length - 1 && i < parts.length - 1 ? `${f} ·` : f)));
-  return h('span', { class: 'mono state' }, fields.flatMap((f, i) => [h('span', { class: 'field' }, f), i < fields.length - 1 ? ' ' : null]));
+  return h(
+    'span',
+    { class: 'mono state' },
+    fields.flatMap((f, i) => [h('span', { class: 'field' }, f), i < fields.length - 1 ? ' ' : null]),
+  );
 }
 
 /** A p50 / p99 pair that may break between the two figures, never inside one. */
@@ -210,23 +297,45 @@ function pair(p) {
  * They share one cell, the select above the two buttons, which keeps the column narrow.
  */
 function actionsCell(a, onChange) {
-  const restart = h('button', { class: 'small restart', onclick: async (e) => { e.stopPropagation(); await act(`Restarted ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/restart`, { method: 'POST', body: {} })); onChange(); } }, 'Restart');
+  const restart = h(
+    'button',
+    {
+      class: 'small restart',
+      onclick: async (e) => {
+        e.stopPropagation();
+        await act(`Restarted ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/restart`, { method: 'POST', body: {} }));
+        onChange();
+      },
+    },
+    'Restart',
+  );
   const fp = failurePointControl(a, onChange);
-  return fp ? h('div', { class: 'actions' }, fp.select, fp.button, restart) : h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'no failure points'), h('span'), restart);
+  return fp
+    ? h('div', { class: 'actions' }, fp.select, fp.button, restart)
+    : h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'no failure points'), h('span'), restart);
 }
 
 function failurePointControl(a, onChange) {
   const s = partitionState(a);
   if (!s) return null;
   const armed = new Set(s.failurePoints ?? []);
-  const select = h('select', { class: 'fp-select', 'aria-label': 'failure point', title: 'failure point of the partition log, to switch on or off' }, failurePoints.map((p) => h('option', { value: p }, p + (armed.has(p) ? ' (on)' : ''))));
+  const select = h(
+    'select',
+    { class: 'fp-select', 'aria-label': 'failure point', title: 'failure point of the partition log, to switch on or off' },
+    failurePoints.map((p) => h('option', { value: p }, p + (armed.has(p) ? ' (on)' : ''))),
+  );
   const on = () => armed.has(select.value);
   const button = h('button', { class: `small fp-toggle ${on() ? 'on' : ''}` }, on() ? 'Switch off' : 'Switch on');
-  select.addEventListener('change', () => { button.textContent = on() ? 'Switch off' : 'Switch on'; button.classList.toggle('on', on()); });
+  select.addEventListener('change', () => {
+    button.textContent = on() ? 'Switch off' : 'Switch on';
+    button.classList.toggle('on', on());
+  });
   button.addEventListener('click', async (e) => {
     e.stopPropagation();
     const enabled = !on();
-    await act(`Failure point ${select.value} ${enabled ? 'on' : 'off'} for ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/failure-points`, { method: 'POST', body: { point: select.value, enabled } }));
+    await act(`Failure point ${select.value} ${enabled ? 'on' : 'off'} for ${a.id}`, () =>
+      api(`/api/actors/${encodeURIComponent(a.id)}/failure-points`, { method: 'POST', body: { point: select.value, enabled } }),
+    );
     onChange();
   });
   select.addEventListener('click', (e) => e.stopPropagation());
@@ -235,9 +344,17 @@ function failurePointControl(a, onChange) {
 
 async function actorsPage(selected) {
   const filter = h('input', { placeholder: 'filter actors…', id: 'actor-filter', value: sessionStorage.getItem('actorFilter') ?? '' });
-  const kind = h('select', { id: 'actor-kind' }, h('option', { value: '' }, 'all kinds'), h('option', { value: 'partition' }, 'partition'), h('option', { value: 'group-coordinator' }, 'group-coordinator'));
-  main.append(h('h1', {}, 'Actors'), h('div', { class: 'toolbar' }, filter, kind, h('span', { class: 'spacer' }),
-    h('button', { class: 'primary', onclick: () => addWorker().then(draw) }, '+ Add worker thread')));
+  const kind = h(
+    'select',
+    { id: 'actor-kind' },
+    h('option', { value: '' }, 'all kinds'),
+    h('option', { value: 'partition' }, 'partition'),
+    h('option', { value: 'group-coordinator' }, 'group-coordinator'),
+  );
+  main.append(
+    h('h1', {}, 'Actors'),
+    h('div', { class: 'toolbar' }, filter, kind, h('span', { class: 'spacer' }), h('button', { class: 'primary', onclick: () => addWorker().then(draw) }, '+ Add worker thread')),
+  );
   const holder = h('div', { class: 'scroll-x' });
   const detail = h('div', { id: 'actor-detail' });
   main.append(detail, holder);
@@ -251,63 +368,112 @@ async function actorsPage(selected) {
     last = now;
     const f = filter.value.trim().toLowerCase();
     sessionStorage.setItem('actorFilter', filter.value);
-    const shown = rows.filter((a) => (!f || a.id.toLowerCase().includes(f)) && (!kind.value || a.kind === kind.value))
+    const shown = rows
+      .filter((a) => (!f || a.id.toLowerCase().includes(f)) && (!kind.value || a.kind === kind.value))
       .sort((a, b) => kindOrder(a) - kindOrder(b) || (a.threadIndex ?? -1) - (b.threadIndex ?? -1) || a.id.localeCompare(b.id, 'en', { numeric: true }));
     for (const a of shown) {
       const prev = previousHandled.get(a.id);
       a.rate = prev === undefined || a.messagesHandled === undefined || a.messagesHandled < prev || dt <= 0 ? null : (a.messagesHandled - prev) / dt;
       if (a.messagesHandled !== undefined) previousHandled.set(a.id, a.messagesHandled);
     }
-    replace(holder, table([
-      // Every actor here is addressed as partition:<topic>:<n>; the prefix is left out (as on
-      // the overview's chips) to keep the table within a 1400 px window, and is in the tooltip.
-      { title: 'Actor', cell: (a) => h('a', { href: `#/actors/${encodeURIComponent(a.id)}`, class: 'mono', title: a.id, onclick: (e) => e.stopPropagation() }, a.id.replace(/^partition:/, '')) },
-      { title: 'Kind', cell: (a) => a.kind },
-      { title: 'Thread', num: true, cell: (a) => a.threadIndex ?? '–' },
-      { title: 'Status', cell: (a) => h('span', { class: `status ${a.status}` }, a.status) },
-      { title: 'Mailbox', num: true, cell: (a) => a.inFlight + a.waiting },
-      { title: ['Wait', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.waitMs) },
-      { title: ['Run', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.runMs) },
-      { title: 'Msgs/s', num: true, cell: (a) => (a.rate === null ? '–' : a.rate.toFixed(a.rate < 10 ? 1 : 0)) },
-      { title: 'Handled', num: true, cell: (a) => fmt.int(a.messagesHandled) },
-      { title: 'Restarts', num: true, cell: (a) => h('span', { class: 'restarts' }, a.restarts) },
-      { title: 'Last error', cell: (a) => (a.lastError ? h('div', { class: 'error-text' }, a.lastError) : '') },
-      { title: 'State', cls: 'state-col', cell: stateCell },
-      { title: 'Actions', cell: (a) => actionsCell(a, draw) },
-    ], shown, { id: 'actors-table', attrs: (a) => ({ 'data-actor': a.id, 'data-thread': a.threadIndex }), onclick: (a) => { location.hash = `#/actors/${encodeURIComponent(a.id)}`; } }));
+    replace(
+      holder,
+      table(
+        [
+          // Every actor here is addressed as partition:<topic>:<n>; the prefix is left out (as on
+          // the overview's chips) to keep the table within a 1400 px window, and is in the tooltip.
+          {
+            title: 'Actor',
+            cell: (a) => h('a', { href: `#/actors/${encodeURIComponent(a.id)}`, class: 'mono', title: a.id, onclick: (e) => e.stopPropagation() }, a.id.replace(/^partition:/, '')),
+          },
+          { title: 'Kind', cell: (a) => a.kind },
+          { title: 'Thread', num: true, cell: (a) => a.threadIndex ?? '–' },
+          { title: 'Status', cell: (a) => h('span', { class: `status ${a.status}` }, a.status) },
+          { title: 'Mailbox', num: true, cell: (a) => a.inFlight + a.waiting },
+          { title: ['Wait', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.waitMs) },
+          { title: ['Run', h('br'), 'p50 / p99'], num: true, cell: (a) => pair(a.runMs) },
+          { title: 'Msgs/s', num: true, cell: (a) => (a.rate === null ? '–' : a.rate.toFixed(a.rate < 10 ? 1 : 0)) },
+          { title: 'Handled', num: true, cell: (a) => fmt.int(a.messagesHandled) },
+          { title: 'Restarts', num: true, cell: (a) => h('span', { class: 'restarts' }, a.restarts) },
+          { title: 'Last error', cell: (a) => (a.lastError ? h('div', { class: 'error-text' }, a.lastError) : '') },
+          { title: 'State', cls: 'state-col', cell: stateCell },
+          { title: 'Actions', cell: (a) => actionsCell(a, draw) },
+        ],
+        shown,
+        {
+          id: 'actors-table',
+          attrs: (a) => ({ 'data-actor': a.id, 'data-thread': a.threadIndex }),
+          onclick: (a) => {
+            location.hash = `#/actors/${encodeURIComponent(a.id)}`;
+          },
+        },
+      ),
+    );
   }
   filter.addEventListener('input', draw);
   kind.addEventListener('change', draw);
   await draw();
   if (selected) await actorDetail(detail, selected);
-  every(refreshMs, async () => { await draw(); if (selected) await actorDetail(detail, selected); });
+  every(refreshMs, async () => {
+    await draw();
+    if (selected) await actorDetail(detail, selected);
+  });
 }
 
 async function actorDetail(el, id) {
   let a;
-  try { a = await api(`/api/actors/${encodeURIComponent(id)}`); } catch (err) { replace(el, h('p', { class: 'error-text' }, err.message)); return; }
+  try {
+    a = await api(`/api/actors/${encodeURIComponent(id)}`);
+  } catch (err) {
+    replace(el, h('p', { class: 'error-text' }, err.message));
+    return;
+  }
   if (!el.firstChild) {
     const kinds = await api('/api/actor-kinds');
     const types = kinds[a.kind] ?? [];
-    const input = h('textarea', { rows: 4, style: 'width:100%', id: 'send-message' }, JSON.stringify({ type: types.includes('GetOffsets') ? 'GetOffsets' : types[0] ?? '' }));
+    const input = h('textarea', { rows: 4, style: 'width:100%', id: 'send-message' }, JSON.stringify({ type: types.includes('GetOffsets') ? 'GetOffsets' : (types[0] ?? '') }));
     const out = h('pre', { class: 'value', id: 'send-reply', style: 'max-height:260px' });
     const send = async () => {
       try {
         const r = await api(`/api/actors/${encodeURIComponent(id)}/send`, { method: 'POST', body: { message: JSON.parse(input.value) } });
         out.textContent = JSON.stringify(r.reply, null, 2);
-      } catch (err) { out.textContent = `error: ${err.message}`; }
+      } catch (err) {
+        out.textContent = `error: ${err.message}`;
+      }
     };
-    el.append(h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, `Actor ${id}`), h('span', { class: 'spacer' }), h('a', { href: '#/actors' }, 'close')), h('div', { class: 'split' },
-      h('div', { class: 'panel' }, h('dl', { class: 'kv', id: 'actor-kv' })),
-      h('div', { class: 'panel' }, h('div', { class: 'muted' }, `Send a message (${types.join(', ')}); bytes as {"$bytes": base64}`), input,
-        h('div', { class: 'toolbar', style: 'margin-top:6px' }, h('button', { class: 'primary', id: 'send-button', onclick: send }, 'Send')), out)), h('div', { style: 'height:18px' }));
+    el.append(
+      h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, `Actor ${id}`), h('span', { class: 'spacer' }), h('a', { href: '#/actors' }, 'close')),
+      h(
+        'div',
+        { class: 'split' },
+        h('div', { class: 'panel' }, h('dl', { class: 'kv', id: 'actor-kv' })),
+        h(
+          'div',
+          { class: 'panel' },
+          h('div', { class: 'muted' }, `Send a message (${types.join(', ')}); bytes as {"$bytes": base64}`),
+          input,
+          h('div', { class: 'toolbar', style: 'margin-top:6px' }, h('button', { class: 'primary', id: 'send-button', onclick: send }, 'Send')),
+          out,
+        ),
+      ),
+      h('div', { style: 'height:18px' }),
+    );
   }
   const kv = el.querySelector('#actor-kv');
   const state = partitionState(a) ?? a.state ?? {};
-  const rows = [['kind', a.kind], ['status', a.status], ['thread', a.threadIndex], ['mailbox', `${a.mailboxDepth ?? 0} queued, ${a.inFlight} in flight, ${a.waiting} waiting`],
-    ['busy', a.busy], ['messages handled', a.messagesHandled], ['wait ms', a.waitMs && `p50 ${fmt.ms(a.waitMs.p50)} · p99 ${fmt.ms(a.waitMs.p99)} · max ${fmt.ms(a.waitMs.max)}`],
-    ['run ms', a.runMs && `p50 ${fmt.ms(a.runMs.p50)} · p99 ${fmt.ms(a.runMs.p99)} · max ${fmt.ms(a.runMs.max)}`], ['restarts', a.restarts], ['last error', a.lastError ?? '–'],
-    ...Object.entries(state).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v])];
+  const rows = [
+    ['kind', a.kind],
+    ['status', a.status],
+    ['thread', a.threadIndex],
+    ['mailbox', `${a.mailboxDepth ?? 0} queued, ${a.inFlight} in flight, ${a.waiting} waiting`],
+    ['busy', a.busy],
+    ['messages handled', a.messagesHandled],
+    ['wait ms', a.waitMs && `p50 ${fmt.ms(a.waitMs.p50)} · p99 ${fmt.ms(a.waitMs.p99)} · max ${fmt.ms(a.waitMs.max)}`],
+    ['run ms', a.runMs && `p50 ${fmt.ms(a.runMs.p50)} · p99 ${fmt.ms(a.runMs.p99)} · max ${fmt.ms(a.runMs.max)}`],
+    ['restarts', a.restarts],
+    ['last error', a.lastError ?? '–'],
+    ...Object.entries(state).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]),
+  ];
   kv.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v === undefined ? '–' : String(v))]));
 }
 
@@ -320,30 +486,79 @@ async function topicsPage(selected) {
   const internal = h('input', { type: 'checkbox', id: 'show-internal' });
   const create = async () => {
     const cfg = {};
-    for (const pair of configs.value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const pair of configs.value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const i = pair.indexOf('=');
       if (i > 0) cfg[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
     }
     const r = await act(`Created topic ${name.value}`, () => api('/api/topics', { method: 'POST', body: { name: name.value, partitions: Number(parts.value), configs: cfg } }));
-    if (r) { name.value = ''; draw(); }
+    if (r) {
+      name.value = '';
+      draw();
+    }
   };
-  main.append(h('h1', {}, 'Topics'), h('div', { class: 'toolbar' }, name, h('label', { class: 'inline' }, 'partitions', parts), configs,
-    h('button', { class: 'primary', id: 'create-topic', onclick: create }, 'Create topic'), h('span', { class: 'spacer' }), h('label', { class: 'inline' }, internal, 'show internal')));
+  main.append(
+    h('h1', {}, 'Topics'),
+    h(
+      'div',
+      { class: 'toolbar' },
+      name,
+      h('label', { class: 'inline' }, 'partitions', parts),
+      configs,
+      h('button', { class: 'primary', id: 'create-topic', onclick: create }, 'Create topic'),
+      h('span', { class: 'spacer' }),
+      h('label', { class: 'inline' }, internal, 'show internal'),
+    ),
+  );
   const holder = h('div');
   const detail = h('div', { id: 'topic-detail' });
   main.append(holder, detail);
   async function draw() {
     const topics = (await api('/api/topics')).filter((t) => internal.checked || !t.internal);
-    replace(holder, table([
-      { title: 'Topic', cell: (t) => h('a', { href: `#/topics/${encodeURIComponent(t.name)}`, class: 'mono' }, t.name) },
-      { title: 'Partitions', num: true, cell: (t) => t.partitions.length },
-      { title: 'Records', num: true, cell: (t) => fmt.int(t.records) },
-      { title: 'Size', num: true, cell: (t) => fmt.bytes(t.sizeBytes) },
-      { title: 'Under-replicated', num: true, cell: (t) => t.underReplicated },
-      { title: 'Overrides', cell: (t) => h('span', { class: 'mono' }, Object.entries(t.overrides).map(([k, v]) => `${k}=${v}`).join(', ') || '–') },
-      { title: '', cell: (t) => h('span', { style: 'white-space:nowrap' },
-        h('a', { href: `#/messages/${encodeURIComponent(t.name)}` }, 'browse'), ' · ', h('a', { href: `#/tail/${encodeURIComponent(t.name)}` }, 'tail')) },
-    ], topics, { id: 'topics-table', attrs: (t) => ({ 'data-topic': t.name }), onclick: (t) => { location.hash = `#/topics/${encodeURIComponent(t.name)}`; } }));
+    replace(
+      holder,
+      table(
+        [
+          { title: 'Topic', cell: (t) => h('a', { href: `#/topics/${encodeURIComponent(t.name)}`, class: 'mono' }, t.name) },
+          { title: 'Partitions', num: true, cell: (t) => t.partitions.length },
+          { title: 'Records', num: true, cell: (t) => fmt.int(t.records) },
+          { title: 'Size', num: true, cell: (t) => fmt.bytes(t.sizeBytes) },
+          { title: 'Under-replicated', num: true, cell: (t) => t.underReplicated },
+          {
+            title: 'Overrides',
+            cell: (t) =>
+              h(
+                'span',
+                { class: 'mono' },
+                Object.entries(t.overrides)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ') || '–',
+              ),
+          },
+          {
+            title: '',
+            cell: (t) =>
+              h(
+                'span',
+                { style: 'white-space:nowrap' },
+                h('a', { href: `#/messages/${encodeURIComponent(t.name)}` }, 'browse'),
+                ' · ',
+                h('a', { href: `#/tail/${encodeURIComponent(t.name)}` }, 'tail'),
+              ),
+          },
+        ],
+        topics,
+        {
+          id: 'topics-table',
+          attrs: (t) => ({ 'data-topic': t.name }),
+          onclick: (t) => {
+            location.hash = `#/topics/${encodeURIComponent(t.name)}`;
+          },
+        },
+      ),
+    );
     if (selected) await topicDetail(detail, selected, draw);
   }
   internal.addEventListener('change', draw);
@@ -353,30 +568,68 @@ async function topicsPage(selected) {
 
 async function topicDetail(el, name, redraw) {
   let t;
-  try { t = await api(`/api/topics/${encodeURIComponent(name)}`); } catch (err) { replace(el, h('p', { class: 'error-text' }, err.message)); return; }
-  const del = h('button', { class: 'danger', id: 'delete-topic', onclick: async () => {
-    if (!confirm(`Delete topic ${name} and all its records?`)) return;
-    const r = await act(`Deleted topic ${name}`, () => api(`/api/topics/${encodeURIComponent(name)}`, { method: 'DELETE', body: {} }));
-    if (r) { location.hash = '#/topics'; }
-  } }, 'Delete topic');
-  replace(el, h('div', {},
-    h('div', { class: 'toolbar' }, h('h2', { style: 'margin:0' }, `Topic ${name}`), h('span', { class: 'muted mono' }, t.topicId), h('span', { class: 'spacer' }), t.internal ? null : del),
-    h('div', { class: 'split' },
-      table([
-        { title: 'Partition', num: true, cell: (p) => p.partition },
-        { title: 'Leader', num: true, cell: (p) => p.leader },
-        { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
-        { title: 'ISR', cell: (p) => p.isr.join(',') },
-        { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
-        { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
-        { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
-        { title: 'Size', num: true, cell: (p) => fmt.bytes(p.sizeBytes) },
-        { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
-      ], t.partitions, { id: 'partitions-table' }),
-      table([
-        { title: 'Config', cell: (c) => h('span', { class: 'mono' }, c[0]) },
-        { title: 'Value', cell: (c) => h('span', { class: 'mono' }, c[1], t.overrides[c[0]] !== undefined ? h('b', {}, ' (override)') : '') },
-      ], Object.entries(t.configs)))));
+  try {
+    t = await api(`/api/topics/${encodeURIComponent(name)}`);
+  } catch (err) {
+    replace(el, h('p', { class: 'error-text' }, err.message));
+    return;
+  }
+  const del = h(
+    'button',
+    {
+      class: 'danger',
+      id: 'delete-topic',
+      onclick: async () => {
+        if (!confirm(`Delete topic ${name} and all its records?`)) return;
+        const r = await act(`Deleted topic ${name}`, () => api(`/api/topics/${encodeURIComponent(name)}`, { method: 'DELETE', body: {} }));
+        if (r) {
+          location.hash = '#/topics';
+        }
+      },
+    },
+    'Delete topic',
+  );
+  replace(
+    el,
+    h(
+      'div',
+      {},
+      h(
+        'div',
+        { class: 'toolbar' },
+        h('h2', { style: 'margin:0' }, `Topic ${name}`),
+        h('span', { class: 'muted mono' }, t.topicId),
+        h('span', { class: 'spacer' }),
+        t.internal ? null : del,
+      ),
+      h(
+        'div',
+        { class: 'split' },
+        table(
+          [
+            { title: 'Partition', num: true, cell: (p) => p.partition },
+            { title: 'Leader', num: true, cell: (p) => p.leader },
+            { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
+            { title: 'ISR', cell: (p) => p.isr.join(',') },
+            { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
+            { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
+            { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
+            { title: 'Size', num: true, cell: (p) => fmt.bytes(p.sizeBytes) },
+            { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
+          ],
+          t.partitions,
+          { id: 'partitions-table' },
+        ),
+        table(
+          [
+            { title: 'Config', cell: (c) => h('span', { class: 'mono' }, c[0]) },
+            { title: 'Value', cell: (c) => h('span', { class: 'mono' }, c[1], t.overrides[c[0]] !== undefined ? h('b', {}, ' (override)') : '') },
+          ],
+          Object.entries(t.configs),
+        ),
+      ),
+    ),
+  );
   void redraw;
 }
 
@@ -388,17 +641,31 @@ async function topicNames() {
 
 async function messagesPage(topicArg, partitionArg) {
   const topics = await topicNames();
-  const topic = h('select', { id: 'browse-topic' }, topics.filter((t) => !t.internal || t.name === topicArg).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)));
+  const topic = h(
+    'select',
+    { id: 'browse-topic' },
+    topics.filter((t) => !t.internal || t.name === topicArg).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)),
+  );
   const partition = h('select', { id: 'browse-partition' });
   const fillPartitions = () => {
     const t = topics.find((x) => x.name === topic.value);
     partition.replaceChildren(...Array.from({ length: t ? t.partitions : 0 }, (_, i) => h('option', { value: i, selected: String(i) === partitionArg }, `partition ${i}`)));
   };
   fillPartitions();
-  const mode = h('select', { id: 'browse-mode' }, h('option', { value: 'latest' }, 'latest'), h('option', { value: 'offset' }, 'from offset'), h('option', { value: 'timestamp' }, 'from time'));
+  const mode = h(
+    'select',
+    { id: 'browse-mode' },
+    h('option', { value: 'latest' }, 'latest'),
+    h('option', { value: 'offset' }, 'from offset'),
+    h('option', { value: 'timestamp' }, 'from time'),
+  );
   const start = h('input', { id: 'browse-start', placeholder: 'offset', style: 'width:190px' });
   const search = h('input', { id: 'browse-search', placeholder: 'search key / value', style: 'width:200px' });
-  const limit = h('select', { id: 'browse-limit' }, [20, 50, 100, 500].map((n) => h('option', { value: n, selected: n === 50 }, `${n} records`)));
+  const limit = h(
+    'select',
+    { id: 'browse-limit' },
+    [20, 50, 100, 500].map((n) => h('option', { value: n, selected: n === 50 }, `${n} records`)),
+  );
   const format = h('select', { id: 'browse-format' }, h('option', { value: 'text' }, 'text'), h('option', { value: 'json' }, 'JSON'), h('option', { value: 'hex' }, 'hex'));
   const info = h('span', { class: 'muted', id: 'browse-info' });
   const holder = h('div', { id: 'browse-results' });
@@ -417,7 +684,10 @@ async function messagesPage(topicArg, partitionArg) {
     else if (mode.value === 'offset') q.set('offset', String(Number(start.value) || 0));
     else if (mode.value === 'timestamp') {
       const ms = /^\d+$/.test(start.value.trim()) ? Number(start.value) : Date.parse(start.value.trim().replace(' ', 'T') + (start.value.includes('Z') ? '' : 'Z'));
-      if (!Number.isFinite(ms)) { toast('cannot read that time', true); return; }
+      if (!Number.isFinite(ms)) {
+        toast('cannot read that time', true);
+        return;
+      }
       q.set('timestamp', String(ms));
     }
     if (search.value) q.set('search', search.value);
@@ -426,26 +696,43 @@ async function messagesPage(topicArg, partitionArg) {
       if (seq !== loadSeq) return;
       lastPage = page;
       drawPage();
-    } catch (err) { toast(err.message, true); }
+    } catch (err) {
+      toast(err.message, true);
+    }
   };
   const drawPage = () => {
     const p = lastPage;
     if (!p) return;
     info.textContent = `offsets ${p.logStartOffset}…${p.highWatermark} · showing ${p.records.length} from ${p.startOffset}${p.done ? '' : ` · more from ${p.nextOffset}`}`;
     const f = format.value;
-    replace(holder, h('div', {},
-      table([
-        { title: 'Offset', num: true, cell: (r) => r.offset },
-        { title: 'Timestamp', cell: (r) => h('span', { class: 'mono', title: r.timestampType }, fmt.time(r.timestampMs)) },
-        { title: 'Key', cell: (r) => renderBytes(r.key, f) },
-        { title: 'Value', cell: (r) => renderBytes(r.value, f) },
-        { title: 'Headers', cell: (r) => headersCell(r.headers, f) },
-      ], p.records, { id: 'records-table', empty: 'no records here', attrs: (r) => ({ 'data-offset': r.offset }) }),
-      p.done ? null : h('div', { class: 'toolbar', style: 'margin-top:8px' }, h('button', { id: 'browse-next', onclick: () => load(p.nextOffset) }, `Next page from ${p.nextOffset}`))));
+    replace(
+      holder,
+      h(
+        'div',
+        {},
+        table(
+          [
+            { title: 'Offset', num: true, cell: (r) => r.offset },
+            { title: 'Timestamp', cell: (r) => h('span', { class: 'mono', title: r.timestampType }, fmt.time(r.timestampMs)) },
+            { title: 'Key', cell: (r) => renderBytes(r.key, f) },
+            { title: 'Value', cell: (r) => renderBytes(r.value, f) },
+            { title: 'Headers', cell: (r) => headersCell(r.headers, f) },
+          ],
+          p.records,
+          { id: 'records-table', empty: 'no records here', attrs: (r) => ({ 'data-offset': r.offset }) },
+        ),
+        p.done
+          ? null
+          : h('div', { class: 'toolbar', style: 'margin-top:8px' }, h('button', { id: 'browse-next', onclick: () => load(p.nextOffset) }, `Next page from ${p.nextOffset}`)),
+      ),
+    );
   };
   format.addEventListener('change', drawPage);
-  main.append(h('h1', {}, 'Message browser'), h('div', { class: 'toolbar' }, topic, partition, mode, start, search, limit, format,
-    h('button', { class: 'primary', id: 'browse-load', onclick: () => load() }, 'Load'), info), holder);
+  main.append(
+    h('h1', {}, 'Message browser'),
+    h('div', { class: 'toolbar' }, topic, partition, mode, start, search, limit, format, h('button', { class: 'primary', id: 'browse-load', onclick: () => load() }, 'Load'), info),
+    holder,
+  );
   if (topic.value) await load();
 }
 
@@ -453,14 +740,42 @@ async function messagesPage(topicArg, partitionArg) {
 
 async function tailPage(topicArg) {
   const topics = await topicNames();
-  const topic = h('select', { id: 'tail-topic' }, topics.filter((t) => !t.internal).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)));
+  const topic = h(
+    'select',
+    { id: 'tail-topic' },
+    topics.filter((t) => !t.internal).map((t) => h('option', { value: t.name, selected: t.name === topicArg }, t.name)),
+  );
   const format = h('select', { id: 'tail-format' }, h('option', { value: 'text' }, 'text'), h('option', { value: 'json' }, 'JSON'), h('option', { value: 'hex' }, 'hex'));
   const status = h('span', { class: 'muted', id: 'tail-status' }, 'stopped');
   const body = h('tbody');
-  const list = h('div', { class: 'tail-list' }, h('table', { id: 'tail-table' }, h('thead', {}, h('tr', {}, ['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers'].map((t) => h('th', {}, t)))), body));
+  const list = h(
+    'div',
+    { class: 'tail-list' },
+    h(
+      'table',
+      { id: 'tail-table' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Partition', 'Offset', 'Timestamp', 'Key', 'Value', 'Headers'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      body,
+    ),
+  );
   let ws = null;
   let count = 0;
-  const stop = () => { if (ws) { ws.close(); ws = null; } status.textContent = 'stopped'; startBtn.textContent = 'Start'; };
+  const stop = () => {
+    if (ws) {
+      ws.close();
+      ws = null;
+    }
+    status.textContent = 'stopped';
+    startBtn.textContent = 'Start';
+  };
   const start = () => {
     stop();
     body.replaceChildren();
@@ -477,14 +792,26 @@ async function tailPage(topicArg) {
       else if (m.type === 'records') {
         for (const r of m.records) {
           count++;
-          body.prepend(h('tr', { 'data-offset': r.offset, 'data-partition': r.partition }, h('td', { class: 'num' }, r.partition), h('td', { class: 'num' }, r.offset),
-            h('td', { class: 'mono' }, fmt.time(r.timestampMs)), h('td', {}, renderBytes(r.key, format.value)), h('td', {}, renderBytes(r.value, format.value)), h('td', {}, headersCell(r.headers, format.value))));
+          body.prepend(
+            h(
+              'tr',
+              { 'data-offset': r.offset, 'data-partition': r.partition },
+              h('td', { class: 'num' }, r.partition),
+              h('td', { class: 'num' }, r.offset),
+              h('td', { class: 'mono' }, fmt.time(r.timestampMs)),
+              h('td', {}, renderBytes(r.key, format.value)),
+              h('td', {}, renderBytes(r.value, format.value)),
+              h('td', {}, headersCell(r.headers, format.value)),
+            ),
+          );
         }
         while (body.children.length > 500) body.lastChild.remove();
         status.textContent = `tailing ${topic.value}: ${count} records received`;
       }
     };
-    ws.onclose = () => { if (ws) status.textContent = 'disconnected'; };
+    ws.onclose = () => {
+      if (ws) status.textContent = 'disconnected';
+    };
   };
   const startBtn = h('button', { class: 'primary', id: 'tail-start', onclick: () => (ws ? stop() : start()) }, 'Start');
   main.append(h('h1', {}, 'Live tail'), h('div', { class: 'toolbar' }, topic, format, startBtn, status), list);
@@ -501,32 +828,68 @@ async function groupsPage(selected) {
   main.append(holder, detail);
   async function draw() {
     const groups = await api('/api/groups');
-    replace(holder, table([
-      { title: 'Group', cell: (g) => h('a', { href: `#/groups/${encodeURIComponent(g.groupId)}`, class: 'mono' }, g.groupId) },
-      { title: 'State', cell: (g) => h('span', { class: `status ${g.state}` }, g.state) },
-      { title: 'Protocol', cell: (g) => `${g.protocolType}${g.protocol ? ` / ${g.protocol}` : ''}` },
-      { title: 'Members', num: true, cell: (g) => g.members.length },
-      { title: 'Partitions', num: true, cell: (g) => g.offsets.length },
-      { title: 'Total lag', num: true, cell: (g) => h('b', { class: 'lag' }, fmt.int(g.totalLag)) },
-      { title: 'Coordinator', cell: (g) => h('span', { class: 'mono' }, g.coordinator) },
-    ], groups, { id: 'groups-table', empty: 'no consumer groups', attrs: (g) => ({ 'data-group': g.groupId }), onclick: (g) => { location.hash = `#/groups/${encodeURIComponent(g.groupId)}`; } }));
+    replace(
+      holder,
+      table(
+        [
+          { title: 'Group', cell: (g) => h('a', { href: `#/groups/${encodeURIComponent(g.groupId)}`, class: 'mono' }, g.groupId) },
+          { title: 'State', cell: (g) => h('span', { class: `status ${g.state}` }, g.state) },
+          { title: 'Protocol', cell: (g) => `${g.protocolType}${g.protocol ? ` / ${g.protocol}` : ''}` },
+          { title: 'Members', num: true, cell: (g) => g.members.length },
+          { title: 'Partitions', num: true, cell: (g) => g.offsets.length },
+          { title: 'Total lag', num: true, cell: (g) => h('b', { class: 'lag' }, fmt.int(g.totalLag)) },
+          { title: 'Coordinator', cell: (g) => h('span', { class: 'mono' }, g.coordinator) },
+        ],
+        groups,
+        {
+          id: 'groups-table',
+          empty: 'no consumer groups',
+          attrs: (g) => ({ 'data-group': g.groupId }),
+          onclick: (g) => {
+            location.hash = `#/groups/${encodeURIComponent(g.groupId)}`;
+          },
+        },
+      ),
+    );
     if (selected) {
-      const g = groups.find((x) => x.groupId === selected) ?? await api(`/api/groups/${encodeURIComponent(selected)}`).catch(() => null);
-      if (!g) { replace(detail, h('p', { class: 'error-text' }, `no group ${selected}`)); return; }
-      replace(detail, h('div', {}, h('h2', {}, `Group ${g.groupId} · ${g.state} · total lag ${fmt.int(g.totalLag)}`), h('div', { class: 'split' },
-        table([
-          { title: 'Member', cell: (m) => h('span', { class: 'mono' }, m.memberId) },
-          { title: 'Client', cell: (m) => `${m.clientId} ${m.clientHost}` },
-          { title: 'Assignment', cell: (m) => h('span', { class: 'mono' }, m.assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || '–') },
-        ], g.members, { empty: 'no members' }),
-        table([
-          { title: 'Topic', cell: (o) => o.topic },
-          { title: 'Partition', num: true, cell: (o) => o.partition },
-          { title: 'Committed', num: true, cell: (o) => fmt.int(o.committedOffset) },
-          { title: 'High watermark', num: true, cell: (o) => fmt.int(o.highWatermark) },
-          { title: 'Lag', num: true, cell: (o) => h('b', {}, fmt.int(o.lag)) },
-          { title: 'Member', cell: (o) => h('span', { class: 'mono' }, o.memberId ?? '–') },
-        ], g.offsets, { id: 'group-offsets', empty: 'no committed offsets' }))));
+      const g = groups.find((x) => x.groupId === selected) ?? (await api(`/api/groups/${encodeURIComponent(selected)}`).catch(() => null));
+      if (!g) {
+        replace(detail, h('p', { class: 'error-text' }, `no group ${selected}`));
+        return;
+      }
+      replace(
+        detail,
+        h(
+          'div',
+          {},
+          h('h2', {}, `Group ${g.groupId} · ${g.state} · total lag ${fmt.int(g.totalLag)}`),
+          h(
+            'div',
+            { class: 'split' },
+            table(
+              [
+                { title: 'Member', cell: (m) => h('span', { class: 'mono' }, m.memberId) },
+                { title: 'Client', cell: (m) => `${m.clientId} ${m.clientHost}` },
+                { title: 'Assignment', cell: (m) => h('span', { class: 'mono' }, m.assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || '–') },
+              ],
+              g.members,
+              { empty: 'no members' },
+            ),
+            table(
+              [
+                { title: 'Topic', cell: (o) => o.topic },
+                { title: 'Partition', num: true, cell: (o) => o.partition },
+                { title: 'Committed', num: true, cell: (o) => fmt.int(o.committedOffset) },
+                { title: 'High watermark', num: true, cell: (o) => fmt.int(o.highWatermark) },
+                { title: 'Lag', num: true, cell: (o) => h('b', {}, fmt.int(o.lag)) },
+                { title: 'Member', cell: (o) => h('span', { class: 'mono' }, o.memberId ?? '–') },
+              ],
+              g.offsets,
+              { id: 'group-offsets', empty: 'no committed offsets' },
+            ),
+          ),
+        ),
+      );
     }
   }
   await draw();
@@ -540,16 +903,22 @@ const palette = ['#0f6e6a', '#d9822b', '#6b46c1', '#c0392b'];
 /** Draws series of [x, y] on a canvas with axes, grid and y labels (device-pixel sharp). */
 function drawChart(canvas, series, opts) {
   const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, hgt = canvas.clientHeight;
+  const w = canvas.clientWidth,
+    hgt = canvas.clientHeight;
   canvas.width = w * dpr;
   canvas.height = hgt * dpr;
   const g = canvas.getContext('2d');
   g.scale(dpr, dpr);
   g.clearRect(0, 0, w, hgt);
-  const left = 62, right = 10, top = 8, bottom = 22;
-  const pw = w - left - right, ph = hgt - top - bottom;
+  const left = 62,
+    right = 10,
+    top = 8,
+    bottom = 22;
+  const pw = w - left - right,
+    ph = hgt - top - bottom;
   const xs = series[0]?.points.map((p) => p[0]) ?? [];
-  const x0 = xs[0] ?? 0, x1 = xs[xs.length - 1] ?? 1;
+  const x0 = xs[0] ?? 0,
+    x1 = xs[xs.length - 1] ?? 1;
   let ymax = 0;
   for (const s of series) for (const [, y] of s.points) ymax = Math.max(ymax, y);
   ymax = niceMax(ymax);
@@ -559,11 +928,16 @@ function drawChart(canvas, series, opts) {
   g.lineWidth = 1;
   for (let i = 0; i <= 4; i++) {
     const y = top + ph - (ph * i) / 4;
-    g.beginPath(); g.moveTo(left, Math.round(y) + 0.5); g.lineTo(left + pw, Math.round(y) + 0.5); g.stroke();
-    g.textAlign = 'right'; g.textBaseline = 'middle';
+    g.beginPath();
+    g.moveTo(left, Math.round(y) + 0.5);
+    g.lineTo(left + pw, Math.round(y) + 0.5);
+    g.stroke();
+    g.textAlign = 'right';
+    g.textBaseline = 'middle';
     g.fillText(opts.format((ymax * i) / 4), left - 6, y);
   }
-  g.textAlign = 'center'; g.textBaseline = 'top';
+  g.textAlign = 'center';
+  g.textBaseline = 'top';
   const span = Math.max(1, x1 - x0);
   for (let i = 0; i <= 5; i++) {
     const x = x0 + (span * i) / 5;
@@ -575,8 +949,10 @@ function drawChart(canvas, series, opts) {
     g.lineWidth = 1.6;
     g.beginPath();
     s.points.forEach(([x, y], i) => {
-      const px = left + ((x - x0) / span) * pw, py = top + ph - (ymax ? (y / ymax) * ph : 0);
-      if (i === 0) g.moveTo(px, py); else g.lineTo(px, py);
+      const px = left + ((x - x0) / span) * pw,
+        py = top + ph - (ymax ? (y / ymax) * ph : 0);
+      if (i === 0) g.moveTo(px, py);
+      else g.lineTo(px, py);
     });
     g.stroke();
   });
@@ -590,21 +966,87 @@ function niceMax(v) {
 }
 
 async function chartsPage() {
-  const windowSel = h('select', { id: 'chart-window' }, [[60, 'last minute'], [300, 'last 5 minutes'], [599, 'last 10 minutes']].map(([v, t]) => h('option', { value: v, selected: v === 300 }, t)));
+  const windowSel = h(
+    'select',
+    { id: 'chart-window' },
+    [
+      [60, 'last minute'],
+      [300, 'last 5 minutes'],
+      [599, 'last 10 minutes'],
+    ].map(([v, t]) => h('option', { value: v, selected: v === 300 }, t)),
+  );
   const defs = [
-    { title: 'Records per second', format: (v) => fmt.int(Math.round(v)), series: [['produced', (s) => s.producedRecords], ['fetched', (s) => s.fetchedRecords]] },
-    { title: 'Bytes per second', format: fmt.bytes, series: [['produced', (s) => s.producedBytes], ['fetched', (s) => s.fetchedBytes]] },
-    { title: 'Produce latency', format: fmt.ms, series: [['mean', (s) => (s.produceRequests ? s.produceLatencyMsSum / s.produceRequests : 0)], ['max', (s) => s.produceLatencyMsMax]] },
-    { title: 'Fetch latency (includes long-poll wait)', format: fmt.ms, series: [['mean', (s) => (s.fetchRequests ? s.fetchLatencyMsSum / s.fetchRequests : 0)], ['max', (s) => s.fetchLatencyMsMax]] },
-    { title: 'Requests per second', format: (v) => fmt.int(Math.round(v)), series: [['produce', (s) => s.produceRequests], ['fetch', (s) => s.fetchRequests]] },
+    {
+      title: 'Records per second',
+      format: (v) => fmt.int(Math.round(v)),
+      series: [
+        ['produced', (s) => s.producedRecords],
+        ['fetched', (s) => s.fetchedRecords],
+      ],
+    },
+    {
+      title: 'Bytes per second',
+      format: fmt.bytes,
+      series: [
+        ['produced', (s) => s.producedBytes],
+        ['fetched', (s) => s.fetchedBytes],
+      ],
+    },
+    {
+      title: 'Produce latency',
+      format: fmt.ms,
+      series: [
+        ['mean', (s) => (s.produceRequests ? s.produceLatencyMsSum / s.produceRequests : 0)],
+        ['max', (s) => s.produceLatencyMsMax],
+      ],
+    },
+    {
+      title: 'Fetch latency (includes long-poll wait)',
+      format: fmt.ms,
+      series: [
+        ['mean', (s) => (s.fetchRequests ? s.fetchLatencyMsSum / s.fetchRequests : 0)],
+        ['max', (s) => s.fetchLatencyMsMax],
+      ],
+    },
+    {
+      title: 'Requests per second',
+      format: (v) => fmt.int(Math.round(v)),
+      series: [
+        ['produce', (s) => s.produceRequests],
+        ['fetch', (s) => s.fetchRequests],
+      ],
+    },
   ];
   const panels = defs.map((d) => {
     const canvas = h('canvas');
     const now = h('span', { class: 'muted' });
-    const panel = h('div', { class: 'panel chart' }, h('h3', {}, d.title, h('span', { class: 'legend' }, now, d.series.map(([name], k) => h('span', {}, h('i', { style: `background:${palette[k]}` }), name)))), canvas);
+    const panel = h(
+      'div',
+      { class: 'panel chart' },
+      h(
+        'h3',
+        {},
+        d.title,
+        h(
+          'span',
+          { class: 'legend' },
+          now,
+          d.series.map(([name], k) => h('span', {}, h('i', { style: `background:${palette[k]}` }), name)),
+        ),
+      ),
+      canvas,
+    );
     return { d, canvas, now, panel };
   });
-  main.append(h('h1', {}, 'Throughput and latency'), h('div', { class: 'toolbar' }, windowSel, h('span', { class: 'muted' }, 'per second, kept on the node for ten minutes')), h('div', { class: 'charts', id: 'charts' }, panels.map((p) => p.panel)));
+  main.append(
+    h('h1', {}, 'Throughput and latency'),
+    h('div', { class: 'toolbar' }, windowSel, h('span', { class: 'muted' }, 'per second, kept on the node for ten minutes')),
+    h(
+      'div',
+      { class: 'charts', id: 'charts' },
+      panels.map((p) => p.panel),
+    ),
+  );
   async function draw() {
     const hist = await api(`/api/history?seconds=${windowSel.value}`);
     for (const p of panels) {
@@ -641,4 +1083,8 @@ async function route() {
 
 window.addEventListener('hashchange', route);
 route();
-api('/api/overview').then((o) => { document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener}`; }).catch(() => {});
+api('/api/overview')
+  .then((o) => {
+    document.getElementById('node-badge').textContent = `node ${o.nodeId} · ${o.listener}`;
+  })
+  .catch(() => {});

@@ -14,8 +14,15 @@
  */
 import type { Socket } from 'node:net';
 import {
-  API_NAMES, decodeRequest, encodeResponseSegments, invalidRequestResponse, NullFieldError, ProtocolError, UnknownApiError,
-  UnsupportedVersionError, type DecodedRequest,
+  API_NAMES,
+  decodeRequest,
+  encodeResponseSegments,
+  invalidRequestResponse,
+  NullFieldError,
+  ProtocolError,
+  UnknownApiError,
+  UnsupportedVersionError,
+  type DecodedRequest,
 } from '../protocol/index.js';
 import type { Broker, HandlerEntry, RequestContext } from './context.js';
 import { handlerFor, supportedApiVersions } from './handlers/index.js';

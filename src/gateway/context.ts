@@ -39,10 +39,7 @@ export interface RequestContext {
 }
 
 /** Returns the response body, or null when no response is sent (Produce with acks=0). */
-export type Handler<K extends ApiKey> = (
-  ctx: RequestContext,
-  body: RequestBodies[K],
-) => Promise<ResponseInputs[K] | null> | ResponseInputs[K] | null;
+export type Handler<K extends ApiKey> = (ctx: RequestContext, body: RequestBodies[K]) => Promise<ResponseInputs[K] | null> | ResponseInputs[K] | null;
 
 export interface HandlerEntry<K extends ApiKey = ApiKey> {
   readonly apiKey: K;

@@ -25,7 +25,6 @@ export class Gateway {
     return listen(this.server, host, port);
   }
 
-
   get connectionCount(): number {
     return this.connections.size;
   }

@@ -30,7 +30,10 @@ export interface SecondStats {
 export class SecondsHistory {
   private readonly slots: (SecondStats | undefined)[];
 
-  constructor(readonly secondsMax = 600, private readonly nowMs: () => number = Date.now) {
+  constructor(
+    readonly secondsMax = 600,
+    private readonly nowMs: () => number = Date.now,
+  ) {
     this.slots = new Array(secondsMax).fill(undefined);
   }
 
@@ -41,8 +44,17 @@ export class SecondsHistory {
     let s = this.slots[i];
     if (!s || s.second !== second) {
       s = {
-        second, producedRecords: 0, producedBytes: 0, fetchedRecords: 0, fetchedBytes: 0,
-        produceRequests: 0, produceLatencyMsSum: 0, produceLatencyMsMax: 0, fetchRequests: 0, fetchLatencyMsSum: 0, fetchLatencyMsMax: 0,
+        second,
+        producedRecords: 0,
+        producedBytes: 0,
+        fetchedRecords: 0,
+        fetchedBytes: 0,
+        produceRequests: 0,
+        produceLatencyMsSum: 0,
+        produceLatencyMsMax: 0,
+        fetchRequests: 0,
+        fetchLatencyMsSum: 0,
+        fetchLatencyMsMax: 0,
       };
       this.slots[i] = s;
     }
@@ -56,10 +68,23 @@ export class SecondsHistory {
     const out: SecondStats[] = [];
     for (let second = now - n; second < now; second++) {
       const s = this.slots[second % this.secondsMax];
-      out.push(s && s.second === second ? { ...s } : {
-        second, producedRecords: 0, producedBytes: 0, fetchedRecords: 0, fetchedBytes: 0,
-        produceRequests: 0, produceLatencyMsSum: 0, produceLatencyMsMax: 0, fetchRequests: 0, fetchLatencyMsSum: 0, fetchLatencyMsMax: 0,
-      });
+      out.push(
+        s && s.second === second
+          ? { ...s }
+          : {
+              second,
+              producedRecords: 0,
+              producedBytes: 0,
+              fetchedRecords: 0,
+              fetchedBytes: 0,
+              produceRequests: 0,
+              produceLatencyMsSum: 0,
+              produceLatencyMsMax: 0,
+              fetchRequests: 0,
+              fetchLatencyMsSum: 0,
+              fetchLatencyMsMax: 0,
+            },
+      );
     }
     return out;
   }

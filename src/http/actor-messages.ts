@@ -15,13 +15,29 @@ type PartitionType = AskableType<PartitionProtocol>;
 type GroupType = AskableType<GroupProtocol>;
 
 const partitionTypes = [
-  'Append', 'Read', 'GetOffsets', 'GetOffsetForTimestamp', 'GetMaxTimestampOffset', 'DeleteRecordsBefore', 'TruncateTo',
-  'SetLeaderEpoch', 'SetTopicConfig', 'SetFailurePoint',
+  'Append',
+  'Read',
+  'GetOffsets',
+  'GetOffsetForTimestamp',
+  'GetMaxTimestampOffset',
+  'DeleteRecordsBefore',
+  'TruncateTo',
+  'SetLeaderEpoch',
+  'SetTopicConfig',
+  'SetFailurePoint',
 ] as const satisfies readonly PartitionType[];
 
 const groupTypes = [
-  'JoinGroup', 'SyncGroup', 'Heartbeat', 'LeaveGroup', 'CommitOffsets', 'FetchOffsets', 'DeleteOffsets', 'DeleteGroups',
-  'ListGroups', 'DescribeGroups',
+  'JoinGroup',
+  'SyncGroup',
+  'Heartbeat',
+  'LeaveGroup',
+  'CommitOffsets',
+  'FetchOffsets',
+  'DeleteOffsets',
+  'DeleteGroups',
+  'ListGroups',
+  'DescribeGroups',
 ] as const satisfies readonly GroupType[];
 
 // Compile-time: every type of each union is listed.

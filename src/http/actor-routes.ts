@@ -24,7 +24,9 @@ export const actorRoutes: Route[] = [
   { method: 'GET', pattern: /^\/api\/actor-kinds$/, run: async () => Object.fromEntries(messageTypesByKind) },
   { method: 'GET', pattern: /^\/api\/actors\/([^/]+)$/, run: async ({ node, params }) => inspectActor(node, params[0]!) },
   {
-    method: 'POST', pattern: /^\/api\/actors\/([^/]+)\/restart$/, run: async ({ node, params: [id] }) => {
+    method: 'POST',
+    pattern: /^\/api\/actors\/([^/]+)\/restart$/,
+    run: async ({ node, params: [id] }) => {
       if (!node.supervisor.has(id!)) throw new HttpError(404, `no actor ${id}`);
       await node.supervisor.restart(id!, 'restart requested over HTTP');
       return { restarted: id };
@@ -34,8 +36,9 @@ export const actorRoutes: Route[] = [
   { method: 'POST', pattern: /^\/api\/actors\/([^/]+)\/send$/, run: async ({ node, params, body }) => send(node, params[0]!, body) },
   { method: 'POST', pattern: /^\/api\/workers$/, run: async ({ node, body }) => addWorkers(node, body) },
   {
-    method: 'GET', pattern: /^\/api\/history$/, run: async ({ node, query }) =>
-      node.probe.history.snapshot(intParam(query.get('seconds'), 'seconds', 1, node.probe.history.secondsMax - 1, 300)),
+    method: 'GET',
+    pattern: /^\/api\/history$/,
+    run: async ({ node, query }) => node.probe.history.snapshot(intParam(query.get('seconds'), 'seconds', 1, node.probe.history.secondsMax - 1, 300)),
   },
 ];
 
@@ -117,6 +120,7 @@ async function send(node: HttpNode, id: string, body: unknown): Promise<unknown>
     throw new HttpError(502, `${id} answered with an error${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}`);
   }
   const text = JSON.stringify({ reply: reply ?? null }, bytesReplacer);
-  if (text.length > httpLimits.sendReplyBytesMax) throw new HttpError(413, `reply of ${text.length} bytes is above ${httpLimits.sendReplyBytesMax}; ask for less (e.g. a smaller maxBytes)`);
+  if (text.length > httpLimits.sendReplyBytesMax)
+    throw new HttpError(413, `reply of ${text.length} bytes is above ${httpLimits.sendReplyBytesMax}; ask for less (e.g. a smaller maxBytes)`);
   return JSON.parse(text) as unknown;
 }

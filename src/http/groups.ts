@@ -45,18 +45,22 @@ export interface GroupView {
 }
 
 export async function listGroups(node: GroupViewNode): Promise<ListedGroup[]> {
-  const lists = await Promise.all(node.groups.local().map(async (address) => {
-    const r = await node.groups.askAt(address, { type: 'ListGroups', statesFilter: [], typesFilter: [] });
-    return r.ok ? r.value.groups : [];
-  }));
+  const lists = await Promise.all(
+    node.groups.local().map(async (address) => {
+      const r = await node.groups.askAt(address, { type: 'ListGroups', statesFilter: [], typesFilter: [] });
+      return r.ok ? r.value.groups : [];
+    }),
+  );
   return lists.flat().sort((a, b) => a.groupId.localeCompare(b.groupId));
 }
 
 function decodeAssignment(bytes: Uint8Array): { topic: string; partitions: number[] }[] {
   if (bytes.length === 0) return [];
   try {
-    return decodeConsumerProtocolAssignment(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).value.assignedPartitions
-      .map((a) => ({ topic: a.topic, partitions: [...a.partitions].sort((x, y) => x - y) }));
+    return decodeConsumerProtocolAssignment(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)).value.assignedPartitions.map((a) => ({
+      topic: a.topic,
+      partitions: [...a.partitions].sort((x, y) => x - y),
+    }));
   } catch {
     return [];
   }
@@ -74,7 +78,10 @@ export async function groupWithLag(node: GroupViewNode, groupId: string, states?
   ]);
   const g = described.groups[0]!;
   const members = g.members.map((m) => ({
-    memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
     assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
   }));
   const owner = new Map<string, string>();
@@ -85,14 +92,24 @@ export async function groupWithLag(node: GroupViewNode, groupId: string, states?
       if (p.committedOffset < 0) continue;
       const hw = PartitionClient.stateIn(st, t.name, p.partitionIndex)?.highWatermark ?? null;
       offsets.push({
-        topic: t.name, partition: p.partitionIndex, committedOffset: p.committedOffset, highWatermark: hw,
-        lag: hw === null ? null : Math.max(0, hw - p.committedOffset), memberId: owner.get(`${t.name}:${p.partitionIndex}`) ?? null,
+        topic: t.name,
+        partition: p.partitionIndex,
+        committedOffset: p.committedOffset,
+        highWatermark: hw,
+        lag: hw === null ? null : Math.max(0, hw - p.committedOffset),
+        memberId: owner.get(`${t.name}:${p.partitionIndex}`) ?? null,
       });
     }
   }
   offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   return {
-    groupId, state: g.groupState, protocolType: g.protocolType, protocol: g.protocolData, coordinator, members, offsets,
+    groupId,
+    state: g.groupState,
+    protocolType: g.protocolType,
+    protocol: g.protocolData,
+    coordinator,
+    members,
+    offsets,
     totalLag: offsets.reduce((s, o) => s + (o.lag ?? 0), 0),
   };
 }

@@ -53,7 +53,9 @@ export class TailHub {
   private async tail(ws: WebSocket, topic: string, partitions: number[], back: number): Promise<void> {
     const cursors: Cursor[] = [];
     const unsubscribes: (() => void)[] = [];
-    ws.on('close', () => { for (const off of unsubscribes) off(); });
+    ws.on('close', () => {
+      for (const off of unsubscribes) off();
+    });
     ws.on('error', () => ws.terminate());
     const client = this.node.partitions;
     for (const partition of partitions) {

@@ -34,9 +34,15 @@ function topicView(t: TopicImage, states: ReadonlyMap<string, PartitionState>) {
   const partitions = t.partitions.map((p) => {
     const s = PartitionClient.stateIn(states, t.name, p.partition);
     return {
-      partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr,
-      logStartOffset: s?.logStartOffset ?? null, logEndOffset: s?.logEndOffset ?? null,
-      highWatermark: s?.highWatermark ?? null, sizeBytes: s?.sizeBytes ?? null,
+      partition: p.partition,
+      leader: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicas: p.replicas,
+      isr: p.isr,
+      logStartOffset: s?.logStartOffset ?? null,
+      logEndOffset: s?.logEndOffset ?? null,
+      highWatermark: s?.highWatermark ?? null,
+      sizeBytes: s?.sizeBytes ?? null,
     };
   });
   const sum = (f: (p: (typeof partitions)[number]) => number | null) => partitions.reduce((a, p) => a + (f(p) ?? 0), 0);
@@ -54,9 +60,7 @@ function topicView(t: TopicImage, states: ReadonlyMap<string, PartitionState>) {
 
 async function listTopics(node: HttpNode) {
   const states = await node.partitions.localStates();
-  return [...node.controller.image.topicsByName.values()]
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((t) => topicView(t, states));
+  return [...node.controller.image.topicsByName.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => topicView(t, states));
 }
 
 function requireTopic(node: HttpNode, name: string): TopicImage {

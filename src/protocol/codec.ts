@@ -232,26 +232,29 @@ function fetchRecordsAtLeast(body: ResponseInputs[1], min: number): number {
 export function invalidRequestResponse<K extends ApiKey>(apiKey: K, apiVersion: number, body: ResponseInputs[K], message: string): ResponseInputs[K] | null {
   const api = supportedApi(apiKey, apiVersion, -1);
   const repaired = repairNulls(api.response.fields, apiVersion, body as unknown as Record<string, unknown>, message);
-  return repaired.unanswered ? null : repaired.value as unknown as ResponseInputs[K];
+  return repaired.unanswered ? null : (repaired.value as unknown as ResponseInputs[K]);
 }
 
 const INVALID_REQUEST = errorCode('INVALID_REQUEST');
 
 function emptyOf(f: FieldSpec): unknown {
   switch (f.type) {
-    case 'string': return '';
+    case 'string':
+      return '';
     case 'bytes':
-    case 'records': return Buffer.alloc(0);
-    case 'array': return [];
+    case 'records':
+      return Buffer.alloc(0);
+    case 'array':
+      return [];
     // The encoder takes a missing field as its default, so an empty object is a default struct.
-    case 'struct': return {};
-    default: return null;
+    case 'struct':
+      return {};
+    default:
+      return null;
   }
 }
 
-function repairNulls(
-  fields: readonly FieldSpec[], version: number, value: Record<string, unknown>, message: string,
-): { value: Record<string, unknown>; unanswered: boolean } {
+function repairNulls(fields: readonly FieldSpec[], version: number, value: Record<string, unknown>, message: string): { value: Record<string, unknown>; unanswered: boolean } {
   const out = { ...value };
   let unanswered = false;
   for (const f of fields) {
@@ -284,9 +287,7 @@ function repairNulls(
 }
 
 /** Encodes a request, size prefix included (client side, tests, tools). */
-export function encodeRequest<K extends ApiKey>(
-  apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K],
-): Buffer {
+export function encodeRequest<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K]): Buffer {
   const api = supportedApi(apiKey, apiVersion, correlationId);
   const codec = compiledCodec(api.request, apiVersion);
   const hv = api.headerVersions[apiVersion][0];

@@ -17,16 +17,37 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 const FIXED_SIZE: Partial<Record<PrimitiveType, number>> = {
-  int8: 1, bool: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, float64: 8, uuid: 16,
+  int8: 1,
+  bool: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  float64: 8,
+  uuid: 16,
 };
 const READ_FIXED: Partial<Record<PrimitiveType, string>> = {
-  int8: 'r.readInt8()', bool: 'r.readBool()', int16: 'r.readInt16()', uint16: 'r.readUint16()',
-  int32: 'r.readInt32()', uint32: 'r.readUint32()', int64: 'r.readInt64()', float64: 'r.readFloat64()',
+  int8: 'r.readInt8()',
+  bool: 'r.readBool()',
+  int16: 'r.readInt16()',
+  uint16: 'r.readUint16()',
+  int32: 'r.readInt32()',
+  uint32: 'r.readUint32()',
+  int64: 'r.readInt64()',
+  float64: 'r.readFloat64()',
   uuid: 'r.readUuid()',
 };
 const WRITE_FIXED: Partial<Record<PrimitiveType, string>> = {
-  int8: 'writeInt8', bool: 'writeBool', int16: 'writeInt16', uint16: 'writeUint16', int32: 'writeInt32',
-  uint32: 'writeUint32', int64: 'writeInt64', float64: 'writeFloat64', uuid: 'writeUuid',
+  int8: 'writeInt8',
+  bool: 'writeBool',
+  int16: 'writeInt16',
+  uint16: 'writeUint16',
+  int32: 'writeInt32',
+  uint32: 'writeUint32',
+  int64: 'writeInt64',
+  float64: 'writeFloat64',
+  uuid: 'writeUuid',
 };
 
 /** Field types whose encoding has a null form; a null in a non-nullable one is a caller bug. */
@@ -60,7 +81,10 @@ class Compiler {
   private readonly structIds = new Map<readonly FieldSpec[], number>();
   private readonly defaultIds = new Map<readonly FieldSpec[], number>();
 
-  constructor(private readonly version: number, private readonly flexible: boolean) {}
+  constructor(
+    private readonly version: number,
+    private readonly flexible: boolean,
+  ) {}
 
   compile(spec: MessageSpec): CompiledCodec {
     const root = this.struct(spec.fields);
@@ -95,7 +119,9 @@ class Compiler {
     const id = this.nextId++;
     this.structIds.set(fields, id);
     const regular = fields.filter((f) => this.present(f) && !this.isTagged(f)).map((f) => this.plan(f));
-    const tagged = fields.filter((f) => this.present(f) && this.isTagged(f)).map((f) => this.plan(f))
+    const tagged = fields
+      .filter((f) => this.present(f) && this.isTagged(f))
+      .map((f) => this.plan(f))
       .sort((a, b) => (a.field.tag as number) - (b.field.tag as number));
     this.emitDecode(id, fields, tagged);
     this.emitSize(id, regular, tagged);
@@ -112,15 +138,16 @@ class Compiler {
     let body = `  const o = {\n${props.join('\n')}\n  };\n`;
     if (this.flexible) {
       const cases = tagged.map((p) => `        case ${p.field.tag}: o.${p.field.name} = ${this.readExpr({ ...p, flexible: true })}; break;`);
-      body += '  const nt = r.readTaggedFieldCount();\n'
-        + '  for (let i = 0; i < nt; i++) {\n'
-        + '    const tag = r.readUVarint();\n'
-        + '    const size = r.readUVarint();\n'
-        + '    r.need(size);\n'
-        + '    const end = r.offset + size;\n'
-        + (cases.length > 0 ? `    switch (tag) {\n${cases.join('\n')}\n        default: r.offset = end; continue;\n    }\n` : '    r.offset = end; continue;\n')
-        + "    if (r.offset !== end) throw new ProtocolError('tagged field ' + tag + ' size ' + size + ' does not match its contents');\n"
-        + '  }\n';
+      body +=
+        '  const nt = r.readTaggedFieldCount();\n' +
+        '  for (let i = 0; i < nt; i++) {\n' +
+        '    const tag = r.readUVarint();\n' +
+        '    const size = r.readUVarint();\n' +
+        '    r.need(size);\n' +
+        '    const end = r.offset + size;\n' +
+        (cases.length > 0 ? `    switch (tag) {\n${cases.join('\n')}\n        default: r.offset = end; continue;\n    }\n` : '    r.offset = end; continue;\n') +
+        "    if (r.offset !== end) throw new ProtocolError('tagged field ' + tag + ' size ' + size + ' does not match its contents');\n" +
+        '  }\n';
     }
     this.fns.push(`function d${id}(r) {\n${body}  return o;\n}`);
   }
@@ -139,7 +166,9 @@ class Compiler {
       for (const p of tagged) {
         const f = p.field;
         const fp = { ...p, flexible: true };
-        lines.push(`  v = o.${f.name}; if (v !== undefined && !(${this.isDefaultExpr(f, 'v')})) { nt++; const fs = ${this.sizeExpr(fp, 'v')}; n += uvarintSize(${f.tag}) + uvarintSize(fs) + fs; }`);
+        lines.push(
+          `  v = o.${f.name}; if (v !== undefined && !(${this.isDefaultExpr(f, 'v')})) { nt++; const fs = ${this.sizeExpr(fp, 'v')}; n += uvarintSize(${f.tag}) + uvarintSize(fs) + fs; }`,
+        );
       }
       lines.push('  n += uvarintSize(nt);');
     }
@@ -186,14 +215,22 @@ class Compiler {
   private defaultExpr(f: FieldSpec): string {
     if (f.default !== undefined) return JSON.stringify(f.default);
     switch (f.type) {
-      case 'bool': return 'false';
-      case 'string': return "''";
-      case 'uuid': return `'${ZERO_UUID}'`;
-      case 'bytes': return 'EMPTY';
-      case 'records': return 'null';
-      case 'array': return '[]';
-      case 'struct': return `f${this.defaultStruct(f.fields ?? [])}()`;
-      default: return '0';
+      case 'bool':
+        return 'false';
+      case 'string':
+        return "''";
+      case 'uuid':
+        return `'${ZERO_UUID}'`;
+      case 'bytes':
+        return 'EMPTY';
+      case 'records':
+        return 'null';
+      case 'array':
+        return '[]';
+      case 'struct':
+        return `f${this.defaultStruct(f.fields ?? [])}()`;
+      default:
+        return '0';
     }
   }
 
@@ -202,10 +239,14 @@ class Compiler {
     if (f.default !== undefined) return `${v} === ${JSON.stringify(f.default)}`;
     switch (f.type) {
       case 'bytes':
-      case 'array': return `(${v} !== null && ${v}.length === 0)`;
-      case 'records': return `${v} === null`;
-      case 'struct': return `(${v} !== null && z${this.struct(f.fields ?? [])}(${v}))`;
-      default: return `${v} === ${this.defaultExpr(f)}`;
+      case 'array':
+        return `(${v} !== null && ${v}.length === 0)`;
+      case 'records':
+        return `${v} === null`;
+      case 'struct':
+        return `(${v} !== null && z${this.struct(f.fields ?? [])}(${v}))`;
+      default:
+        return `${v} === ${this.defaultExpr(f)}`;
     }
   }
 
@@ -269,7 +310,9 @@ class Compiler {
     const elem = items === 'struct' ? `d${this.struct(p.field.fields ?? [])}(r)` : this.readPrimitive(items, false, p.flexible);
     const count = `r.read${p.flexible ? 'Compact' : ''}ArrayLength(${this.elementBytesMin(p)})`;
     const onNull = p.nullable ? 'return null;' : `throw new ProtocolError('null in non-nullable array ${p.field.name}');`;
-    this.fns.push(`function a${id}(r) {\n  const n = ${count};\n  if (n < 0) ${onNull}\n  const out = new Array(n);\n  for (let i = 0; i < n; i++) out[i] = ${elem};\n  return out;\n}`);
+    this.fns.push(
+      `function a${id}(r) {\n  const n = ${count};\n  if (n < 0) ${onNull}\n  const out = new Array(n);\n  for (let i = 0; i < n; i++) out[i] = ${elem};\n  return out;\n}`,
+    );
     return `a${id}`;
   }
 
@@ -326,9 +369,7 @@ class Compiler {
   private arrayWriter(p: FieldPlan): string {
     const id = this.nextId++;
     const items = p.field.items as PrimitiveType | 'struct';
-    const elem = items === 'struct'
-      ? `w${this.struct(p.field.fields ?? [])}(w, a[i]);`
-      : this.primitiveWriteStmt(items, false, p.flexible, 'a[i]');
+    const elem = items === 'struct' ? `w${this.struct(p.field.fields ?? [])}(w, a[i]);` : this.primitiveWriteStmt(items, false, p.flexible, 'a[i]');
     const writeNull = p.flexible ? 'w.writeUVarint(0)' : 'w.writeInt32(-1)';
     const header = p.flexible ? 'w.writeUVarint(a.length + 1)' : 'w.writeInt32(a.length)';
     this.fns.push(`function aw${id}(w, a) {\n  if (a === null) { ${writeNull}; return; }\n  ${header};\n  for (let i = 0; i < a.length; i++) ${elem}\n}`);

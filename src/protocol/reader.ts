@@ -19,7 +19,11 @@ export class Reader {
   offset: number;
   readonly end: number;
 
-  constructor(readonly buf: Buffer, offset = 0, end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    offset = 0,
+    end = buf.length,
+  ) {
     if (offset < 0 || end > buf.length || offset > end) throw new ProtocolError('reader bounds outside the buffer');
     this.offset = offset;
     this.end = end;
@@ -231,10 +235,26 @@ export class Reader {
     const o = this.offset;
     this.offset += 16;
     return (
-      HEX_BYTE[b[o]] + HEX_BYTE[b[o + 1]] + HEX_BYTE[b[o + 2]] + HEX_BYTE[b[o + 3]] + '-' +
-      HEX_BYTE[b[o + 4]] + HEX_BYTE[b[o + 5]] + '-' + HEX_BYTE[b[o + 6]] + HEX_BYTE[b[o + 7]] + '-' +
-      HEX_BYTE[b[o + 8]] + HEX_BYTE[b[o + 9]] + '-' + HEX_BYTE[b[o + 10]] + HEX_BYTE[b[o + 11]] +
-      HEX_BYTE[b[o + 12]] + HEX_BYTE[b[o + 13]] + HEX_BYTE[b[o + 14]] + HEX_BYTE[b[o + 15]]
+      HEX_BYTE[b[o]] +
+      HEX_BYTE[b[o + 1]] +
+      HEX_BYTE[b[o + 2]] +
+      HEX_BYTE[b[o + 3]] +
+      '-' +
+      HEX_BYTE[b[o + 4]] +
+      HEX_BYTE[b[o + 5]] +
+      '-' +
+      HEX_BYTE[b[o + 6]] +
+      HEX_BYTE[b[o + 7]] +
+      '-' +
+      HEX_BYTE[b[o + 8]] +
+      HEX_BYTE[b[o + 9]] +
+      '-' +
+      HEX_BYTE[b[o + 10]] +
+      HEX_BYTE[b[o + 11]] +
+      HEX_BYTE[b[o + 12]] +
+      HEX_BYTE[b[o + 13]] +
+      HEX_BYTE[b[o + 14]] +
+      HEX_BYTE[b[o + 15]]
     );
   }
 

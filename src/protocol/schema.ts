@@ -10,9 +10,7 @@ export const VERSION_MAX = 0x7fff;
 /** Inclusive [min, max] version range. */
 export type VersionRange = readonly [number, number];
 
-export type PrimitiveType =
-  | 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'float64'
-  | 'bool' | 'string' | 'bytes' | 'records' | 'uuid';
+export type PrimitiveType = 'int8' | 'int16' | 'int32' | 'int64' | 'uint16' | 'uint32' | 'float64' | 'bool' | 'string' | 'bytes' | 'records' | 'uuid';
 
 export type FieldType = PrimitiveType | 'array' | 'struct';
 

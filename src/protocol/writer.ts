@@ -40,7 +40,11 @@ export class Writer {
   private readonly gathered: Buffer[] | null;
   private segmentStart = 0;
 
-  constructor(readonly buf: Buffer, offset = 0, gatherMin = Number.POSITIVE_INFINITY) {
+  constructor(
+    readonly buf: Buffer,
+    offset = 0,
+    gatherMin = Number.POSITIVE_INFINITY,
+  ) {
     this.offset = offset;
     this.gatherMin = gatherMin;
     this.gathered = gatherMin < Number.POSITIVE_INFINITY ? [] : null;

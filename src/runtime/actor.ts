@@ -17,10 +17,7 @@ import type { SerializedError } from './envelope.js';
 import type { MessageOf, Protocol, ReplyOf } from './protocol.js';
 
 /** The answer to one message: its reply `R`, an expected failure, or an answer given later. */
-export type Outcome<R = unknown> =
-  | { readonly ok: true; readonly value: R }
-  | { readonly ok: false; readonly error: SerializedError }
-  | DeferredOutcome<R>;
+export type Outcome<R = unknown> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: SerializedError } | DeferredOutcome<R>;
 
 /**
  * An answer the actor gives later (a JoinGroup that waits for the rest of its group). The host

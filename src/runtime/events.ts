@@ -9,7 +9,7 @@ import type { Emitter, EventType } from 'mitt';
 export type { Emitter };
 
 type MittFn = <Events extends Record<EventType, unknown>>() => Emitter<Events>;
-const mittFn = ((mittModule as unknown as { default?: MittFn }).default ?? (mittModule as unknown as MittFn));
+const mittFn = (mittModule as unknown as { default?: MittFn }).default ?? (mittModule as unknown as MittFn);
 
 export function createEmitter<Events extends Record<EventType, unknown>>(): Emitter<Events> {
   return mittFn<Events>();

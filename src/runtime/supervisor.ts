@@ -145,8 +145,18 @@ export class Supervisor {
     const host = threadIndex === undefined ? this.leastLoaded() : this.hosts[threadIndex];
     if (!host) throw new Error(`no worker thread ${threadIndex}`);
     const rec: ActorRecord = {
-      id: actorId, kind, config, host, status: 'starting', inFlight: 0, waiting: [],
-      restartTimes: [], restarts: 0, lastError: undefined, drained: [], op: Promise.resolve(),
+      id: actorId,
+      kind,
+      config,
+      host,
+      status: 'starting',
+      inFlight: 0,
+      waiting: [],
+      restartTimes: [],
+      restarts: 0,
+      lastError: undefined,
+      drained: [],
+      op: Promise.resolve(),
     };
     this.actors.set(actorId, rec);
     await this.serialise(rec, async () => {
@@ -221,7 +231,11 @@ export class Supervisor {
     }
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = {
-        actorId, msg, transfer: opts.transfer, settled: false, timer: undefined,
+        actorId,
+        msg,
+        transfer: opts.transfer,
+        settled: false,
+        timer: undefined,
         settle: (ok, value) => {
           if (p.settled) return;
           p.settled = true;
@@ -257,11 +271,13 @@ export class Supervisor {
     for (const h of fresh) this.events.emit('workerAdded', { threadIndex: h.threadIndex });
     const plan = this.rebalancePlan();
     const moved: { actorId: string; from: number; to: number }[] = [];
-    await Promise.all(plan.map(async ({ rec, to }) => {
-      const from = rec.host!.threadIndex;
-      await this.move(rec, to, `rebalancing onto added thread(s) ${fresh.map((h) => h.threadIndex).join(', ')}`);
-      moved.push({ actorId: rec.id, from, to: to.threadIndex });
-    }));
+    await Promise.all(
+      plan.map(async ({ rec, to }) => {
+        const from = rec.host!.threadIndex;
+        await this.move(rec, to, `rebalancing onto added thread(s) ${fresh.map((h) => h.threadIndex).join(', ')}`);
+        moved.push({ actorId: rec.id, from, to: to.threadIndex });
+      }),
+    );
     return { added: fresh.map((h) => h.threadIndex), moved };
   }
 
@@ -294,10 +310,12 @@ export class Supervisor {
    */
   async threads(): Promise<{ stats: ThreadStats; actors: ActorInspection[] }[]> {
     const live = this.hosts.filter((h) => h.alive);
-    return Promise.all(live.map(async (h) => ({
-      stats: { ...(await this.withTimeout(h.control.stats(), 'stats')), ...h.eventLoopLoad() },
-      actors: await this.withTimeout(h.control.list(), 'list'),
-    })));
+    return Promise.all(
+      live.map(async (h) => ({
+        stats: { ...(await this.withTimeout(h.control.stats(), 'stats')), ...h.eventLoopLoad() },
+        actors: await this.withTimeout(h.control.list(), 'list'),
+      })),
+    );
   }
 
   /** Terminates a worker thread abruptly, as a crash would (for tests and fault drills). */
@@ -311,15 +329,17 @@ export class Supervisor {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    await Promise.all([...this.actors.values()].map(async (rec) => {
-      await rec.op.catch(() => undefined);
-      this.failWaiting(rec, 'SHUTTING_DOWN', 'the node is shutting down');
-      await this.drain(rec).catch(() => undefined);
-      if (rec.host?.alive && rec.status === 'running') {
-        await this.withTimeout(rec.host.control.stop(rec.id, 'shutdown'), `stop ${rec.id}`).catch(() => undefined);
-      }
-      rec.status = 'stopped';
-    }));
+    await Promise.all(
+      [...this.actors.values()].map(async (rec) => {
+        await rec.op.catch(() => undefined);
+        this.failWaiting(rec, 'SHUTTING_DOWN', 'the node is shutting down');
+        await this.drain(rec).catch(() => undefined);
+        if (rec.host?.alive && rec.status === 'running') {
+          await this.withTimeout(rec.host.control.stop(rec.id, 'shutdown'), `stop ${rec.id}`).catch(() => undefined);
+        }
+        rec.status = 'stopped';
+      }),
+    );
     this.actors.clear();
     await Promise.all(this.hosts.map((h) => h.terminate().catch(() => undefined)));
   }
@@ -330,7 +350,9 @@ export class Supervisor {
     const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, this.actorKindsUrl, this.threadPorts(), {
       onReply: (ask) => this.onReply(ask),
       onActorFailed: (h, actorId, error) => this.onActorFailed(h, actorId, error),
-      onNotify: (actorId, event) => { for (const f of this.notifyHandlers) f(actorId, event); },
+      onNotify: (actorId, event) => {
+        for (const f of this.notifyHandlers) f(actorId, event);
+      },
       onExit: (h, reason) => this.onWorkerExit(h, reason),
     });
     return handle;
@@ -535,8 +557,14 @@ export class Supervisor {
 
   private summarise(rec: ActorRecord): ActorSummary {
     return {
-      id: rec.id, kind: rec.kind, status: rec.status, threadIndex: rec.host?.threadIndex ?? null,
-      inFlight: rec.inFlight, waiting: rec.waiting.length, restarts: rec.restarts, lastError: rec.lastError,
+      id: rec.id,
+      kind: rec.kind,
+      status: rec.status,
+      threadIndex: rec.host?.threadIndex ?? null,
+      inFlight: rec.inFlight,
+      waiting: rec.waiting.length,
+      restarts: rec.restarts,
+      lastError: rec.lastError,
     };
   }
 
@@ -550,7 +578,16 @@ export class Supervisor {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new RuntimeError('REQUEST_TIMED_OUT', `${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
-      p.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
     });
   }
 }

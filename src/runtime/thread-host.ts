@@ -155,14 +155,17 @@ export class ThreadHost implements WorkerControl {
    * an actor id now hosted by a new incarnation finds its own set gone and delivers nothing.
    */
   private schedule(actorId: string, timers: Set<NodeJS.Timeout>, msg: unknown, delayMs: number): () => void {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      const hosted = this.actors.get(actorId);
-      if (!hosted || hosted.timers !== timers) return;
-      hosted.mailbox.push({ id: null, msg, enqueuedAt: performance.now() });
-      this.ready.add(hosted);
-      this.scheduleDrain();
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const hosted = this.actors.get(actorId);
+        if (!hosted || hosted.timers !== timers) return;
+        hosted.mailbox.push({ id: null, msg, enqueuedAt: performance.now() });
+        this.ready.add(hosted);
+        this.scheduleDrain();
+      },
+      Math.max(0, delayMs),
+    );
     // An actor's own timers must not keep its thread (or a test's process) alive.
     timer.unref();
     timers.add(timer);

@@ -84,7 +84,9 @@ export class WorkerHandle {
       name: `brook-worker-${threadIndex}`,
     });
     this.remote = Comlink.wrap<WorkerControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]));
-    this.exitedWith = new Promise((resolve) => { this.resolveExit = resolve; });
+    this.exitedWith = new Promise((resolve) => {
+      this.resolveExit = resolve;
+    });
     const r = this.remote;
     this.control = {
       spawn: (id, kind, config) => this.guard(r.spawn(id, kind, config)),
@@ -95,7 +97,9 @@ export class WorkerHandle {
     };
     this.eluTimer = setInterval(() => this.sampleEventLoop(), threadStatsWindowMs);
     this.eluTimer.unref();
-    this.worker.on('online', () => { this.eluSample = this.worker.performance.eventLoopUtilization(); });
+    this.worker.on('online', () => {
+      this.eluSample = this.worker.performance.eventLoopUtilization();
+    });
     this.worker.on('message', (batch: FromWorker[]) => this.receive(batch));
     this.worker.on('error', (err) => this.exit(`thread threw: ${err.message}`));
     this.worker.on('exit', (code) => this.exit(`thread exited with code ${code}`));

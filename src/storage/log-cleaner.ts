@@ -241,9 +241,8 @@ export class LogCleaner {
     if (removed > 0) {
       progress.batchesRewritten++;
       const bytes = await rebuildBatch(decoded, kept, this.codecs);
-      const maxTimestamp = decoded.header.timestampType === 'CreateTime'
-        ? decoded.header.baseTimestamp + Math.max(...kept.map((s) => s.timestampDelta))
-        : decoded.header.maxTimestamp;
+      const maxTimestamp =
+        decoded.header.timestampType === 'CreateTime' ? decoded.header.baseTimestamp + Math.max(...kept.map((s) => s.timestampDelta)) : decoded.header.maxTimestamp;
       return { kind: 'rewrite', baseOffset, bytes, maxTimestamp, recordCount: kept.length, deleteHorizonMs };
     }
     return deleteHorizonMs !== stored.deleteHorizonMs ? { kind: 'horizon', baseOffset, deleteHorizonMs } : null;

@@ -13,15 +13,7 @@
  */
 import { maxOffset } from './limits.js';
 import type { AppendOptions, AppendResult, Segment } from './partition-log-types.js';
-import {
-  type PartitionLogState,
-  asStorageFailure,
-  ensureOpen,
-  persistProducers,
-  restoreCursor,
-  saveCursor,
-  wroteToWal,
-} from './partition-log-state.js';
+import { type PartitionLogState, asStorageFailure, ensureOpen, persistProducers, restoreCursor, saveCursor, wroteToWal } from './partition-log-state.js';
 import { type BatchHeader, asBuffer, setBaseOffset, setPartitionLeaderEpoch, splitBatches, stampLogAppendTime } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
 import { compacts } from './topic-config.js';

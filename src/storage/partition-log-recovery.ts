@@ -96,7 +96,10 @@ function configure(db: Database.Database, durability: Durability): void {
 function quickCheck(db: Database.Database, path: string): void {
   const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
   if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
-    const problems = rows.map((r) => r.quick_check).slice(0, 5).join('; ');
+    const problems = rows
+      .map((r) => r.quick_check)
+      .slice(0, 5)
+      .join('; ');
     throw new StorageError('KAFKA_STORAGE_ERROR', `integrity check failed for partition log ${path}: ${problems}`);
   }
 }

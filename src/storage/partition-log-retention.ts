@@ -9,14 +9,7 @@
  */
 import type { BatchChange, CleanerHost, LogCleaner, StoredBatch } from './log-cleaner.js';
 import type { RetentionProgress, Segment } from './partition-log-types.js';
-import {
-  type PartitionLogState,
-  cutPoint,
-  ensureOpen,
-  inTransaction,
-  putCleanerCheckpoint,
-  setLogStartOffset,
-} from './partition-log-state.js';
+import { type PartitionLogState, cutPoint, ensureOpen, inTransaction, putCleanerCheckpoint, setLogStartOffset } from './partition-log-state.js';
 import { StorageError, assert } from './storage-error.js';
 import { deletesOldSegments } from './topic-config.js';
 
@@ -175,7 +168,11 @@ export function loadSegments(s: PartitionLogState): void {
     const end = rows[i + 1]?.base_offset ?? Number.MAX_SAFE_INTEGER;
     const stats = s.stmts.segmentStats.get(rows[i]!.base_offset, end)!;
     s.segments.push({
-      baseOffset: rows[i]!.base_offset, createdMs: rows[i]!.created_ms, sizeBytes: stats.n, maxTimestamp: stats.t, newestAppendTimeMs: stats.a,
+      baseOffset: rows[i]!.base_offset,
+      createdMs: rows[i]!.created_ms,
+      sizeBytes: stats.n,
+      maxTimestamp: stats.t,
+      newestAppendTimeMs: stats.a,
     });
   }
 }
@@ -200,12 +197,24 @@ function segmentOf(s: PartitionLogState, offset: number): Segment {
 /** A view over the log's state for the cleaner, so the cleaner cannot append or truncate. */
 export function cleanerHost(s: PartitionLogState): CleanerHost {
   return {
-    get config() { return s.config; },
-    get logStartOffset() { return s.logStartOffset; },
-    get highWatermark() { return s.highWatermark; },
-    get segments() { return s.segments; },
-    get isClosed() { return s.db === null; },
-    get truncations() { return s.truncations; },
+    get config() {
+      return s.config;
+    },
+    get logStartOffset() {
+      return s.logStartOffset;
+    },
+    get highWatermark() {
+      return s.highWatermark;
+    },
+    get segments() {
+      return s.segments;
+    },
+    get isClosed() {
+      return s.db === null;
+    },
+    get truncations() {
+      return s.truncations;
+    },
     cleanerCheckpoint: () => s.cleanerCheckpoint,
     setCleanerCheckpoint: (offset) => putCleanerCheckpoint(s, offset),
     readStoredBatches: (from, to, maxBytes) => readStoredBatches(s, from, to, maxBytes),
@@ -237,23 +246,27 @@ function applyCleaning(s: PartitionLogState, changes: readonly BatchChange[]): v
   ensureOpen(s);
   const segmentDeltas = new Map<Segment, number>();
   const rewrittenBytes = changes.reduce((n, c) => n + (c.kind === 'rewrite' ? c.bytes.length : 0), 0);
-  inTransaction(s, () => {
-    for (const change of changes) {
-      const before = s.stmts.batchSize.get(change.baseOffset)?.n;
-      if (before === undefined) continue;
-      let after = before;
-      if (change.kind === 'delete') {
-        s.stmts.deleteBatch.run(change.baseOffset);
-        after = 0;
-      } else if (change.kind === 'rewrite') {
-        s.stmts.updateBatch.run(change.bytes, change.maxTimestamp, change.recordCount, change.deleteHorizonMs, change.baseOffset);
-        after = change.bytes.length;
-      } else s.stmts.setDeleteHorizon.run(change.deleteHorizonMs, change.baseOffset);
-      const segment = segmentOf(s, change.baseOffset);
-      s.sizeBytes += after - before;
-      segmentDeltas.set(segment, (segmentDeltas.get(segment) ?? 0) + after - before);
-    }
-  }, rewrittenBytes);
+  inTransaction(
+    s,
+    () => {
+      for (const change of changes) {
+        const before = s.stmts.batchSize.get(change.baseOffset)?.n;
+        if (before === undefined) continue;
+        let after = before;
+        if (change.kind === 'delete') {
+          s.stmts.deleteBatch.run(change.baseOffset);
+          after = 0;
+        } else if (change.kind === 'rewrite') {
+          s.stmts.updateBatch.run(change.bytes, change.maxTimestamp, change.recordCount, change.deleteHorizonMs, change.baseOffset);
+          after = change.bytes.length;
+        } else s.stmts.setDeleteHorizon.run(change.deleteHorizonMs, change.baseOffset);
+        const segment = segmentOf(s, change.baseOffset);
+        s.sizeBytes += after - before;
+        segmentDeltas.set(segment, (segmentDeltas.get(segment) ?? 0) + after - before);
+      }
+    },
+    rewrittenBytes,
+  );
   for (const [segment, delta] of segmentDeltas) segment.sizeBytes += delta;
   forgetDerived(s);
 }

@@ -109,9 +109,7 @@ function prepareStatements(db: Database.Database): Statements {
          base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     lastBatch: db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
-    floorBatch: db.prepare<[number], BatchBounds>(
-      'SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1',
-    ),
+    floorBatch: db.prepare<[number], BatchBounds>('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
     // raw() rows ([last_offset, bytes]) avoid building an object per batch on the fetch path.
     readFrom: db.prepare<[number], [number, Buffer]>('SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset').raw(),
     batchBytes: db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM batches WHERE base_offset = ?'),
@@ -154,9 +152,11 @@ function prepareStatements(db: Database.Database): Statements {
       'SELECT coalesce(sum(length(bytes)), 0) AS n, count(*) AS c FROM batches WHERE base_offset >= ? AND base_offset < ?',
     ),
     deleteBetween: db.prepare('DELETE FROM batches WHERE base_offset >= ? AND base_offset < ?'),
-    batchesBetween: db.prepare<[number, number], [number, number, Buffer]>(
-      'SELECT base_offset, delete_horizon_ms, bytes FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset',
-    ).raw(),
+    batchesBetween: db
+      .prepare<[number, number], [number, number, Buffer]>(
+        'SELECT base_offset, delete_horizon_ms, bytes FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset',
+      )
+      .raw(),
     batchSize: db.prepare<[number], { n: number }>('SELECT length(bytes) AS n FROM batches WHERE base_offset = ?'),
     updateBatch: db.prepare('UPDATE batches SET bytes = ?, max_timestamp = ?, record_count = ?, delete_horizon_ms = ? WHERE base_offset = ?'),
     setDeleteHorizon: db.prepare('UPDATE batches SET delete_horizon_ms = ? WHERE base_offset = ?'),
@@ -165,7 +165,6 @@ function prepareStatements(db: Database.Database): Statements {
     firstTimestampFrom: db.prepare<[number], { t: number }>('SELECT first_timestamp AS t FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1'),
   };
 }
-
 
 export class PartitionLogState {
   /** null once closed. */

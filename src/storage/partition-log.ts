@@ -29,16 +29,7 @@
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from './limits.js';
 import { type CompactionProgress, LogCleaner } from './log-cleaner.js';
 import type { FailurePoints } from './failure-points.js';
-import type {
-  AppendOptions,
-  AppendResult,
-  PartitionLogOptions,
-  ReadOptions,
-  ReadResult,
-  RetentionProgress,
-  Segment,
-  TimestampOffset,
-} from './partition-log-types.js';
+import type { AppendOptions, AppendResult, PartitionLogOptions, ReadOptions, ReadResult, RetentionProgress, Segment, TimestampOffset } from './partition-log-types.js';
 import type { ProducerEntry } from './producer-state.js';
 import { type Appender, createAppender } from './partition-log-append.js';
 import { maxTimestampOffset, offsetForTimestamp, read } from './partition-log-read.js';
@@ -51,17 +42,7 @@ import { type TopicConfig, checkTopicConfig, compacts } from './topic-config.js'
 
 export { retentionTimeMs } from './partition-log-retention.js';
 
-export type {
-  AppendOptions,
-  AppendResult,
-  Durability,
-  PartitionLogOptions,
-  ReadOptions,
-  ReadResult,
-  RetentionProgress,
-  Segment,
-  TimestampOffset,
-} from './partition-log-types.js';
+export type { AppendOptions, AppendResult, Durability, PartitionLogOptions, ReadOptions, ReadResult, RetentionProgress, Segment, TimestampOffset } from './partition-log-types.js';
 
 /**
  * One partition's log. Invariants: base offsets strictly increase and batches never overlap;

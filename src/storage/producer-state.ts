@@ -30,9 +30,7 @@ export interface ProducerEntry {
 }
 
 /** Outcome of checking a batch that passed: either new state to record, or a duplicate. */
-export type ProducerCheck =
-  | { kind: 'append'; entry: ProducerEntry }
-  | { kind: 'duplicate'; original: ProducerBatchMetadata };
+export type ProducerCheck = { kind: 'append'; entry: ProducerEntry } | { kind: 'duplicate'; original: ProducerBatchMetadata };
 
 function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === maxInt32);
@@ -79,26 +77,17 @@ export class ProducerStateTable {
   private checkEpochAndSequence(h: BatchHeader, current: ProducerEntry | undefined): void {
     if (!current) return;
     if (h.producerEpoch < current.producerEpoch) {
-      throw new StorageError(
-        'INVALID_PRODUCER_EPOCH',
-        `producer ${h.producerId} epoch ${h.producerEpoch} is older than the current epoch ${current.producerEpoch}`,
-      );
+      throw new StorageError('INVALID_PRODUCER_EPOCH', `producer ${h.producerId} epoch ${h.producerEpoch} is older than the current epoch ${current.producerEpoch}`);
     }
     if (h.producerEpoch > current.producerEpoch) {
       if (h.baseSequence !== 0) {
-        throw new StorageError(
-          'OUT_OF_ORDER_SEQUENCE_NUMBER',
-          `producer ${h.producerId} new epoch ${h.producerEpoch} must start at sequence 0, not ${h.baseSequence}`,
-        );
+        throw new StorageError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId} new epoch ${h.producerEpoch} must start at sequence 0, not ${h.baseSequence}`);
       }
       return;
     }
     const last = current.batches[current.batches.length - 1];
     if (last && !inSequence(last.lastSeq, h.baseSequence)) {
-      throw new StorageError(
-        'OUT_OF_ORDER_SEQUENCE_NUMBER',
-        `producer ${h.producerId} epoch ${h.producerEpoch}: sequence ${h.baseSequence} does not follow ${last.lastSeq}`,
-      );
+      throw new StorageError('OUT_OF_ORDER_SEQUENCE_NUMBER', `producer ${h.producerId} epoch ${h.producerEpoch}: sequence ${h.baseSequence} does not follow ${last.lastSeq}`);
     }
   }
 
@@ -163,4 +152,3 @@ export class ProducerStateTable {
     }
   }
 }
-

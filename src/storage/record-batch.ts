@@ -34,16 +34,7 @@
 import { crc32c } from '@node-rs/crc32';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { compress, decompress } from '../compression/index.js';
-import {
-  batchHeaderBytes,
-  currentMagic,
-  defaultMaxBatchBytes,
-  maxAppendBytes,
-  maxHeadersPerRecord,
-  maxRecordsPerBatch,
-  minBatchLength,
-  minRecordBytes,
-} from './limits.js';
+import { batchHeaderBytes, currentMagic, defaultMaxBatchBytes, maxAppendBytes, maxHeadersPerRecord, maxRecordsPerBatch, minBatchLength, minRecordBytes } from './limits.js';
 import { StorageError } from './storage-error.js';
 import { ByteReader, varintSize, writeVarint } from './varint.js';
 
@@ -200,10 +191,7 @@ function validateFields(h: BatchHeader, allowSparse: boolean): void {
   if (h.recordCount < 1) throw new StorageError('INVALID_RECORD', `batch recordCount ${h.recordCount}: a batch must hold records`);
   const consistent = allowSparse ? h.recordCount <= h.lastOffsetDelta + 1 : h.lastOffsetDelta === h.recordCount - 1;
   if (!consistent) {
-    throw new StorageError(
-      'INVALID_RECORD',
-      `batch lastOffsetDelta ${h.lastOffsetDelta} is inconsistent with recordCount ${h.recordCount}`,
-    );
+    throw new StorageError('INVALID_RECORD', `batch lastOffsetDelta ${h.lastOffsetDelta} is inconsistent with recordCount ${h.recordCount}`);
   }
   // A cheap bound that needs no decoding: every uncompressed record takes at least seven bytes.
   if (h.compression === 0 && h.recordCount * minRecordBytes > h.sizeBytes - batchHeaderBytes) {

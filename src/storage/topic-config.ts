@@ -78,12 +78,18 @@ export function compacts(cfg: TopicConfig): boolean {
 /** The codec number (batch attributes bits 0-2) that compression.type asks for, or null for 'producer'. */
 export function targetCodec(type: TopicCompressionType): 0 | 1 | 2 | 3 | 4 | null {
   switch (type) {
-    case 'producer': return null;
-    case 'uncompressed': return 0;
-    case 'gzip': return 1;
-    case 'snappy': return 2;
-    case 'lz4': return 3;
-    case 'zstd': return 4;
+    case 'producer':
+      return null;
+    case 'uncompressed':
+      return 0;
+    case 'gzip':
+      return 1;
+    case 'snappy':
+      return 2;
+    case 'lz4':
+      return 3;
+    case 'zstd':
+      return 4;
   }
 }
 
@@ -94,8 +100,13 @@ export function checkTopicConfig(cfg: TopicConfig): void {
     if (!(cfg[name] > 0)) throw new Error(`topic config ${name} must be positive, got ${cfg[name]}`);
   }
   const nonNegative = [
-    'retentionMs', 'retentionBytes', 'deleteRetentionMs', 'minCompactionLagMs', 'minCleanableDirtyRatio',
-    'messageTimestampBeforeMaxMs', 'messageTimestampAfterMaxMs',
+    'retentionMs',
+    'retentionBytes',
+    'deleteRetentionMs',
+    'minCompactionLagMs',
+    'minCleanableDirtyRatio',
+    'messageTimestampBeforeMaxMs',
+    'messageTimestampAfterMaxMs',
   ] as const;
   for (const name of nonNegative) {
     if (!(cfg[name] >= 0)) throw new Error(`topic config ${name} must not be negative, got ${cfg[name]}`);

@@ -21,7 +21,9 @@ if (!port) throw new Error('wal-checkpointer-thread must run inside a worker thr
 export const checkpointerNice = 10;
 try {
   setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), checkpointerNice);
-} catch { /* not Linux, or not permitted: run at the process's priority */ }
+} catch {
+  /* not Linux, or not permitted: run at the process's priority */
+}
 
 /** Files waiting, oldest first, with the ports to answer on; a file is queued at most once. */
 const pending = new Map<string, Set<MessagePort>>();
@@ -34,7 +36,10 @@ function request(from: MessagePort, path: unknown): void {
   if (typeof path !== 'string' || stopping) return;
   stats.requests++;
   const waiting = pending.get(path);
-  if (waiting) { waiting.add(from); return; }
+  if (waiting) {
+    waiting.add(from);
+    return;
+  }
   if (pending.size >= maxPendingCheckpoints) {
     stats.dropped++;
     from.postMessage(path satisfies CheckpointDone);
@@ -80,7 +85,11 @@ function checkpoint(path: string): void {
       stats.lastError = `${path}: ${(err as Error).message}`;
     }
   } finally {
-    try { db?.close(); } catch { /* closing a connection that failed to open */ }
+    try {
+      db?.close();
+    } catch {
+      /* closing a connection that failed to open */
+    }
   }
 }
 

@@ -63,10 +63,7 @@ export interface WalCheckpointerStats {
   readonly pending: number;
 }
 
-type ToCheckpointer =
-  | { readonly k: 'connect'; readonly port: MessagePort }
-  | { readonly k: 'stats'; readonly id: number }
-  | { readonly k: 'stop' };
+type ToCheckpointer = { readonly k: 'connect'; readonly port: MessagePort } | { readonly k: 'stats'; readonly id: number } | { readonly k: 'stop' };
 type FromCheckpointer = { readonly k: 'stats'; readonly id: number; readonly stats: WalCheckpointerStats };
 /** The answer to every request, on the writer's port: the path whose checkpoint is done (or dropped). */
 export type CheckpointDone = string;
@@ -96,7 +93,9 @@ export class WalCheckpointerThread {
       this.statsWaiters.delete(m.id);
     });
     let error: string | null = null;
-    this.worker.on('error', (err) => { error = err.message; });
+    this.worker.on('error', (err) => {
+      error = err.message;
+    });
     this.worker.on('exit', (code) => {
       this.exited = true;
       if (!this.stopping) onExit(error ?? `exited with code ${code}`);
@@ -125,8 +124,14 @@ export class WalCheckpointerThread {
     if (this.exited) return Promise.reject(new Error('the WAL checkpointer thread has exited'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.statsWaiters.delete(id); reject(new Error(`WAL checkpointer stats: no answer in ${timeoutMs} ms`)); }, timeoutMs);
-      this.statsWaiters.set(id, (s) => { clearTimeout(timer); resolve(s); });
+      const timer = setTimeout(() => {
+        this.statsWaiters.delete(id);
+        reject(new Error(`WAL checkpointer stats: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.statsWaiters.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
       this.worker.postMessage({ k: 'stats', id } satisfies ToCheckpointer);
     });
   }
@@ -138,7 +143,14 @@ export class WalCheckpointerThread {
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
     this.worker.postMessage({ k: 'stop' } satisfies ToCheckpointer);
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((r) => { timer = setTimeout(() => { void this.worker.terminate().then(() => r(), () => r()); }, timeoutMs); });
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        void this.worker.terminate().then(
+          () => r(),
+          () => r(),
+        );
+      }, timeoutMs);
+    });
     await Promise.race([exited, late]);
     clearTimeout(timer);
   }

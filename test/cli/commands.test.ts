@@ -40,8 +40,12 @@ function brook(args: string[], opts: { input?: string; env?: Record<string, stri
     const child = start(args, opts.env);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`brook ${args.join(' ')} did not exit within ${opts.timeoutMs ?? 30_000} ms\n${stdout}\n${stderr}`));
@@ -77,9 +81,26 @@ async function offsetsOf(group: string): Promise<Map<number, Record<string, stri
 describe('brook --help and usage errors', () => {
   it('prints help for every command and subcommand with exit code 0', async () => {
     const commands = [
-      [], ['topics'], ['topics', 'create'], ['topics', 'list'], ['topics', 'describe'], ['topics', 'alter'], ['topics', 'delete'],
-      ['produce'], ['consume'], ['groups'], ['groups', 'list'], ['groups', 'describe'], ['groups', 'delete'], ['groups', 'reset-offsets'],
-      ['configs'], ['configs', 'describe'], ['configs', 'alter'], ['perf'], ['perf', 'produce'], ['perf', 'consume'],
+      [],
+      ['topics'],
+      ['topics', 'create'],
+      ['topics', 'list'],
+      ['topics', 'describe'],
+      ['topics', 'alter'],
+      ['topics', 'delete'],
+      ['produce'],
+      ['consume'],
+      ['groups'],
+      ['groups', 'list'],
+      ['groups', 'describe'],
+      ['groups', 'delete'],
+      ['groups', 'reset-offsets'],
+      ['configs'],
+      ['configs', 'describe'],
+      ['configs', 'alter'],
+      ['perf'],
+      ['perf', 'produce'],
+      ['perf', 'consume'],
     ];
     const runs = await Promise.all(commands.map((c) => brook([...c, '--help'])));
     runs.forEach((r, i) => {
@@ -136,7 +157,7 @@ describe('brook --help and usage errors', () => {
     expect(missing.stderr).toContain('UNKNOWN_TOPIC_OR_PARTITION');
   });
 
-  it('names Kafka APIs in errors as Kafka\'s tools do (DescribeTopics, not describeTopics)', async () => {
+  it("names Kafka APIs in errors as Kafka's tools do (DescribeTopics, not describeTopics)", async () => {
     const missing = await brook(['topics', 'describe', 'no-such-topic']);
     expect(missing.stderr).toBe('brook: DescribeTopics no-such-topic: UNKNOWN_TOPIC_OR_PARTITION\n');
     const defaults = await brook(['configs', 'alter', '--broker-defaults', '--add-config', 'node.id=3']);
@@ -161,8 +182,9 @@ describe('brook --help and usage errors', () => {
 
 describe('brook topics', () => {
   it('creates, lists, describes, alters and deletes a topic', async () => {
-    expect(await ok(['topics', 'create', '--topic', 't-life', '--partitions', '2', '--replication-factor', '1', '--config', 'retention.ms=60000', '--config', 'cleanup.policy=compact']))
-      .toBe('Created topic t-life.\n');
+    expect(
+      await ok(['topics', 'create', '--topic', 't-life', '--partitions', '2', '--replication-factor', '1', '--config', 'retention.ms=60000', '--config', 'cleanup.policy=compact']),
+    ).toBe('Created topic t-life.\n');
     const again = await brook(['topics', 'create', 't-life']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('TOPIC_ALREADY_EXISTS');
@@ -175,10 +197,7 @@ describe('brook topics', () => {
     expect(described[0]).toContain('cleanup.policy=compact');
     expect(described[0]).toContain('retention.ms=60000');
     expect(described[0]).not.toContain('segment.bytes');
-    expect(described.slice(1)).toEqual([
-      '\tTopic: t-life\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0',
-      '\tTopic: t-life\tPartition: 1\tLeader: 0\tReplicas: 0\tIsr: 0',
-    ]);
+    expect(described.slice(1)).toEqual(['\tTopic: t-life\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0', '\tTopic: t-life\tPartition: 1\tLeader: 0\tReplicas: 0\tIsr: 0']);
     expect(await ok(['topics', 'describe', 't-life', '--all-configs'])).toContain('segment.bytes=');
 
     expect(await ok(['topics', 'alter', 't-life', '--partitions', '4'])).toBe('Topic t-life now has 4 partitions.\n');
@@ -214,13 +233,15 @@ describe('brook produce and consume', () => {
 
     const text = await brook(['consume', 't-pc', '--from-beginning', '--max-messages', '4', '--print-key', '--print-offset', '--print-partition', '--print-headers']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toBe([
-      'Partition:0\tOffset:0\tsrc:cli\tk1\tone',
-      'Partition:0\tOffset:1\tsrc:cli\tk2\ttwo',
-      'Partition:0\tOffset:2\ttrace:abc,empty:null\tk3\tthree',
-      'Partition:0\tOffset:3\tNO_HEADERS\tnull\tno key',
-      '',
-    ].join('\n'));
+    expect(text.stdout).toBe(
+      [
+        'Partition:0\tOffset:0\tsrc:cli\tk1\tone',
+        'Partition:0\tOffset:1\tsrc:cli\tk2\ttwo',
+        'Partition:0\tOffset:2\ttrace:abc,empty:null\tk3\tthree',
+        'Partition:0\tOffset:3\tNO_HEADERS\tnull\tno key',
+        '',
+      ].join('\n'),
+    );
     expect(text.stderr).toBe('Processed a total of 4 messages\n');
 
     const plain = await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '2']);
@@ -228,10 +249,16 @@ describe('brook produce and consume', () => {
     const withTime = await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '1', '--print-timestamp', '--key-separator', ' | ', '--print-key']);
     expect(withTime).toMatch(/^CreateTime:\d{13} \| k1 \| one\n$/);
 
-    const json = (await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '3', '--format', 'json'])).trimEnd().split('\n').map((l) => JSON.parse(l) as { timestamp: number; headers: unknown });
+    const json = (await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '3', '--format', 'json']))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { timestamp: number; headers: unknown });
     expect(json[0]).toMatchObject({ topic: 't-pc', partition: 0, offset: 0, key: 'k1', value: 'one', headers: [{ key: 'src', value: 'cli' }] });
     expect(json[0].timestamp).toBeGreaterThan(0);
-    expect(json[2].headers).toEqual([{ key: 'trace', value: 'abc' }, { key: 'empty', value: null }]);
+    expect(json[2].headers).toEqual([
+      { key: 'trace', value: 'abc' },
+      { key: 'empty', value: null },
+    ]);
 
     const hex = await ok(['consume', 't-pc', '--from-beginning', '--max-messages', '1', '--format', 'hex', '--print-key']);
     expect(hex).toBe(`${Buffer.from('k1').toString('hex')}\t${Buffer.from('one').toString('hex')}\n`);
@@ -265,7 +292,9 @@ describe('brook produce and consume', () => {
     await ok(['produce', 't-tail'], { input: 'old\n' });
     const child = start(['consume', 't-tail', '--timeout-ms', '3000']);
     let stdout = '';
-    child.stdout.on('data', (c) => { stdout += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
     const exited = new Promise<number | null>((r) => child.on('close', r));
     await sleep(1000);
     await ok(['produce', 't-tail'], { input: 'new\n' });
@@ -309,8 +338,12 @@ describe('brook groups', () => {
     const child = start(['consume', 't-live', '--group', 'g-live', '--from-beginning']);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     const exited = new Promise<number | null>((r) => child.on('close', r));
     try {
       await waitFor(() => stdout.split('\n').length > 3, 20_000, 'the group consumer to print three records');
@@ -431,17 +464,20 @@ describe('brook groups', () => {
 });
 
 describe('brook configs', () => {
-  it('describes and alters a topic\'s configs', async () => {
+  it("describes and alters a topic's configs", async () => {
     await ok(['topics', 'create', 't-cfg']);
     expect(await ok(['configs', 'describe', '--topic', 't-cfg'])).toBe('Dynamic configs for topic t-cfg are:\n');
-    expect(await ok(['configs', 'alter', '--topic', 't-cfg', '--add-config', 'retention.ms=60000,cleanup.policy=[compact,delete]']))
-      .toBe('Completed updating config for topic t-cfg.\n');
-    expect(await ok(['configs', 'describe', '--topic', 't-cfg'])).toBe([
-      'Dynamic configs for topic t-cfg are:',
-      '  cleanup.policy=compact,delete sensitive=false source=DYNAMIC_TOPIC_CONFIG',
-      '  retention.ms=60000 sensitive=false source=DYNAMIC_TOPIC_CONFIG',
-      '',
-    ].join('\n'));
+    expect(await ok(['configs', 'alter', '--topic', 't-cfg', '--add-config', 'retention.ms=60000,cleanup.policy=[compact,delete]'])).toBe(
+      'Completed updating config for topic t-cfg.\n',
+    );
+    expect(await ok(['configs', 'describe', '--topic', 't-cfg'])).toBe(
+      [
+        'Dynamic configs for topic t-cfg are:',
+        '  cleanup.policy=compact,delete sensitive=false source=DYNAMIC_TOPIC_CONFIG',
+        '  retention.ms=60000 sensitive=false source=DYNAMIC_TOPIC_CONFIG',
+        '',
+      ].join('\n'),
+    );
     await ok(['configs', 'alter', '--topic', 't-cfg', '--delete-config', 'cleanup.policy']);
     expect(await ok(['configs', 'describe', '--topic', 't-cfg'])).not.toContain('cleanup.policy');
     const all = await ok(['configs', 'describe', '--topic', 't-cfg', '--all']);
@@ -453,8 +489,7 @@ describe('brook configs', () => {
   });
 
   it('describes and alters a broker and the broker defaults', async () => {
-    expect(await ok(['configs', 'alter', '--broker-defaults', '--add-config', 'log.retention.ms=7200000']))
-      .toBe('Completed updating default config for brokers in the cluster.\n');
+    expect(await ok(['configs', 'alter', '--broker-defaults', '--add-config', 'log.retention.ms=7200000'])).toBe('Completed updating default config for brokers in the cluster.\n');
     expect(await ok(['configs', 'describe', '--broker-defaults'])).toContain('  log.retention.ms=7200000 sensitive=false source=DYNAMIC_DEFAULT_BROKER_CONFIG');
     expect(await ok(['configs', 'alter', '--broker', '0', '--add-config', 'log.retention.ms=3600000'])).toBe('Completed updating config for broker 0.\n');
     expect(await ok(['configs', 'describe', '--broker', '0'])).toBe('Dynamic configs for broker 0 are:\n  log.retention.ms=3600000 sensitive=false source=DYNAMIC_BROKER_CONFIG\n');
@@ -468,13 +503,34 @@ describe('brook configs', () => {
 describe('brook perf', () => {
   it('perf produce prints progress lines and a final line with latency percentiles; perf consume reads them back', async () => {
     await ok(['topics', 'create', 't-perf', '--partitions', '2']);
-    const produced = await ok(['perf', 'produce', 't-perf', '--num-records', '3000', '--record-size', '100', '--throughput', '3000',
-      '--reporting-interval-ms', '200', '--acks', '1', '--linger-ms', '2', '--batch-size', '16384', '--compression', 'lz4']);
+    const produced = await ok([
+      'perf',
+      'produce',
+      't-perf',
+      '--num-records',
+      '3000',
+      '--record-size',
+      '100',
+      '--throughput',
+      '3000',
+      '--reporting-interval-ms',
+      '200',
+      '--acks',
+      '1',
+      '--linger-ms',
+      '2',
+      '--batch-size',
+      '16384',
+      '--compression',
+      'lz4',
+    ]);
     const lines = produced.trimEnd().split('\n');
     const progress = /^\d+ records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency\.$/;
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const l of lines.slice(0, -1)) expect(l).toMatch(progress);
-    expect(lines.at(-1)).toMatch(/^3000 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/);
+    expect(lines.at(-1)).toMatch(
+      /^3000 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/,
+    );
     // --throughput 3000 records/s: 3000 records take about a second.
     const rate = Number(/records sent, ([\d.]+) records\/sec/.exec(lines.at(-1)!)![1]);
     expect(rate).toBeLessThan(4500);
@@ -482,7 +538,9 @@ describe('brook perf', () => {
     await ok(['perf', 'produce', '--topic', 't-perf', '--num-records', '2000', '--record-size', '10', '--throughput', '-1']);
 
     const consumed = (await ok(['perf', 'consume', 't-perf', '--messages', '5000'])).trimEnd().split('\n');
-    expect(consumed.at(-2)).toBe('start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec');
+    expect(consumed.at(-2)).toBe(
+      'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
+    );
     const fields = consumed.at(-1)!.split(', ');
     expect(fields).toHaveLength(10);
     expect(Number(fields[4])).toBe(5000);
@@ -514,8 +572,12 @@ describe('brook output into a pipe that closes early', () => {
       });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c) => { stdout += c; });
-      child.stderr.on('data', (c) => { stderr += c; });
+      child.stdout.on('data', (c) => {
+        stdout += c;
+      });
+      child.stderr.on('data', (c) => {
+        stderr += c;
+      });
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`brook ${args.join(' ')} | head did not end within 30 s\n${stdout}\n${stderr}`));
@@ -608,7 +670,11 @@ describe('brook actors and brook console', () => {
     expect(threads.length).toBeGreaterThan(0);
     let groups = 0;
     for (const t of threads) {
-      const rows = t.split('\n').slice(2).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+      const rows = t
+        .split('\n')
+        .slice(2)
+        .filter((l) => l.trim() !== '')
+        .map((l) => l.trim().split(/\s+/));
       const kinds = rows.map((r) => r[1]);
       // Partitions first, then group coordinators, as the web console lists them.
       const firstCoordinator = kinds.indexOf('group-coordinator');
@@ -631,15 +697,9 @@ describe('brook actors and brook console', () => {
   });
 
   it('console awaits the promises it prints, in order, also inside an array or object', async () => {
-    const input = [
-      'overview().then(() => "first")',
-      '"second"',
-      '[overview(), topics()]',
-      '({ o: overview(), n: 1 })',
-      'Promise.reject(new Error("refused"))',
-      '"last"',
-      '',
-    ].join('\n');
+    const input = ['overview().then(() => "first")', '"second"', '[overview(), topics()]', '({ o: overview(), n: 1 })', 'Promise.reject(new Error("refused"))', '"last"', ''].join(
+      '\n',
+    );
     const r = await brook(['console', '--http', http()], { input });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('Promise {');
@@ -654,7 +714,7 @@ describe('brook actors and brook console', () => {
 });
 
 describe('brook configs alter, refused', () => {
-  it('shows the broker\'s error and exits 1 without saying the configs were updated', async () => {
+  it("shows the broker's error and exits 1 without saying the configs were updated", async () => {
     await ok(['topics', 'create', 't-cfg-refused']);
     const r = await brook(['configs', 'alter', '--topic', 't-cfg-refused', '--add-config', 'retention.ms=soon']);
     expect(r.code).toBe(1);

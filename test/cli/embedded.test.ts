@@ -7,8 +7,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let broker: EmbeddedBroker;
-beforeAll(async () => { broker = await startBroker({ logLevel: 'silent' }); });
-afterAll(async () => { await broker?.stop(); });
+beforeAll(async () => {
+  broker = await startBroker({ logLevel: 'silent' });
+});
+afterAll(async () => {
+  await broker?.stop();
+});
 
 describe("startBroker from 'brook'", () => {
   it('listens on an ephemeral port of 127.0.0.1 with a temporary data dir', () => {
@@ -24,7 +28,13 @@ describe("startBroker from 'brook'", () => {
     await admin.createTopics({ topics: [{ name: 'orders', numPartitions: 2 }] });
     await admin.close();
     const producer = new Producer({ bootstrapServers: [broker.bootstrap] });
-    await producer.send({ topic: 'orders', messages: [{ key: 'a', value: 'one' }, { key: 'b', value: 'two' }] });
+    await producer.send({
+      topic: 'orders',
+      messages: [
+        { key: 'a', value: 'one' },
+        { key: 'b', value: 'two' },
+      ],
+    });
     await producer.close();
     const consumer = new Consumer({ bootstrapServers: [broker.bootstrap], groupId: 'billing' });
     await consumer.subscribe({ topics: ['orders'], fromBeginning: true });

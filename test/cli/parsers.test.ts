@@ -35,7 +35,11 @@ describe('reset-offsets parsers', () => {
 
 describe('configs --add-config', () => {
   it('splits on commas outside brackets', () => {
-    expect(parseAddConfig('a=1,b=[x,y],c=')).toEqual([['a', '1'], ['b', 'x,y'], ['c', '']]);
+    expect(parseAddConfig('a=1,b=[x,y],c=')).toEqual([
+      ['a', '1'],
+      ['b', 'x,y'],
+      ['c', ''],
+    ]);
     expect(() => parseAddConfig('a')).toThrow(/--add-config/);
   });
 });
@@ -51,7 +55,11 @@ describe('produce lines', () => {
     const m = parseLine('h1=v1,h2\tk:v:w', 1, f);
     expect(m.key).toEqual(Buffer.from('k'));
     expect(m.value).toEqual(Buffer.from('v:w'));
-    expect(m.headers).toEqual([{ key: 'src', value: Buffer.from('cli') }, { key: 'h1', value: Buffer.from('v1') }, { key: 'h2', value: null }]);
+    expect(m.headers).toEqual([
+      { key: 'src', value: Buffer.from('cli') },
+      { key: 'h1', value: Buffer.from('v1') },
+      { key: 'h2', value: null },
+    ]);
     expect(() => parseLine('no delimiter', 3, f)).toThrow('line 3: no headers delimiter');
   });
 
@@ -63,23 +71,48 @@ describe('produce lines', () => {
 
 describe('consume output', () => {
   const record = { topic: 't', partition: 1, offset: 5, timestamp: 1700000000000, key: Buffer.from('k'), value: Buffer.from([0xff, 0x41]), headers: [{ key: 'h', value: null }] };
-  const base: PrintOptions = { format: 'text', key: false, timestamp: false, partition: false, offset: false, headers: false, separator: '\t', headersSeparator: ',', headersKeySeparator: ':' };
-  it('prints the fields asked for in Kafka\'s order', () => {
-    expect(formatRecord({ ...record, value: Buffer.from('v') }, { ...base, key: true, timestamp: true, partition: true, offset: true, headers: true }))
-      .toBe('CreateTime:1700000000000\tPartition:1\tOffset:5\th:null\tk\tv\n');
+  const base: PrintOptions = {
+    format: 'text',
+    key: false,
+    timestamp: false,
+    partition: false,
+    offset: false,
+    headers: false,
+    separator: '\t',
+    headersSeparator: ',',
+    headersKeySeparator: ':',
+  };
+  it("prints the fields asked for in Kafka's order", () => {
+    expect(formatRecord({ ...record, value: Buffer.from('v') }, { ...base, key: true, timestamp: true, partition: true, offset: true, headers: true })).toBe(
+      'CreateTime:1700000000000\tPartition:1\tOffset:5\th:null\tk\tv\n',
+    );
     expect(formatRecord({ ...record, key: null, value: null }, { ...base, key: true })).toBe('null\tnull\n');
   });
 
   it('prints hex, and JSON with base64 for bytes that are not UTF-8', () => {
     expect(formatRecord(record, { ...base, format: 'hex', key: true })).toBe('6b\tff41\n');
     expect(JSON.parse(formatRecord(record, { ...base, format: 'json' }))).toEqual({
-      topic: 't', partition: 1, offset: 5, timestamp: 1700000000000, key: 'k', value: { base64: '/0E=' }, headers: [{ key: 'h', value: null }],
+      topic: 't',
+      partition: 1,
+      offset: 5,
+      timestamp: 1700000000000,
+      key: 'k',
+      value: { base64: '/0E=' },
+      headers: [{ key: 'h', value: null }],
     });
   });
 });
 
 describe('formatTable', () => {
   it('pads columns to their widest cell', () => {
-    expect(formatTable(['A', 'LONG'], [['xyz', '1'], ['q', '22']])).toBe('A   LONG\nxyz 1\nq   22\n');
+    expect(
+      formatTable(
+        ['A', 'LONG'],
+        [
+          ['xyz', '1'],
+          ['q', '22'],
+        ],
+      ),
+    ).toBe('A   LONG\nxyz 1\nq   22\n');
   });
 });

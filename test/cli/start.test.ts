@@ -8,7 +8,9 @@ import { tempDir } from '../helpers/tmp.js';
 
 const bin = join(import.meta.dirname, '../../bin/brook.js');
 let tmp: { dir: string; cleanup: () => void };
-beforeEach(() => { tmp = tempDir(); });
+beforeEach(() => {
+  tmp = tempDir();
+});
 afterEach(() => tmp.cleanup());
 
 describe('brook start', () => {
@@ -17,11 +19,20 @@ describe('brook start', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (c) => { out += c; });
-    child.stderr.on('data', (c) => { out += c; });
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      out += c;
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no start line within 15 s: ${out}`)), 15_000);
-      child.stdout.on('data', () => { if (out.includes('brook node started')) { clearTimeout(timer); resolve(); } });
+      child.stdout.on('data', () => {
+        if (out.includes('brook node started')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
     });
     const started = JSON.parse(out.split('\n').find((l) => l.includes('brook node started'))!) as { dataDir: string; workers: number; listener: string };
     expect(started.dataDir).toBe(tmp.dir);
@@ -44,7 +55,9 @@ describe('brook start', () => {
 
   it('rejects a bad environment variable naming it', () => {
     const r = spawnSync(process.execPath, [bin, 'start', '--data-dir', tmp.dir], {
-      encoding: 'utf8', timeout: 15_000, env: { ...process.env, BROOK_WORKERS: 'many' },
+      encoding: 'utf8',
+      timeout: 15_000,
+      env: { ...process.env, BROOK_WORKERS: 'many' },
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('BROOK_WORKERS');
@@ -58,12 +71,24 @@ async function startNode(dataDir: string): Promise<{ child: ChildProcess; starte
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c) => { out += c; });
-  child.stderr!.on('data', (c) => { out += c; });
+  child.stdout!.on('data', (c) => {
+    out += c;
+  });
+  child.stderr!.on('data', (c) => {
+    out += c;
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no start line within 20 s: ${out}`)), 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with ${code} before starting: ${out}`)); });
-    child.stdout!.on('data', () => { if (out.includes('brook node started')) { clearTimeout(timer); resolve(); } });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before starting: ${out}`));
+    });
+    child.stdout!.on('data', () => {
+      if (out.includes('brook node started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   });
   const started = JSON.parse(out.split('\n').find((l) => l.includes('brook node started'))!) as Record<string, unknown>;
   return { child, started, output: () => out };
@@ -71,7 +96,10 @@ async function startNode(dataDir: string): Promise<{ child: ChildProcess; starte
 
 function exitOf(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(child.exitCode); return; }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve(child.exitCode);
+      return;
+    }
     child.once('exit', (c) => resolve(c));
     child.kill(signal);
   });

@@ -54,8 +54,10 @@ describe('known vectors', () => {
     const framed = Buffer.concat([
       Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]), // magic
       Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), // version 1, compatible version 1
-      Buffer.from([0, 0, 0, rawSnappy.length]), rawSnappy,
-      Buffer.from([0, 0, 0, rawSnappy.length]), rawSnappy,
+      Buffer.from([0, 0, 0, rawSnappy.length]),
+      rawSnappy,
+      Buffer.from([0, 0, 0, rawSnappy.length]),
+      rawSnappy,
     ]);
     expect(isXerialFramed(framed)).toBe(true);
     expect((await decompress(2, framed)).toString()).toBe('hello world!!hello world!!');
@@ -75,7 +77,8 @@ describe('known vectors', () => {
     const frame = Buffer.concat([
       Buffer.from([0x04, 0x22, 0x4d, 0x18]), // magic
       Buffer.from([0x60, 0x40, 0x82]), // FLG (v01, independent blocks), BD (64 KiB), header checksum
-      Buffer.from([hello.length, 0, 0, 0x80]), hello, // block size with the "uncompressed" bit
+      Buffer.from([hello.length, 0, 0, 0x80]),
+      hello, // block size with the "uncompressed" bit
       Buffer.from([0, 0, 0, 0]), // end mark
     ]);
     expect((await decompress('lz4', frame)).toString()).toBe('hello world!!');

@@ -54,7 +54,10 @@ describe('Consumer without a group', () => {
   it('assign() and the async iterator read every record with its fields', async () => {
     const topic = await topicWithRecords(2, 100);
     const c = new Consumer({ bootstrapServers: [b.bootstrap], autoOffsetReset: 'earliest' });
-    await c.assign([{ topic, partition: 0 }, { topic, partition: 1 }]);
+    await c.assign([
+      { topic, partition: 0 },
+      { topic, partition: 1 },
+    ]);
     const records = await take(c, 200);
     expect(records.length).toBe(200);
     for (const p of [0, 1]) {
@@ -82,7 +85,10 @@ describe('Consumer without a group', () => {
   it('seek moves the position; pause and resume stop and restart delivery', async () => {
     const topic = await topicWithRecords(2, 50);
     const c = new Consumer({ bootstrapServers: [b.bootstrap], autoOffsetReset: 'earliest' });
-    await c.assign([{ topic, partition: 0 }, { topic, partition: 1 }]);
+    await c.assign([
+      { topic, partition: 0 },
+      { topic, partition: 1 },
+    ]);
     c.pause([{ topic, partitions: [1] }]);
     c.seek({ topic, partition: 0, offset: 40 });
     const first = await take(c, 10);
@@ -183,7 +189,18 @@ describe('Consumer in a group', () => {
       const topic = uniqueTopic(`reb-${assignor}`);
       await admin.createTopics({ topics: [{ name: topic, numPartitions: 6 }] });
       const groupId = uniqueTopic('g');
-      const members = [0, 1, 2].map(() => new Consumer({ bootstrapServers: [b.bootstrap], groupId, assignors: [assignor], heartbeatIntervalMs: 200, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, autoCommitIntervalMs: 200 }));
+      const members = [0, 1, 2].map(
+        () =>
+          new Consumer({
+            bootstrapServers: [b.bootstrap],
+            groupId,
+            assignors: [assignor],
+            heartbeatIntervalMs: 200,
+            sessionTimeoutMs: 10_000,
+            rebalanceTimeoutMs: 10_000,
+            autoCommitIntervalMs: 200,
+          }),
+      );
       const seen = new Map<string, number>();
       for (const m of members) {
         await m.subscribe({ topics: [topic], fromBeginning: true });

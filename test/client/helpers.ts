@@ -31,9 +31,22 @@ export async function readPartition(bootstrap: string, topic: string, partition:
     for (;;) {
       if (Date.now() > deadline) throw new Error(`readPartition ${topic}-${partition} timed out at ${offset}`);
       const res = await conn.request(1, {
-        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic, topicId: info.topicId, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: -1 }] }],
-        forgottenTopicsData: [], rackId: '',
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 8 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic,
+            topicId: info.topicId,
+            partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: -1 }],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
       });
       const p = res.responses[0]!.partitions[0]!;
       if (p.errorCode !== 0) throw new Error(`fetch error ${p.errorCode}`);

@@ -32,7 +32,14 @@ describe('Producer', () => {
   it('sends and returns each record partition and offset, in order', async () => {
     const topic = await topicWith(1);
     const producer = new Producer({ bootstrapServers: [b.bootstrap] });
-    const acks = await producer.send({ topic, messages: [{ key: 'k1', value: 'v1' }, { key: null, value: Buffer.from('v2') }, { value: 'v3', headers: { h: 'x', n: Buffer.from([1]) } }] });
+    const acks = await producer.send({
+      topic,
+      messages: [
+        { key: 'k1', value: 'v1' },
+        { key: null, value: Buffer.from('v2') },
+        { value: 'v3', headers: { h: 'x', n: Buffer.from([1]) } },
+      ],
+    });
     expect(acks.map((a) => a.offset)).toEqual([0, 1, 2]);
     expect(acks.every((a) => a.partition === 0 && a.topic === topic)).toBe(true);
     await producer.close();
@@ -40,7 +47,10 @@ describe('Producer', () => {
     expect(records.map((r) => r.value?.toString())).toEqual(['v1', 'v2', 'v3']);
     expect(records[0]!.key?.toString()).toBe('k1');
     expect(records[1]!.key).toBeNull();
-    expect(records[2]!.headers.map((h) => [h.key, h.value?.toString('hex')])).toEqual([['h', '78'], ['n', '01']]);
+    expect(records[2]!.headers.map((h) => [h.key, h.value?.toString('hex')])).toEqual([
+      ['h', '78'],
+      ['n', '01'],
+    ]);
   });
 
   it('routes keys with murmur2 like the Java client', async () => {
@@ -86,7 +96,10 @@ describe('Producer', () => {
     expect(results.length).toBe(2000);
     // Offsets of each partition are dense and unique.
     for (let p = 0; p < 3; p++) {
-      const offsets = results.filter((r) => r.partition === p).map((r) => r.offset).sort((a, b) => a - b);
+      const offsets = results
+        .filter((r) => r.partition === p)
+        .map((r) => r.offset)
+        .sort((a, b) => a - b);
       expect(offsets).toEqual(offsets.map((_, i) => i));
     }
     await producer.close();
@@ -132,7 +145,15 @@ describe('Producer', () => {
     expect((await readPartition(b.bootstrap, topic, 0)).length).toBe(500);
 
     // A broker that never answers: the buffer fills and send() gives up with a typed error.
-    const stalled = new Producer({ bootstrapServers: [b.bootstrap], bufferMemoryBytes: 8 * 1024, maxBlockMs: 300, idempotent: false, acks: 1, requestTimeoutMs: 1000, deliveryTimeoutMs: 1500 });
+    const stalled = new Producer({
+      bootstrapServers: [b.bootstrap],
+      bufferMemoryBytes: 8 * 1024,
+      maxBlockMs: 300,
+      idempotent: false,
+      acks: 1,
+      requestTimeoutMs: 1000,
+      deliveryTimeoutMs: 1500,
+    });
     await stalled.send({ topic, messages: [{ value: 'warm' }] });
     const conn = await stalled.cluster.connection(stalled.cluster.topic(topic)!.partitions[0]!.leader);
     conn.rawSocket!.pause();

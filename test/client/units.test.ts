@@ -9,19 +9,38 @@ import { BatchBuilder, decodeBatches } from '../../src/client/record-batch.js';
 import { buildBatch, iterateRecords, parseBatchHeader } from '../../src/storage/record-batch.js';
 
 const member = (memberId: string, topics: string[], owned: [string, number][] = [], generationId = 1): MemberSubscription => ({
-  memberId, topics, ownedPartitions: owned.map(([topic, partition]) => ({ topic, partition })), generationId,
+  memberId,
+  topics,
+  ownedPartitions: owned.map(([topic, partition]) => ({ topic, partition })),
+  generationId,
 });
 const sizes = (a: Map<string, unknown[]>) => [...a.values()].map((l) => l.length);
-const flat = (a: Map<string, { topic: string; partition: number }[]>) => [...a.values()].flat().map((tp) => `${tp.topic}-${tp.partition}`).sort();
+const flat = (a: Map<string, { topic: string; partition: number }[]>) =>
+  [...a.values()]
+    .flat()
+    .map((tp) => `${tp.topic}-${tp.partition}`)
+    .sort();
 
 describe('assignors', () => {
-  const counts = new Map([['a', 5], ['b', 3]]);
+  const counts = new Map([
+    ['a', 5],
+    ['b', 3],
+  ]);
   const members = [member('m2', ['a', 'b']), member('m1', ['a', 'b']), member('m3', ['a'])];
 
   it('range gives consecutive ranges per topic, extras to the first members by id', () => {
     const r = rangeAssignor.assign(members, counts);
-    expect(r.get('m1')).toEqual([{ topic: 'a', partition: 0 }, { topic: 'a', partition: 1 }, { topic: 'b', partition: 0 }, { topic: 'b', partition: 1 }]);
-    expect(r.get('m2')).toEqual([{ topic: 'a', partition: 2 }, { topic: 'a', partition: 3 }, { topic: 'b', partition: 2 }]);
+    expect(r.get('m1')).toEqual([
+      { topic: 'a', partition: 0 },
+      { topic: 'a', partition: 1 },
+      { topic: 'b', partition: 0 },
+      { topic: 'b', partition: 1 },
+    ]);
+    expect(r.get('m2')).toEqual([
+      { topic: 'a', partition: 2 },
+      { topic: 'a', partition: 3 },
+      { topic: 'b', partition: 2 },
+    ]);
     expect(r.get('m3')).toEqual([{ topic: 'a', partition: 4 }]);
   });
 
@@ -44,7 +63,25 @@ describe('assignors', () => {
   it('cooperative-sticky keeps owners and withholds moving partitions for one round', () => {
     const counts6 = new Map([['t', 6]]);
     // x owned everything; y and z join. x keeps 2; the 4 it must give up are not handed out yet.
-    const round1 = cooperativeStickyAssignor.assign([member('x', ['t'], [['t', 0], ['t', 1], ['t', 2], ['t', 3], ['t', 4], ['t', 5]]), member('y', ['t']), member('z', ['t'])], counts6);
+    const round1 = cooperativeStickyAssignor.assign(
+      [
+        member(
+          'x',
+          ['t'],
+          [
+            ['t', 0],
+            ['t', 1],
+            ['t', 2],
+            ['t', 3],
+            ['t', 4],
+            ['t', 5],
+          ],
+        ),
+        member('y', ['t']),
+        member('z', ['t']),
+      ],
+      counts6,
+    );
     expect(round1.get('x')!.length).toBe(2);
     expect(round1.get('y')).toEqual([]);
     expect(round1.get('z')).toEqual([]);
@@ -57,9 +94,35 @@ describe('assignors', () => {
   });
 
   it('cooperative-sticky: when a member leaves, survivors keep theirs and take its partitions', () => {
-    const r = cooperativeStickyAssignor.assign([member('x', ['t'], [['t', 0], ['t', 1]]), member('y', ['t'], [['t', 2], ['t', 3]])], new Map([['t', 6]]));
-    expect(r.get('x')!.slice(0, 2)).toEqual([{ topic: 't', partition: 0 }, { topic: 't', partition: 1 }]);
-    expect(r.get('y')!.slice(0, 2)).toEqual([{ topic: 't', partition: 2 }, { topic: 't', partition: 3 }]);
+    const r = cooperativeStickyAssignor.assign(
+      [
+        member(
+          'x',
+          ['t'],
+          [
+            ['t', 0],
+            ['t', 1],
+          ],
+        ),
+        member(
+          'y',
+          ['t'],
+          [
+            ['t', 2],
+            ['t', 3],
+          ],
+        ),
+      ],
+      new Map([['t', 6]]),
+    );
+    expect(r.get('x')!.slice(0, 2)).toEqual([
+      { topic: 't', partition: 0 },
+      { topic: 't', partition: 1 },
+    ]);
+    expect(r.get('y')!.slice(0, 2)).toEqual([
+      { topic: 't', partition: 2 },
+      { topic: 't', partition: 3 },
+    ]);
     expect(sizes(r)).toEqual([3, 3]);
   });
 });
@@ -71,7 +134,15 @@ describe('record batches', () => {
     for (const compression of [0, 1]) {
       const bytes = await b.finish({ producerId: 7, producerEpoch: 1, baseSequence: 42, compression });
       const h = parseBatchHeader(bytes, 0);
-      expect(h).toMatchObject({ recordCount: 100, producerId: 7, producerEpoch: 1, baseSequence: 42, compression, baseTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_099 });
+      expect(h).toMatchObject({
+        recordCount: 100,
+        producerId: 7,
+        producerEpoch: 1,
+        baseSequence: 42,
+        compression,
+        baseTimestamp: 1_700_000_000_000,
+        maxTimestamp: 1_700_000_000_099,
+      });
       const records = [...iterateRecords(bytes, { allowGzip: true })];
       expect(records[3]!.headers).toEqual([{ key: 'h', value: Buffer.from('x') }]);
       expect(records[99]!.value!.toString()).toBe('v99');
@@ -92,7 +163,11 @@ describe('record batches', () => {
   it('decodes records with their offsets and skips records before the fetch offset', async () => {
     const batch = buildBatch({ baseOffset: 10, records: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}`, timestamp: 1000 + i })) });
     const d = await decodeBatches(batch, { topic: 't', partition: 0, fromOffset: 12, abortedTransactions: null });
-    expect(d.records.map((r) => [r.offset, r.value!.toString(), r.timestamp])).toEqual([[12, 'v2', 1002], [13, 'v3', 1003], [14, 'v4', 1004]]);
+    expect(d.records.map((r) => [r.offset, r.value!.toString(), r.timestamp])).toEqual([
+      [12, 'v2', 1002],
+      [13, 'v3', 1003],
+      [14, 'v4', 1004],
+    ]);
     expect(d.nextOffset).toBe(15);
     // A trailing partial batch is ignored.
     const cut = await decodeBatches(Buffer.concat([batch, batch.subarray(0, 30)]), { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: null });
@@ -104,14 +179,27 @@ describe('record batches', () => {
   });
 
   it('read_committed drops aborted transactions and control batches; read_uncommitted keeps data', async () => {
-    const txn = (baseOffset: number, producerId: number, value: string) => buildBatch({ baseOffset, producerId, producerEpoch: 0, baseSequence: 0, isTransactional: true, records: [{ value }] });
+    const txn = (baseOffset: number, producerId: number, value: string) =>
+      buildBatch({ baseOffset, producerId, producerEpoch: 0, baseSequence: 0, isTransactional: true, records: [{ value }] });
     // Control records: key = version 0 + type (0 abort, 1 commit).
-    const marker = (baseOffset: number, producerId: number, type: number) => buildBatch({
-      baseOffset, producerId, producerEpoch: 0, baseSequence: -1, isTransactional: true, isControl: true,
-      records: [{ key: Buffer.from([0, 0, 0, type]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }],
-    });
+    const marker = (baseOffset: number, producerId: number, type: number) =>
+      buildBatch({
+        baseOffset,
+        producerId,
+        producerEpoch: 0,
+        baseSequence: -1,
+        isTransactional: true,
+        isControl: true,
+        records: [{ key: Buffer.from([0, 0, 0, type]), value: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+      });
     const data = Buffer.concat([
-      txn(0, 1, 'aborted-a'), txn(1, 2, 'committed-b'), marker(2, 1, 0), marker(3, 2, 1), buildBatch({ baseOffset: 4, records: [{ value: 'plain' }] }), txn(5, 1, 'pid1-later-committed'), marker(6, 1, 1),
+      txn(0, 1, 'aborted-a'),
+      txn(1, 2, 'committed-b'),
+      marker(2, 1, 0),
+      marker(3, 2, 1),
+      buildBatch({ baseOffset: 4, records: [{ value: 'plain' }] }),
+      txn(5, 1, 'pid1-later-committed'),
+      marker(6, 1, 1),
     ]);
     const committed = await decodeBatches(data, { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: [{ producerId: 1, firstOffset: 0 }] });
     expect(committed.records.map((r) => r.value!.toString())).toEqual(['committed-b', 'plain', 'pid1-later-committed']);

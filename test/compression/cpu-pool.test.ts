@@ -11,7 +11,9 @@ import { recompressRecords } from '../../src/storage/batch-rewrite.js';
 import { buildBatch, splitBatches, parseBatchHeader } from '../../src/storage/record-batch.js';
 
 const pools: CpuPool[] = [];
-afterEach(async () => { await Promise.all(pools.splice(0).map((p) => p.close())); });
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()));
+});
 const poolOf = (settings: ConstructorParameters<typeof CpuPool>[0]) => {
   const p = new CpuPool(settings);
   pools.push(p);
@@ -20,11 +22,12 @@ const poolOf = (settings: ConstructorParameters<typeof CpuPool>[0]) => {
 
 /** Two batches of `count` JSON-like 1 KiB records each, uncompressed. */
 function records(count: number): Buffer {
-  const batch = (base: number) => buildBatch({
-    baseOffset: base,
-    records: Array.from({ length: count }, (_, i) => ({ key: `k${i % 7}`, value: JSON.stringify({ id: base + i, kind: 'event', n: (i * 7919) % 1000 }).padEnd(1024, ' ') })),
-    timestampMs: 1_700_000_000_000,
-  });
+  const batch = (base: number) =>
+    buildBatch({
+      baseOffset: base,
+      records: Array.from({ length: count }, (_, i) => ({ key: `k${i % 7}`, value: JSON.stringify({ id: base + i, kind: 'event', n: (i * 7919) % 1000 }).padEnd(1024, ' ') })),
+      timestampMs: 1_700_000_000_000,
+    });
   return Buffer.concat([batch(0), batch(count)]);
 }
 
@@ -84,10 +87,15 @@ describe('CpuPool', () => {
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, waiting: 0, completedInPool: 4 });
   });
 
-  it('brings a task\'s expected failure back as the error it was (a keyless record, a corrupt payload), in the pool and inline', async () => {
+  it("brings a task's expected failure back as the error it was (a keyless record, a corrupt payload), in the pool and inline", async () => {
     for (const inlineBytesMax of [0, 1024 * 1024]) {
       const pool = poolOf({ threads: 1, inlineBytesMax });
-      const keyless = buildBatch({ records: [{ key: 'k', value: 'v' }, { key: null, value: 'no key' }] });
+      const keyless = buildBatch({
+        records: [
+          { key: 'k', value: 'v' },
+          { key: null, value: 'no key' },
+        ],
+      });
       await expect(pool.requireKeys(keyless)).rejects.toMatchObject({ name: 'StorageError', code: 'INVALID_RECORD' });
       await expect(pool.requireKeys(records(4))).resolves.toBeUndefined();
       await expect(pool.decompress(4, Buffer.from('not a zstd frame at all'))).rejects.toBeInstanceOf(CompressionError);

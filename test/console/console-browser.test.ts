@@ -68,7 +68,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await shot('overview');
   });
 
-  it('shows on each thread card that thread\'s own CPU (event-loop utilisation), a busy thread above an idle one', async () => {
+  it("shows on each thread card that thread's own CPU (event-loop utilisation), a busy thread above an idle one", async () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'console-busy', numPartitions: 1 }], waitForLeaders: true });
@@ -96,10 +96,14 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     try {
       // Each figure is a 2 s window and the page redraws every 2 s; the bound is for a slow,
       // shared machine. Measured here: the busy thread near 20%, the idle one near 1%.
-      await page.waitForFunction(([b, i]) => {
-        const pct = (t: number) => Number(/([\d.]+)%/.exec(document.querySelector(`.thread[data-thread="${t}"] .thread-cpu .value`)?.textContent ?? '')?.[1] ?? NaN);
-        return pct(b) >= pct(i) + 5;
-      }, [busy, idle], { timeout: 30_000, polling: 200 });
+      await page.waitForFunction(
+        ([b, i]) => {
+          const pct = (t: number) => Number(/([\d.]+)%/.exec(document.querySelector(`.thread[data-thread="${t}"] .thread-cpu .value`)?.textContent ?? '')?.[1] ?? NaN);
+          return pct(b) >= pct(i) + 5;
+        },
+        [busy, idle],
+        { timeout: 30_000, polling: 200 },
+      );
       cards = await page.locator('.thread').evaluateAll((els) => els.map((e) => ({ thread: Number((e as HTMLElement).dataset.thread), text: e.textContent ?? '' })));
       await shot('overview-cpu');
     } finally {
@@ -111,11 +115,18 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     for (const c of cards) expect(c.text).not.toContain('Process CPU');
     // The cards show the API's per-thread utilisation: once a redraw has settled, each card's
     // figure is its thread's eventLoopUtilization in the overview the page last fetched.
-    await expect.poll(async () => {
-      const shown = await page.locator('.thread').evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.thread), e.querySelector('.thread-cpu .value')?.textContent]));
-      const api = lastOverview as { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null;
-      return shown.every(([t, text]) => text === `${((api?.threads.find((x) => x.threadIndex === t)?.eventLoopUtilization ?? NaN) * 100).toFixed(1)}%`);
-    }, { timeout: 10_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const shown = await page
+            .locator('.thread')
+            .evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.thread), e.querySelector('.thread-cpu .value')?.textContent]));
+          const api = lastOverview as { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null;
+          return shown.every(([t, text]) => text === `${((api?.threads.find((x) => x.threadIndex === t)?.eventLoopUtilization ?? NaN) * 100).toFixed(1)}%`);
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
     page.off('response', onResponse);
   });
 
@@ -133,10 +144,13 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
   });
 
   it('finds a record produced with kafkajs in the message browser, as text, JSON and hex', async () => {
-    await producer.send({ topic: 'console-orders', messages: [
-      { partition: 1, key: 'order-1', value: JSON.stringify({ id: 1, item: 'kettle' }), headers: { source: 'e2e' } },
-      { partition: 1, key: 'order-2', value: JSON.stringify({ id: 2, item: 'teapot' }) },
-    ] });
+    await producer.send({
+      topic: 'console-orders',
+      messages: [
+        { partition: 1, key: 'order-1', value: JSON.stringify({ id: 1, item: 'kettle' }), headers: { source: 'e2e' } },
+        { partition: 1, key: 'order-2', value: JSON.stringify({ id: 2, item: 'teapot' }) },
+      ],
+    });
     await open('messages/console-orders/1');
     await page.fill('#browse-search', 'teapot');
     await page.click('#browse-load');

@@ -13,7 +13,11 @@ let broker: EmbeddedBroker;
 let base: string;
 let kafka: Kafka;
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses Prometheus text exposition format (the lines prom-client writes). */
 function parseMetrics(text: string): Sample[] {
@@ -38,7 +42,9 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${broker.node.httpPort}`;
   kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
 });
-afterAll(async () => { await broker.stop(); });
+afterAll(async () => {
+  await broker.stop();
+});
 
 describe('/metrics', () => {
   it('reports consumer group lag and committed offsets that match a groups describe', async () => {
@@ -54,7 +60,11 @@ describe('/metrics', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: 'lagging', fromBeginning: true });
     let seen = 0;
-    await consumer.run({ eachMessage: async () => { seen++; } });
+    await consumer.run({
+      eachMessage: async () => {
+        seen++;
+      },
+    });
     await waitFor(() => seen === 10, 30_000, 'consume 10');
     await consumer.disconnect(); // commits on the way out
     await producer.send({ topic: 'lagging', messages: batch(7, 10) });
@@ -103,15 +113,20 @@ describe('/metrics', () => {
     const producer = kafka.producer();
     await producer.connect();
     const value = Buffer.alloc(64 * 1024, 1);
-    for (let i = 0; i < 16; i++) { // 16 x 8 x 64 KiB = 8 MiB to one partition: about two requests
+    for (let i = 0; i < 16; i++) {
+      // 16 x 8 x 64 KiB = 8 MiB to one partition: about two requests
       await producer.send({ topic: 'wal-busy', messages: Array.from({ length: 8 }, () => ({ value })) });
     }
     await producer.disconnect();
     let wal = new Map<string, number>();
-    await waitFor(async () => {
-      wal = new Map((await scrape()).filter((s) => s.name === 'brook_wal_checkpoints_total').map((s) => [s.labels.outcome!, s.value]));
-      return (wal.get('run') ?? 0) >= 1;
-    }, 20_000, 'a checkpoint run');
+    await waitFor(
+      async () => {
+        wal = new Map((await scrape()).filter((s) => s.name === 'brook_wal_checkpoints_total').map((s) => [s.labels.outcome!, s.value]));
+        return (wal.get('run') ?? 0) >= 1;
+      },
+      20_000,
+      'a checkpoint run',
+    );
     expect(wal.get('requested')).toBeGreaterThanOrEqual(1);
     expect(wal.get('error')).toBe(0);
     expect(wal.get('dropped')).toBe(0);

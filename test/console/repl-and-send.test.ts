@@ -22,13 +22,25 @@ beforeAll(async () => {
   const kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 50 } });
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic: 'repl', messages: [{ key: 'a', value: 'first' }, { key: 'b', value: 'second' }] });
+  await producer.send({
+    topic: 'repl',
+    messages: [
+      { key: 'a', value: 'first' },
+      { key: 'b', value: 'second' },
+    ],
+  });
   await producer.disconnect();
 });
-afterAll(async () => { await broker.stop(); });
+afterAll(async () => {
+  await broker.stop();
+});
 
 async function send(id: string, message: unknown): Promise<{ status: number; json: { reply?: unknown; error?: string } }> {
-  const res = await fetch(`${base}/api/actors/${encodeURIComponent(id)}/send`, { method: 'POST', body: JSON.stringify({ message }), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`${base}/api/actors/${encodeURIComponent(id)}/send`, {
+    method: 'POST',
+    body: JSON.stringify({ message }),
+    headers: { 'content-type': 'application/json' },
+  });
   return { status: res.status, json: (await res.json()) as { reply?: unknown; error?: string } };
 }
 
@@ -49,10 +61,10 @@ describe('POST /api/actors/:id/send', () => {
     expect(r.json.reply).toMatchObject({ baseOffset: 2, lastOffset: 2 });
   });
 
-  it('refuses message types outside the actor kind\'s union, unknown actors, and bad bodies', async () => {
+  it("refuses message types outside the actor kind's union, unknown actors, and bad bodies", async () => {
     const wrong = await send('partition:repl:0', { type: 'JoinGroup', groupId: 'g' });
     expect(wrong.status).toBe(400);
-    expect(wrong.json.error).toContain("partition actors accept Append, Read, GetOffsets");
+    expect(wrong.json.error).toContain('partition actors accept Append, Read, GetOffsets');
     const coordinator = await send('partition:__consumer_offsets:0', { type: 'ListGroups', statesFilter: [], typesFilter: [] });
     expect(coordinator.status).toBe(200);
     expect(coordinator.json.reply).toEqual({ groups: [] });
@@ -67,8 +79,12 @@ describe('brook console', () => {
   it('evaluates the helpers against the node and tails a topic', async () => {
     const child = spawn(process.execPath, [bin, 'console', '--http', `127.0.0.1:${broker.node.httpPort}`], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const line = async (text: string, expectText: string | RegExp) => {
       child.stdin.write(`${text}\n`);
       await waitFor(() => (typeof expectText === 'string' ? out.includes(expectText) : expectText.test(out)), 10_000, `${text} -> ${String(expectText)}`);

@@ -20,7 +20,11 @@ interface ThreadView {
   eventLoopIdleMsTotal: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
-interface Overview { threads: ThreadView[]; processCpuMs: { user: number; system: number }; uptimeMs: number }
+interface Overview {
+  threads: ThreadView[];
+  processCpuMs: { user: number; system: number };
+  uptimeMs: number;
+}
 
 let broker: EmbeddedBroker;
 let base: string;
@@ -42,7 +46,12 @@ function produceHeavily(producer: Producer, topic: string): { stop: () => Promis
   const loops = Array.from({ length: 4 }, async () => {
     while (!stopped) await producer.send({ topic, messages: Array.from({ length: 200 }, () => ({ partition: 0, value })) });
   });
-  return { stop: async () => { stopped = true; await Promise.all(loops); } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -50,7 +59,9 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${broker.node.httpPort}`;
   kafka = new Kafka({ brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
 });
-afterAll(async () => { await broker?.stop(); });
+afterAll(async () => {
+  await broker?.stop();
+});
 
 describe('per-thread load on /api/overview', () => {
   it('gives every thread its own event-loop utilisation, with the interval it covers', async () => {
@@ -68,7 +79,7 @@ describe('per-thread load on /api/overview', () => {
     expect(o.processCpuMs.user).toBeGreaterThan(0);
   });
 
-  it('shows every reader the same figure until the next sample: one reader cannot shorten another\'s interval', async () => {
+  it("shows every reader the same figure until the next sample: one reader cannot shorten another's interval", async () => {
     // Two overview reads with other readers in between (the actors page and /metrics both read
     // thread stats). Both reads must land in one sampling window (the first closes 2 s after a
     // thread starts); tries within a bounded time find one.
@@ -105,11 +116,15 @@ describe('per-thread load on /api/overview', () => {
     try {
       // The figure changes once per sampling window (2 s); the bound leaves room for a slow,
       // shared machine. Measured here: the busy thread near 20%, the idle one near 1%.
-      await waitFor(async () => {
-        last = await get<Overview>('/api/overview');
-        const u = (i: number) => last!.threads.find((t) => t.threadIndex === i)!.eventLoopUtilization;
-        return u(busy) >= u(idle) + 0.05;
-      }, 30_000, `thread ${busy} (busy) at least 5 points above thread ${idle} (idle)`);
+      await waitFor(
+        async () => {
+          last = await get<Overview>('/api/overview');
+          const u = (i: number) => last!.threads.find((t) => t.threadIndex === i)!.eventLoopUtilization;
+          return u(busy) >= u(idle) + 0.05;
+        },
+        30_000,
+        `thread ${busy} (busy) at least 5 points above thread ${idle} (idle)`,
+      );
       const text = await (await fetch(`${base}/metrics`)).text();
       const elu = new Map([...text.matchAll(/^brook_thread_event_loop_utilization\{thread="(\d+)"\} (\S+)$/gm)].map((m) => [Number(m[1]), Number(m[2])]));
       expect([...elu.keys()].sort()).toEqual([0, 1]);

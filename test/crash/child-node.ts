@@ -38,16 +38,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
   ]);
 }
 
 /** Starts a node and resolves once it logged "brook node started" (listener on `port`). */
 export async function startChildNode(opts: { port: number; dataDir: string; workers?: number; timeoutMs?: number; extraArgs?: string[] }): Promise<ChildNode> {
-  const args = [
-    BIN, 'start', '--port', String(opts.port), '--data-dir', opts.dataDir,
-    '--workers', String(opts.workers ?? 2), '--log-level', 'info', ...(opts.extraArgs ?? []),
-  ];
+  const args = [BIN, 'start', '--port', String(opts.port), '--data-dir', opts.dataDir, '--workers', String(opts.workers ?? 2), '--log-level', 'info', ...(opts.extraArgs ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;

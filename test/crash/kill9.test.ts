@@ -96,10 +96,16 @@ describe('kill -9 while producing', () => {
             stats.produced += n;
             let res;
             try {
-              res = await c.request(0, 9, {
-                acks, timeoutMs: 5_000,
-                topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: buildBatch({ records: values.map((value) => ({ key: 'k', value })) }) }] }],
-              }, 10_000);
+              res = await c.request(
+                0,
+                9,
+                {
+                  acks,
+                  timeoutMs: 5_000,
+                  topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: buildBatch({ records: values.map((value) => ({ key: 'k', value })) }) }] }],
+                },
+                10_000,
+              );
             } catch (err) {
               stats.unacked += n;
               if (err instanceof RawClientClosedError) return;

@@ -38,7 +38,9 @@ class RawClient {
   }
 
   async send<K extends ApiKey>(apiKey: K, apiVersion: number, body: RequestInputs[K]): Promise<ResponseBodies[K]> {
-    const frame = new Promise<Buffer>((resolve) => { this.waiting = resolve; });
+    const frame = new Promise<Buffer>((resolve) => {
+      this.waiting = resolve;
+    });
     this.socket.write(encodeRequest(apiKey, apiVersion, ++this.correlationId, 'admin-test', body));
     return decodeResponse(apiKey, apiVersion, await frame).body;
   }
@@ -112,9 +114,11 @@ describe('CreateTopics and DeleteTopics', () => {
   });
 
   it('rejects an invalid config value with INVALID_CONFIG', async () => {
-    const err = await failure(admin.createTopics({
-      topics: [{ topic: 'bad-config', configEntries: [{ name: 'cleanup.policy', value: 'shred' }] }],
-    }));
+    const err = await failure(
+      admin.createTopics({
+        topics: [{ topic: 'bad-config', configEntries: [{ name: 'cleanup.policy', value: 'shred' }] }],
+      }),
+    );
     expect(errorTypes(err)).toEqual(['INVALID_CONFIG']);
     expect(await admin.listTopics()).not.toContain('bad-config');
   });
@@ -123,7 +127,9 @@ describe('CreateTopics and DeleteTopics', () => {
     const topic = { name: 'twice', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] };
     const res = await raw.send(19, 5, { topics: [topic, topic, { ...topic, name: 'once' }], timeoutMs: 5000 });
     expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([
-      ['twice', errorCode('INVALID_REQUEST')], ['twice', errorCode('INVALID_REQUEST')], ['once', 0],
+      ['twice', errorCode('INVALID_REQUEST')],
+      ['twice', errorCode('INVALID_REQUEST')],
+      ['once', 0],
     ]);
     expect(res.topics[0]!.errorMessage).toMatch(/more than once/);
     expect(await admin.listTopics()).not.toContain('twice');
@@ -216,7 +222,13 @@ describe('DeleteRecords', () => {
   it('answers an offset above the high watermark and an unknown partition with their errors', async () => {
     const res = await raw.send(21, 1, {
       topics: [
-        { name: 'trimmed', partitions: [{ partitionIndex: 0, offset: 99 }, { partitionIndex: 7, offset: 0 }] },
+        {
+          name: 'trimmed',
+          partitions: [
+            { partitionIndex: 0, offset: 99 },
+            { partitionIndex: 7, offset: 0 },
+          ],
+        },
         { name: 'no-such-topic', partitions: [{ partitionIndex: 0, offset: 0 }] },
       ],
       timeoutMs: 5000,
@@ -251,7 +263,8 @@ describe('DescribeConfigs and AlterConfigs', () => {
     const entries = res.resources[0]!.configEntries;
     expect(entries.map((e) => e.configName)).toEqual(['retention.ms']);
     expect(entries[0]!.configSynonyms.map((s) => [s.configName, s.configSource])).toEqual([
-      ['retention.ms', TOPIC_CONFIG], ['log.retention.ms', DEFAULT_CONFIG],
+      ['retention.ms', TOPIC_CONFIG],
+      ['log.retention.ms', DEFAULT_CONFIG],
     ]);
   });
 
@@ -275,10 +288,12 @@ describe('DescribeConfigs and AlterConfigs', () => {
   });
 
   it('rejects an invalid value with INVALID_CONFIG and changes nothing', async () => {
-    const err = await failure(admin.alterConfigs({
-      validateOnly: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configEntries: [{ name: 'retention.ms', value: 'forever' }] }],
-    }));
+    const err = await failure(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'configured', configEntries: [{ name: 'retention.ms', value: 'forever' }] }],
+      }),
+    );
     expect(errorTypes(err)).toEqual(['INVALID_CONFIG']);
     const res = await raw.send(33, 2, {
       resources: [{ resourceType: RESOURCE_TOPIC, resourceName: 'configured', configs: [{ name: 'retention.ms', value: 'forever' }] }],
@@ -291,9 +306,11 @@ describe('DescribeConfigs and AlterConfigs', () => {
 
   it('shows a cluster-wide default as DYNAMIC_DEFAULT_BROKER_CONFIG on topics without an override', async () => {
     // kafkajs refuses the empty resource name that stands for the cluster default, so this one goes raw.
-    const setDefaults = (configs: { name: string; value: string }[]) => raw.send(33, 0, {
-      resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configs }], validateOnly: false,
-    });
+    const setDefaults = (configs: { name: string; value: string }[]) =>
+      raw.send(33, 0, {
+        resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configs }],
+        validateOnly: false,
+      });
     expect((await setDefaults([{ name: 'log.retention.ms', value: '7200000' }])).responses[0]!.errorCode).toBe(0);
     const configs = await topicConfigs('configured');
     expect(configs.get('retention.ms')).toMatchObject({ configValue: '7200000', configSource: DYNAMIC_DEFAULT_BROKER_CONFIG });
@@ -305,7 +322,10 @@ describe('DescribeConfigs and AlterConfigs', () => {
 
   it('answers an unknown topic with UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const res = await raw.send(32, 4, {
-      resources: [{ resourceType: RESOURCE_TOPIC, resourceName: 'ghost', configurationKeys: null }, { resourceType: 99, resourceName: 'x', configurationKeys: null }],
+      resources: [
+        { resourceType: RESOURCE_TOPIC, resourceName: 'ghost', configurationKeys: null },
+        { resourceType: 99, resourceName: 'x', configurationKeys: null },
+      ],
     });
     expect(res.results.map((r) => r.errorCode)).toEqual([errorCode('UNKNOWN_TOPIC_OR_PARTITION'), errorCode('INVALID_REQUEST')]);
   });
@@ -335,15 +355,21 @@ describe('IncrementalAlterConfigs and DescribeConfigs v4 (Brook codec)', () => {
     expect((await alter(RESOURCE_TOPIC, 'incremental', [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }])).errorCode).toBe(0);
     let configs = (await describeTopic(['retention.ms', 'cleanup.policy'])).configs;
     expect(configs.map((c) => [c.name, c.value, c.configSource])).toEqual([
-      ['cleanup.policy', 'delete,compact', TOPIC_CONFIG], ['retention.ms', '1000', TOPIC_CONFIG],
+      ['cleanup.policy', 'delete,compact', TOPIC_CONFIG],
+      ['retention.ms', '1000', TOPIC_CONFIG],
     ]);
-    expect((await alter(RESOURCE_TOPIC, 'incremental', [
-      { name: 'cleanup.policy', configOperation: 3, value: 'delete' },
-      { name: 'retention.ms', configOperation: 1, value: null },
-    ])).errorCode).toBe(0);
+    expect(
+      (
+        await alter(RESOURCE_TOPIC, 'incremental', [
+          { name: 'cleanup.policy', configOperation: 3, value: 'delete' },
+          { name: 'retention.ms', configOperation: 1, value: null },
+        ])
+      ).errorCode,
+    ).toBe(0);
     configs = (await describeTopic(['retention.ms', 'cleanup.policy'])).configs;
     expect(configs.map((c) => [c.name, c.value, c.configSource])).toEqual([
-      ['cleanup.policy', 'compact', TOPIC_CONFIG], ['retention.ms', '604800000', DEFAULT_CONFIG],
+      ['cleanup.policy', 'compact', TOPIC_CONFIG],
+      ['retention.ms', '604800000', DEFAULT_CONFIG],
     ]);
   });
 
@@ -369,9 +395,14 @@ describe('IncrementalAlterConfigs and DescribeConfigs v4 (Brook codec)', () => {
     expect(entry).toMatchObject({ value: '1048576', configSource: DYNAMIC_DEFAULT_BROKER_CONFIG, configType: 3, readOnly: false });
     expect(entry!.documentation).toEqual(expect.any(String));
     expect(entry!.synonyms.map((s) => [s.name, s.value, s.source])).toEqual([
-      ['log.segment.bytes', '1048576', DYNAMIC_DEFAULT_BROKER_CONFIG], ['log.segment.bytes', '1073741824', DEFAULT_CONFIG],
+      ['log.segment.bytes', '1048576', DYNAMIC_DEFAULT_BROKER_CONFIG],
+      ['log.segment.bytes', '1073741824', DEFAULT_CONFIG],
     ]);
-    const defaults = await raw.send(32, 4, { resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+    const defaults = await raw.send(32, 4, {
+      resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
     expect(defaults.results[0]!.configs.map((c) => [c.name, c.value])).toEqual([['log.segment.bytes', '1048576']]);
     expect(defaults.results[0]!.configs[0]!.documentation).toBeNull();
     expect((await alter(RESOURCE_BROKER, '', [{ name: 'log.segment.bytes', configOperation: 1, value: null }])).errorCode).toBe(0);
@@ -411,7 +442,8 @@ describe('DescribeConfigs include_synonyms and include_documentation (raw, v1-v4
       const withSynonyms = await describeFlags(version, true, false);
       const retention = withSynonyms.find((c) => c.name === 'retention.ms')!;
       expect(retention.synonyms.map((s) => [s.name, s.value, s.source])).toEqual([
-        ['retention.ms', '90000', TOPIC_CONFIG], ['log.retention.ms', '604800000', DEFAULT_CONFIG],
+        ['retention.ms', '90000', TOPIC_CONFIG],
+        ['log.retention.ms', '604800000', DEFAULT_CONFIG],
       ]);
       expect(withSynonyms.every((c) => c.synonyms.length > 0)).toBe(true);
       // The source is the same either way: it comes from the chain, not from the flag.
@@ -453,12 +485,11 @@ describe('topic config names Kafka 3.x still accepts though deprecated', () => {
     });
     expect(created).toBe(true);
     // Shown as Kafka shows it: the deprecated name carries the value; the new ones keep their defaults.
-    const configs = await describeTopic('old-timestamps', [
-      'message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms',
-    ]);
+    const configs = await describeTopic('old-timestamps', ['message.timestamp.difference.max.ms', 'message.timestamp.before.max.ms', 'message.timestamp.after.max.ms']);
     expect(configs.get('message.timestamp.difference.max.ms')).toMatchObject({ value: '1000', configSource: TOPIC_CONFIG, configType: 5 });
     expect(configs.get('message.timestamp.difference.max.ms')!.synonyms.map((s) => [s.name, s.value, s.source])).toEqual([
-      ['message.timestamp.difference.max.ms', '1000', TOPIC_CONFIG], ['log.message.timestamp.difference.max.ms', LONG_MAX, DEFAULT_CONFIG],
+      ['message.timestamp.difference.max.ms', '1000', TOPIC_CONFIG],
+      ['log.message.timestamp.difference.max.ms', LONG_MAX, DEFAULT_CONFIG],
     ]);
     expect(configs.get('message.timestamp.before.max.ms')).toMatchObject({ value: LONG_MAX, configSource: DEFAULT_CONFIG });
     expect(configs.get('message.timestamp.after.max.ms')).toMatchObject({ value: LONG_MAX, configSource: DEFAULT_CONFIG });
@@ -500,10 +531,13 @@ describe('topic config names Kafka 3.x still accepts though deprecated', () => {
     });
     // AlterConfigs replaces the set: before.max.ms is back at its default, so 3000 applies both ways.
     expect(limits('old-timestamps')).toEqual({ beforeMaxMs: 3000, afterMaxMs: 3000 });
-    const setDefault = (value: string | null) => raw.send(44, 1, {
-      resources: [{ resourceType: RESOURCE_BROKER, resourceName: '', configs: [{ name: 'log.message.timestamp.difference.max.ms', configOperation: value === null ? 1 : 0, value }] }],
-      validateOnly: false,
-    });
+    const setDefault = (value: string | null) =>
+      raw.send(44, 1, {
+        resources: [
+          { resourceType: RESOURCE_BROKER, resourceName: '', configs: [{ name: 'log.message.timestamp.difference.max.ms', configOperation: value === null ? 1 : 0, value }] },
+        ],
+        validateOnly: false,
+      });
     expect((await setDefault('60000')).responses[0]!.errorCode).toBe(0);
     await admin.createTopics({ topics: [{ topic: 'default-timestamps' }] });
     expect(limits('default-timestamps')).toEqual({ beforeMaxMs: 60000, afterMaxMs: 60000 });
@@ -514,10 +548,15 @@ describe('topic config names Kafka 3.x still accepts though deprecated', () => {
 
   it('accepts message.format.version and message.downconversion.enable (CreateTopics v2 and v7), documented as ignored', async () => {
     await admin.createTopics({
-      topics: [{
-        topic: 'legacy-format',
-        configEntries: [{ name: 'message.format.version', value: '2.8' }, { name: 'message.downconversion.enable', value: 'false' }],
-      }],
+      topics: [
+        {
+          topic: 'legacy-format',
+          configEntries: [
+            { name: 'message.format.version', value: '2.8' },
+            { name: 'message.downconversion.enable', value: 'false' },
+          ],
+        },
+      ],
     });
     const v7 = await raw.send(19, 7, {
       topics: [{ name: 'legacy-format-7', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: 'message.format.version', value: '0.10.2-IV0' }] }],
@@ -542,7 +581,9 @@ describe('topic config names Kafka 3.x still accepts though deprecated', () => {
       timeoutMs: 5000,
     });
     expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([
-      ['bad-format', errorCode('INVALID_CONFIG')], ['bad-difference', errorCode('INVALID_CONFIG')], ['bad-downconversion', errorCode('INVALID_CONFIG')],
+      ['bad-format', errorCode('INVALID_CONFIG')],
+      ['bad-difference', errorCode('INVALID_CONFIG')],
+      ['bad-downconversion', errorCode('INVALID_CONFIG')],
     ]);
     expect(res.topics[0]!.errorMessage).toMatch(/message\.format\.version/);
   });

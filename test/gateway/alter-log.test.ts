@@ -11,7 +11,11 @@ import { defaultConfig, type NodeConfig } from '../../src/config.js';
 import { BrookNode } from '../../src/node.js';
 import { tempDir } from '../helpers/tmp.js';
 
-interface LogLine { msg: string; resourceName?: string; changes?: string[] }
+interface LogLine {
+  msg: string;
+  resourceName?: string;
+  changes?: string[];
+}
 
 const dir = tempDir('brook-alter-log-');
 const lines: LogLine[] = [];
@@ -41,15 +45,21 @@ const altered = () => lines.filter((l) => l.msg === 'configs altered');
 
 describe('the "configs altered" log line', () => {
   it('is not written for refused alters, incremental or legacy', async () => {
-    await expect(admin.incrementalAlterConfigs({
-      resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'set', value: 'soon' }] }],
-    })).rejects.toThrow();
-    await expect(admin.incrementalAlterConfigs({
-      resources: [{ type: 'topic', name: 'no-such-topic', ops: [{ name: 'retention.ms', op: 'set', value: '1000' }] }],
-    })).rejects.toThrow();
-    await expect(admin.alterConfigs({
-      resources: [{ type: 'topic', name: 'audited', configs: { 'cleanup.policy': 'sometimes' } }],
-    })).rejects.toThrow();
+    await expect(
+      admin.incrementalAlterConfigs({
+        resources: [{ type: 'topic', name: 'audited', ops: [{ name: 'retention.ms', op: 'set', value: 'soon' }] }],
+      }),
+    ).rejects.toThrow();
+    await expect(
+      admin.incrementalAlterConfigs({
+        resources: [{ type: 'topic', name: 'no-such-topic', ops: [{ name: 'retention.ms', op: 'set', value: '1000' }] }],
+      }),
+    ).rejects.toThrow();
+    await expect(
+      admin.alterConfigs({
+        resources: [{ type: 'topic', name: 'audited', configs: { 'cleanup.policy': 'sometimes' } }],
+      }),
+    ).rejects.toThrow();
     expect(altered()).toEqual([]);
   });
 

@@ -13,9 +13,7 @@ import { freePort, startChildNode, type ChildNode } from '../crash/child-node.js
 import { tempDir } from '../helpers/tmp.js';
 import { decodeRequest, decodeResponse, encodeRequest, type ApiKey } from '../../src/protocol/index.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
-import {
-  ensureTopic, fetchAll, frameOf, latestOffset, produceBatch, rawHeader, RawClient,
-} from '../helpers/raw-client.js';
+import { ensureTopic, fetchAll, frameOf, latestOffset, produceBatch, rawHeader, RawClient } from '../helpers/raw-client.js';
 
 let broker: EmbeddedBroker;
 const HEALTH = 'bad-input-health';
@@ -183,7 +181,23 @@ describe('malformed frames', () => {
     // Produce v9 (compact): topicData count of 2^31 - 2.
     await expectClosed(frameOf(Buffer.concat([rawHeader(0, 9, 1, 'c', true), uvarint(0), int16(-1), int32(1000), uvarint(0x7fffffff), Buffer.alloc(20)])));
     // Produce v9: a records field announcing 2^31 - 2 bytes.
-    await expectClosed(frameOf(Buffer.concat([rawHeader(0, 9, 1, 'c', true), uvarint(0), int16(-1), int32(1000), uvarint(2), uvarint(2), Buffer.from('t'), uvarint(2), int32(0), uvarint(0x7fffffff), Buffer.alloc(20)])));
+    await expectClosed(
+      frameOf(
+        Buffer.concat([
+          rawHeader(0, 9, 1, 'c', true),
+          uvarint(0),
+          int16(-1),
+          int32(1000),
+          uvarint(2),
+          uvarint(2),
+          Buffer.from('t'),
+          uvarint(2),
+          int32(0),
+          uvarint(0x7fffffff),
+          Buffer.alloc(20),
+        ]),
+      ),
+    );
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
@@ -319,13 +333,19 @@ describe('malformed record batches', () => {
     try {
       const before = await latestOffset(c, A, 0);
       const beforeB = await latestOffset(c, B, 0);
-      const res = await c.request(0, 9, {
-        acks: -1, timeoutMs: 5_000,
-        topicData: [
-          { name: A, partitionData: [{ index: 0, records: bad }] },
-          { name: B, partitionData: [{ index: 0, records: buildBatch({ records: [{ value: 'good' }] }) }] },
-        ],
-      }, 10_000);
+      const res = await c.request(
+        0,
+        9,
+        {
+          acks: -1,
+          timeoutMs: 5_000,
+          topicData: [
+            { name: A, partitionData: [{ index: 0, records: bad }] },
+            { name: B, partitionData: [{ index: 0, records: buildBatch({ records: [{ value: 'good' }] }) }] },
+          ],
+        },
+        10_000,
+      );
       const a = res.responses.find((t) => t.name === A)!.partitionResponses[0]!;
       const b = res.responses.find((t) => t.name === B)!.partitionResponses[0]!;
       if (expectedCode !== undefined) expect(a.errorCode).toBe(expectedCode);
@@ -342,7 +362,14 @@ describe('malformed record batches', () => {
     }
   }
 
-  const good = () => buildBatch({ records: [{ key: 'k', value: 'one' }, { key: 'k', value: 'two' }, { key: 'k', value: 'three' }] });
+  const good = () =>
+    buildBatch({
+      records: [
+        { key: 'k', value: 'one' },
+        { key: 'k', value: 'two' },
+        { key: 'k', value: 'three' },
+      ],
+    });
 
   it('a bad CRC is CORRUPT_MESSAGE for its partition; the other partition in the request succeeds', async () => {
     const bad = good();
@@ -441,20 +468,41 @@ describe('well-formed requests with hostile values', () => {
       corrupt[corrupt.length - 1] ^= 0xff;
       c.sendRaw(encodeRequest(0, 9, c.allocateCorrelationId(), 'c', { acks: 0, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index: 0, records: corrupt }] }] }));
       // Fetch at hostile offsets and sizes.
-      for (const [fetchOffset, partitionMaxBytes] of [[-1, 1024], [-0x80000000, 1024], [2 ** 52, 1024], [0, -1], [0, 0]] as const) {
-        const r = await c.request(1, 12, {
-          maxWaitMs: 0, minBytes: 0, maxBytes: partitionMaxBytes, sessionEpoch: -1,
-          topics: [{ topic: HEALTH, partitions: [{ partition: 0, fetchOffset, partitionMaxBytes }] }],
-        }, 5_000);
+      for (const [fetchOffset, partitionMaxBytes] of [
+        [-1, 1024],
+        [-0x80000000, 1024],
+        [2 ** 52, 1024],
+        [0, -1],
+        [0, 0],
+      ] as const) {
+        const r = await c.request(
+          1,
+          12,
+          {
+            maxWaitMs: 0,
+            minBytes: 0,
+            maxBytes: partitionMaxBytes,
+            sessionEpoch: -1,
+            topics: [{ topic: HEALTH, partitions: [{ partition: 0, fetchOffset, partitionMaxBytes }] }],
+          },
+          5_000,
+        );
         const p = r.responses[0]!.partitions[0]!;
         if (fetchOffset < 0 || fetchOffset > 1e6) expect(p.errorCode, `fetch at ${fetchOffset}`).toBe(1);
       }
       // Fetch of a partition that does not exist, with a long max wait: an error, not a long poll.
       const t0 = Date.now();
-      const nf = await c.request(1, 12, {
-        maxWaitMs: 30_000, minBytes: 1, sessionEpoch: -1,
-        topics: [{ topic: HEALTH, partitions: [{ partition: 7, fetchOffset: 0, partitionMaxBytes: 1024 }] }],
-      }, 10_000);
+      const nf = await c.request(
+        1,
+        12,
+        {
+          maxWaitMs: 30_000,
+          minBytes: 1,
+          sessionEpoch: -1,
+          topics: [{ topic: HEALTH, partitions: [{ partition: 7, fetchOffset: 0, partitionMaxBytes: 1024 }] }],
+        },
+        10_000,
+      );
       expect(nf.responses[0]!.partitions[0]!.errorCode).toBe(3);
       expect(Date.now() - t0).toBeLessThan(5_000);
       // ListOffsets with an odd timestamp (Kafka treats unknown negatives as a timestamp search): any proper answer.
@@ -478,16 +526,18 @@ describe('memory', () => {
   it('200 frames each announcing 512 MiB do not grow RSS', async () => {
     const before = rss();
     for (let round = 0; round < 10; round++) {
-      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-        const c = await connect();
-        try {
-          if (i % 2 === 1) await trust(c);
-          c.sendRaw(Buffer.concat([int32(512 * 1024 * 1024), Buffer.alloc(1024, 7)]));
-          expect(await c.waitClosed(CLOSE_MS)).toBe(true);
-        } finally {
-          c.close();
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const c = await connect();
+          try {
+            if (i % 2 === 1) await trust(c);
+            c.sendRaw(Buffer.concat([int32(512 * 1024 * 1024), Buffer.alloc(1024, 7)]));
+            expect(await c.waitClosed(CLOSE_MS)).toBe(true);
+          } finally {
+            c.close();
+          }
+        }),
+      );
     }
     const growth = rss() - before;
     console.log(`RSS growth after 200 frames announcing 512 MiB: ${(growth / 1024 / 1024).toFixed(1)} MiB`);
@@ -524,12 +574,23 @@ const FUZZ_TOPIC = 'bad-input-fuzz';
 const FOLLOW_ID = 0x7eadbeef;
 
 function baseFrames(): Buffer[] {
-  const batch = buildBatch({ records: [{ key: 'fk', value: 'fuzz-value', headers: [{ key: 'h', value: 'v' }] }, { key: null, value: 'two' }], timestampMs: 1_700_000_000_000 });
+  const batch = buildBatch({
+    records: [
+      { key: 'fk', value: 'fuzz-value', headers: [{ key: 'h', value: 'v' }] },
+      { key: null, value: 'two' },
+    ],
+    timestampMs: 1_700_000_000_000,
+  });
   // Frames without their size prefix; correlation ids 1..4.
   return [
     encodeRequest(0, 9, 1, 'fuzz', { acks: -1, timeoutMs: 2_000, topicData: [{ name: FUZZ_TOPIC, partitionData: [{ index: 0, records: batch }] }] }),
     encodeRequest(1, 12, 2, 'fuzz', {
-      maxWaitMs: 0, minBytes: 0, maxBytes: 65536, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 65536,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
       topics: [{ topic: FUZZ_TOPIC, partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 65536 }] }],
     }),
     encodeRequest(3, 12, 3, 'fuzz', { topics: [{ name: FUZZ_TOPIC }], allowAutoTopicCreation: false }),
@@ -562,12 +623,24 @@ function mutate(frame: Buffer, mutations: Mutation[]): Buffer {
     if (b.length === 0) break;
     const pos = m.pos % b.length;
     switch (m.kind) {
-      case 'bit': b[pos] ^= 1 << m.bit; break;
-      case 'byte': b[pos] = m.value; break;
-      case 'int32': if (pos + 4 <= b.length) b.writeInt32BE(m.value, pos); break;
-      case 'insert': b = Buffer.concat([b.subarray(0, pos), Buffer.from(m.bytes), b.subarray(pos)]); break;
-      case 'delete': b = Buffer.concat([b.subarray(0, pos), b.subarray(Math.min(b.length, pos + m.len))]); break;
-      case 'dup': b = Buffer.concat([b.subarray(0, pos + m.len), b.subarray(pos, Math.min(b.length, pos + m.len)), b.subarray(pos + m.len)]); break;
+      case 'bit':
+        b[pos] ^= 1 << m.bit;
+        break;
+      case 'byte':
+        b[pos] = m.value;
+        break;
+      case 'int32':
+        if (pos + 4 <= b.length) b.writeInt32BE(m.value, pos);
+        break;
+      case 'insert':
+        b = Buffer.concat([b.subarray(0, pos), Buffer.from(m.bytes), b.subarray(pos)]);
+        break;
+      case 'delete':
+        b = Buffer.concat([b.subarray(0, pos), b.subarray(Math.min(b.length, pos + m.len))]);
+        break;
+      case 'dup':
+        b = Buffer.concat([b.subarray(0, pos + m.len), b.subarray(pos, Math.min(b.length, pos + m.len)), b.subarray(pos + m.len)]);
+        break;
     }
   }
   return b;
@@ -637,10 +710,7 @@ describe('fuzz', () => {
             c.sendRaw(frameOf(frame));
             c.sendRaw(encodeRequest(18, 3, FOLLOW_ID, 'fuzz', { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1.0' }));
             // Either the follow-up is answered (in order, after the mutated request) or the node closes.
-            const settled = await Promise.race([
-              follow.then(() => 'follow' as const),
-              c.waitClosed(5_000).then((closed) => (closed ? 'closed' as const : 'quiet' as const)),
-            ]);
+            const settled = await Promise.race([follow.then(() => 'follow' as const), c.waitClosed(5_000).then((closed) => (closed ? ('closed' as const) : ('quiet' as const)))]);
             if (settled === 'quiet') {
               const why = mayStayQuiet(frame);
               expect(why, `no answer and no close for ${frame.toString('hex')}`).not.toBeNull();
@@ -665,7 +735,10 @@ describe('fuzz', () => {
                 expect(m.message, `mutated request ${frame.toString('hex')}`).not.toMatch(/failed to decode/);
               }
             }
-            expect(c.unmatched.map((u) => u.toString('hex')), `unexpected frames after ${frame.toString('hex')}`).toEqual([]);
+            expect(
+              c.unmatched.map((u) => u.toString('hex')),
+              `unexpected frames after ${frame.toString('hex')}`,
+            ).toEqual([]);
           } finally {
             c.close();
           }

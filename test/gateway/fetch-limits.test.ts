@@ -28,9 +28,18 @@ describe('fetch limits', () => {
 
   async function fetch(maxBytes: number, partitionMaxBytes: number) {
     const r = await c.request(1, 12, {
-      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic, partitions: [0, 1, 2].map((p) => ({ partition: p, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) }],
-      forgottenTopicsData: [], rackId: '',
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        { topic, partitions: [0, 1, 2].map((p) => ({ partition: p, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
     });
     return r.responses[0]!.partitions.map((p) => ({ errorCode: p.errorCode, highWatermark: p.highWatermark, bytes: p.records?.length ?? 0 }));
   }

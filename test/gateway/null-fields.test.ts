@@ -14,10 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type NodeConfig } from '../../src/config.js';
 import { handlerFor } from '../../src/gateway/handlers/index.js';
 import { BrookNode } from '../../src/node.js';
-import {
-  API_SPECS, decodeResponse, encodeRequest, errorCode, inVersionRange,
-  type ApiKey, type ApiSpec, type FieldSpec, type PrimitiveType,
-} from '../../src/protocol/index.js';
+import { API_SPECS, decodeResponse, encodeRequest, errorCode, inVersionRange, type ApiKey, type ApiSpec, type FieldSpec, type PrimitiveType } from '../../src/protocol/index.js';
 import { ensureTopic, frameOf, rawHeader, RawClient } from '../helpers/raw-client.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -92,7 +89,10 @@ describe('Metadata topic names', () => {
       for (const version of [10, 11]) {
         const unknownId = randomUUID();
         const res = await c.request(3, version, { topics: [{ name: null, topicId: unknownId }, { name: TOPIC }], allowAutoTopicCreation: false }, 5_000);
-        expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([['', errorCode('INVALID_REQUEST')], [TOPIC, 0]]);
+        expect(res.topics.map((t) => [t.name, t.errorCode])).toEqual([
+          ['', errorCode('INVALID_REQUEST')],
+          [TOPIC, 0],
+        ]);
         expect(res.topics[0]!.topicId).toBe(unknownId);
         expect(res.topics[1]!.partitions.length).toBeGreaterThan(0);
       }
@@ -156,13 +156,19 @@ describe('nulls where no version allows one', () => {
 /** Plausible values for every other field: short strings, zero numbers, one element per array. */
 function primitive(f: FieldSpec, type: PrimitiveType): unknown {
   switch (type) {
-    case 'string': return f.name === 'name' || f.name === 'topic' ? TOPIC : 'null-fields';
-    case 'bool': return false;
-    case 'uuid': return '00000000-0000-0000-0000-000000000000';
-    case 'bytes': return Buffer.alloc(0);
-    case 'records': return null;
+    case 'string':
+      return f.name === 'name' || f.name === 'topic' ? TOPIC : 'null-fields';
+    case 'bool':
+      return false;
+    case 'uuid':
+      return '00000000-0000-0000-0000-000000000000';
+    case 'bytes':
+      return Buffer.alloc(0);
+    case 'records':
+      return null;
     // acks, partition counts and replication factors of -1 mean "all" and "the default".
-    default: return ['acks', 'numPartitions', 'replicationFactor'].includes(f.name) ? -1 : 0;
+    default:
+      return ['acks', 'numPartitions', 'replicationFactor'].includes(f.name) ? -1 : 0;
   }
 }
 

@@ -46,7 +46,20 @@ describe('produce frames, moved or copied', () => {
   it('copies the records of a request naming two partitions, and stores both', async () => {
     const a = buildBatch({ records: [{ key: null, value: value(200 * 1024, 1) }] });
     const d = buildBatch({ records: [{ key: null, value: value(200 * 1024, 2) }] });
-    const r = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 15_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: a }, { index: 1, records: d }] }] });
+    const r = await c.request(0, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 15_000,
+      topicData: [
+        {
+          name: topic,
+          partitionData: [
+            { index: 0, records: a },
+            { index: 1, records: d },
+          ],
+        },
+      ],
+    });
     const parts = r.responses[0]!.partitionResponses;
     expect(parts.map((p) => p.errorCode)).toEqual([0, 0]);
     const p1 = await fetchAll(c, topic, 1);

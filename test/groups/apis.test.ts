@@ -37,7 +37,10 @@ describe('group apis on the wire', () => {
     const v0 = await c.request(10, 0, { key: 'g1' });
     expect(v0).toMatchObject({ errorCode: 0, nodeId: 0, host: b.host, port: b.port });
     const v4 = await c.request(10, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
-    expect(v4.coordinators.map((x) => [x.key, x.errorCode, x.port])).toEqual([['a', 0, b.port], ['b', 0, b.port]]);
+    expect(v4.coordinators.map((x) => [x.key, x.errorCode, x.port])).toEqual([
+      ['a', 0, b.port],
+      ['b', 0, b.port],
+    ]);
     const txn = await c.request(10, 4, { keyType: 1, coordinatorKeys: ['t'] });
     expect(txn.coordinators[0]!.errorCode).toBe(errorCode('COORDINATOR_NOT_AVAILABLE'));
   });
@@ -68,7 +71,9 @@ describe('group apis on the wire', () => {
 
   it('commits and fetches offsets (v8 with several groups), bounds metadata, refuses unknown topics', async () => {
     const commit = await c.request(8, 8, {
-      groupId: 'wire-offsets', generationIdOrMemberEpoch: -1, memberId: '',
+      groupId: 'wire-offsets',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
       topics: [
         { name: topic, partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: 0, committedMetadata: 'ok' }] },
         { name: 'no-such-topic', partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: null }] },
@@ -76,25 +81,37 @@ describe('group apis on the wire', () => {
     });
     expect(commit.topics.map((t) => t.partitions[0]!.errorCode)).toEqual([0, errorCode('UNKNOWN_TOPIC_OR_PARTITION')]);
     const tooLarge = await c.request(8, 2, {
-      groupId: 'wire-offsets', generationIdOrMemberEpoch: -1, memberId: '', retentionTimeMs: -1,
+      groupId: 'wire-offsets',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      retentionTimeMs: -1,
       topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 6, committedMetadata: 'x'.repeat(9) }] }],
     });
     expect(tooLarge.topics[0]!.partitions[0]!.errorCode).toBe(errorCode('OFFSET_METADATA_TOO_LARGE'));
     const v1 = await c.request(9, 1, { groupId: 'wire-offsets', topics: [{ name: topic, partitionIndexes: [0] }] });
     expect(v1.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 5, metadata: 'ok', errorCode: 0 });
-    const v8 = await c.request(9, 8, { groups: [{ groupId: 'wire-offsets', topics: null }, { groupId: 'wire-nothing', topics: [{ name: topic, partitionIndexes: [0] }] }], requireStable: false });
+    const v8 = await c.request(9, 8, {
+      groups: [
+        { groupId: 'wire-offsets', topics: null },
+        { groupId: 'wire-nothing', topics: [{ name: topic, partitionIndexes: [0] }] },
+      ],
+      requireStable: false,
+    });
     expect(v8.groups.map((g) => g.topics.map((t) => t.partitions.map((p) => p.committedOffset)))).toEqual([[[5]], [[-1]]]);
   });
 
   it('OffsetCommit v0/v1 and OffsetFetch v0 (dropped by Kafka 4.0, kept here) round trip through the coordinator', async () => {
     const v0 = await c.request(8, 0, {
-      groupId: 'wire-old', topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: 'v0' }] }],
+      groupId: 'wire-old',
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: 'v0' }] }],
     });
     expect(v0.topics[0]!.partitions[0]!.errorCode).toBe(0);
     const f0 = await c.request(9, 0, { groupId: 'wire-old', topics: [{ name: topic, partitionIndexes: [0] }] });
     expect(f0.topics[0]!.partitions[0]).toMatchObject({ committedOffset: 3, metadata: 'v0', errorCode: 0 });
     const v1 = await c.request(8, 1, {
-      groupId: 'wire-old', generationIdOrMemberEpoch: -1, memberId: '',
+      groupId: 'wire-old',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
       topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 4, commitTimestamp: -1, committedMetadata: null }] }],
     });
     expect(v1.topics[0]!.partitions[0]!.errorCode).toBe(0);
@@ -103,12 +120,20 @@ describe('group apis on the wire', () => {
   });
 
   it('lists with a state filter, describes, deletes offsets and groups', async () => {
-    await c.request(8, 8, { groupId: 'wire-admin', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: null }] }] });
+    await c.request(8, 8, {
+      groupId: 'wire-admin',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 3, committedMetadata: null }] }],
+    });
     const empty = await c.request(16, 4, { statesFilter: ['Empty'] });
     expect(empty.groups.map((g) => g.groupId)).toContain('wire-admin');
     expect((await c.request(16, 4, { statesFilter: ['Stable'] })).groups.map((g) => g.groupId)).not.toContain('wire-admin');
     const d = await c.request(15, 5, { groups: ['wire-admin', 'wire-unknown'] });
-    expect(d.groups.map((g) => [g.groupId, g.groupState])).toEqual([['wire-admin', 'Empty'], ['wire-unknown', 'Dead']]);
+    expect(d.groups.map((g) => [g.groupId, g.groupState])).toEqual([
+      ['wire-admin', 'Empty'],
+      ['wire-unknown', 'Dead'],
+    ]);
     const od = await c.request(47, 0, { groupId: 'wire-admin', topics: [{ name: topic, partitions: [{ partitionIndex: 0 }] }] });
     expect(od).toMatchObject({ errorCode: 0 });
     expect((await c.request(9, 7, { groupId: 'wire-admin', topics: null })).topics).toEqual([]);

@@ -19,7 +19,12 @@ import { kafkajs } from '../interop/setup.js';
 const SESSION_TIMEOUT_MS = 6_000;
 const MEMBER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'kafkajs-member.mjs');
 
-interface Processed { partition: number; offset: number; value: string | null; by: string }
+interface Processed {
+  partition: number;
+  offset: number;
+  value: string | null;
+  by: string;
+}
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -83,19 +88,25 @@ describe('consumer groups: kafkajs', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    const send = (from: number, n: number) => producer.send({
-      topic, messages: Array.from({ length: n }, (_, i) => ({ partition: (from + i) % 6, value: `r${from + i}` })),
-    });
+    const send = (from: number, n: number) =>
+      producer.send({
+        topic,
+        messages: Array.from({ length: n }, (_, i) => ({ partition: (from + i) % 6, value: `r${from + i}` })),
+      });
 
     const processed: Processed[] = [];
     const crash = childMember(b.bootstrap, topic, groupId, processed);
     children.push(crash.child);
     const a = await member(kafka, topic, groupId, 'a', processed);
     const survivor = await member(kafka, topic, groupId, 'b', processed);
-    await waitFor('a stable group of 3', async () => {
-      const d = await admin.describeGroups([groupId]);
-      return d.groups[0]!.state === 'Stable' && d.groups[0]!.members.length === 3;
-    }, 30_000);
+    await waitFor(
+      'a stable group of 3',
+      async () => {
+        const d = await admin.describeGroups([groupId]);
+        return d.groups[0]!.state === 'Stable' && d.groups[0]!.members.length === 3;
+      },
+      30_000,
+    );
 
     await send(0, 300);
     await waitFor('300 records processed', () => processed.length >= 300, 30_000);

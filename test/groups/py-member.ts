@@ -11,7 +11,11 @@ import { PYTHON } from '../helpers/clients.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'python', 'group_member.py');
 
-export interface Line { partition: number; offset: number; value: string | null }
+export interface Line {
+  partition: number;
+  offset: number;
+  value: string | null;
+}
 
 export interface PyMemberOptions {
   assignor?: string;
@@ -30,12 +34,28 @@ export class PyMember {
   private readonly exited: Promise<number | null>;
   private stderr = '';
 
-  constructor(client: 'ck' | 'kp', bootstrap: string, topic: string, group: string, private readonly stopFile: string, opts: PyMemberOptions = {}) {
+  constructor(
+    client: 'ck' | 'kp',
+    bootstrap: string,
+    topic: string,
+    group: string,
+    private readonly stopFile: string,
+    opts: PyMemberOptions = {},
+  ) {
     this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdin!.end(JSON.stringify({
-      client, bootstrap, topic, group, assignor: opts.assignor ?? 'range', stop_file: stopFile, max_s: opts.maxS ?? 60,
-      group_instance_id: opts.groupInstanceId ?? null, session_timeout_ms: opts.sessionTimeoutMs ?? 6000,
-    }));
+    this.child.stdin!.end(
+      JSON.stringify({
+        client,
+        bootstrap,
+        topic,
+        group,
+        assignor: opts.assignor ?? 'range',
+        stop_file: stopFile,
+        max_s: opts.maxS ?? 60,
+        group_instance_id: opts.groupInstanceId ?? null,
+        session_timeout_ms: opts.sessionTimeoutMs ?? 6000,
+      }),
+    );
     let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();

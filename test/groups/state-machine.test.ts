@@ -6,9 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GroupStateMachine } from '../../actors/group-coordinator/group-state-machine.js';
-import type {
-  GroupCoordinatorSettings, JoinGroup, JoinGroupResult, SyncGroupResult,
-} from '../../actors/group-coordinator/messages.js';
+import type { GroupCoordinatorSettings, JoinGroup, JoinGroupResult, SyncGroupResult } from '../../actors/group-coordinator/messages.js';
 import { decodeRecord, encodeRecord } from '../../actors/group-coordinator/records.js';
 import { encodeConsumerProtocolSubscription } from '../../src/protocol/codec.js';
 import { errorCode } from '../../src/protocol/errors.js';
@@ -46,14 +44,29 @@ function harness(over: Partial<GroupCoordinatorSettings> = {}, pendingJoinsMax?:
   const meta = (s: string) => new Uint8Array(Buffer.from(s));
   function join(over: Partial<JoinGroup> = {}): { result: JoinGroupResult | undefined } {
     const box: { result: JoinGroupResult | undefined } = { result: undefined };
-    stm.joinGroup({
-      type: 'JoinGroup', groupId: 'g', memberId: '', groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 20_000,
-      protocolType: 'consumer', protocols: [{ name: 'range', metadata: meta('m') }], clientId: 'c', clientHost: '/127.0.0.1',
-      requireKnownMemberId: false, supportSkippingAssignment: false, reason: null, ...over,
-    }, clock.now, (r) => {
-      expect(box.result, 'a join is answered once').toBeUndefined();
-      box.result = r;
-    });
+    stm.joinGroup(
+      {
+        type: 'JoinGroup',
+        groupId: 'g',
+        memberId: '',
+        groupInstanceId: null,
+        sessionTimeoutMs: 10_000,
+        rebalanceTimeoutMs: 20_000,
+        protocolType: 'consumer',
+        protocols: [{ name: 'range', metadata: meta('m') }],
+        clientId: 'c',
+        clientHost: '/127.0.0.1',
+        requireKnownMemberId: false,
+        supportSkippingAssignment: false,
+        reason: null,
+        ...over,
+      },
+      clock.now,
+      (r) => {
+        expect(box.result, 'a join is answered once').toBeUndefined();
+        box.result = r;
+      },
+    );
     return box;
   }
   /** Joins through KIP-394's two steps and returns the pending box of the second join. */
@@ -86,9 +99,15 @@ function harness(over: Partial<GroupCoordinatorSettings> = {}, pendingJoinsMax?:
  * what it owned.
  */
 function subscription(topics: string[], owned: number[] = [], generationId = -1, userData: Buffer | null = null): Uint8Array {
-  return new Uint8Array(encodeConsumerProtocolSubscription(3, {
-    topics, userData, ownedPartitions: owned.length > 0 ? [{ topic: topics[0]!, partitions: owned }] : [], generationId, rackId: null,
-  }));
+  return new Uint8Array(
+    encodeConsumerProtocolSubscription(3, {
+      topics,
+      userData,
+      ownedPartitions: owned.length > 0 ? [{ topic: topics[0]!, partitions: owned }] : [],
+      generationId,
+      rackId: null,
+    }),
+  );
 }
 
 /**
@@ -104,18 +123,28 @@ function stableStaticPair(h: ReturnType<typeof harness>) {
   const a2 = h.join({ memberId: a.result!.memberId, groupInstanceId: 'i-a', protocols: range(subscription(['t'], [0, 1, 2, 3], 1)) });
   expect(b.result?.generationId).toBe(2);
   h.sync(b.result!.memberId, 2, [], 'i-b');
-  h.sync(a2.result!.memberId, 2, [
-    { memberId: a.result!.memberId, assignment: h.meta('A:01') },
-    { memberId: b.result!.memberId, assignment: h.meta('B:23') },
-  ], 'i-a');
+  h.sync(
+    a2.result!.memberId,
+    2,
+    [
+      { memberId: a.result!.memberId, assignment: h.meta('A:01') },
+      { memberId: b.result!.memberId, assignment: h.meta('B:23') },
+    ],
+    'i-a',
+  );
   // A third round (say, after a metadata change) has both name what they own.
   h.join({ memberId: a.result!.memberId, groupInstanceId: 'i-a', protocols: range(subscription(['t'], [0, 1], 2)) });
   h.join({ memberId: b.result!.memberId, groupInstanceId: 'i-b', protocols: range(subscription(['t'], [2, 3], 2)) });
   h.sync(b.result!.memberId, 3, [], 'i-b');
-  h.sync(a.result!.memberId, 3, [
-    { memberId: a.result!.memberId, assignment: h.meta('A:01') },
-    { memberId: b.result!.memberId, assignment: h.meta('B:23') },
-  ], 'i-a');
+  h.sync(
+    a.result!.memberId,
+    3,
+    [
+      { memberId: a.result!.memberId, assignment: h.meta('A:01') },
+      { memberId: b.result!.memberId, assignment: h.meta('B:23') },
+    ],
+    'i-a',
+  );
   expect(h.state()).toBe('Stable');
   expect(h.stm.groups.get('g')!.leaderId).toBe(a.result!.memberId);
   h.stm.takeWrites();
@@ -205,11 +234,32 @@ describe('group state machine', () => {
   it('protocol selection: the protocol most members prefer among those all support', () => {
     const h = harness();
     const m = h.meta('x');
-    const a = h.join({ protocols: [{ name: 'roundrobin', metadata: m }, { name: 'range', metadata: m }] });
+    const a = h.join({
+      protocols: [
+        { name: 'roundrobin', metadata: m },
+        { name: 'range', metadata: m },
+      ],
+    });
     h.sync(a.result!.memberId, 1);
-    const b = h.join({ protocols: [{ name: 'range', metadata: m }, { name: 'sticky', metadata: m }] });
-    const c = h.join({ protocols: [{ name: 'range', metadata: m }, { name: 'roundrobin', metadata: m }] });
-    h.join({ memberId: a.result!.memberId, protocols: [{ name: 'roundrobin', metadata: m }, { name: 'range', metadata: m }] });
+    const b = h.join({
+      protocols: [
+        { name: 'range', metadata: m },
+        { name: 'sticky', metadata: m },
+      ],
+    });
+    const c = h.join({
+      protocols: [
+        { name: 'range', metadata: m },
+        { name: 'roundrobin', metadata: m },
+      ],
+    });
+    h.join({
+      memberId: a.result!.memberId,
+      protocols: [
+        { name: 'roundrobin', metadata: m },
+        { name: 'range', metadata: m },
+      ],
+    });
     expect(b.result?.protocolName).toBe('range');
     expect(c.result?.protocolName).toBe('range');
     // A member sharing no protocol with the group is refused.
@@ -248,7 +298,17 @@ describe('group state machine', () => {
     expect(h.heartbeat('nobody', 1)).toBe(E.UNKNOWN_MEMBER_ID);
     expect(h.sync(id, 7).result?.errorCode).toBe(E.ILLEGAL_GENERATION);
     const commit = (generationId: number, memberId = id) =>
-      h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'g', generationId, memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }] }, h.clock.now);
+      h.stm.commitOffsets(
+        {
+          type: 'CommitOffsets',
+          groupId: 'g',
+          generationId,
+          memberId,
+          groupInstanceId: null,
+          topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+        },
+        h.clock.now,
+      );
     expect(commit(0).topics[0]!.partitions[0]!.errorCode).toBe(E.ILLEGAL_GENERATION);
     expect(commit(1, 'nobody').topics[0]!.partitions[0]!.errorCode).toBe(E.UNKNOWN_MEMBER_ID);
     expect(commit(1).topics[0]!.partitions[0]!.errorCode).toBe(0);
@@ -334,10 +394,15 @@ describe('group state machine', () => {
     h.sync(a.result!.memberId, 1);
     const b = h.join({ groupInstanceId: 'i-b' });
     h.join({ memberId: a.result!.memberId, groupInstanceId: 'i-a' });
-    h.sync(a.result!.memberId, 2, [
-      { memberId: a.result!.memberId, assignment: h.meta('A') },
-      { memberId: b.result!.memberId, assignment: h.meta('B') },
-    ], 'i-a');
+    h.sync(
+      a.result!.memberId,
+      2,
+      [
+        { memberId: a.result!.memberId, assignment: h.meta('A') },
+        { memberId: b.result!.memberId, assignment: h.meta('B') },
+      ],
+      'i-a',
+    );
     h.sync(b.result!.memberId, 2, [], 'i-b');
     expect(h.state()).toBe('Stable');
     h.stm.takeWrites();
@@ -397,7 +462,17 @@ describe('group state machine', () => {
     // The old incarnation is fenced on every api that names it.
     expect(h.heartbeat(b, generation, 'i-b')).toBe(E.FENCED_INSTANCE_ID);
     expect(h.sync(b, generation, [], 'i-b').result?.errorCode).toBe(E.FENCED_INSTANCE_ID);
-    const commit = h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'g', generationId: generation, memberId: b, groupInstanceId: 'i-b', topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }] }, h.clock.now);
+    const commit = h.stm.commitOffsets(
+      {
+        type: 'CommitOffsets',
+        groupId: 'g',
+        generationId: generation,
+        memberId: b,
+        groupInstanceId: 'i-b',
+        topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      },
+      h.clock.now,
+    );
     expect(commit.topics[0]!.partitions[0]!.errorCode).toBe(E.FENCED_INSTANCE_ID);
     expect(h.state()).toBe('Stable');
   });
@@ -442,7 +517,10 @@ describe('group state machine', () => {
     h.sync(b2.result!.memberId, generation + 1, [], 'i-b');
     expect(h.state()).toBe('Stable');
     // Now every member prefers roundrobin once b's replacement votes for it: the protocol changes.
-    const both = (meta: Uint8Array) => [{ name: 'roundrobin', metadata: meta }, { name: 'range', metadata: meta }];
+    const both = (meta: Uint8Array) => [
+      { name: 'roundrobin', metadata: meta },
+      { name: 'range', metadata: meta },
+    ];
     h.join({ memberId: a, groupInstanceId: 'i-a', protocols: both(subscription(['t'])) });
     h.join({ memberId: b2.result!.memberId, groupInstanceId: 'i-b', protocols: range(subscription(['t', 'u'])) });
     h.sync(b2.result!.memberId, generation + 2, [], 'i-b');
@@ -497,10 +575,18 @@ describe('group state machine', () => {
 
   it('offsets: commit, fetch, metadata bound, admin commits, retention after the group empties', () => {
     const h = harness();
-    const commit = (offset: number, metadata: string | null = null) => h.stm.commitOffsets({
-      type: 'CommitOffsets', groupId: 'g', generationId: -1, memberId: '', groupInstanceId: null,
-      topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: offset, committedLeaderEpoch: 3, committedMetadata: metadata }] }],
-    }, h.clock.now);
+    const commit = (offset: number, metadata: string | null = null) =>
+      h.stm.commitOffsets(
+        {
+          type: 'CommitOffsets',
+          groupId: 'g',
+          generationId: -1,
+          memberId: '',
+          groupInstanceId: null,
+          topics: [{ name: 't', partitions: [{ partitionIndex: 1, committedOffset: offset, committedLeaderEpoch: 3, committedMetadata: metadata }] }],
+        },
+        h.clock.now,
+      );
     expect(commit(10, 'ok').topics[0]!.partitions[0]!.errorCode).toBe(0);
     expect(commit(11, 'x'.repeat(17)).topics[0]!.partitions[0]!.errorCode).toBe(E.OFFSET_METADATA_TOO_LARGE);
     const f = h.stm.fetchOffsets({ type: 'FetchOffsets', groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 1] }] });
@@ -523,12 +609,25 @@ describe('group state machine', () => {
     const h = harness();
     const a = h.join();
     h.sync(a.result!.memberId, 1);
-    h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'g', generationId: 1, memberId: a.result!.memberId, groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: '' }] }] }, h.clock.now);
+    h.stm.commitOffsets(
+      {
+        type: 'CommitOffsets',
+        groupId: 'g',
+        generationId: 1,
+        memberId: a.result!.memberId,
+        groupInstanceId: null,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+      },
+      h.clock.now,
+    );
     expect(h.stm.deleteGroups(['g', 'nope'])).toEqual([E.NON_EMPTY_GROUP, E.GROUP_ID_NOT_FOUND]);
     h.stm.leaveGroup({ type: 'LeaveGroup', groupId: 'g', members: [{ memberId: a.result!.memberId, groupInstanceId: null, reason: null }] }, h.clock.now);
     h.stm.takeWrites();
     expect(h.stm.deleteGroups(['g'])).toEqual([0]);
-    expect(h.stm.takeWrites().map((w) => [w.type, w.value === null])).toEqual([['offset', true], ['group', true]]);
+    expect(h.stm.takeWrites().map((w) => [w.type, w.value === null])).toEqual([
+      ['offset', true],
+      ['group', true],
+    ]);
     expect(h.stm.listGroups([], [])).toEqual([]);
   });
 
@@ -549,8 +648,28 @@ describe('group state machine', () => {
     const h = harness();
     const a = h.join({ groupInstanceId: 'i-a' });
     h.sync(a.result!.memberId, 1, [{ memberId: a.result!.memberId, assignment: h.meta('A') }], 'i-a');
-    h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'g', generationId: 1, memberId: a.result!.memberId, groupInstanceId: 'i-a', topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 42, committedLeaderEpoch: 0, committedMetadata: 'meta' }] }] }, h.clock.now);
-    h.stm.commitOffsets({ type: 'CommitOffsets', groupId: 'other', generationId: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] }] }, h.clock.now);
+    h.stm.commitOffsets(
+      {
+        type: 'CommitOffsets',
+        groupId: 'g',
+        generationId: 1,
+        memberId: a.result!.memberId,
+        groupInstanceId: 'i-a',
+        topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 42, committedLeaderEpoch: 0, committedMetadata: 'meta' }] }],
+      },
+      h.clock.now,
+    );
+    h.stm.commitOffsets(
+      {
+        type: 'CommitOffsets',
+        groupId: 'other',
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      },
+      h.clock.now,
+    );
     const records = h.stm.takeWrites().map((r) => encodeRecord(r));
     const fresh = harness();
     for (const r of records) fresh.stm.applyLoaded(decodeRecord(r.key, r.value)!, fresh.clock.now);
@@ -560,7 +679,11 @@ describe('group state machine', () => {
     expect(g.generationId).toBe(1);
     expect(g.leaderId).toBe(a.result!.memberId);
     expect(g.staticMembers.get('i-a')).toBe(a.result!.memberId);
-    expect(fresh.stm.fetchOffsets({ type: 'FetchOffsets', groupId: 'g', topics: null }).topics[0]!.partitions[0]).toMatchObject({ committedOffset: 42, metadata: 'meta', committedLeaderEpoch: 0 });
+    expect(fresh.stm.fetchOffsets({ type: 'FetchOffsets', groupId: 'g', topics: null }).topics[0]!.partitions[0]).toMatchObject({
+      committedOffset: 42,
+      metadata: 'meta',
+      committedLeaderEpoch: 0,
+    });
     expect(fresh.stm.fetchOffsets({ type: 'FetchOffsets', groupId: 'other', topics: null }).topics[0]!.partitions[0]!.committedOffset).toBe(7);
     // The restored member keeps its generation: its heartbeat is accepted, its sync gets its assignment.
     expect(fresh.heartbeat(a.result!.memberId, 1, 'i-a')).toBe(0);

@@ -168,11 +168,7 @@ describe('static membership with real clients', () => {
    * how b's second incarnation goes when nobody replaces it: either way the other member only
    * learns of it when b's session times out, since a static member sends no LeaveGroup.
    */
-  async function scenario(
-    start: (instanceId: string, topic: string, group: string) => Member,
-    bEnds: 'kill' | 'close',
-    last: 'kill' | 'close',
-  ): Promise<void> {
+  async function scenario(start: (instanceId: string, topic: string, group: string) => Member, bEnds: 'kill' | 'close', last: 'kill' | 'close'): Promise<void> {
     const topic = await topicWith(PARTITIONS);
     const group = `${topic}-static`;
     const launch = (instanceId: string): Member => {
@@ -183,13 +179,20 @@ describe('static membership with real clients', () => {
     const members: Record<string, Member> = { a: launch('a') };
     await waitFor('a to own every partition', () => members.a!.owned.length === PARTITIONS, 30_000);
     members.b = launch('b');
-    await waitFor('a and b to share the topic', () => {
-      const [x, y] = [members.a!.owned, members.b!.owned];
-      return x.length > 0 && y.length > 0 && sorted([...x, ...y]).join() === '0,1,2,3';
-    }, 30_000);
+    await waitFor(
+      'a and b to share the topic',
+      () => {
+        const [x, y] = [members.a!.owned, members.b!.owned];
+        return x.length > 0 && y.length > 0 && sorted([...x, ...y]).join() === '0,1,2,3';
+      },
+      30_000,
+    );
 
     // a (the leader) is replaced first, then b (a follower).
-    for (const [gone, stays] of [['a', 'b'], ['b', 'a']] as const) {
+    for (const [gone, stays] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
       const before = await describeGroup(group);
       expect(before.state).toBe('Stable');
       const goneId = before.memberIds.get(gone)!;
@@ -208,10 +211,14 @@ describe('static membership with real clients', () => {
       // Records sent now reach both: the group consumes as before, each member its own partitions.
       const values = await send(topic, 2 * PARTITIONS);
       const sentTo = (ps: number[]) => ps.flatMap((p) => values[p]!);
-      await waitFor('the new records consumed by both members', () => {
-        const got = new Set([...replacement.records, ...stayer.records].map((r) => r.value));
-        return values.flat().every((v) => got.has(v));
-      }, 20_000);
+      await waitFor(
+        'the new records consumed by both members',
+        () => {
+          const got = new Set([...replacement.records, ...stayer.records].map((r) => r.value));
+          return values.flat().every((v) => got.has(v));
+        },
+        20_000,
+      );
       expect(replacement.records.map((r) => r.value)).toEqual(expect.arrayContaining(sentTo(owned)));
       expect(stayer.records.map((r) => r.value)).toEqual(expect.arrayContaining(sentTo(seen.owned)));
 
@@ -239,21 +246,28 @@ describe('static membership with real clients', () => {
   }
 
   describeIf(ck, 'librdkafka (confluent-kafka-python)', () => {
-    it('a static member that crashes or closes, replaced within its session, gets its partitions back without rebalancing the other', () => scenario(
-      (instanceId, topic, group) => {
-        const m = new PyMember('ck', b.bootstrap, topic, group, join(dataDir, `stop-${instanceId}-${seq++}`), {
-          groupInstanceId: instanceId, sessionTimeoutMs: SESSION_TIMEOUT_MS, maxS: 90,
-        });
-        return Object.assign(m, { close: () => m.stop() });
-      },
-      'close',
-      'kill',
-    ), 150_000);
+    it(
+      'a static member that crashes or closes, replaced within its session, gets its partitions back without rebalancing the other',
+      () =>
+        scenario(
+          (instanceId, topic, group) => {
+            const m = new PyMember('ck', b.bootstrap, topic, group, join(dataDir, `stop-${instanceId}-${seq++}`), {
+              groupInstanceId: instanceId,
+              sessionTimeoutMs: SESSION_TIMEOUT_MS,
+              maxS: 90,
+            });
+            return Object.assign(m, { close: () => m.stop() });
+          },
+          'close',
+          'kill',
+        ),
+      150_000,
+    );
   });
 
-  it("Brook's client: a crashed static member replaced within its session gets its partitions back without rebalancing the other; a closed one keeps its place until its session times out", () => scenario(
-    (instanceId, topic, group) => new BrookMember(b.bootstrap, topic, group, instanceId),
-    'kill',
-    'close',
-  ), 150_000);
+  it(
+    "Brook's client: a crashed static member replaced within its session gets its partitions back without rebalancing the other; a closed one keeps its place until its session times out",
+    () => scenario((instanceId, topic, group) => new BrookMember(b.bootstrap, topic, group, instanceId), 'kill', 'close'),
+    150_000,
+  );
 });

@@ -31,10 +31,15 @@ export class RawClient {
   /** Every response frame received, in order (without size prefix). */
   readonly frames: Buffer[] = [];
 
-  private constructor(private readonly socket: Socket, readonly clientId: string) {
+  private constructor(
+    private readonly socket: Socket,
+    readonly clientId: string,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => { /* surfaced through 'close' */ });
+    socket.on('error', () => {
+      /* surfaced through 'close' */
+    });
     socket.on('close', () => this.onClose());
   }
 
@@ -73,10 +78,15 @@ export class RawClient {
   request<K extends ApiKey>(apiKey: K, version: number, body: RequestInputs[K], timeoutMs = 10_000): Promise<ResponseBodies[K]> {
     const correlationId = this.allocateCorrelationId();
     const frame = encodeRequest(apiKey, version, correlationId, this.clientId, body);
-    const response = this.expect(correlationId, (f) => {
-      const decoded = decodeResponse(apiKey, version, f);
-      return decoded.body;
-    }, timeoutMs, `api ${apiKey} v${version}`) as Promise<ResponseBodies[K]>;
+    const response = this.expect(
+      correlationId,
+      (f) => {
+        const decoded = decodeResponse(apiKey, version, f);
+        return decoded.body;
+      },
+      timeoutMs,
+      `api ${apiKey} v${version}`,
+    ) as Promise<ResponseBodies[K]>;
     this.sendRaw(frame);
     return response;
   }
@@ -275,7 +285,12 @@ export async function latestOffset(c: RawClient, topic: string, partition: numbe
 /** Fetch v12 of one partition from `fetchOffset`: the records bytes (possibly empty) and the high watermark. */
 export async function fetchOnce(c: RawClient, topic: string, partition: number, fetchOffset: number, maxBytes = 1024 * 1024) {
   const res = await c.request(1, 12, {
-    maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
     topics: [{ topic, partitions: [{ partition, fetchOffset, partitionMaxBytes: maxBytes }] }],
   });
   if (res.errorCode !== 0) throw new Error(`Fetch: top-level error ${res.errorCode}`);
@@ -313,7 +328,10 @@ export async function fetchAll(c: RawClient, topic: string, partition: number, f
     if (Date.now() > deadline) throw new Error(`fetchAll ${topic}-${partition} timed out at offset ${offset}`);
     const f = await fetchOnce(c, topic, partition, offset);
     if (f.errorCode !== 0) {
-      if (RETRIABLE.has(f.errorCode)) { await sleepMs(50); continue; }
+      if (RETRIABLE.has(f.errorCode)) {
+        await sleepMs(50);
+        continue;
+      }
       throw new Error(`Fetch ${topic}-${partition} at ${offset}: error ${f.errorCode}`);
     }
     const got = recordsOf(f.records).filter((r) => r.offset >= offset);

@@ -13,7 +13,9 @@ beforeAll(async () => {
   broker = await startBroker({ logLevel: 'silent', workers: 1 });
   base = `http://127.0.0.1:${broker.node.httpPort}`;
 });
-afterAll(async () => { await broker.stop(); });
+afterAll(async () => {
+  await broker.stop();
+});
 
 /** Runs the CLI without blocking this process's event loop, where the broker runs too. */
 function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {

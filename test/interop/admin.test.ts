@@ -27,8 +27,7 @@ describe('interop: admin apis across clients', () => {
     data.cleanup();
   });
 
-  const partitionCount = async (topic: string) =>
-    (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+  const partitionCount = async (topic: string) => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
 
   it('CreatePartitions with kafkajs, confluent-kafka and kafka-python', async () => {
     const topic = uniqueTopic('adm-parts');
@@ -67,7 +66,10 @@ describe('interop: admin apis across clients', () => {
     };
     if (ck.available) {
       const r = await runPythonScript<{ results: Record<string, string | null> }>('ck.py', {
-        op: 'alter_configs', bootstrap: b.bootstrap, topic, configs: { 'retention.ms': '111000', 'cleanup.policy': 'compact' },
+        op: 'alter_configs',
+        bootstrap: b.bootstrap,
+        topic,
+        configs: { 'retention.ms': '111000', 'cleanup.policy': 'compact' },
       });
       expect(r.results).toEqual({ [topic]: null });
       expect(await describe()).toEqual({ 'retention.ms': '111000', 'cleanup.policy': 'compact' });
@@ -75,7 +77,10 @@ describe('interop: admin apis across clients', () => {
     if (kp.available) {
       // Legacy AlterConfigs replaces the whole set: cleanup.policy goes back to its default.
       const r = await runPythonScript<{ results: Record<string, number> }>('kp.py', {
-        op: 'alter_configs', bootstrap: b.bootstrap, topic, configs: { 'retention.ms': '222000' },
+        op: 'alter_configs',
+        bootstrap: b.bootstrap,
+        topic,
+        configs: { 'retention.ms': '222000' },
       });
       expect(r.results).toEqual({ [topic]: 0 });
       expect(await describe()).toEqual({ 'retention.ms': '222000', 'cleanup.policy': 'delete' });
@@ -124,7 +129,10 @@ describe('interop: admin apis across clients', () => {
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 });
     expect(await admin.listTopics()).not.toContain(topic);
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true, timeout: 10_000 });
-    expect((await admin.fetchTopicOffsets(topic)).map((o) => [o.low, o.high])).toEqual([['0', '0'], ['0', '0']]);
+    expect((await admin.fetchTopicOffsets(topic)).map((o) => [o.low, o.high])).toEqual([
+      ['0', '0'],
+      ['0', '0'],
+    ]);
     expect(await kcatConsumeAll(b.bootstrap, topic)).toEqual([]);
     await p.send({ topic, messages: [{ value: 'new0', partition: 1 }] });
     await p.disconnect();

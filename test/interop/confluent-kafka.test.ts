@@ -4,25 +4,8 @@
  * configs, watermarks and offsets_for_times.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  describeIf,
-  kcatConsumeAll,
-  kcatRequirement,
-  missing,
-  pythonRequirement,
-  runPythonScript,
-  uniqueTopic,
-} from '../helpers/clients.js';
-import {
-  broker,
-  byPartition,
-  contiguous,
-  keyedRecords,
-  partitionsPerKey,
-  type ConsumeReply,
-  type EmbeddedBroker,
-  type ProduceReply,
-} from './setup.js';
+import { describeIf, kcatConsumeAll, kcatRequirement, missing, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
+import { broker, byPartition, contiguous, keyedRecords, partitionsPerKey, type ConsumeReply, type EmbeddedBroker, type ProduceReply } from './setup.js';
 
 const ck = pythonRequirement('confluent_kafka');
 const kp = pythonRequirement('kafka');

@@ -4,16 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, kcatConsumeAll, kcatRequirement, missing, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
-import {
-  broker,
-  byPartition,
-  contiguous,
-  keyedRecords,
-  partitionsPerKey,
-  type ConsumeReply,
-  type EmbeddedBroker,
-  type ProduceReply,
-} from './setup.js';
+import { broker, byPartition, contiguous, keyedRecords, partitionsPerKey, type ConsumeReply, type EmbeddedBroker, type ProduceReply } from './setup.js';
 
 const kp = pythonRequirement('kafka');
 const ck = pythonRequirement('confluent_kafka');
@@ -152,6 +143,10 @@ describeIf(kp, 'interop: kafka-python', () => {
       config: { auto_offset_reset: 'earliest' },
     });
     expect(got.complete).toBe(true);
-    expect(got.records.map((r) => [r.offset, r.value])).toEqual([[0, 'v0'], [1, 'v1'], [2, 'v2']]);
+    expect(got.records.map((r) => [r.offset, r.value])).toEqual([
+      [0, 'v0'],
+      [1, 'v1'],
+      [2, 'v2'],
+    ]);
   });
 });

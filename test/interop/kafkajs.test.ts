@@ -139,8 +139,7 @@ describe('interop: kafkajs', () => {
       messages: [0, 1, 2, 3, 4].map((i) => ({ value: `v${i}`, partition: 0, timestamp: String(base + i * 1000) })),
     });
     await p.disconnect();
-    const byTs = async (ts?: number) =>
-      Object.fromEntries((await admin.fetchTopicOffsetsByTimestamp(topic, ts)).map((o) => [o.partition, o.offset]));
+    const byTs = async (ts?: number) => Object.fromEntries((await admin.fetchTopicOffsetsByTimestamp(topic, ts)).map((o) => [o.partition, o.offset]));
     expect(await byTs(base + 2000)).toEqual({ 0: '2', 1: '0' });
     expect(await byTs(base + 2500)).toEqual({ 0: '3', 1: '0' });
     // After the last record kafkajs answers with the high watermark.

@@ -76,7 +76,12 @@ describeIf([ck, kc], 'interop: topic lifecycle', () => {
   it('librdkafka compresses with gzip, snappy and lz4 (not silently uncompressed)', async () => {
     const raw = await RawClient.connect(b.host, b.port);
     try {
-      for (const [codec, id] of [['gzip', 1], ['snappy', 2], ['lz4', 3], ['zstd', 4]] as const) {
+      for (const [codec, id] of [
+        ['gzip', 1],
+        ['snappy', 2],
+        ['lz4', 3],
+        ['zstd', 4],
+      ] as const) {
         const topic = uniqueTopic(`gap-codec-${codec}`);
         const r = await runPythonScript<ProduceReply>('ck.py', {
           op: 'produce',
@@ -87,7 +92,10 @@ describeIf([ck, kc], 'interop: topic lifecycle', () => {
         });
         expect(r.errors).toEqual([]);
         const batches = await storedBatches(raw, topic);
-        expect(batches.map((h) => h.compression), codec).toEqual(batches.map(() => id));
+        expect(
+          batches.map((h) => h.compression),
+          codec,
+        ).toEqual(batches.map(() => id));
       }
     } finally {
       raw.close();

@@ -6,15 +6,7 @@
  */
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  kcat,
-  kcatConsumeAll,
-  kcatRequirement,
-  missing,
-  pythonRequirement,
-  runPythonScript,
-  uniqueTopic,
-} from '../helpers/clients.js';
+import { kcat, kcatConsumeAll, kcatRequirement, missing, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
 import { broker, kafkajs, partitionsPerKey, type EmbeddedBroker, type ProduceReply } from './setup.js';
 
 const kc = kcatRequirement();
@@ -76,10 +68,12 @@ describe.skipIf(missing(kc))('interop: same key, same partition across clients',
       const clients = 2 + (kp.available ? 1 : 0) + (ck.available ? 1 : 0);
       expect(recs).toHaveLength(keys.length * clients);
       const perKey = partitionsPerKey(recs);
-      const split = [...perKey].filter(([, ps]) => ps.size !== 1).map(([k]) => {
-        const who = recs.filter((r) => r.key === k).map((r) => `${r.payload!.split('|')[0]}→${r.partition}`);
-        return `${k}: ${who.join(', ')}`;
-      });
+      const split = [...perKey]
+        .filter(([, ps]) => ps.size !== 1)
+        .map(([k]) => {
+          const who = recs.filter((r) => r.key === k).map((r) => `${r.payload!.split('|')[0]}→${r.partition}`);
+          return `${k}: ${who.join(', ')}`;
+        });
       expect(split, 'keys whose records landed in different partitions').toEqual([]);
       expect(new Set(recs.map((r) => r.partition)).size).toBe(numPartitions);
 

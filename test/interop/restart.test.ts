@@ -22,9 +22,7 @@ interface Row {
 }
 
 function norm(rows: Row[]): string[] {
-  return rows
-    .map((r) => `${r.partition}/${String(r.offset).padStart(6, '0')} ${r.key} ${r.value} ${JSON.stringify(r.headers)}`)
-    .sort();
+  return rows.map((r) => `${r.partition}/${String(r.offset).padStart(6, '0')} ${r.key} ${r.value} ${JSON.stringify(r.headers)}`).sort();
 }
 
 async function readWithKcat(bootstrap: string, topic: string): Promise<Row[]> {
@@ -52,8 +50,7 @@ describe.skipIf(missing(kc))('interop: restart on the same data dir', () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true, timeout: 10_000 });
     await admin.disconnect();
 
-    const recs = (who: string, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ key: `key-${i % 6}`, value: `${who}-${i}`, headers: [['who', who]] as [string, string][] }));
+    const recs = (who: string, n: number) => Array.from({ length: n }, (_, i) => ({ key: `key-${i % 6}`, value: `${who}-${i}`, headers: [['who', who]] as [string, string][] }));
 
     const p = kafkajs(b.bootstrap).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await p.connect();
@@ -61,7 +58,11 @@ describe.skipIf(missing(kc))('interop: restart on the same data dir', () => {
     await p.disconnect();
     if (ck.available) {
       const r = await runPythonScript<ProduceReply>('ck.py', {
-        op: 'produce', bootstrap: b.bootstrap, topic, records: recs('librdkafka', 20), config: { 'enable.idempotence': true },
+        op: 'produce',
+        bootstrap: b.bootstrap,
+        topic,
+        records: recs('librdkafka', 20),
+        config: { 'enable.idempotence': true },
       });
       expect(r.errors).toEqual([]);
     }
@@ -70,7 +71,10 @@ describe.skipIf(missing(kc))('interop: restart on the same data dir', () => {
       expect(r.errors).toEqual([]);
     }
     await kcat(['-b', b.bootstrap, '-P', '-t', topic, '-K:', '-H', 'who=kcat', '-X', 'partitioner=murmur2_random'], {
-      input: recs('kcat', 20).map((r) => `${r.key}:${r.value}`).join('\n') + '\n',
+      input:
+        recs('kcat', 20)
+          .map((r) => `${r.key}:${r.value}`)
+          .join('\n') + '\n',
       timeoutMs: 15_000,
     });
     const before = norm(await readWithKcat(b.bootstrap, topic));
@@ -118,7 +122,11 @@ describe.skipIf(missing(kc))('interop: restart on the same data dir', () => {
     await p2.disconnect();
     if (ck.available) {
       const r = await runPythonScript<ProduceReply>('ck.py', {
-        op: 'produce', bootstrap: b.bootstrap, topic, records: [{ key: 'x', value: 'after-ck', partition: 0 }], config: { 'enable.idempotence': true },
+        op: 'produce',
+        bootstrap: b.bootstrap,
+        topic,
+        records: [{ key: 'x', value: 'after-ck', partition: 0 }],
+        config: { 'enable.idempotence': true },
       });
       expect(r.errors).toEqual([]);
     }

@@ -67,7 +67,10 @@ describe('lifecycle e2e: codecs, recompression, LogAppendTime', () => {
 
   async function kafkaPythonSend(topic: string, codec: Codec, recs: ValueRecord[]): Promise<void> {
     const r = await runPythonScript<ProduceReply>('kp.py', {
-      op: 'produce', bootstrap: b.bootstrap, topic, config: { compression_type: codec },
+      op: 'produce',
+      bootstrap: b.bootstrap,
+      topic,
+      config: { compression_type: codec },
       records: recs.map((x) => ({ key: x.key, value: x.value, partition: 0 })),
     });
     expect(r.errors).toEqual([]);
@@ -167,7 +170,11 @@ describe('lifecycle e2e: codecs, recompression, LogAppendTime', () => {
       else expect(batches.map((h) => h.compression)).toEqual([0, 1, ...batches.slice(2).map(() => 3)]);
 
       const r = await runPythonScript<{ records: (ValueRecord & { timestamp: number; timestamp_type: number })[]; complete: boolean; error: string | null }>('kp.py', {
-        op: 'consume_detailed', bootstrap: b.bootstrap, topic, partitions: [0], timeout: 15,
+        op: 'consume_detailed',
+        bootstrap: b.bootstrap,
+        topic,
+        partitions: [0],
+        timeout: 15,
       });
       expect(r.error).toBeNull(); // a CRC mismatch would be kafka-python's CorruptRecordException here
       expect(r.complete).toBe(true);

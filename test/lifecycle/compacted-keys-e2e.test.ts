@@ -35,10 +35,30 @@ describe('compacted topics require keys', () => {
   }
 
   it('accepts keyed records and tombstones, refuses keyless ones uncompressed and gzipped', async () => {
-    expect(await produce('keys-compact', buildBatch({ records: [{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: Buffer.from('b'), value: null }] }))).toBe(0);
+    expect(
+      await produce(
+        'keys-compact',
+        buildBatch({
+          records: [
+            { key: Buffer.from('a'), value: Buffer.from('1') },
+            { key: Buffer.from('b'), value: null },
+          ],
+        }),
+      ),
+    ).toBe(0);
     expect(await listOffset(c, 'keys-compact', 0, -1)).toBe(2);
     const invalid = errorCode('INVALID_RECORD');
-    expect(await produce('keys-compact', buildBatch({ records: [{ key: Buffer.from('c'), value: Buffer.from('2') }, { key: null, value: Buffer.from('3') }] }))).toBe(invalid);
+    expect(
+      await produce(
+        'keys-compact',
+        buildBatch({
+          records: [
+            { key: Buffer.from('c'), value: Buffer.from('2') },
+            { key: null, value: Buffer.from('3') },
+          ],
+        }),
+      ),
+    ).toBe(invalid);
     expect(await produce('keys-compact', buildBatch({ compression: 1, records: [{ key: null, value: Buffer.from('4') }] }))).toBe(invalid);
     expect(await listOffset(c, 'keys-compact', 0, -1)).toBe(2);
     expect(await produce('keys-delete', buildBatch({ records: [{ key: null, value: Buffer.from('5') }] }))).toBe(0);

@@ -58,7 +58,11 @@ describeIf(kc, 'lifecycle e2e: compaction read by kcat', () => {
     const history: [string, string][] = [];
     const rounds: [string, string][][] = [];
     for (let round = 0; round < 3; round++) rounds.push(Array.from({ length: 8 }, (_, k) => [`k${k}`, `k${k}-v${round}`] as [string, string]));
-    rounds.push([['k1', ''], ['k5', ''], ['k2', 'k2-v3']]);
+    rounds.push([
+      ['k1', ''],
+      ['k5', ''],
+      ['k2', 'k2-v3'],
+    ]);
     rounds.push([['last', 'closes-the-segment']]);
     for (const round of rounds) {
       await Promise.all([produce(keep, round), produce(drop, round)]);
@@ -83,9 +87,15 @@ describeIf(kc, 'lifecycle e2e: compaction read by kcat', () => {
     await waitFor(`${keep} compacted`, async () => (JSON.stringify(await asRead(keep)) === JSON.stringify(wantKeep) ? true : undefined), 15_000, 200);
     await waitFor(`${drop} compacted`, async () => (JSON.stringify(await asRead(drop)) === JSON.stringify(wantDrop) ? true : undefined), 15_000, 200);
 
-    for (const [topic, want] of [[keep, wantKeep], [drop, wantDrop]] as const) {
+    for (const [topic, want] of [
+      [keep, wantKeep],
+      [drop, wantDrop],
+    ] as const) {
       const recs = await kcatConsumeAll(b.bootstrap, topic, 0);
-      expect(recs.map((r) => ({ offset: r.offset, key: r.key, value: r.payload })), topic).toEqual(want);
+      expect(
+        recs.map((r) => ({ offset: r.offset, key: r.key, value: r.payload })),
+        topic,
+      ).toEqual(want);
       // The log end does not move: the next record still gets offset history.length.
       expect((await fetchAll(raw, topic, 0)).highWatermark).toBe(history.length);
       if (!missing(kp)) expect(await kafkaPythonReadAll(b.bootstrap, topic), `kafka-python ${topic}`).toEqual(want);

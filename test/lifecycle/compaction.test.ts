@@ -32,7 +32,11 @@ describe('compaction of compressed batches', () => {
   for (const codec of [1, 2, 3, 4] as CompressionCodec[]) {
     it(`codec ${codec}: keeps the codec and writes a valid CRC`, async () => {
       const log = temp.open({ config: compactConfig });
-      const records = [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'a', value: '3' }];
+      const records = [
+        { key: 'a', value: '1' },
+        { key: 'b', value: '2' },
+        { key: 'a', value: '3' },
+      ];
       const batch = await recompressBatch(buildBatch({ records, timestampMs: 5 }), codec);
       log.append(batch);
       log.append(buildBatch({ records: [{ key: 'b', value: '4' }], timestampMs: 6 }));
@@ -72,8 +76,28 @@ describe('compaction lags and producers', () => {
   it('keeps batch offsets, so a producer continues its sequence after compaction', async () => {
     const log = temp.open({ config: compactConfig });
     const p = { producerId: 7, producerEpoch: 0 };
-    log.append(buildBatch({ ...p, baseSequence: 0, records: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }], timestampMs: 1 }));
-    log.append(buildBatch({ ...p, baseSequence: 2, records: [{ key: 'a', value: '3' }, { key: 'b', value: '4' }], timestampMs: 2 }));
+    log.append(
+      buildBatch({
+        ...p,
+        baseSequence: 0,
+        records: [
+          { key: 'a', value: '1' },
+          { key: 'a', value: '2' },
+        ],
+        timestampMs: 1,
+      }),
+    );
+    log.append(
+      buildBatch({
+        ...p,
+        baseSequence: 2,
+        records: [
+          { key: 'a', value: '3' },
+          { key: 'b', value: '4' },
+        ],
+        timestampMs: 2,
+      }),
+    );
     log.append(buildBatch({ ...p, baseSequence: 4, records: [{ key: 'c', value: '5' }], timestampMs: 3 }));
     await settle(log, 10);
     expect(await keysOf(log)).toEqual(['2:a', '3:b', '4:c']);
@@ -98,7 +122,13 @@ describe('compaction lags and producers', () => {
 
   it('compacts a zstd batch that compress() made directly', async () => {
     const log = temp.open({ config: compactConfig });
-    const plain = buildBatch({ records: [{ key: 'x', value: '1' }, { key: 'x', value: '2' }], timestampMs: 1 });
+    const plain = buildBatch({
+      records: [
+        { key: 'x', value: '1' },
+        { key: 'x', value: '2' },
+      ],
+      timestampMs: 1,
+    });
     expect((await compress('zstd', Buffer.from('probe'))).length).toBeGreaterThan(0);
     log.append(await recompressBatch(plain, 4));
     log.append(buildBatch({ records: [{ key: 'y', value: 'active' }], timestampMs: 2 }));

@@ -128,7 +128,10 @@ describe('time retention and append times', () => {
       check: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 * hour }),
+      fc.property(
+        fc.array(stepArb, { minLength: 1, maxLength: 25 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 2 * hour }),
         (steps, recordsPerSegment, retentionMs) => {
           let now = start;
           const size = batchAt(-1).length;
@@ -150,7 +153,8 @@ describe('time retention and append times', () => {
             if (oldest.sizeBytes > 0) expect(now - retentionTimeMs(oldest)).toBeLessThanOrEqual(retentionMs);
           }
           log.close();
-        }),
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -204,7 +208,10 @@ describe('schema 2 logs', () => {
     try {
       expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: schemaVersion });
       expect(check.prepare('SELECT base_offset AS b, append_time_ms AS a FROM batches ORDER BY base_offset').all()).toEqual([
-        { b: 0, a: start }, { b: 2, a: start }, { b: 4, a: start }, { b: 6, a: start + 30 * minute },
+        { b: 0, a: start },
+        { b: 2, a: start },
+        { b: 4, a: start },
+        { b: 6, a: start + 30 * minute },
       ]);
     } finally {
       check.close();

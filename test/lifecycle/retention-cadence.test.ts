@@ -70,7 +70,7 @@ describe('retention check interval', () => {
     expect(state(actor)).toMatchObject({ retentionChecks: 2, logStartOffset: 3 });
   });
 
-  it('defaults to Kafka\'s 5 minutes, and never deletes by time what arrived within retention.ms', async () => {
+  it("defaults to Kafka's 5 minutes, and never deletes by time what arrived within retention.ms", async () => {
     const actor = startActor({ retentionMs: 10 * minute, segmentBytes: 14 });
     await append(actor, -1);
     await append(actor, 0);

@@ -74,8 +74,16 @@ describe('lifecycle e2e: retention', () => {
     await admin.createTopics({ topics: [{ name: topic, numPartitions: 1, configs: { 'segment.bytes': '14', 'retention.ms': '2000' } }] });
     // Records timestamped an hour ago go once they arrived more than retention.ms ago too;
     // records timestamped an hour ahead stay for that hour (retention keys on the max timestamp).
-    await sendBatches(topic, [0, 1, 2, 3, 4].map((i) => [`old-${2 * i}`, `old-${2 * i + 1}`]), Date.now() - 3_600_000);
-    await sendBatches(topic, [0, 1, 2].map((i) => [`new-${2 * i}`, `new-${2 * i + 1}`]), Date.now() + 3_600_000);
+    await sendBatches(
+      topic,
+      [0, 1, 2, 3, 4].map((i) => [`old-${2 * i}`, `old-${2 * i + 1}`]),
+      Date.now() - 3_600_000,
+    );
+    await sendBatches(
+      topic,
+      [0, 1, 2].map((i) => [`new-${2 * i}`, `new-${2 * i + 1}`]),
+      Date.now() + 3_600_000,
+    );
     expect(await listOffset(raw, topic, 0, -1)).toBe(16);
 
     await waitFor('log start offset 10', async () => ((await listOffset(raw, topic, 0, -2)) === 10 ? true : undefined), 10_000);
@@ -95,15 +103,22 @@ describe('lifecycle e2e: retention', () => {
     const retentionBytes = 1000;
     await admin.createTopics({ topics: [{ name: topic, numPartitions: 1, configs: { 'segment.bytes': '14', 'retention.bytes': String(retentionBytes) } }] });
     const value = (i: number) => `v${String(i).padStart(2, '0')}-${'x'.repeat(200)}`;
-    await sendBatches(topic, Array.from({ length: 20 }, (_, i) => [value(i)]));
+    await sendBatches(
+      topic,
+      Array.from({ length: 20 }, (_, i) => [value(i)]),
+    );
 
     // Kafka's rule: delete the oldest segment while the log without it still holds
     // retention.bytes. So in the end retention.bytes <= size < retention.bytes + oldest.
-    const batches = await waitFor('size retention', async () => {
-      const hs = await storedBatches(raw, topic, 0, await listOffset(raw, topic, 0, -2));
-      const size = hs.reduce((n, h) => n + h.sizeBytes, 0);
-      return size - hs[0]!.sizeBytes < retentionBytes ? hs : undefined;
-    }, 10_000);
+    const batches = await waitFor(
+      'size retention',
+      async () => {
+        const hs = await storedBatches(raw, topic, 0, await listOffset(raw, topic, 0, -2));
+        const size = hs.reduce((n, h) => n + h.sizeBytes, 0);
+        return size - hs[0]!.sizeBytes < retentionBytes ? hs : undefined;
+      },
+      10_000,
+    );
     const size = batches.reduce((n, h) => n + h.sizeBytes, 0);
     expect(size).toBeGreaterThanOrEqual(retentionBytes);
     const earliest = batches[0]!.baseOffset;
@@ -123,7 +138,11 @@ describe('lifecycle e2e: retention', () => {
     const topic = uniqueTopic('ret-live');
     // Default segment settings: one segment of 1 GiB / 7 days holds everything.
     await admin.createTopics({ topics: [{ name: topic, numPartitions: 1 }] });
-    await sendBatches(topic, [['a', 'b', 'c'], ['d', 'e'], ['f', 'g', 'h', 'i', 'j']]);
+    await sendBatches(topic, [
+      ['a', 'b', 'c'],
+      ['d', 'e'],
+      ['f', 'g', 'h', 'i', 'j'],
+    ]);
     const describe = async () => {
       const [res] = await admin.describeConfigs({ resources: [{ type: 'topic', name: topic }] });
       return new Map(res!.configs.map((c) => [c.name, c]));
@@ -131,7 +150,9 @@ describe('lifecycle e2e: retention', () => {
     expect((await describe()).get('retention.ms')).toMatchObject({ value: '604800000', source: DEFAULT_CONFIG, isDefault: true });
 
     // A bad value is refused with INVALID_CONFIG and a reason.
-    const bad = await admin.incrementalAlterConfigs({ resources: [{ type: 'topic', name: topic, ops: [{ name: 'retention.ms', op: 'set', value: 'soon' }] }] }).catch((e: unknown) => e);
+    const bad = await admin
+      .incrementalAlterConfigs({ resources: [{ type: 'topic', name: topic, ops: [{ name: 'retention.ms', op: 'set', value: 'soon' }] }] })
+      .catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: INVALID_CONFIG });
     expect(String((bad as Error).message)).toMatch(/retention\.ms/);
 
@@ -147,7 +168,11 @@ describe('lifecycle e2e: retention', () => {
       await kjsAdmin.disconnect();
     }
     if (!missing(ck)) {
-      const d = await runPythonScript<{ configs: Record<string, { value: string; source: string; is_default: boolean }> }>('ck.py', { op: 'describe_configs_detailed', bootstrap: b.bootstrap, topic });
+      const d = await runPythonScript<{ configs: Record<string, { value: string; source: string; is_default: boolean }> }>('ck.py', {
+        op: 'describe_configs_detailed',
+        bootstrap: b.bootstrap,
+        topic,
+      });
       expect(d.configs['retention.ms']).toEqual({ value: '1000', source: 'DYNAMIC_TOPIC_CONFIG', is_default: false });
       expect(d.configs['retention.bytes']).toMatchObject({ value: '-1', source: 'DEFAULT_CONFIG' });
     }
@@ -188,10 +213,14 @@ describe('lifecycle e2e: retention', () => {
     const checksBefore = new Map<string, number>();
     for (const topic of [defaults, short]) checksBefore.set(topic, (await partitionState(topic)).retentionChecks ?? 0);
     for (const topic of [defaults, short]) {
-      await waitFor(`3 retention checks of ${topic}`, async () => {
-        const state = await partitionState(topic);
-        return state.logStartOffset > 0 || (state.retentionChecks ?? 0) >= checksBefore.get(topic)! + 3 ? true : undefined;
-      }, 10_000);
+      await waitFor(
+        `3 retention checks of ${topic}`,
+        async () => {
+          const state = await partitionState(topic);
+          return state.logStartOffset > 0 || (state.retentionChecks ?? 0) >= checksBefore.get(topic)! + 3 ? true : undefined;
+        },
+        10_000,
+      );
     }
     for (const topic of [defaults, short]) {
       expect(await listOffset(raw, topic, 0, -2), `${topic} log start`).toBe(0);

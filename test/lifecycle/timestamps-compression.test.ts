@@ -18,7 +18,13 @@ describe('LogAppendTime', () => {
   it('sets the timestamp type bit and maxTimestamp to now, recomputes the CRC, and returns logAppendTimeMs', () => {
     const now = 1_700_000_000_000;
     const log = temp.open({ clock: () => now, config: { messageTimestampType: 'LogAppendTime' } });
-    const batch = buildBatch({ records: [{ key: 'a', value: '1', timestamp: 5 }, { key: 'b', value: '2', timestamp: 9 }], timestampMs: 5 });
+    const batch = buildBatch({
+      records: [
+        { key: 'a', value: '1', timestamp: 5 },
+        { key: 'b', value: '2', timestamp: 9 },
+      ],
+      timestampMs: 5,
+    });
     expect(log.append(batch)).toMatchObject({ baseOffset: 0, logAppendTimeMs: now });
     const [stored] = log.read(0, 1 << 20).batches;
     const h = parseBatchHeader(stored!, 0);
@@ -50,7 +56,10 @@ describe('recompression', () => {
   const codecs: CompressionCodec[] = [0, 1, 2, 3, 4];
   const original = buildBatch({
     records: Array.from({ length: 50 }, (_, i) => ({ key: `key-${i}`, value: `value ${i} `.repeat(20), headers: [{ key: 'h', value: 'v' }] })),
-    producerId: 3, producerEpoch: 1, baseSequence: 10, timestampMs: 1_000,
+    producerId: 3,
+    producerEpoch: 1,
+    baseSequence: 10,
+    timestampMs: 1_000,
   });
   for (const from of codecs) {
     for (const to of codecs) {

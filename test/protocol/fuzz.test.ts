@@ -2,15 +2,7 @@
 // of the codec's errors (never RangeError, TypeError or a hang).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  API_SPECS,
-  ProtocolError,
-  UnknownApiError,
-  UnsupportedVersionError,
-  decodeRequest,
-  encodeRequest,
-  type ApiSpec,
-} from '../../src/protocol/index.js';
+import { API_SPECS, ProtocolError, UnknownApiError, UnsupportedVersionError, decodeRequest, encodeRequest, type ApiSpec } from '../../src/protocol/index.js';
 import { messageValue } from './schema-values.js';
 
 const apis = Object.values(API_SPECS) as ApiSpec[];
@@ -60,12 +52,14 @@ function mutate(frame: Buffer, ms: { kind: 'set' | 'insert' | 'delete' | 'trunca
 
 describe('fuzz', () => {
   it('random bytes decode or throw a codec error', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => decodesOrRejects(Buffer.from(bytes))), { numRuns: RUNS, seed: SEED });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => decodesOrRejects(Buffer.from(bytes))),
+      { numRuns: RUNS, seed: SEED },
+    );
   });
 
   it('random bodies behind valid headers decode or throw a codec error', () => {
-    const headerFor = fc.constantFrom(...apis).chain((api) =>
-      fc.tuple(fc.constant(api), fc.integer({ min: api.request.validVersions[0], max: api.request.validVersions[1] })));
+    const headerFor = fc.constantFrom(...apis).chain((api) => fc.tuple(fc.constant(api), fc.integer({ min: api.request.validVersions[0], max: api.request.validVersions[1] })));
     fc.assert(
       fc.property(headerFor, fc.uint8Array({ maxLength: 256 }), ([api, v], body) => {
         const head = encodeRequest(api.apiKey, v, 1, 'x', messageValue(api.request, v, 'sparse') as never).subarray(4);
@@ -79,8 +73,7 @@ describe('fuzz', () => {
 
   it('mutations of valid frames decode or throw a codec error', () => {
     fc.assert(
-      fc.property(fc.nat({ max: validFrames.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) =>
-        decodesOrRejects(mutate(validFrames[i], ms))),
+      fc.property(fc.nat({ max: validFrames.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) => decodesOrRejects(mutate(validFrames[i], ms))),
       { numRuns: RUNS * 3, seed: SEED },
     );
   });

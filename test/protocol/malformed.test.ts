@@ -32,7 +32,23 @@ function expectProtocolError(frame: Buffer, message?: RegExp): void {
 
 /** Valid frames (without size prefix) of the busiest apis at old and flexible versions. */
 function sampleFrames(): { label: string; frame: Buffer }[] {
-  const picks: [number, number][] = [[0, 3], [0, 9], [0, 11], [1, 4], [1, 13], [1, 17], [3, 1], [3, 12], [18, 0], [18, 3], [11, 9], [14, 5], [19, 7], [8, 9], [60, 1]];
+  const picks: [number, number][] = [
+    [0, 3],
+    [0, 9],
+    [0, 11],
+    [1, 4],
+    [1, 13],
+    [1, 17],
+    [3, 1],
+    [3, 12],
+    [18, 0],
+    [18, 3],
+    [11, 9],
+    [14, 5],
+    [19, 7],
+    [8, 9],
+    [60, 1],
+  ];
   return picks.map(([key, v]) => {
     const api = (API_SPECS as Record<number, ApiSpec>)[key];
     const frame = encodeRequest(api.apiKey, v, 42, 'fuzz', messageValue(api.request, v, 'full') as never).subarray(4);

@@ -1,10 +1,7 @@
 // The encoder's refusal of a null a version cannot carry, and the INVALID_REQUEST answer the
 // gateway builds from such a response (invalidRequestResponse).
 import { describe, expect, it } from 'vitest';
-import {
-  encodeResponse, errorCode, invalidRequestResponse, NullFieldError, ProtocolError,
-  type ResponseInputs,
-} from '../../src/protocol/index.js';
+import { encodeResponse, errorCode, invalidRequestResponse, NullFieldError, ProtocolError, type ResponseInputs } from '../../src/protocol/index.js';
 
 const INVALID_REQUEST = errorCode('INVALID_REQUEST');
 
@@ -38,7 +35,10 @@ describe('a null in a field the version cannot carry', () => {
   it('becomes INVALID_REQUEST with an empty value in the nearest struct with an error code, leaving the rest', () => {
     const body = metadataWithNullName();
     const answer = invalidRequestResponse(3, 11, body, 'name may not be null')!;
-    expect(answer.topics.map((t) => [t.name, t.errorCode])).toEqual([['', INVALID_REQUEST], ['kept', 0]]);
+    expect(answer.topics.map((t) => [t.name, t.errorCode])).toEqual([
+      ['', INVALID_REQUEST],
+      ['kept', 0],
+    ]);
     // The handler's value is not modified.
     expect(body.topics[0]!.name).toBeNull();
     expect(() => encodeResponse(3, 11, 1, answer)).not.toThrow();

@@ -129,16 +129,30 @@ describe('gathered Fetch responses (encodeResponseSegments)', () => {
       const big = records(GATHER_RECORDS_MIN_BYTES, 7);
       const bigger = records(3 * GATHER_RECORDS_MIN_BYTES + 5, 9);
       const body = {
-        throttleTimeMs: 0, errorCode: 0, sessionId: 0,
-        responses: [{
-          topic: 't', topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11',
-          partitions: [
-            { partitionIndex: 0, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: big },
-            { partitionIndex: 1, errorCode: 0, highWatermark: 3, lastStableOffset: 3, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: records(100, 1) },
-            { partitionIndex: 2, errorCode: 6, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null },
-            { partitionIndex: 3, errorCode: 0, highWatermark: 99, lastStableOffset: 99, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: bigger },
-          ],
-        }],
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: [
+          {
+            topic: 't',
+            topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11',
+            partitions: [
+              { partitionIndex: 0, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: big },
+              {
+                partitionIndex: 1,
+                errorCode: 0,
+                highWatermark: 3,
+                lastStableOffset: 3,
+                logStartOffset: 0,
+                abortedTransactions: [],
+                preferredReadReplica: -1,
+                records: records(100, 1),
+              },
+              { partitionIndex: 2, errorCode: 6, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null },
+              { partitionIndex: 3, errorCode: 0, highWatermark: 99, lastStableOffset: 99, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: bigger },
+            ],
+          },
+        ],
       };
       const whole = encodeResponse(1, v, 42, body);
       const segments = encodeResponseSegments(1, v, 42, body);
@@ -151,7 +165,29 @@ describe('gathered Fetch responses (encodeResponseSegments)', () => {
   });
 
   it('are a single buffer when nothing is large enough, and for every other API', () => {
-    const small = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: 't', topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 1, lastStableOffset: 1, logStartOffset: 0, abortedTransactions: [], preferredReadReplica: -1, records: records(GATHER_RECORDS_MIN_BYTES - 1, 3) }] }] };
+    const small = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: [
+        {
+          topic: 't',
+          topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11',
+          partitions: [
+            {
+              partitionIndex: 0,
+              errorCode: 0,
+              highWatermark: 1,
+              lastStableOffset: 1,
+              logStartOffset: 0,
+              abortedTransactions: [],
+              preferredReadReplica: -1,
+              records: records(GATHER_RECORDS_MIN_BYTES - 1, 3),
+            },
+          ],
+        },
+      ],
+    };
     expect(encodeResponseSegments(1, 12, 7, small)).toEqual([encodeResponse(1, 12, 7, small)]);
     const apiVersions = { errorCode: 0, apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 11 }], throttleTimeMs: 0 };
     expect(encodeResponseSegments(18, 3, 1, apiVersions)).toEqual([encodeResponse(18, 3, 1, apiVersions)]);

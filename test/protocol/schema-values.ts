@@ -10,14 +10,22 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 export function defaultValue(f: FieldSpec): unknown {
   if (f.default !== undefined) return f.default;
   switch (f.type) {
-    case 'bool': return false;
-    case 'string': return '';
-    case 'uuid': return ZERO_UUID;
-    case 'bytes': return Buffer.alloc(0);
-    case 'records': return null;
-    case 'array': return [];
-    case 'struct': return defaultStruct(f.fields ?? []);
-    default: return 0;
+    case 'bool':
+      return false;
+    case 'string':
+      return '';
+    case 'uuid':
+      return ZERO_UUID;
+    case 'bytes':
+      return Buffer.alloc(0);
+    case 'records':
+      return null;
+    case 'array':
+      return [];
+    case 'struct':
+      return defaultStruct(f.fields ?? []);
+    default:
+      return 0;
   }
 }
 
@@ -37,18 +45,29 @@ class Counter {
 function primitive(type: PrimitiveType, c: Counter): unknown {
   const k = c.next();
   switch (type) {
-    case 'int8': return (k % 200) - 100 || 7;
-    case 'int16': return -1000 - k;
-    case 'uint16': return 60000 + k;
-    case 'int32': return -100000 - k;
-    case 'uint32': return 4000000000 + k;
-    case 'int64': return -(2 ** 40) - k * 3;
-    case 'float64': return k + 0.25;
-    case 'bool': return true;
-    case 'string': return `s${k}-é✓`;
-    case 'uuid': return `${k.toString(16).padStart(8, '0')}-0000-4000-8000-00000000abcd`;
+    case 'int8':
+      return (k % 200) - 100 || 7;
+    case 'int16':
+      return -1000 - k;
+    case 'uint16':
+      return 60000 + k;
+    case 'int32':
+      return -100000 - k;
+    case 'uint32':
+      return 4000000000 + k;
+    case 'int64':
+      return -(2 ** 40) - k * 3;
+    case 'float64':
+      return k + 0.25;
+    case 'bool':
+      return true;
+    case 'string':
+      return `s${k}-é✓`;
+    case 'uuid':
+      return `${k.toString(16).padStart(8, '0')}-0000-4000-8000-00000000abcd`;
     case 'bytes':
-    case 'records': return Buffer.from([k & 0xff, 1, 2, 3, 0xff]);
+    case 'records':
+      return Buffer.from([k & 0xff, 1, 2, 3, 0xff]);
   }
 }
 

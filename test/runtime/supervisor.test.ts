@@ -11,7 +11,9 @@ const PARTITIONS = 16;
 let tmp: { dir: string; cleanup: () => void };
 let sup: Supervisor | undefined;
 
-beforeEach(() => { tmp = tempDir(); });
+beforeEach(() => {
+  tmp = tempDir();
+});
 afterEach(async () => {
   await sup?.shutdown();
   sup = undefined;
@@ -186,7 +188,11 @@ describe('Supervisor with partition actors', () => {
     const s = sup;
     const failed: string[] = [];
     s.events.on('failed', (e) => failed.push(e.actorId));
-    const onThread = (t: number) => s.listActors().filter((a) => a.threadIndex === t).map((a) => a.id);
+    const onThread = (t: number) =>
+      s
+        .listActors()
+        .filter((a) => a.threadIndex === t)
+        .map((a) => a.id);
     await s.killThread(0); // replaced by thread 2
     await waitFor(() => s.listActors().every((a) => a.status === 'running' && a.threadIndex !== 0), 10_000, 'restart on thread 2');
     expect(onThread(2).length).toBe(2);

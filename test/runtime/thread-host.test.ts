@@ -20,7 +20,10 @@ type TickerProtocol = {
 class Ticker implements Actor<TickerProtocol> {
   ticks = 0;
   stopped = false;
-  constructor(private readonly ctx: ActorContext<TickerProtocol>, private readonly failAt: number) {
+  constructor(
+    private readonly ctx: ActorContext<TickerProtocol>,
+    private readonly failAt: number,
+  ) {
     ctx.schedule({ type: 'Tick', fail: failAt === 1 }, 5);
   }
   receive(messages: readonly MessageOf<TickerProtocol>[]): Outcome[] {
@@ -48,11 +51,16 @@ afterEach(async () => {
 function hostWith(failAt: number): { host: ThreadHost; posted: FromWorker[]; actors: Ticker[] } {
   const posted: FromWorker[] = [];
   const actors: Ticker[] = [];
-  const kinds = new Map([['ticker', actorKind<TickerProtocol>((ctx) => {
-    const t = new Ticker(ctx, failAt);
-    actors.push(t);
-    return t;
-  })]]);
+  const kinds = new Map([
+    [
+      'ticker',
+      actorKind<TickerProtocol>((ctx) => {
+        const t = new Ticker(ctx, failAt);
+        actors.push(t);
+        return t;
+      }),
+    ],
+  ]);
   const host = new ThreadHost(0, kinds, { post: (batch) => posted.push(...batch) });
   hosts.push(host);
   return { host, posted, actors };

@@ -47,7 +47,10 @@ describe('append and read', () => {
     const read = log.read(0, 1 << 20);
     expect(read).toMatchObject({ highWatermark: 5, logStartOffset: 0, logEndOffset: 5, bytes: a.length + b.length });
     expect(read.batches.map(withoutRewrittenFields)).toEqual(originals.map(withoutRewrittenFields));
-    expect(read.batches.map((x) => parseBatchHeader(x, 0)).map((h) => [h.baseOffset, h.partitionLeaderEpoch])).toEqual([[0, 4], [3, 4]]);
+    expect(read.batches.map((x) => parseBatchHeader(x, 0)).map((h) => [h.baseOffset, h.partitionLeaderEpoch])).toEqual([
+      [0, 4],
+      [3, 4],
+    ]);
     expect(log.sizeBytes).toBe(a.length + b.length);
   });
 
@@ -97,13 +100,53 @@ describe('append and read', () => {
 
 describe('rejected appends leave the log unchanged', () => {
   const cases: Array<[string, () => Buffer, StorageErrorCode]> = [
-    ['flipped byte (CRC)', () => { const b = batchOf(3); b[b.length - 1] ^= 0xff; return b; }, 'CORRUPT_MESSAGE'],
+    [
+      'flipped byte (CRC)',
+      () => {
+        const b = batchOf(3);
+        b[b.length - 1] ^= 0xff;
+        return b;
+      },
+      'CORRUPT_MESSAGE',
+    ],
     ['truncated batch', () => batchOf(3).subarray(0, 70), 'CORRUPT_MESSAGE'],
-    ['batchLength too small', () => { const b = batchOf(3); b.writeInt32BE(20, 8); return b; }, 'CORRUPT_MESSAGE'],
-    ['batchLength past the buffer', () => { const b = batchOf(3); b.writeInt32BE(b.length, 8); return b; }, 'CORRUPT_MESSAGE'],
-    ['bad magic', () => { const b = batchOf(3); b.writeInt8(0, 16); return b; }, 'UNSUPPORTED_FOR_MESSAGE_FORMAT'],
+    [
+      'batchLength too small',
+      () => {
+        const b = batchOf(3);
+        b.writeInt32BE(20, 8);
+        return b;
+      },
+      'CORRUPT_MESSAGE',
+    ],
+    [
+      'batchLength past the buffer',
+      () => {
+        const b = batchOf(3);
+        b.writeInt32BE(b.length, 8);
+        return b;
+      },
+      'CORRUPT_MESSAGE',
+    ],
+    [
+      'bad magic',
+      () => {
+        const b = batchOf(3);
+        b.writeInt8(0, 16);
+        return b;
+      },
+      'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+    ],
     ['trailing garbage', () => Buffer.concat([batchOf(3), Buffer.from('junk')]), 'CORRUPT_MESSAGE'],
-    ['good batch then a corrupt one', () => { const bad = batchOf(2); bad[70] ^= 1; return Buffer.concat([batchOf(3), bad]); }, 'CORRUPT_MESSAGE'],
+    [
+      'good batch then a corrupt one',
+      () => {
+        const bad = batchOf(2);
+        bad[70] ^= 1;
+        return Buffer.concat([batchOf(3), bad]);
+      },
+      'CORRUPT_MESSAGE',
+    ],
     ['control batch from a client', () => batchOf(1, { isControl: true, isTransactional: true, producerId: 1, producerEpoch: 0, baseSequence: 0 }), 'INVALID_RECORD'],
   ];
   for (const [name, make, code] of cases) {
@@ -163,9 +206,7 @@ describe('appendMany (group commit)', () => {
       batchOf(2, { ...p, baseSequence: 2 }),
       batchOf(2, { ...p, baseSequence: 2 }), // retry of the previous item in the same group
     ]);
-    expect(results.map((r) => (r instanceof StorageError ? r.code : [r.baseOffset, r.duplicate]))).toEqual([
-      [0, false], 'OUT_OF_ORDER_SEQUENCE_NUMBER', [2, false], [2, true],
-    ]);
+    expect(results.map((r) => (r instanceof StorageError ? r.code : [r.baseOffset, r.duplicate]))).toEqual([[0, false], 'OUT_OF_ORDER_SEQUENCE_NUMBER', [2, false], [2, true]]);
     expect(log.logEndOffset).toBe(4);
   });
 });
@@ -237,7 +278,15 @@ describe('timestamps', () => {
   it('offsetForTimestamp answers with the batch start for compressed batches', () => {
     const log = temp.open();
     log.append(batchOf(2, { timestampMs: 10 }));
-    log.append(buildBatch({ compression: 1, records: [{ value: 'a', timestamp: 20 }, { value: 'b', timestamp: 30 }] }));
+    log.append(
+      buildBatch({
+        compression: 1,
+        records: [
+          { value: 'a', timestamp: 20 },
+          { value: 'b', timestamp: 30 },
+        ],
+      }),
+    );
     expect(log.offsetForTimestamp(25)).toEqual({ offset: 2, timestampMs: 30 });
   });
 
@@ -245,8 +294,23 @@ describe('timestamps', () => {
     const dir = temp.dir();
     const log = temp.open({ path: join(dir, 'p.db') });
     expect(log.maxTimestampOffset()).toBeNull();
-    log.append(buildBatch({ records: [{ value: 'a', timestamp: 10 }, { value: 'b', timestamp: 50 }, { value: 'c', timestamp: 20 }] }));
-    log.append(buildBatch({ records: [{ value: 'd', timestamp: 30 }, { value: 'e', timestamp: 70 }] }));
+    log.append(
+      buildBatch({
+        records: [
+          { value: 'a', timestamp: 10 },
+          { value: 'b', timestamp: 50 },
+          { value: 'c', timestamp: 20 },
+        ],
+      }),
+    );
+    log.append(
+      buildBatch({
+        records: [
+          { value: 'd', timestamp: 30 },
+          { value: 'e', timestamp: 70 },
+        ],
+      }),
+    );
     expect(log.maxTimestampOffset()).toEqual({ offset: 4, timestampMs: 70 });
     log.append(buildBatch({ records: [{ value: 'f', timestamp: 70 }] }));
     expect(log.maxTimestampOffset()).toEqual({ offset: 4, timestampMs: 70 });

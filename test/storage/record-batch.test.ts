@@ -42,13 +42,29 @@ describe('parseBatchHeader', () => {
       producerEpoch: 3,
       baseSequence: 10,
       isTransactional: true,
-      records: [{ value: 'a', timestamp: 100 }, { value: 'b', timestamp: 150 }, { value: 'c', timestamp: 120 }],
+      records: [
+        { value: 'a', timestamp: 100 },
+        { value: 'b', timestamp: 150 },
+        { value: 'c', timestamp: 120 },
+      ],
     });
     const h = parseBatchHeader(batch, 0);
     expect(h).toMatchObject({
-      baseOffset: 42, partitionLeaderEpoch: 7, magic: 2, compression: 0, timestampType: 'CreateTime',
-      isTransactional: true, isControl: false, lastOffsetDelta: 2, baseTimestamp: 100, maxTimestamp: 150,
-      producerId: 1234, producerEpoch: 3, baseSequence: 10, recordCount: 3, sizeBytes: batch.length,
+      baseOffset: 42,
+      partitionLeaderEpoch: 7,
+      magic: 2,
+      compression: 0,
+      timestampType: 'CreateTime',
+      isTransactional: true,
+      isControl: false,
+      lastOffsetDelta: 2,
+      baseTimestamp: 100,
+      maxTimestamp: 150,
+      producerId: 1234,
+      producerEpoch: 3,
+      baseSequence: 10,
+      recordCount: 3,
+      sizeBytes: batch.length,
     });
   });
 
@@ -111,7 +127,10 @@ describe('splitBatches', () => {
     const a = batchOf(2);
     const b = batchOf(5);
     const headers = splitBatches(Buffer.concat([a, b]));
-    expect(headers.map((h) => [h.position, h.sizeBytes, h.recordCount])).toEqual([[0, a.length, 2], [a.length, b.length, 5]]);
+    expect(headers.map((h) => [h.position, h.sizeBytes, h.recordCount])).toEqual([
+      [0, a.length, 2],
+      [a.length, b.length, 5],
+    ]);
   });
 
   it('rejects trailing garbage and an empty records field as CORRUPT_MESSAGE', () => {
@@ -144,7 +163,15 @@ describe('iterateRecords and buildBatch', () => {
     const batch = buildBatch({
       baseOffset: 100,
       records: [
-        { key: 'a', value: 'x'.repeat(300), timestamp: 5000, headers: [{ key: 'h1', value: 'hv' }, { key: 'h2', value: null }] },
+        {
+          key: 'a',
+          value: 'x'.repeat(300),
+          timestamp: 5000,
+          headers: [
+            { key: 'h1', value: 'hv' },
+            { key: 'h2', value: null },
+          ],
+        },
         { key: null, value: null, timestamp: 4000 },
         { key: Buffer.from([0, 1, 2]), value: 'z', timestamp: 2 ** 42 },
       ],
@@ -154,19 +181,34 @@ describe('iterateRecords and buildBatch', () => {
     expect(records.map((r) => r.timestampMs)).toEqual([5000, 4000, 2 ** 42]);
     expect(records[0].key!.toString()).toBe('a');
     expect(records[0].value!.toString()).toBe('x'.repeat(300));
-    expect(records[0].headers.map((h) => [h.key, h.value?.toString() ?? null])).toEqual([['h1', 'hv'], ['h2', null]]);
+    expect(records[0].headers.map((h) => [h.key, h.value?.toString() ?? null])).toEqual([
+      ['h1', 'hv'],
+      ['h2', null],
+    ]);
     expect(records[1].key).toBeNull();
     expect(records[1].value).toBeNull();
     expect([...records[2].key!]).toEqual([0, 1, 2]);
   });
 
   it('uses maxTimestamp for every record of a LogAppendTime batch', () => {
-    const batch = buildBatch({ timestampType: 'LogAppendTime', records: [{ value: 'a', timestamp: 1 }, { value: 'b', timestamp: 9 }] });
+    const batch = buildBatch({
+      timestampType: 'LogAppendTime',
+      records: [
+        { value: 'a', timestamp: 1 },
+        { value: 'b', timestamp: 9 },
+      ],
+    });
     expect([...iterateRecords(batch)].map((r) => r.timestampMs)).toEqual([9, 9]);
   });
 
   it('decodes gzip batches only when asked', () => {
-    const batch = buildBatch({ compression: 1, records: [{ value: 'a', timestamp: 1 }, { value: 'b', timestamp: 2 }] });
+    const batch = buildBatch({
+      compression: 1,
+      records: [
+        { value: 'a', timestamp: 1 },
+        { value: 'b', timestamp: 2 },
+      ],
+    });
     expect(parseBatchHeader(batch, 0).compression).toBe(1);
     expect([...iterateRecords(batch, { allowGzip: true })].map((r) => r.value!.toString())).toEqual(['a', 'b']);
     expect(() => [...iterateRecords(batch)]).toThrow(/compressed/);
@@ -200,7 +242,9 @@ describe('the record walker: recordSpans, recordAt and decodeBatch', () => {
     const body = batch.subarray(61);
     const spans = recordSpans(body, h);
     expect(spans.map((s) => [s.offsetDelta, s.timestampDelta, s.key?.toString() ?? null, s.isTombstone])).toEqual([
-      [0, 0, 'a', false], [1, 200, null, true], [2, 100, 'c', false],
+      [0, 0, 'a', false],
+      [1, 200, null, true],
+      [2, 100, 'c', false],
     ]);
     expect(spans[0]!.start).toBe(0);
     expect(spans[2]!.end).toBe(body.length);
@@ -212,7 +256,12 @@ describe('the record walker: recordSpans, recordAt and decodeBatch', () => {
     const decoded = await decodeBatch(gzip);
     expect(decoded.header.compression).toBe(1);
     expect(recordAt(decoded.body, decoded.spans[0]!, decoded.header).value!.toString()).toBe('v');
-    const failing: BatchCodecs = { compress: async (_c, b) => b, decompress: async () => { throw new Error('bad frame'); } };
+    const failing: BatchCodecs = {
+      compress: async (_c, b) => b,
+      decompress: async () => {
+        throw new Error('bad frame');
+      },
+    };
     await expect(decodeBatch(gzip, failing)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
   });
 

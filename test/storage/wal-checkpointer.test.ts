@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartitionLog } from '../../src/storage/partition-log.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
-import { checkpointRounds, portCheckpointer, walBackstopPages, walCheckpointPages, type WalCheckpointer, WalCheckpointerThread, type WalCheckpointerStats } from '../../src/storage/wal-checkpointer.js';
+import {
+  checkpointRounds,
+  portCheckpointer,
+  walBackstopPages,
+  walCheckpointPages,
+  type WalCheckpointer,
+  WalCheckpointerThread,
+  type WalCheckpointerStats,
+} from '../../src/storage/wal-checkpointer.js';
 import { useTempLogs } from './helpers.js';
 
 const temp = useTempLogs();
@@ -41,7 +49,12 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     let outstanding = null as Promise<void> | null;
     const watched: WalCheckpointer = {
       request(p, finish) {
-        outstanding = new Promise((resolve) => port.request(p, () => { finish(); resolve(); }));
+        outstanding = new Promise((resolve) =>
+          port.request(p, () => {
+            finish();
+            resolve();
+          }),
+        );
       },
     };
     const log = temp.open({ path, walCheckpointer: watched });
@@ -49,7 +62,10 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     for (let i = 0; i < 640; i++) {
       const [r] = log.appendMany([batch()]);
       expect(r).not.toBeInstanceOf(Error);
-      if (outstanding) { await outstanding; outstanding = null; }
+      if (outstanding) {
+        await outstanding;
+        outstanding = null;
+      }
     }
     const s = await t.stats();
     expect(s.requests).toBeGreaterThanOrEqual(8);
@@ -67,13 +83,22 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     try {
       expect(again.logEndOffset).toBe(end);
       expect(again.read(0, 1 << 20).batches.length).toBeGreaterThan(0);
-    } finally { again.close(); }
+    } finally {
+      again.close();
+    }
   });
 
   it('keeps the WAL under the backstop when the checkpointer never answers', () => {
     const path = join(temp.dir(), 'p.db');
     let asked = 0;
-    const log = temp.open({ path, walCheckpointer: { request: () => { asked++; } } });
+    const log = temp.open({
+      path,
+      walCheckpointer: {
+        request: () => {
+          asked++;
+        },
+      },
+    });
     for (let i = 0; i < 800; i++) log.appendMany([batch()]); // ~50 MiB
     expect(asked).toBeGreaterThan(0);
     // SQLite's own checkpoint at walBackstopPages (~32 MiB) still runs in the commit.
@@ -105,7 +130,10 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     // Two writer threads' ports asking for the same file many times before an answer.
     const ports = [portCheckpointer(t.connect()), portCheckpointer(t.connect())];
     let finished = 0;
-    for (let i = 0; i < 1000; i++) ports[i % 2]!.request(path, () => { finished++; });
+    for (let i = 0; i < 1000; i++)
+      ports[i % 2]!.request(path, () => {
+        finished++;
+      });
     const s = await statsWhen(t, (x) => x.requests === 2 && x.pending === 0);
     await new Promise((r) => setTimeout(r, 50)); // the answers reach this thread
     expect(s.requests).toBe(2); // each port sent once; the rest waited for its answer

@@ -6,7 +6,10 @@ export class CeilingClient {
   static async connect(host, port) {
     const socket = connect({ host, port });
     socket.setNoDelay(true);
-    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     return new CeilingClient(socket);
   }
 
@@ -14,8 +17,14 @@ export class CeilingClient {
     this.socket = socket;
     this.waiting = []; // FIFO of { resolve, reject }: answers come in request order
     this.nextId = 1;
-    socket.on('data', frameReader((f) => this.waiting.shift().resolve(f)));
-    const fail = (e) => { for (const w of this.waiting) w.reject(e); this.waiting = []; };
+    socket.on(
+      'data',
+      frameReader((f) => this.waiting.shift().resolve(f)),
+    );
+    const fail = (e) => {
+      for (const w of this.waiting) w.reject(e);
+      this.waiting = [];
+    };
     socket.on('error', fail);
     socket.on('close', () => fail(new Error('connection closed')));
   }
@@ -48,5 +57,7 @@ export class CeilingClient {
     return { hw: r.readDoubleBE(4), records: r.subarray(12) };
   }
 
-  close() { this.socket.destroy(); }
+  close() {
+    this.socket.destroy();
+  }
 }

@@ -33,7 +33,10 @@ function answer(conn, slot, parts) {
   }
   while (q.length && q[0].parts) for (const b of q.shift().parts) conn.socket.write(b);
 }
-function uncorkAll() { for (const s of corked) s.uncork(); corked.clear(); }
+function uncorkAll() {
+  for (const s of corked) s.uncork();
+  corked.clear();
+}
 
 /** A response frame as [header, body?]: the body (fetched batches) is written without a copy. */
 function frame(id, head, body) {
@@ -64,7 +67,10 @@ for (const w of workers) {
         const waiting = parked.get(Number(p));
         if (!waiting) continue;
         parked.delete(Number(p));
-        for (const r of waiting) { clearTimeout(r.timer); sendFetch(r); }
+        for (const r of waiting) {
+          clearTimeout(r.timer);
+          sendFetch(r);
+        }
       }
     } else {
       const r = pending.get(m.id);
@@ -77,7 +83,10 @@ for (const w of workers) {
         list.push(r);
         r.timer = setTimeout(() => {
           const l = parked.get(r.p);
-          if (l) { const i = l.indexOf(r); if (i >= 0) l.splice(i, 1); }
+          if (l) {
+            const i = l.indexOf(r);
+            if (i >= 0) l.splice(i, 1);
+          }
           sendFetch(r);
         }, r.maxWait);
         return;
@@ -109,8 +118,14 @@ function onRequest(conn, f) {
 const server = createServer((socket) => {
   socket.setNoDelay(true);
   const conn = { socket, queue: [] };
-  socket.on('data', frameReader((f) => onRequest(conn, f)));
+  socket.on(
+    'data',
+    frameReader((f) => onRequest(conn, f)),
+  );
   socket.on('error', () => {});
 });
 server.listen(Number(values.port), '127.0.0.1', () => console.log(`listening ${server.address().port}`));
-process.on('SIGTERM', () => { server.close(); Promise.all(workers.map((w) => w.terminate())).then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  server.close();
+  Promise.all(workers.map((w) => w.terminate())).then(() => process.exit(0));
+});

@@ -58,7 +58,10 @@ function flush() {
     const l = open(p);
     l.append(a);
     hw[p] = l.next;
-    for (const it of a) { ids.push(it.id); offsets.push(it.base); }
+    for (const it of a) {
+      ids.push(it.id);
+      offsets.push(it.base);
+    }
   }
   if (ids.length) parentPort.postMessage({ t: 'acks', ids, offsets, hw });
   for (const f of fetches) {
@@ -75,12 +78,18 @@ function flush() {
     }
     const out = new Uint8Array(size);
     let o = 0;
-    for (const b of parts) { out.set(b, o); o += b.length; }
+    for (const b of parts) {
+      out.set(b, o);
+      o += b.length;
+    }
     parentPort.postMessage({ t: 'fetch', id: f.id, hw: l.next, buf: out.buffer }, [out.buffer]);
   }
 }
 
 parentPort.on('message', (m) => {
   queue.push(m);
-  if (!scheduled) { scheduled = true; setImmediate(flush); }
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+  }
 });

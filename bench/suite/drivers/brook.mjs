@@ -16,7 +16,11 @@ const thinKafka = {
     const topicIds = new Map();
     return {
       async createTopic(topic, partitions) {
-        const r = await c.request(19, 5, { topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false });
+        const r = await c.request(19, 5, {
+          topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 10_000,
+          validateOnly: false,
+        });
         const code = r.topics[0].errorCode;
         if (code !== 0) throw new Error(`CreateTopics ${topic}: error ${code}`);
       },
@@ -33,11 +37,35 @@ const thinKafka = {
           topicId = meta.topics[0].topicId;
           topicIds.set(topic, topicId);
         }
-        const r = await c.request(1, 13, {
-          replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 64 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-          topics: [{ topicId, partitions: offsets.map((fetchOffset, partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) }],
-          forgottenTopicsData: [], rackId: '',
-        }, { timeoutMs: maxWaitMs + 30_000 });
+        const r = await c.request(
+          1,
+          13,
+          {
+            replicaId: -1,
+            maxWaitMs,
+            minBytes: 1,
+            maxBytes: 64 << 20,
+            isolationLevel: 0,
+            sessionId: 0,
+            sessionEpoch: -1,
+            topics: [
+              {
+                topicId,
+                partitions: offsets.map((fetchOffset, partition) => ({
+                  partition,
+                  currentLeaderEpoch: -1,
+                  fetchOffset,
+                  lastFetchedEpoch: -1,
+                  logStartOffset: -1,
+                  partitionMaxBytes,
+                })),
+              },
+            ],
+            forgottenTopicsData: [],
+            rackId: '',
+          },
+          { timeoutMs: maxWaitMs + 30_000 },
+        );
         const out = new Array(offsets.length).fill(null);
         for (const p of r.responses[0].partitions) {
           if (p.errorCode !== 0) throw new Error(`Fetch ${topic}/${p.partitionIndex}: error ${p.errorCode}`);
@@ -45,7 +73,9 @@ const thinKafka = {
         }
         return out;
       },
-      close() { c.close(); },
+      close() {
+        c.close();
+      },
     };
   },
 };
@@ -81,15 +111,27 @@ async function brookOwnClient(getNode) {
   const opts = () => ({ bootstrapServers: [getNode().bootstrap], clientId: 'brook-bench' });
   async function createTopic(topic, partitions) {
     const admin = new Admin(opts());
-    try { await admin.createTopics({ topics: [{ name: topic, numPartitions: partitions }], waitForLeaders: true }); } finally { await admin.close(); }
+    try {
+      await admin.createTopics({ topics: [{ name: topic, numPartitions: partitions }], waitForLeaders: true });
+    } finally {
+      await admin.close();
+    }
   }
   async function consumeAll(topic, partitions, want, onRecords, extra = {}) {
     const consumer = new Consumer({ ...opts(), autoOffsetReset: 'earliest', ...extra });
     await consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition })));
     let got = 0;
     let resolve;
-    const all = new Promise((r) => { resolve = r; });
-    await consumer.run({ eachBatch: (b) => { got += b.records.length; onRecords?.(b.records.length); if (got >= want) resolve(); } });
+    const all = new Promise((r) => {
+      resolve = r;
+    });
+    await consumer.run({
+      eachBatch: (b) => {
+        got += b.records.length;
+        onRecords?.(b.records.length);
+        if (got >= want) resolve();
+      },
+    });
     return { consumer, all, got: () => got };
   }
   return {
@@ -177,8 +219,16 @@ export function brookSystem({ execArgv = [], workers = availableParallelism() } 
       const c = await kafkaClient.connect(node);
       let stopped = false;
       const offsets = [0];
-      const done = consumeLoop(c, topic, offsets, Infinity, onRecords, { maxWaitMs: 200, partitionMaxBytes: 1 << 20, stop: () => stopped }).catch((e) => { if (!stopped) throw e; });
-      return { async stop() { stopped = true; await done; c.close(); } };
+      const done = consumeLoop(c, topic, offsets, Infinity, onRecords, { maxWaitMs: 200, partitionMaxBytes: 1 << 20, stop: () => stopped }).catch((e) => {
+        if (!stopped) throw e;
+      });
+      return {
+        async stop() {
+          stopped = true;
+          await done;
+          c.close();
+        },
+      };
     },
   };
   const clients = [];
@@ -191,12 +241,19 @@ export function brookSystem({ execArgv = [], workers = availableParallelism() } 
       if (!loaded) {
         loaded = true;
         let own = null;
-        try { own = await brookOwnClient(() => node); } catch (e) { console.log(`  ! Brook's own client failed to load (${e.message}); measuring with the thin client only`); }
+        try {
+          own = await brookOwnClient(() => node);
+        } catch (e) {
+          console.log(`  ! Brook's own client failed to load (${e.message}); measuring with the thin client only`);
+        }
         const ordered = PRIMARY === 'thin' || !own ? [thin, own] : [own, thin];
         for (const c of ordered) if (c) clients.push(c);
       }
       return { pid: node.pid };
     },
-    async stop() { await node?.stop(); node = undefined; },
+    async stop() {
+      await node?.stop();
+      node = undefined;
+    },
   };
 }

@@ -13,12 +13,16 @@ export const RECORDS_IN_FLIGHT = 32_000;
 /** Runs `lanes` concurrent loops of `step(k)` until `total` steps were taken; k counts up from 0. */
 export async function lanes(n, total, step) {
   let next = 0;
-  const lane = async () => { while (next < total) await step(next++); };
+  const lane = async () => {
+    while (next < total) await step(next++);
+  };
   await Promise.all(Array.from({ length: Math.min(n, total) }, lane));
 }
 
 /** Records per 16 KiB producer batch for a record size (the Kafka record overhead is ~8-12 B). */
-export function perBatch(size) { return Math.max(1, Math.floor(16384 / (size + 12))); }
+export function perBatch(size) {
+  return Math.max(1, Math.floor(16384 / (size + 12)));
+}
 
 /**
  * The batches a producing client sends: each partition's share of `count` cut into runs of at
@@ -28,10 +32,16 @@ export function batchPlan(count, partitions, per) {
   const plan = [];
   for (let p = 0; p < partitions; p++) {
     let left = share(count, partitions, p);
-    for (let k = 0; left > 0; k++) { const n = Math.min(per, left); plan.push({ p, n, k }); left -= n; }
+    for (let k = 0; left > 0; k++) {
+      const n = Math.min(per, left);
+      plan.push({ p, n, k });
+      left -= n;
+    }
   }
   return plan.sort((a, b) => a.k - b.k || a.p - b.p);
 }
 
 /** Splits `count` records over `partitions`: records of partition p. */
-export function share(count, partitions, p) { return Math.floor(count / partitions) + (p < count % partitions ? 1 : 0); }
+export function share(count, partitions, p) {
+  return Math.floor(count / partitions) + (p < count % partitions ? 1 : 0);
+}

@@ -41,7 +41,11 @@ function rawClient(getPort) {
       c.subscribe(ackSubject, (data) => {
         if (data.includes('"error"')) failed ??= new Error(`publish: ${data}`);
         acked++;
-        if (wake && (count - acked === 0 || sent - acked <= WINDOW - CHUNK)) { const w = wake; wake = null; w(); }
+        if (wake && (count - acked === 0 || sent - acked <= WINDOW - CHUNK)) {
+          const w = wake;
+          wake = null;
+          w();
+        }
       });
       // One pre-encoded chunk of CHUNK publishes per stream, written again and again.
       const enc = (p, n) => {
@@ -55,7 +59,12 @@ function rawClient(getPort) {
       const t0 = performance.now();
       while (sent < count) {
         if (failed) throw failed;
-        if (sent - acked > WINDOW - CHUNK) { await new Promise((r) => { wake = r; }); continue; }
+        if (sent - acked > WINDOW - CHUNK) {
+          await new Promise((r) => {
+            wake = r;
+          });
+          continue;
+        }
         while (left[p] === 0) p = (p + 1) % partitions;
         const n = Math.min(CHUNK, left[p]);
         c.socket.write(n === CHUNK ? full[p] : enc(p, n));
@@ -63,7 +72,12 @@ function rawClient(getPort) {
         sent += n;
         p = (p + 1) % partitions;
       }
-      while (acked < count) { if (failed) throw failed; await new Promise((r) => { wake = r; }); }
+      while (acked < count) {
+        if (failed) throw failed;
+        await new Promise((r) => {
+          wake = r;
+        });
+      }
       const ms = performance.now() - t0;
       if (failed) throw failed;
       c.close();
@@ -73,30 +87,38 @@ function rawClient(getPort) {
       const c = await NatsClient.connect('127.0.0.1', getPort());
       const t0 = performance.now();
       let got = 0;
-      await Promise.all(Array.from({ length: partitions }, async (_, p) => {
-        const stream = streamName(topic, p);
-        await c.jsApi(`$JS.API.CONSUMER.DURABLE.CREATE.${stream}.reader`, { stream_name: stream, config: { durable_name: 'reader', ack_policy: 'none', deliver_policy: 'all', max_waiting: 512 } });
-        const want = share(count, partitions, p);
-        const inbox = `${c.inbox}.pull${p}`;
-        let mine = 0;
-        let requested = 0;
-        await new Promise((resolve, reject) => {
-          const pull = () => {
-            const n = Math.min(PULL, want - requested);
-            if (n <= 0) return;
-            requested += n;
-            c.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.reader`, JSON.stringify({ batch: n }), inbox);
-          };
-          c.subscribe(inbox, (_data, _s, _r, headers) => {
-            if (headers) { if (!/^NATS\/1\.0 (100|408|409)/.test(headers)) reject(new Error(`pull: ${headers.split('\r\n')[0]}`)); return; }
-            mine++;
-            if (mine % PULL === 0) pull();
-            if (mine === want) resolve();
+      await Promise.all(
+        Array.from({ length: partitions }, async (_, p) => {
+          const stream = streamName(topic, p);
+          await c.jsApi(`$JS.API.CONSUMER.DURABLE.CREATE.${stream}.reader`, {
+            stream_name: stream,
+            config: { durable_name: 'reader', ack_policy: 'none', deliver_policy: 'all', max_waiting: 512 },
           });
-          for (let i = 0; i < pullsFor(partitions); i++) pull();
-        });
-        got += mine;
-      }));
+          const want = share(count, partitions, p);
+          const inbox = `${c.inbox}.pull${p}`;
+          let mine = 0;
+          let requested = 0;
+          await new Promise((resolve, reject) => {
+            const pull = () => {
+              const n = Math.min(PULL, want - requested);
+              if (n <= 0) return;
+              requested += n;
+              c.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.reader`, JSON.stringify({ batch: n }), inbox);
+            };
+            c.subscribe(inbox, (_data, _s, _r, headers) => {
+              if (headers) {
+                if (!/^NATS\/1\.0 (100|408|409)/.test(headers)) reject(new Error(`pull: ${headers.split('\r\n')[0]}`));
+                return;
+              }
+              mine++;
+              if (mine % PULL === 0) pull();
+              if (mine === want) resolve();
+            });
+            for (let i = 0; i < pullsFor(partitions); i++) pull();
+          });
+          got += mine;
+        }),
+      );
       const ms = performance.now() - t0;
       c.close();
       return { ms, records: got };
@@ -107,7 +129,13 @@ function rawClient(getPort) {
       const subject = streamName(topic, 0);
       const value = Buffer.alloc(size, 120);
       // Each publish has its own reply subject so that each ack resolves its own promise.
-      return { send: () => c.request(subject, value).then((d) => { if (d.includes('"error"')) throw new Error(`publish: ${d}`); }), close: () => c.close() };
+      return {
+        send: () =>
+          c.request(subject, value).then((d) => {
+            if (d.includes('"error"')) throw new Error(`publish: ${d}`);
+          }),
+        close: () => c.close(),
+      };
     },
     async e2eConsumer({ topic }, onRecords) {
       const c = await NatsClient.connect('127.0.0.1', getPort());
@@ -125,13 +153,27 @@ function rawClient(getPort) {
         let due = BATCH;
         let done = false;
         let replaced = false;
-        const replace = () => { if (!replaced) { replaced = true; if (!stopped) pull(); } };
+        const replace = () => {
+          if (!replaced) {
+            replaced = true;
+            if (!stopped) pull();
+          }
+        };
         // Replaced by our own clock too, in case the server's expiry status is late or never comes;
         // the subscription stays until the pull is filled or ended, so nothing delivered is lost.
         const timer = setTimeout(replace, 700);
-        const finish = () => { if (done) return; done = true; clearTimeout(timer); c.unsubscribe(sid); replace(); };
+        const finish = () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          c.unsubscribe(sid);
+          replace();
+        };
         const sid = c.subscribe(reply, (_d, _s, _r, headers) => {
-          if (headers) { if (!/^NATS\/1\.0 100/.test(headers)) finish(); return; }
+          if (headers) {
+            if (!/^NATS\/1\.0 100/.test(headers)) finish();
+            return;
+          }
           onRecords(1);
           if (--due === 0) finish();
         });
@@ -139,7 +181,12 @@ function rawClient(getPort) {
       };
       pull();
       pull();
-      return { async stop() { stopped = true; c.close(); } };
+      return {
+        async stop() {
+          stopped = true;
+          c.close();
+        },
+      };
     },
   };
 }
@@ -183,16 +230,20 @@ async function natsJsClient(getPort) {
       const js = nc.jetstream();
       const t0 = performance.now();
       let got = 0;
-      await Promise.all(Array.from({ length: partitions }, async (_, p) => {
-        const stream = streamName(topic, p);
-        await jsm.consumers.add(stream, { durable_name: 'reader', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-        const consumer = await js.consumers.get(stream, 'reader');
-        const want = share(count, partitions, p);
-        const iter = await consumer.consume({ max_messages: PULL });
-        let mine = 0;
-        for await (const _m of iter) { if (++mine >= want) break; }
-        got += mine;
-      }));
+      await Promise.all(
+        Array.from({ length: partitions }, async (_, p) => {
+          const stream = streamName(topic, p);
+          await jsm.consumers.add(stream, { durable_name: 'reader', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+          const consumer = await js.consumers.get(stream, 'reader');
+          const want = share(count, partitions, p);
+          const iter = await consumer.consume({ max_messages: PULL });
+          let mine = 0;
+          for await (const _m of iter) {
+            if (++mine >= want) break;
+          }
+          got += mine;
+        }),
+      );
       const ms = performance.now() - t0;
       await nc.close();
       return { ms, records: got };
@@ -212,8 +263,16 @@ async function natsJsClient(getPort) {
       await jsm.consumers.add(stream, { durable_name: 'tail', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
       const consumer = await nc.jetstream().consumers.get(stream, 'tail');
       const iter = await consumer.consume({ max_messages: 1000, expires: 1000 });
-      const done = (async () => { for await (const _m of iter) onRecords(1); })().catch(() => {});
-      return { async stop() { iter.stop(); await done; await nc.close(); } };
+      const done = (async () => {
+        for await (const _m of iter) onRecords(1);
+      })().catch(() => {});
+      return {
+        async stop() {
+          iter.stop();
+          await done;
+          await nc.close();
+        },
+      };
     },
   };
 }
@@ -235,6 +294,10 @@ export function natsSystem({ usualClient = true } = {}) {
       const v = /Version:\s+([\d.]+)/.exec(proc.output()) ?? /nats-server: v?([\d.]+)/.exec(spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '');
       return { pid: proc.pid, version: v ? v[1] : '' };
     },
-    async stop() { await proc?.stop(); proc = undefined; rmSync(dir, { recursive: true, force: true }); },
+    async stop() {
+      await proc?.stop();
+      proc = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

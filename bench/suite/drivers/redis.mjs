@@ -11,7 +11,9 @@ const PIPELINE = 1000; // XADD commands per socket write
 const WINDOW = RECORDS_IN_FLIGHT / PIPELINE; // pipelines in flight
 const RANGE = 1000; // entries per XRANGE
 
-function rate0() { return performance.now(); }
+function rate0() {
+  return performance.now();
+}
 
 /** Exclusive start for XRANGE after `id` ("ms-seq"). */
 const after = (id) => `(${id}`;
@@ -48,18 +50,20 @@ function rawClient(getPort) {
       const t0 = rate0();
       let got = 0;
       // One reader loop per stream, all pipelined on the one connection.
-      await Promise.all(Array.from({ length: partitions }, async (_, p) => {
-        let start = '-';
-        const want = share(count, partitions, p);
-        let mine = 0;
-        while (mine < want) {
-          const r = await c.call('XRANGE', `${topic}:${p}`, start, '+', 'COUNT', RANGE);
-          if (!r.length) throw new Error(`XRANGE ${topic}:${p} ended at ${mine}/${want}`);
-          mine += r.length;
-          start = after(r[r.length - 1][0].toString('latin1'));
-        }
-        got += mine;
-      }));
+      await Promise.all(
+        Array.from({ length: partitions }, async (_, p) => {
+          let start = '-';
+          const want = share(count, partitions, p);
+          let mine = 0;
+          while (mine < want) {
+            const r = await c.call('XRANGE', `${topic}:${p}`, start, '+', 'COUNT', RANGE);
+            if (!r.length) throw new Error(`XRANGE ${topic}:${p} ended at ${mine}/${want}`);
+            mine += r.length;
+            start = after(r[r.length - 1][0].toString('latin1'));
+          }
+          got += mine;
+        }),
+      );
       const ms = rate0() - t0;
       c.close();
       return { ms, records: got };
@@ -82,15 +86,27 @@ function rawClient(getPort) {
           last = entries[entries.length - 1][0].toString('latin1');
           onRecords(entries.length);
         }
-      })().catch((e) => { if (!stopped) throw e; });
-      return { async stop() { stopped = true; await done; c.close(); } };
+      })().catch((e) => {
+        if (!stopped) throw e;
+      });
+      return {
+        async stop() {
+          stopped = true;
+          await done;
+          c.close();
+        },
+      };
     },
   };
 }
 
 async function ioredisClient(getPort) {
   const { default: Redis } = await import('ioredis');
-  const open = async () => { const r = new Redis({ host: '127.0.0.1', port: getPort(), lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: 0 }); await r.connect(); return r; };
+  const open = async () => {
+    const r = new Redis({ host: '127.0.0.1', port: getPort(), lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: 0 });
+    await r.connect();
+    return r;
+  };
   return {
     key: 'ioredis',
     client: 'ioredis',
@@ -118,18 +134,20 @@ async function ioredisClient(getPort) {
       const r = await open();
       const t0 = rate0();
       let got = 0;
-      await Promise.all(Array.from({ length: partitions }, async (_, p) => {
-        let start = '-';
-        const want = share(count, partitions, p);
-        let mine = 0;
-        while (mine < want) {
-          const res = await r.xrangeBuffer(`${topic}:${p}`, start, '+', 'COUNT', RANGE);
-          if (!res.length) throw new Error(`XRANGE ${topic}:${p} ended at ${mine}/${want}`);
-          mine += res.length;
-          start = after(res[res.length - 1][0].toString('latin1'));
-        }
-        got += mine;
-      }));
+      await Promise.all(
+        Array.from({ length: partitions }, async (_, p) => {
+          let start = '-';
+          const want = share(count, partitions, p);
+          let mine = 0;
+          while (mine < want) {
+            const res = await r.xrangeBuffer(`${topic}:${p}`, start, '+', 'COUNT', RANGE);
+            if (!res.length) throw new Error(`XRANGE ${topic}:${p} ended at ${mine}/${want}`);
+            mine += res.length;
+            start = after(res[res.length - 1][0].toString('latin1'));
+          }
+          got += mine;
+        }),
+      );
       const ms = rate0() - t0;
       r.disconnect();
       return { ms, records: got };
@@ -152,8 +170,16 @@ async function ioredisClient(getPort) {
           last = entries[entries.length - 1][0].toString('latin1');
           onRecords(entries.length);
         }
-      })().catch((e) => { if (!stopped) throw e; });
-      return { async stop() { stopped = true; await done; r.disconnect(); } };
+      })().catch((e) => {
+        if (!stopped) throw e;
+      });
+      return {
+        async stop() {
+          stopped = true;
+          await done;
+          r.disconnect();
+        },
+      };
     },
   };
 }
@@ -171,11 +197,19 @@ export function redisSystem({ usualClient = true } = {}) {
       if (usualClient && clients.length === 1) clients.push(await ioredisClient(getPort));
       dir = mkdtempSync(join(tmpdir(), 'brook-redis-'));
       port = await freePort();
-      proc = await startProcess(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'no'], { ready: /Ready to accept connections/, name: 'redis-server' });
+      proc = await startProcess(
+        bin,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'no'],
+        { ready: /Ready to accept connections/, name: 'redis-server' },
+      );
       const v = /Redis version=([\d.]+)/.exec(proc.output()) ?? /v=([\d.]+)/.exec(proc.output());
       return { pid: proc.pid, version: v ? v[1] : '' };
     },
-    async stop() { await proc?.stop(); proc = undefined; rmSync(dir, { recursive: true, force: true }); },
+    async stop() {
+      await proc?.stop();
+      proc = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   return sys;
 }

@@ -40,7 +40,10 @@ export function renderSvg({ title, metrics, columns, summary }) {
       const s = summary.get(c)?.get(m.key);
       const y = y0 + 34 + i * (barH + 4);
       const color = COLORS[i % COLORS.length];
-      if (!s) { out.push(`<text x="${x0 + labelW}" y="${y + 11}" fill="#999">not measured</text>`); return; }
+      if (!s) {
+        out.push(`<text x="${x0 + labelW}" y="${y + 11}" fill="#999">not measured</text>`);
+        return;
+      }
       const bw = (s.median / max) * w;
       out.push(`<rect x="${x0 + labelW}" y="${y}" width="${bw.toFixed(1)}" height="${barH}" fill="${color}"/>`);
       const a = x0 + labelW + (s.min / max) * w;

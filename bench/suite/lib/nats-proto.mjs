@@ -8,7 +8,10 @@ export class NatsClient {
   static async connect(host, port) {
     const socket = connect({ host, port });
     socket.setNoDelay(true);
-    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
     const c = new NatsClient(socket);
     socket.write(`CONNECT ${JSON.stringify({ verbose: false, pedantic: false, headers: true, no_responders: true, protocol: 1, name: 'brook-bench' })}\r\n`);
     await c.ping();
@@ -28,12 +31,21 @@ export class NatsClient {
     this.inboxSid = 0;
     this.error = null;
     socket.on('data', (c) => this.onData(c));
-    const fail = (e) => { this.error = e; for (const p of this.pongs) p.reject(e); this.pongs = []; for (const r of this.requests.values()) r.reject(e); this.requests.clear(); };
+    const fail = (e) => {
+      this.error = e;
+      for (const p of this.pongs) p.reject(e);
+      this.pongs = [];
+      for (const r of this.requests.values()) r.reject(e);
+      this.requests.clear();
+    };
     socket.on('error', fail);
     socket.on('close', () => fail(new Error('connection closed')));
   }
 
-  ping() { this.socket.write('PING\r\n'); return new Promise((resolve, reject) => this.pongs.push({ resolve, reject })); }
+  ping() {
+    this.socket.write('PING\r\n');
+    return new Promise((resolve, reject) => this.pongs.push({ resolve, reject }));
+  }
 
   /** handler(payload, subject, reply, headers|null) */
   subscribe(subject, handler) {
@@ -43,7 +55,10 @@ export class NatsClient {
     return sid;
   }
 
-  unsubscribe(sid) { this.subs.delete(sid); this.socket.write(`UNSUB ${sid}\r\n`); }
+  unsubscribe(sid) {
+    this.subs.delete(sid);
+    this.socket.write(`UNSUB ${sid}\r\n`);
+  }
 
   publish(subject, payload, reply) {
     const p = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -66,7 +81,10 @@ export class NatsClient {
     const id = this.nextReq++;
     this.publish(subject, payload, `${this.inbox}.${id}`);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.requests.delete(id); reject(new Error(`request ${subject} timed out`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        reject(new Error(`request ${subject} timed out`));
+      }, timeoutMs);
       this.requests.set(id, { resolve, reject, timer });
     });
   }
@@ -85,7 +103,8 @@ export class NatsClient {
       const eol = buf.indexOf(CRLF, p);
       if (eol < 0) break;
       const c0 = buf[p];
-      if (c0 === 77 || c0 === 72) { // MSG / HMSG
+      if (c0 === 77 || c0 === 72) {
+        // MSG / HMSG
         const args = buf.toString('latin1', p, eol).split(' ');
         const h = c0 === 72;
         const total = Number(args[args.length - 1]);
@@ -105,7 +124,11 @@ export class NatsClient {
         p = eol + 2;
         if (line === 'PING') this.socket.write('PONG\r\n');
         else if (line === 'PONG') this.pongs.shift()?.resolve();
-        else if (line.startsWith('-ERR')) { const e = new Error(`nats: ${line}`); this.error = e; for (const q of this.pongs) q.reject(e); }
+        else if (line.startsWith('-ERR')) {
+          const e = new Error(`nats: ${line}`);
+          this.error = e;
+          for (const q of this.pongs) q.reject(e);
+        }
         // INFO and +OK are ignored
       }
     }
@@ -113,7 +136,9 @@ export class NatsClient {
     this.pos = p;
   }
 
-  close() { this.socket.destroy(); }
+  close() {
+    this.socket.destroy();
+  }
 }
 
 const CRLF = Buffer.from('\r\n');

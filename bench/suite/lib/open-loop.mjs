@@ -27,15 +27,23 @@ export async function openLoop({ rate, durationMs, send, warmupMs = 0 }) {
         while (next < total && t0 + next * interval <= now) {
           const i = next++;
           const scheduled = t0 + i * interval;
-          send(i, scheduled).then(() => {
-            lat[i] = performance.now() - scheduled;
-            if (++done === total) resolve();
-          }, (e) => { failed = e; reject(e); });
+          send(i, scheduled).then(
+            () => {
+              lat[i] = performance.now() - scheduled;
+              if (++done === total) resolve();
+            },
+            (e) => {
+              failed = e;
+              reject(e);
+            },
+          );
         }
       };
       ticker = startTicker(tick);
     });
-  } finally { await ticker?.stop(); }
+  } finally {
+    await ticker?.stop();
+  }
   const elapsed = performance.now() - t0;
   const measured = lat.subarray(warm);
   return { ...percentiles(measured), count: measured.length, achievedRate: total / (elapsed / 1000) };
@@ -53,7 +61,9 @@ export async function endToEnd({ rate, durationMs, send, startConsumer, warmupMs
   const interval = 1000 / rate;
   let received = 0;
   let resolveAll;
-  const all = new Promise((r) => { resolveAll = r; });
+  const all = new Promise((r) => {
+    resolveAll = r;
+  });
   let t0 = 0;
   const consumer = await startConsumer((n) => {
     const now = performance.now();
@@ -71,14 +81,22 @@ export async function endToEnd({ rate, durationMs, send, startConsumer, warmupMs
         const now = performance.now();
         while (next < total && t0 + next * interval <= now) {
           const i = next++;
-          send(i, t0 + i * interval).catch((e) => { failed = e; });
+          send(i, t0 + i * interval).catch((e) => {
+            failed = e;
+          });
         }
         if (next >= total) resolve();
       };
       ticker = startTicker(tick);
     });
-  } finally { await ticker?.stop(); }
+  } finally {
+    await ticker?.stop();
+  }
   const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error(`end-to-end: only ${received}/${total} records consumed`)), 30_000));
-  try { await Promise.race([all, timeout]); } finally { await consumer.stop(); }
+  try {
+    await Promise.race([all, timeout]);
+  } finally {
+    await consumer.stop();
+  }
   return { ...percentiles(lat.subarray(warm)), count: total - warm };
 }

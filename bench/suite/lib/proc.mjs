@@ -7,7 +7,10 @@ export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
 }
 
@@ -32,12 +35,21 @@ export async function startProcess(cmd, args, { ready, timeoutMs = 20_000, env, 
     const timer = setTimeout(() => reject(new Error(`${name} not ready within ${timeoutMs} ms: ${out.slice(-2000)}`)), timeoutMs);
     const onData = (c) => {
       if (out.length < 100_000) out += c;
-      if (ready.test(out)) { clearTimeout(timer); resolve(); }
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    exited.then(({ code, sig }) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? sig}) before ready: ${out.slice(-2000)}`)); });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    exited.then(({ code, sig }) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? sig}) before ready: ${out.slice(-2000)}`));
+    });
   });
   return {
     pid: child.pid,
@@ -45,7 +57,13 @@ export async function startProcess(cmd, args, { ready, timeoutMs = 20_000, env, 
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       process.kill(child.pid, 'SIGTERM');
-      const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* already exited */ } }, 10_000);
+      const t = setTimeout(() => {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* already exited */
+        }
+      }, 10_000);
       await exited;
       clearTimeout(t);
     },

@@ -21,5 +21,11 @@ export function startTicker(onTick, periodMs = 0.2) {
   const w = new Worker(src, { eval: true, workerData: { periodMs } });
   w.on('message', onTick);
   w.unref();
-  return { stop: () => new Promise((r) => { w.once('exit', r); w.postMessage('stop'); }) };
+  return {
+    stop: () =>
+      new Promise((r) => {
+        w.once('exit', r);
+        w.postMessage('stop');
+      }),
+  };
 }

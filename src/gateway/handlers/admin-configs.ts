@@ -9,8 +9,14 @@ import type { ControllerError } from '../../cluster/controller.js';
 import type { MetadataImage } from '../../cluster/metadata-image.js';
 import type { ConfigResourceType } from '../../cluster/metadata-records.js';
 import {
-  ConfigSource, ConfigType, topicConfigByBrokerName, topicConfigByName, topicConfigDefs,
-  validateBrokerConfig, validateTopicConfig, type TopicConfigDef,
+  ConfigSource,
+  ConfigType,
+  topicConfigByBrokerName,
+  topicConfigByName,
+  topicConfigDefs,
+  validateBrokerConfig,
+  validateTopicConfig,
+  type TopicConfigDef,
 } from '../../cluster/topic-configs.js';
 import type { NodeConfig } from '../../config.js';
 import { errorCode, type KafkaErrorName } from '../../protocol/errors.js';
@@ -101,14 +107,19 @@ export function topicConfigEntries(ctx: RequestContext, overrides: ReadonlyMap<s
 /** Settings fixed at start that Kafka also reports, read-only, for a broker. */
 function staticBrokerSettings(config: NodeConfig): { name: string; value: string; type: number; doc: string }[] {
   return [
-    { name: 'node.id', value: String(config.nodeId), type: ConfigType.INT, doc: 'this node\'s id in the cluster' },
-    { name: 'broker.id', value: String(config.nodeId), type: ConfigType.INT, doc: 'this node\'s id in the cluster (the older name)' },
+    { name: 'node.id', value: String(config.nodeId), type: ConfigType.INT, doc: "this node's id in the cluster" },
+    { name: 'broker.id', value: String(config.nodeId), type: ConfigType.INT, doc: "this node's id in the cluster (the older name)" },
     { name: 'num.partitions', value: String(config.numPartitions), type: ConfigType.INT, doc: 'partitions of a topic created without a count' },
     { name: 'default.replication.factor', value: String(config.defaultReplicationFactor), type: ConfigType.SHORT, doc: 'replicas of a topic created without a replication factor' },
     { name: 'auto.create.topics.enable', value: String(config.autoCreateTopics), type: ConfigType.BOOLEAN, doc: 'whether Metadata requests create unknown topics' },
     { name: 'offsets.topic.num.partitions', value: String(config.offsetsTopicPartitions), type: ConfigType.INT, doc: 'partitions of the __consumer_offsets topic' },
-    { name: 'log.dirs', value: config.dataDir, type: ConfigType.LIST, doc: 'the directory holding this node\'s partition logs and metadata' },
-    { name: 'log.retention.check.interval.ms', value: String(config.logRetentionCheckIntervalMs), type: ConfigType.LONG, doc: 'how often each partition checks retention.ms and retention.bytes' },
+    { name: 'log.dirs', value: config.dataDir, type: ConfigType.LIST, doc: "the directory holding this node's partition logs and metadata" },
+    {
+      name: 'log.retention.check.interval.ms',
+      value: String(config.logRetentionCheckIntervalMs),
+      type: ConfigType.LONG,
+      doc: 'how often each partition checks retention.ms and retention.bytes',
+    },
   ];
 }
 
@@ -116,8 +127,7 @@ function brokerConfigEntries(ctx: RequestContext, opts: EntryOptions): ConfigEnt
   const { image } = ctx.broker.controller;
   const { config } = ctx.broker;
   const dynamic = topicConfigDefs.map((def) => entryOf(def.brokerName, brokerChain(def, image, config.nodeId), def.type, def.doc, false, opts));
-  const fixed = staticBrokerSettings(config).map((s) =>
-    entryOf(s.name, [{ name: s.name, value: s.value, source: ConfigSource.STATIC_BROKER_CONFIG }], s.type, s.doc, true, opts));
+  const fixed = staticBrokerSettings(config).map((s) => entryOf(s.name, [{ name: s.name, value: s.value, source: ConfigSource.STATIC_BROKER_CONFIG }], s.type, s.doc, true, opts));
   return [...dynamic, ...fixed];
 }
 
@@ -143,10 +153,18 @@ function clusterDefaultEntries(ctx: RequestContext, opts: EntryOptions): ConfigE
 
 function describeResource(ctx: RequestContext, r: DescribeConfigsRequest.DescribeConfigsResource, opts: EntryOptions): ResourceResult {
   const result = (configs: ConfigEntry[]): ResourceResult => ({
-    errorCode: 0, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName, configs: filterKeys(configs, r.configurationKeys),
+    errorCode: 0,
+    errorMessage: null,
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+    configs: filterKeys(configs, r.configurationKeys),
   });
   const failed = (f: Failure): ResourceResult => ({
-    errorCode: errorCode(f.error), errorMessage: f.message, resourceType: r.resourceType, resourceName: r.resourceName, configs: [],
+    errorCode: errorCode(f.error),
+    errorMessage: f.message,
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+    configs: [],
   });
   const type = resourceTypeOf(r.resourceType);
   if (type === 'topic') {
@@ -281,11 +299,7 @@ async function alterLogged(
 }
 
 /** Turns SET/DELETE/APPEND/SUBTRACT operations into the values the controller sets (null deletes). */
-function incrementalChanges(
-  ctx: RequestContext,
-  type: ConfigResourceType,
-  r: IncrementalAlterConfigsRequest.AlterConfigsResource,
-): Change[] | Failure {
+function incrementalChanges(ctx: RequestContext, type: ConfigResourceType, r: IncrementalAlterConfigsRequest.AlterConfigsResource): Change[] | Failure {
   const changes: Change[] = [];
   for (const c of r.configs) {
     const change = incrementalChange(ctx, type, r.resourceName, c);
@@ -295,12 +309,7 @@ function incrementalChanges(
   return changes;
 }
 
-function incrementalChange(
-  ctx: RequestContext,
-  type: ConfigResourceType,
-  resourceName: string,
-  c: IncrementalAlterConfigsRequest.AlterableConfig,
-): Change | Failure {
+function incrementalChange(ctx: RequestContext, type: ConfigResourceType, resourceName: string, c: IncrementalAlterConfigsRequest.AlterableConfig): Change | Failure {
   if (c.configOperation === OP_DELETE) return { name: c.name, value: null };
   if (c.configOperation < OP_SET || c.configOperation > OP_SUBTRACT) {
     return { error: 'INVALID_REQUEST', message: `unknown config operation ${c.configOperation} for ${c.name}; expected 0 SET, 1 DELETE, 2 APPEND or 3 SUBTRACT` };
@@ -329,5 +338,8 @@ function currentValue(ctx: RequestContext, type: ConfigResourceType, resourceNam
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }

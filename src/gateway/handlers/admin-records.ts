@@ -15,10 +15,12 @@ type PartitionResult = DeleteRecordsResponseInput.DeleteRecordsPartitionResult;
 
 export const deleteRecords = handler(21, 0, 2, async (ctx, req) => ({
   throttleTimeMs: 0,
-  topics: await Promise.all(req.topics.map(async (t) => ({
-    name: t.name,
-    partitions: await Promise.all(t.partitions.map((p) => deleteBefore(ctx, t.name, p.partitionIndex, p.offset, req.timeoutMs))),
-  }))),
+  topics: await Promise.all(
+    req.topics.map(async (t) => ({
+      name: t.name,
+      partitions: await Promise.all(t.partitions.map((p) => deleteBefore(ctx, t.name, p.partitionIndex, p.offset, req.timeoutMs))),
+    })),
+  ),
 }));
 
 async function deleteBefore(ctx: RequestContext, topic: string, partition: number, offset: number, timeoutMs: number): Promise<PartitionResult> {

@@ -31,9 +31,7 @@ export const createTopics = handler(19, 2, 7, async (ctx, req) => {
   const twice = duplicateNames(req.topics.map((t) => t.name));
   const topics: CreatableTopicResult[] = [];
   for (const t of req.topics) {
-    topics.push(twice.has(t.name)
-      ? createFailed(t.name, 'INVALID_REQUEST', `topic '${t.name}' appears more than once in the request`)
-      : await createOne(ctx, t, req.validateOnly));
+    topics.push(twice.has(t.name) ? createFailed(t.name, 'INVALID_REQUEST', `topic '${t.name}' appears more than once in the request`) : await createOne(ctx, t, req.validateOnly));
   }
   return { throttleTimeMs: 0, topics };
 });
@@ -44,7 +42,11 @@ function createFailed(name: string, error: string, message: string): CreatableTo
 
 async function createOne(ctx: RequestContext, t: CreateTopicsRequest.CreatableTopic, validateOnly: boolean): Promise<CreatableTopicResult> {
   const wanted: NewTopic = {
-    name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs: t.configs,
+    name: t.name,
+    numPartitions: t.numPartitions,
+    replicationFactor: t.replicationFactor,
+    assignments: t.assignments,
+    configs: t.configs,
   };
   const created = await ctx.broker.controller.createTopic(wanted, validateOnly);
   if ('error' in created) return createFailed(t.name, created.error, created.message);
@@ -59,7 +61,11 @@ async function createOne(ctx: RequestContext, t: CreateTopicsRequest.CreatableTo
     errorMessage: null,
     ...shape,
     configs: topicConfigEntries(ctx, overrides, { synonyms: false, documentation: false }).map((c) => ({
-      name: c.name, value: c.value, readOnly: c.readOnly, configSource: c.configSource, isSensitive: c.isSensitive,
+      name: c.name,
+      value: c.value,
+      readOnly: c.readOnly,
+      configSource: c.configSource,
+      isSensitive: c.isSensitive,
     })),
   };
 }
@@ -86,9 +92,7 @@ function requestedConfigs(t: CreateTopicsRequest.CreatableTopic): Map<string, st
 
 export const deleteTopics = handler(20, 1, 6, async (ctx, req) => {
   // v6 names each topic by name or by id; earlier versions send names only.
-  const wanted: DeleteTopicsRequest.DeleteTopicState[] = ctx.header.apiVersion >= 6
-    ? req.topics
-    : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+  const wanted: DeleteTopicsRequest.DeleteTopicState[] = ctx.header.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
   const responses: DeletableTopicResult[] = [];
   for (const w of wanted) responses.push(await deleteOne(ctx, w));
   return { throttleTimeMs: 0, responses };
@@ -118,9 +122,11 @@ export const createPartitions = handler(37, 0, 3, async (ctx, req) => {
   const twice = duplicateNames(req.topics.map((t) => t.name));
   const results: CreatePartitionsResult[] = [];
   for (const t of req.topics) {
-    results.push(twice.has(t.name)
-      ? { name: t.name, errorCode: errorCode('INVALID_REQUEST'), errorMessage: `topic '${t.name}' appears more than once in the request` }
-      : await growOne(ctx, t, req.validateOnly));
+    results.push(
+      twice.has(t.name)
+        ? { name: t.name, errorCode: errorCode('INVALID_REQUEST'), errorMessage: `topic '${t.name}' appears more than once in the request` }
+        : await growOne(ctx, t, req.validateOnly),
+    );
   }
   return { throttleTimeMs: 0, results };
 });

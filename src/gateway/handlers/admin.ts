@@ -12,6 +12,4 @@ export { alterConfigs, describeConfigs, incrementalAlterConfigs } from './admin-
 export { deleteRecords } from './admin-records.js';
 export { createPartitions, createTopics, deleteTopics } from './admin-topics.js';
 
-export const adminHandlers = [
-  createTopics, deleteTopics, createPartitions, deleteRecords, describeConfigs, alterConfigs, incrementalAlterConfigs,
-] as HandlerEntry[];
+export const adminHandlers = [createTopics, deleteTopics, createPartitions, deleteRecords, describeConfigs, alterConfigs, incrementalAlterConfigs] as HandlerEntry[];

@@ -37,7 +37,10 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     const hasError = results.some((r) => r.errorCode !== 0);
     const remaining = deadline - Date.now();
     if (ready >= req.minBytes || hasError || remaining <= 0) break;
-    await ctx.broker.partitions.waitForRecords(wanted.map((w) => w.route), remaining);
+    await ctx.broker.partitions.waitForRecords(
+      wanted.map((w) => w.route),
+      remaining,
+    );
     results = await readAll(ctx, wanted, maxBytes);
   }
   results.forEach((r, i) => {
@@ -99,13 +102,17 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
 /** Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). */
 async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number): Promise<PartitionData & { records: Buffer | null }> {
   const partitions = ctx.broker.partitions;
-  const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> = maxBytes > 0
-    ? await partitions.ask(w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes })
-    : await partitions.ask(w.route, { type: 'GetOffsets' });
+  const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> =
+    maxBytes > 0 ? await partitions.ask(w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes }) : await partitions.ask(w.route, { type: 'GetOffsets' });
   if (!r.ok) {
     return {
-      partitionIndex: w.req.partition, errorCode: r.code, highWatermark: -1, lastStableOffset: -1,
-      logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1,
+      partitionIndex: w.req.partition,
+      errorCode: r.code,
+      highWatermark: -1,
+      lastStableOffset: -1,
+      logStartOffset: -1,
+      abortedTransactions: null,
+      preferredReadReplica: -1,
       // Kafka sends an empty record set, not null, with an error; kafka-python and librdkafka rely on it.
       records: Buffer.alloc(0),
     };

@@ -21,7 +21,12 @@ export const findCoordinator = handler(10, 0, 6, (ctx, req) => {
 
 function coordinatorFor(ctx: RequestContext, key: string, keyType: number): FindCoordinatorResponseInput.Coordinator {
   const none = (name: 'COORDINATOR_NOT_AVAILABLE' | 'INVALID_REQUEST' | 'NOT_COORDINATOR', message: string) => ({
-    key, nodeId: -1, host: '', port: -1, errorCode: errorCode(name), errorMessage: message,
+    key,
+    nodeId: -1,
+    host: '',
+    port: -1,
+    errorCode: errorCode(name),
+    errorMessage: message,
   });
   if (keyType === KEY_TYPE_TRANSACTION) return none('COORDINATOR_NOT_AVAILABLE', 'transaction coordinators are not available yet');
   if (keyType !== KEY_TYPE_GROUP) return none('INVALID_REQUEST', `unknown coordinator key type ${keyType}`);

@@ -13,10 +13,15 @@ import { asBuffer } from './group-route.js';
 export const listGroups = handler(16, 0, 5, async (ctx, req) => {
   const v = ctx.header.apiVersion;
   const groups = ctx.broker.groups;
-  const answers = await Promise.all(groups.local().map((address) =>
-    groups.askAt(address, {
-      type: 'ListGroups', statesFilter: v >= 4 ? req.statesFilter : [], typesFilter: v >= 5 ? req.typesFilter : [],
-    })));
+  const answers = await Promise.all(
+    groups.local().map((address) =>
+      groups.askAt(address, {
+        type: 'ListGroups',
+        statesFilter: v >= 4 ? req.statesFilter : [],
+        typesFilter: v >= 5 ? req.typesFilter : [],
+      }),
+    ),
+  );
   const failed = answers.find((a) => !a.ok);
   const listed = answers.flatMap((a) => (a.ok ? a.value.groups : []));
   return {
@@ -48,13 +53,20 @@ export const describeGroups = handler(15, 0, 5, async (ctx, req) => {
   const { asks, unroutable } = byCoordinator(ctx, req.groups);
   const found = new Map<string, DescribeGroupsResponseInput.DescribedGroup>();
   const empty = (groupId: string, code: number): DescribeGroupsResponseInput.DescribedGroup => ({
-    errorCode: code, groupId, groupState: '', protocolType: '', protocolData: '', members: [],
+    errorCode: code,
+    groupId,
+    groupState: '',
+    protocolType: '',
+    protocolData: '',
+    members: [],
   });
-  await Promise.all([...asks.values()].map(async ({ address, ids }) => {
-    const r = await ctx.broker.groups.askAt(address, { type: 'DescribeGroups', groupIds: ids });
-    if (!r.ok) for (const id of ids) found.set(id, empty(id, r.code));
-    else for (const g of r.value.groups) found.set(g.groupId, described(g));
-  }));
+  await Promise.all(
+    [...asks.values()].map(async ({ address, ids }) => {
+      const r = await ctx.broker.groups.askAt(address, { type: 'DescribeGroups', groupIds: ids });
+      if (!r.ok) for (const id of ids) found.set(id, empty(id, r.code));
+      else for (const g of r.value.groups) found.set(g.groupId, described(g));
+    }),
+  );
   for (const [id, code] of unroutable) found.set(id, empty(id, code));
   return { throttleTimeMs: 0, groups: req.groups.map((id) => found.get(id) ?? empty(id, errorCode('COORDINATOR_NOT_AVAILABLE'))) };
 });
@@ -67,8 +79,12 @@ function described(g: DescribedGroup): DescribeGroupsResponseInput.DescribedGrou
     protocolType: g.protocolType,
     protocolData: g.protocolData,
     members: g.members.map((m) => ({
-      memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
-      memberMetadata: asBuffer(m.memberMetadata), memberAssignment: asBuffer(m.memberAssignment),
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberMetadata: asBuffer(m.memberMetadata),
+      memberAssignment: asBuffer(m.memberAssignment),
     })),
   };
 }
@@ -76,9 +92,11 @@ function described(g: DescribedGroup): DescribeGroupsResponseInput.DescribedGrou
 export const deleteGroups = handler(42, 0, 2, async (ctx, req) => {
   const { asks, unroutable } = byCoordinator(ctx, req.groupsNames);
   const results = new Map<string, number>(unroutable);
-  await Promise.all([...asks.values()].map(async ({ address, ids }) => {
-    const r = await ctx.broker.groups.askAt(address, { type: 'DeleteGroups', groupIds: ids });
-    ids.forEach((id, i) => results.set(id, r.ok ? r.value.errorCodes[i]! : r.code));
-  }));
+  await Promise.all(
+    [...asks.values()].map(async ({ address, ids }) => {
+      const r = await ctx.broker.groups.askAt(address, { type: 'DeleteGroups', groupIds: ids });
+      ids.forEach((id, i) => results.set(id, r.ok ? r.value.errorCodes[i]! : r.code));
+    }),
+  );
   return { throttleTimeMs: 0, results: req.groupsNames.map((groupId) => ({ groupId, errorCode: results.get(groupId)! })) };
 });

@@ -32,8 +32,7 @@ export const joinGroup = handler(11, 0, 9, async (ctx, req) => {
     supportSkippingAssignment: v >= 9,
     reason: req.reason,
   };
-  const waitMs = Math.min(Math.max(rebalanceTimeoutMs, 0), groupLimits.rebalanceTimeoutMsMax)
-    + ctx.broker.config.groupInitialRebalanceDelayMs + ASK_MARGIN_MS;
+  const waitMs = Math.min(Math.max(rebalanceTimeoutMs, 0), groupLimits.rebalanceTimeoutMsMax) + ctx.broker.config.groupInitialRebalanceDelayMs + ASK_MARGIN_MS;
   const r = await ctx.broker.groups.ask(req.groupId, msg, { timeoutMs: waitMs });
   if (!r.ok) {
     return { throttleTimeMs: 0, errorCode: r.code, generationId: -1, protocolType: null, protocolName: v >= 7 ? null : '', leader: '', memberId: req.memberId, members: [] };
@@ -48,7 +47,7 @@ function joinResponse(v: number, r: JoinGroupResult): JoinGroupResponseInput {
     generationId: r.generationId,
     protocolType: r.protocolType,
     // Before v7 the protocol name is not nullable: an error answer carries an empty name.
-    protocolName: v >= 7 ? r.protocolName : r.protocolName ?? '',
+    protocolName: v >= 7 ? r.protocolName : (r.protocolName ?? ''),
     leader: r.leader,
     skipAssignment: r.skipAssignment,
     memberId: r.memberId,
@@ -58,16 +57,20 @@ function joinResponse(v: number, r: JoinGroupResult): JoinGroupResponseInput {
 
 export const syncGroup = handler(14, 0, 5, async (ctx, req) => {
   const v = ctx.header.apiVersion;
-  const r = await ctx.broker.groups.ask(req.groupId, {
-    type: 'SyncGroup',
-    groupId: req.groupId,
-    generationId: req.generationId,
-    memberId: req.memberId,
-    groupInstanceId: v >= 3 ? req.groupInstanceId : null,
-    protocolType: v >= 5 ? req.protocolType : null,
-    protocolName: v >= 5 ? req.protocolName : null,
-    assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
-  }, { timeoutMs: groupLimits.rebalanceTimeoutMsMax + ASK_MARGIN_MS });
+  const r = await ctx.broker.groups.ask(
+    req.groupId,
+    {
+      type: 'SyncGroup',
+      groupId: req.groupId,
+      generationId: req.generationId,
+      memberId: req.memberId,
+      groupInstanceId: v >= 3 ? req.groupInstanceId : null,
+      protocolType: v >= 5 ? req.protocolType : null,
+      protocolName: v >= 5 ? req.protocolName : null,
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment })),
+    },
+    { timeoutMs: groupLimits.rebalanceTimeoutMsMax + ASK_MARGIN_MS },
+  );
   if (!r.ok) return { throttleTimeMs: 0, errorCode: r.code, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) };
   return {
     throttleTimeMs: 0,
@@ -91,9 +94,10 @@ export const heartbeat = handler(12, 0, 4, async (ctx, req) => {
 
 export const leaveGroup = handler(13, 0, 5, async (ctx, req) => {
   const v = ctx.header.apiVersion;
-  const members = v >= 3
-    ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))
-    : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
+  const members =
+    v >= 3
+      ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))
+      : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
   const r = await ctx.broker.groups.ask(req.groupId, { type: 'LeaveGroup', groupId: req.groupId, members });
   if (!r.ok) return { throttleTimeMs: 0, errorCode: r.code, members: [] };
   // Before v3 one member leaves and its error is the response's.

@@ -7,9 +7,7 @@
  * UNKNOWN_TOPIC_OR_PARTITION here, as Kafka's request handler does, before the coordinator.
  */
 import { groupLimits } from '../../../actors/group-coordinator/limits.js';
-import type {
-  CommitOffsets, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition,
-} from '../../../actors/group-coordinator/messages.js';
+import type { CommitOffsets, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition } from '../../../actors/group-coordinator/messages.js';
 import { errorCode } from '../../protocol/errors.js';
 import type { OffsetFetchResponseInput } from '../../protocol/messages/offset-fetch.js';
 import { handler, type RequestContext } from '../context.js';
@@ -35,8 +33,10 @@ export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
     topics: known.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p): OffsetCommitPartition => ({
-        partitionIndex: p.partitionIndex, committedOffset: p.committedOffset,
-        committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1, committedMetadata: p.committedMetadata,
+        partitionIndex: p.partitionIndex,
+        committedOffset: p.committedOffset,
+        committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+        committedMetadata: p.committedMetadata,
       })),
     })),
   };
@@ -74,14 +74,16 @@ async function fetchGroup(ctx: RequestContext, groupId: string, topics: FetchOff
 export const offsetFetch = handler(9, 0, 9, async (ctx, req): Promise<OffsetFetchResponseInput> => {
   const v = ctx.header.apiVersion;
   if (v >= 8) {
-    const groups = await Promise.all(req.groups.map(async (g) => {
-      const r = await fetchGroup(ctx, g.groupId, g.topics);
-      return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] })) };
-    }));
+    const groups = await Promise.all(
+      req.groups.map(async (g) => {
+        const r = await fetchGroup(ctx, g.groupId, g.topics);
+        return { groupId: g.groupId, errorCode: r.errorCode, topics: r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] })) };
+      }),
+    );
     return { throttleTimeMs: 0, groups };
   }
   // v0-1 have no "all topics" form; a null topic list starts at v2.
-  const r = await fetchGroup(ctx, req.groupId, v >= 2 ? req.topics : req.topics ?? []);
+  const r = await fetchGroup(ctx, req.groupId, v >= 2 ? req.topics : (req.topics ?? []));
   // Before v2 there is no top-level error: each partition carries it.
   const topics = v >= 2 && r.errorCode ? [] : r.topics.map((t) => ({ name: t.name, partitions: [...t.partitions] }));
   return { throttleTimeMs: 0, errorCode: r.errorCode, topics };

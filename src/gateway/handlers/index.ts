@@ -19,9 +19,25 @@ import { produce } from './produce.js';
 const apiVersions = apiVersionsHandler(() => supportedApiVersions());
 
 const entries: HandlerEntry[] = [
-  apiVersions, metadata, describeCluster, produce, fetch, listOffsets, initProducerId, ...adminHandlers,
-  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete,
-  listGroups, describeGroups, deleteGroups,
+  apiVersions,
+  metadata,
+  describeCluster,
+  produce,
+  fetch,
+  listOffsets,
+  initProducerId,
+  ...adminHandlers,
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  offsetCommit,
+  offsetFetch,
+  offsetDelete,
+  listGroups,
+  describeGroups,
+  deleteGroups,
 ] as HandlerEntry[];
 
 const table = new Map<number, HandlerEntry>(entries.map((e) => [e.apiKey, e]));

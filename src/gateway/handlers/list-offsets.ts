@@ -11,18 +11,15 @@ const MAX_TIMESTAMP = -3;
 
 export const listOffsets = handler(2, 1, 9, async (ctx, req) => ({
   throttleTimeMs: 0,
-  topics: await Promise.all(req.topics.map(async (t) => ({
-    name: t.name,
-    partitions: await Promise.all(t.partitions.map((p) => offsetOf(ctx, t.name, p.partitionIndex, p.timestamp))),
-  }))),
+  topics: await Promise.all(
+    req.topics.map(async (t) => ({
+      name: t.name,
+      partitions: await Promise.all(t.partitions.map((p) => offsetOf(ctx, t.name, p.partitionIndex, p.timestamp))),
+    })),
+  ),
 }));
 
-async function offsetOf(
-  ctx: RequestContext,
-  topic: string,
-  partition: number,
-  timestamp: number,
-): Promise<ListOffsetsResponseInput.ListOffsetsPartitionResponse> {
+async function offsetOf(ctx: RequestContext, topic: string, partition: number, timestamp: number): Promise<ListOffsetsResponseInput.ListOffsetsPartitionResponse> {
   const partitions = ctx.broker.partitions;
   const route = partitions.route(topic, partition);
   const offsets = await partitions.ask(route, { type: 'GetOffsets' });
@@ -30,9 +27,10 @@ async function offsetOf(
   const { leaderEpoch } = offsets.value;
   if (timestamp === LATEST) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: offsets.value.highWatermark, leaderEpoch };
   if (timestamp === EARLIEST) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: offsets.value.logStartOffset, leaderEpoch };
-  const found = timestamp === MAX_TIMESTAMP
-    ? await partitions.ask(route, { type: 'GetMaxTimestampOffset' })
-    : await partitions.ask(route, { type: 'GetOffsetForTimestamp', timestampMs: timestamp });
+  const found =
+    timestamp === MAX_TIMESTAMP
+      ? await partitions.ask(route, { type: 'GetMaxTimestampOffset' })
+      : await partitions.ask(route, { type: 'GetOffsetForTimestamp', timestampMs: timestamp });
   if (!found.ok) return { partitionIndex: partition, errorCode: found.code, timestamp: -1, offset: -1, leaderEpoch: -1 };
   if (found.value === null) return { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: -1 };
   return { partitionIndex: partition, errorCode: 0, timestamp: found.value.timestampMs, offset: found.value.offset, leaderEpoch };

@@ -13,11 +13,18 @@ export const produce = handler(0, 3, 11, async (ctx, req) => {
   // A frame of its own carrying one partition's batches is handed to the actor as it is.
   const single = req.topicData.length === 1 && req.topicData[0]!.partitionData.length === 1;
   const transferFrame = ctx.frameOwned && single;
-  const responses = await Promise.all(req.topicData.map(async (t) => ({
-    name: t.name,
-    partitionResponses: await Promise.all(t.partitionData.map((p) =>
-      acksValid ? appendPartition(ctx, t.name, p.index, p.records, req.timeoutMs, transferFrame) : partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`))),
-  })));
+  const responses = await Promise.all(
+    req.topicData.map(async (t) => ({
+      name: t.name,
+      partitionResponses: await Promise.all(
+        t.partitionData.map((p) =>
+          acksValid
+            ? appendPartition(ctx, t.name, p.index, p.records, req.timeoutMs, transferFrame)
+            : partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`),
+        ),
+      ),
+    })),
+  );
   if (req.acks === 0) return null;
   return { responses, throttleTimeMs: 0 };
 });
@@ -47,10 +54,14 @@ async function appendPartition(
     own = new Uint8Array(bytes);
     own.set(records);
   }
-  const r = await ctx.broker.partitions.ask(route, { type: 'Append', records: own }, {
-    transfer: [own.buffer as ArrayBuffer],
-    timeoutMs: Math.max(1, timeoutMs),
-  });
+  const r = await ctx.broker.partitions.ask(
+    route,
+    { type: 'Append', records: own },
+    {
+      transfer: [own.buffer as ArrayBuffer],
+      timeoutMs: Math.max(1, timeoutMs),
+    },
+  );
   if (!r.ok) return { index: partition, errorCode: r.code, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: r.message };
   if (!r.value.duplicate) ctx.broker.probe.produced(topic, r.value.lastOffset - r.value.baseOffset + 1, bytes);
   return {
