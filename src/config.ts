@@ -288,7 +288,7 @@ export function resolveConfig(sources: { file?: string; env?: NodeJS.ProcessEnv;
   const fileValues = sources.file ? readConfigFile(sources.file) : {};
   for (const s of settings) {
     const fromFile = fileValues[s.key] ?? fileValues[s.flag];
-    if (fromFile !== undefined) config[s.key] = parseOrThrow(s, String(fromFile), `config file ${sources.file} key '${s.flag}'`);
+    if (fromFile !== undefined) config[s.key] = parseOrThrow(s, typeof fromFile === 'string' ? fromFile : JSON.stringify(fromFile), `config file ${sources.file} key '${s.flag}'`);
     const fromEnv = sources.env?.[s.env];
     if (fromEnv !== undefined && fromEnv !== '') config[s.key] = parseOrThrow(s, fromEnv, `environment variable ${s.env}`);
     const fromFlag = sources.flags?.[s.key];

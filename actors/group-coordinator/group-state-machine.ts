@@ -485,9 +485,7 @@ export class GroupStateMachine {
   leaveGroup(req: LeaveGroup, now: number): LeaveGroupResult {
     const g = this.groups.get(req.groupId);
     const members = req.members.map((who) => {
-      let err = 0;
-      if (!g || g.state === 'Dead') err = code('UNKNOWN_MEMBER_ID');
-      else err = this.leaveOne(g, who.memberId, who.groupInstanceId);
+      const err = !g || g.state === 'Dead' ? code('UNKNOWN_MEMBER_ID') : this.leaveOne(g, who.memberId, who.groupInstanceId);
       return { memberId: who.memberId, groupInstanceId: who.groupInstanceId, errorCode: err };
     });
     if (g) this.membersChanged(g, now);

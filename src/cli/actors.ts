@@ -88,7 +88,13 @@ function byKindThenId(x: ActorRow, y: ActorRow): number {
 function stateText(state: Record<string, unknown> | undefined): string {
   if (state === undefined) return '';
   const nested = state.partition;
-  const log = (typeof nested === 'object' && nested !== null ? nested : state) as Record<string, unknown>;
+  const log = (typeof nested === 'object' && nested !== null ? nested : state) as {
+    logStartOffset?: number;
+    logEndOffset?: unknown;
+    highWatermark?: number;
+    leaderEpoch?: number;
+    sizeBytes?: number;
+  };
   const parts: string[] = [];
   if (typeof log.logEndOffset === 'number') {
     parts.push(`start=${log.logStartOffset} end=${log.logEndOffset} hw=${log.highWatermark} epoch=${log.leaderEpoch} bytes=${log.sizeBytes}`);

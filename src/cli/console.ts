@@ -52,7 +52,8 @@ export function consoleApi(http: string, print: (line: string) => void): Console
         ws.on('unexpected-response', (_req, res) => reject(new Error(`tail ${topic}: HTTP ${res.statusCode}`)));
         ws.on('error', (err) => reject(err));
         ws.on('message', (data) => {
-          const m = JSON.parse(String(data)) as {
+          // The socket's binaryType is the default 'nodebuffer': a message arrives as one Buffer.
+          const m = JSON.parse((data as Buffer).toString()) as {
             type: string;
             records?: { partition: number; offset: number; key: { b64: string } | null; value: { b64: string } | null }[];
             partitions?: unknown[];
@@ -138,14 +139,14 @@ function cachedNames(http: string): (what: 'actors' | 'topics' | 'groups') => Pr
 
 export function startConsole(http: string, opts: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream; terminal?: boolean } = {}): REPLServer {
   const output = opts.output ?? process.stdout;
-  let server: REPLServer | undefined;
+  // `print` runs only on a tailed socket's messages, so after `server` below is set.
   const print = (line: string) => {
     output.write(`${line}\n`);
-    server?.displayPrompt(true);
+    server.displayPrompt(true);
   };
   const helpers = consoleApi(http, print);
   const names = cachedNames(http);
-  server = repl.start({
+  const server = repl.start({
     prompt: 'brook> ',
     input: opts.input ?? process.stdin,
     output,

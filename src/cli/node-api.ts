@@ -13,7 +13,7 @@ export async function nodeApi<T>(base: string, path: string, init: { method?: st
       signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
     });
   } catch (err) {
-    throw new Error(`cannot reach the node's HTTP API at ${url.origin} (--http): ${(err as Error).message}`);
+    throw new Error(`cannot reach the node's HTTP API at ${url.origin} (--http): ${(err as Error).message}`, { cause: err });
   }
   const body = (await res.json()) as T & { error?: string };
   if (!res.ok) throw new Error(`${url.pathname}: ${body.error ?? res.statusText}`);

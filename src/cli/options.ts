@@ -153,7 +153,7 @@ export async function topicInfo(admin: Admin, topic: string): Promise<TopicInfo>
   try {
     return (await admin.describeTopics([topic]))[0]!;
   } catch (err) {
-    if (err instanceof KafkaProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new Error(`topic ${topic} does not exist`);
+    if (err instanceof KafkaProtocolError && err.type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new Error(`topic ${topic} does not exist`, { cause: err });
     throw err;
   }
 }

@@ -156,7 +156,8 @@ async function producePerf(topic: string, opts: ProducePerfOptions): Promise<voi
   const outstandingMax = Math.max(1, Math.floor(OUTSTANDING_BYTES_MAX / (opts.recordSize + 64)));
   const stats = new ProduceStats(opts.numRecords, opts.reportingIntervalMs, out);
   let outstanding = 0;
-  let failure: Error | null = null;
+  // Set by the send callbacks; typed so, since TypeScript does not see assignments in callbacks.
+  let failure = null as Error | null;
   let slot: (() => void) | null = null;
   const start = Date.now();
   try {
@@ -217,7 +218,7 @@ async function consumePerf(topic: string, opts: ConsumePerfOptions): Promise<voi
     autoOffsetReset: opts.fromLatest ? 'latest' : 'earliest',
   });
   const startMs = Date.now();
-  let assignedMs = startMs;
+  let assignedMs: number;
   let count = 0;
   let bytes = 0;
   let lastRecordMs = Date.now();

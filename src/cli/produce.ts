@@ -89,7 +89,7 @@ export function registerProduce(program: Command): void {
         lingerMs: opts.lingerMs,
       });
       const input = opts.file === undefined ? process.stdin : createReadStream(opts.file);
-      let produced = 0;
+      let produced: number;
       try {
         produced = await produceLines(producer, topic, input, format, opts.partition);
       } finally {

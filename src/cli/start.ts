@@ -15,7 +15,8 @@ export function registerStart(program: Command): void {
     // The handlers go in before the node starts: a signal that arrives while it starts (or just
     // after it logged that it started) must stop it cleanly, not kill the process mid-write.
     let signals = 0;
-    let started: BrookNode | undefined;
+    // Not a const assigned below: a signal during the start reads it (undefined) before that.
+    let started: BrookNode | undefined = undefined;
     let stopRequested: string | undefined;
     const stop = (node: BrookNode, sig: string) => {
       node.log.info({ signal: sig }, 'shutting down');

@@ -140,40 +140,46 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   // Assignment.
 
   /** Subscribes the group to topics by name and/or pattern; partitions arrive when the group settles. */
-  async subscribe(opts: { topics: (string | RegExp)[]; fromBeginning?: boolean }): Promise<void> {
-    this.assertOpen();
-    if (this.groupId === null) throw new InvalidArgumentError('subscribe() needs a groupId; use assign() without a group');
-    if (opts.fromBeginning !== undefined) this.autoOffsetReset = opts.fromBeginning ? 'earliest' : 'latest';
-    this.subscription = {
-      topics: opts.topics.filter((t): t is string => typeof t === 'string'),
-      patterns: opts.topics.filter((t): t is RegExp => t instanceof RegExp),
-    };
-    if (this.member === null) {
-      this.member = new GroupMember(
-        this.cluster,
-        this.coordinators,
-        {
-          groupId: this.groupId,
-          groupInstanceId: this.opts.groupInstanceId ?? null,
-          sessionTimeoutMs: this.opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT,
-          rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS_DEFAULT,
-          heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS_DEFAULT,
-          assignors: this.opts.assignors ?? ['cooperative-sticky', 'range'],
-        },
-        {
-          subscribedTopics: () => this.subscribedTopics(),
-          owned: () => this.assignment(),
-          onAssigned: (added) => this.addPartitions(added),
-          onRevoked: (revoked) => this.revokePartitions(revoked, true),
-          onLost: (lost) => void this.revokePartitions(lost, false),
-          onError: (err) => this.fail(err),
-        },
-      );
-      this.member.start();
-    } else {
-      this.member.requestRejoin();
+  // Not async (nothing in it awaits), but its errors still reject the promise rather than throw.
+  subscribe(opts: { topics: (string | RegExp)[]; fromBeginning?: boolean }): Promise<void> {
+    try {
+      this.assertOpen();
+      if (this.groupId === null) throw new InvalidArgumentError('subscribe() needs a groupId; use assign() without a group');
+      if (opts.fromBeginning !== undefined) this.autoOffsetReset = opts.fromBeginning ? 'earliest' : 'latest';
+      this.subscription = {
+        topics: opts.topics.filter((t): t is string => typeof t === 'string'),
+        patterns: opts.topics.filter((t): t is RegExp => t instanceof RegExp),
+      };
+      if (this.member === null) {
+        this.member = new GroupMember(
+          this.cluster,
+          this.coordinators,
+          {
+            groupId: this.groupId,
+            groupInstanceId: this.opts.groupInstanceId ?? null,
+            sessionTimeoutMs: this.opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT,
+            rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS_DEFAULT,
+            heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS_DEFAULT,
+            assignors: this.opts.assignors ?? ['cooperative-sticky', 'range'],
+          },
+          {
+            subscribedTopics: () => this.subscribedTopics(),
+            owned: () => this.assignment(),
+            onAssigned: (added) => this.addPartitions(added),
+            onRevoked: (revoked) => this.revokePartitions(revoked, true),
+            onLost: (lost) => void this.revokePartitions(lost, false),
+            onError: (err) => this.fail(err),
+          },
+        );
+        this.member.start();
+      } else {
+        this.member.requestRejoin();
+      }
+      this.startAutoCommit();
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    this.startAutoCommit();
+    return Promise.resolve();
   }
 
   private async subscribedTopics(): Promise<string[]> {
@@ -330,7 +336,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       if (nodeId < 0) {
         // Partitions without a known leader: refresh metadata, then hand them to the right loop.
         const topics = [...new Set([...this.states.values()].map((s) => s.topic))];
-        await sleep(backoffMs(failures++, this.cluster.retryBackoffMs));
+        await sleep(backoffMs(failures, this.cluster.retryBackoffMs));
         await this.cluster.refresh(topics).catch(() => undefined);
         return;
       }
@@ -603,11 +609,17 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * delivered again (from its first record not yet finished) after a backoff. Resolves once
    * started; the loop ends with close().
    */
-  async run(opts: RunOptions): Promise<void> {
-    this.assertOpen();
-    if (this.running !== null) throw new InvalidArgumentError('run() is already running');
-    if (opts.eachBatch === undefined && opts.eachMessage === undefined) throw new InvalidArgumentError('run() needs eachBatch or eachMessage');
+  run(opts: RunOptions): Promise<void> {
+    // Not async (nothing here awaits), but its errors still reject the promise rather than throw.
+    try {
+      this.assertOpen();
+      if (this.running !== null) throw new InvalidArgumentError('run() is already running');
+      if (opts.eachBatch === undefined && opts.eachMessage === undefined) throw new InvalidArgumentError('run() needs eachBatch or eachMessage');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     this.running = this.runLoop(opts);
+    return Promise.resolve();
   }
 
   private async runLoop(opts: RunOptions): Promise<void> {

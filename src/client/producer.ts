@@ -668,7 +668,7 @@ export class Producer {
           clearTimeout(timer);
           resolve();
         },
-        (err) => {
+        (err: Error) => {
           clearTimeout(timer);
           reject(err);
         },

@@ -88,7 +88,7 @@ export class MetadataImage {
     if (type === 'topic') configs = this.topicsByName.get(resource)?.configs;
     else {
       configs = this.brokerConfigs.get(resource);
-      if (!configs) this.brokerConfigs.set(resource, (configs = new Map()));
+      if (!configs) this.brokerConfigs.set(resource, (configs = new Map<string, string>()));
     }
     if (!configs) return;
     if (value === null) configs.delete(name);

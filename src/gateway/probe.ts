@@ -34,7 +34,7 @@ export class SecondsHistory {
     readonly secondsMax = 600,
     private readonly nowMs: () => number = Date.now,
   ) {
-    this.slots = new Array(secondsMax).fill(undefined);
+    this.slots = new Array<SecondStats | undefined>(secondsMax).fill(undefined);
   }
 
   /** The slot of the current second, reset if it still holds an older second. */

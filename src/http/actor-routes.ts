@@ -21,7 +21,7 @@ import { httpLimits } from './limits.js';
 export const actorRoutes: Route[] = [
   { method: 'GET', pattern: /^\/api\/overview$/, run: async ({ node }) => overview(node) },
   { method: 'GET', pattern: /^\/api\/actors$/, run: async ({ node }) => actors(node) },
-  { method: 'GET', pattern: /^\/api\/actor-kinds$/, run: async () => Object.fromEntries(messageTypesByKind) },
+  { method: 'GET', pattern: /^\/api\/actor-kinds$/, run: () => Promise.resolve(Object.fromEntries(messageTypesByKind)) },
   { method: 'GET', pattern: /^\/api\/actors\/([^/]+)$/, run: async ({ node, params }) => inspectActor(node, params[0]!) },
   {
     method: 'POST',
@@ -38,7 +38,8 @@ export const actorRoutes: Route[] = [
   {
     method: 'GET',
     pattern: /^\/api\/history$/,
-    run: async ({ node, query }) => node.probe.history.snapshot(intParam(query.get('seconds'), 'seconds', 1, node.probe.history.secondsMax - 1, 300)),
+    // A bad `seconds` throws here, which the gateway's try turns into a 400 as it would a rejection.
+    run: ({ node, query }) => Promise.resolve(node.probe.history.snapshot(intParam(query.get('seconds'), 'seconds', 1, node.probe.history.secondsMax - 1, 300))),
   },
 ];
 

@@ -95,7 +95,8 @@ export function intParam(value: unknown, name: string, min: number, max: number,
     return fallback;
   }
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(400, `${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new HttpError(400, `${name} must be an integer from ${min} to ${max}, got ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   return n;
 }
 

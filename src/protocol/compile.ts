@@ -93,6 +93,7 @@ class Compiler {
       ...this.fns,
       `return { decode: d${root}, size: s${root}, write: w${root} };`,
     ].join('\n');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- on purpose: the codec is compiled from the message spec into straight-line code, once per message version.
     const make = new Function('H', 'ProtocolError', 'EMPTY', src) as (h: typeof HELPERS, e: typeof ProtocolError, empty: Buffer) => CompiledCodec;
     return make(HELPERS, ProtocolError, EMPTY);
   }

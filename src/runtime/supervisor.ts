@@ -583,7 +583,7 @@ export class Supervisor {
           clearTimeout(timer);
           resolve(v);
         },
-        (e) => {
+        (e: Error) => {
           clearTimeout(timer);
           reject(e);
         },

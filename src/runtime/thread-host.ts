@@ -191,22 +191,23 @@ export class ThreadHost implements WorkerControl {
     this.events.emit('stopped', { actorId, reason });
   }
 
-  async inspect(actorId: string): Promise<ActorInspection | null> {
+  // WorkerControl's methods answer with promises (over comlink); these three need no await.
+  inspect(actorId: string): Promise<ActorInspection | null> {
     const hosted = this.actors.get(actorId);
-    return hosted ? this.describe(hosted) : null;
+    return Promise.resolve(hosted ? this.describe(hosted) : null);
   }
 
-  async list(): Promise<ActorInspection[]> {
-    return [...this.actors.values()].map((h) => this.describe(h));
+  list(): Promise<ActorInspection[]> {
+    return Promise.resolve([...this.actors.values()].map((h) => this.describe(h)));
   }
 
-  async stats(): Promise<WorkerStats> {
-    return {
+  stats(): Promise<WorkerStats> {
+    return Promise.resolve({
       threadIndex: this.threadIndex,
       actors: this.actors.size,
       // Before the first window closes, what has been recorded since the thread started.
       eventLoopDelayMs: this.lastDelayWindow ?? this.delayPercentiles(),
-    };
+    });
   }
 
   private delayPercentiles(): Percentiles {

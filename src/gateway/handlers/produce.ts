@@ -20,7 +20,7 @@ export const produce = handler(0, 3, 11, async (ctx, req) => {
         t.partitionData.map((p) =>
           acksValid
             ? appendPartition(ctx, t.name, p.index, p.records, req.timeoutMs, transferFrame)
-            : partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`),
+            : Promise.resolve(partitionError(p.index, 'INVALID_REQUIRED_ACKS', `acks must be 0, 1 or -1, got ${req.acks}`)),
         ),
       ),
     })),
