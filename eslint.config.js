@@ -22,11 +22,9 @@ const projectRules = {
     '@typescript-eslint/no-misused-promises': 'error',
     // A switch over a message union must name every case (or say `default` on purpose).
     '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
-    // Off until noUncheckedIndexedAccess is on (tsconfig.json): without it `arr[i]` is typed as
-    // never undefined, so the rule calls every `arr[i]!` unnecessary (327 of its 385 reports)
-    // and --fix would strip the very assertions that flag an unchecked index. Turn it on with
-    // noUncheckedIndexedAccess, when it reports only real redundant casts.
-    '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+    // With noUncheckedIndexedAccess (tsconfig.json) an `arr[i]!` says the index was checked;
+    // the rule reports only the assertions that really change nothing.
+    '@typescript-eslint/no-unnecessary-type-assertion': 'error',
     // The protocol types are generated (scripts/gen-protocol.mjs) with `export declare
     // namespace` for nested structures: types only, no runtime namespace objects.
     '@typescript-eslint/no-namespace': ['error', { allowDeclarations: true }],

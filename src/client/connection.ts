@@ -129,7 +129,7 @@ export class Connection {
   async request<K extends ApiKey>(apiKey: K, body: RequestInputs[K] | ((version: number) => RequestInputs[K]), opts: RequestOptions = {}): Promise<ResponseBodies[K]> {
     const version = this.versionOf(apiKey);
     if (version < 0) throw new KafkaClientError(`broker ${this.address} does not support ${apiName(apiKey)} at a version this client speaks`, 35, false);
-    const b = typeof body === 'function' ? (body as (v: number) => RequestInputs[K])(version) : body;
+    const b = typeof body === 'function' ? body(version) : body;
     return this.send(apiKey, version, b, opts);
   }
 

@@ -140,9 +140,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   // Assignment.
 
   /** Subscribes the group to topics by name and/or pattern; partitions arrive when the group settles. */
-  // Not async (nothing in it awaits), but its errors still reject the promise rather than throw.
   subscribe(opts: { topics: (string | RegExp)[]; fromBeginning?: boolean }): Promise<void> {
-    try {
+    // Not async (nothing in it awaits); the executor turns what it throws into a rejection.
+    return new Promise<void>((resolve) => {
       this.assertOpen();
       if (this.groupId === null) throw new InvalidArgumentError('subscribe() needs a groupId; use assign() without a group');
       if (opts.fromBeginning !== undefined) this.autoOffsetReset = opts.fromBeginning ? 'earliest' : 'latest';
@@ -176,10 +176,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         this.member.requestRejoin();
       }
       this.startAutoCommit();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    return Promise.resolve();
+      resolve();
+    });
   }
 
   private async subscribedTopics(): Promise<string[]> {
@@ -610,16 +608,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * started; the loop ends with close().
    */
   run(opts: RunOptions): Promise<void> {
-    // Not async (nothing here awaits), but its errors still reject the promise rather than throw.
-    try {
+    // Not async (nothing here awaits); the executor turns what it throws into a rejection.
+    return new Promise<void>((resolve) => {
       this.assertOpen();
       if (this.running !== null) throw new InvalidArgumentError('run() is already running');
       if (opts.eachBatch === undefined && opts.eachMessage === undefined) throw new InvalidArgumentError('run() needs eachBatch or eachMessage');
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    this.running = this.runLoop(opts);
-    return Promise.resolve();
+      this.running = this.runLoop(opts);
+      resolve();
+    });
   }
 
   private async runLoop(opts: RunOptions): Promise<void> {

@@ -63,6 +63,10 @@ export function isSupportedVersion(apiKey: number, apiVersion: number): boolean 
   return api !== undefined && inVersionRange(api.request.validVersions, apiVersion);
 }
 
+/**
+ * The api's spec, once apiVersion is known to be in its valid range: its headerVersions hold an
+ * entry for every version from 0 to the highest, so `headerVersions[apiVersion]!` below is defined.
+ */
 function supportedApi(apiKey: number, apiVersion: number, correlationId: number): ApiSpec {
   const api = specsByKey[apiKey];
   if (api === undefined) throw new UnknownApiError(apiKey, apiVersion, correlationId);
@@ -74,12 +78,12 @@ function supportedApi(apiKey: number, apiVersion: number, correlationId: number)
 
 /** Request header version (1 or 2) of an api version: 2 exactly when the api version is flexible. */
 export function requestHeaderVersion(apiKey: number, apiVersion: number): number {
-  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion][0];
+  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion]![0];
 }
 
 /** Response header version (0 or 1): 1 when flexible, except ApiVersions which always uses 0. */
 export function responseHeaderVersion(apiKey: number, apiVersion: number): number {
-  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion][1];
+  return supportedApi(apiKey, apiVersion, -1).headerVersions[apiVersion]![1];
 }
 
 /**
@@ -100,7 +104,7 @@ export function decodeRequestHeader(frame: Buffer, headerVersion?: number): { he
     if (!inVersionRange(api.request.validVersions, apiVersion)) {
       throw new UnsupportedVersionError(apiKey, apiVersion, correlationId, readClientIdLeniently(r));
     }
-    hv = api.headerVersions[apiVersion][0];
+    hv = api.headerVersions[apiVersion]![0];
   }
   const clientId = hv >= 1 ? r.readNullableString() : null;
   if (hv >= 2) r.skipTaggedFields();
@@ -196,7 +200,7 @@ export function encodeResponseSegments<K extends ApiKey>(apiKey: K, apiVersion: 
 function writeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseInputs[K], gathered: number): Writer {
   const api = supportedApi(apiKey, apiVersion, correlationId);
   const codec = compiledCodec(api.response, apiVersion);
-  const flexibleHeader = api.headerVersions[apiVersion][1] >= 1;
+  const flexibleHeader = api.headerVersions[apiVersion]![1] >= 1;
   const size = 4 + (flexibleHeader ? 1 : 0) + codec.size(body);
   const gatherMin = gathered > 0 ? GATHER_RECORDS_MIN_BYTES : Number.POSITIVE_INFINITY;
   const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size - gathered), 0, gatherMin);
@@ -290,7 +294,7 @@ function repairNulls(fields: readonly FieldSpec[], version: number, value: Recor
 export function encodeRequest<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K]): Buffer {
   const api = supportedApi(apiKey, apiVersion, correlationId);
   const codec = compiledCodec(api.request, apiVersion);
-  const hv = api.headerVersions[apiVersion][0];
+  const hv = api.headerVersions[apiVersion]![0];
   const size = 8 + stringSize(clientId) + (hv >= 2 ? 1 : 0) + codec.size(body);
   const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size));
   w.writeInt32(size);
@@ -303,7 +307,7 @@ export function encodeRequest<K extends ApiKey>(apiKey: K, apiVersion: number, c
 /** Decodes a response frame (without its size prefix) of a request this side sent. */
 export function decodeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, frame: Buffer): DecodedResponse<K> {
   const api = supportedApi(apiKey, apiVersion, -1);
-  const { correlationId, bodyOffset } = decodeResponseHeader(frame, api.headerVersions[apiVersion][1]);
+  const { correlationId, bodyOffset } = decodeResponseHeader(frame, api.headerVersions[apiVersion]![1]);
   const body = compiledCodec(api.response, apiVersion).decode(new Reader(frame, bodyOffset)) as ResponseBodies[K];
   return { correlationId, body };
 }

@@ -107,15 +107,16 @@ export class Reader {
   readUVarint(): number {
     const buf = this.buf;
     let off = this.offset;
-    if (off < this.end && buf[off] < 0x80) {
+    // `end` is at most the buffer's length, so below it an index is a byte, never undefined.
+    if (off < this.end && buf[off]! < 0x80) {
       this.offset = off + 1;
-      return buf[off];
+      return buf[off]!;
     }
     let value = 0;
     let scale = 1;
     for (let i = 0; i < VARINT_BYTES_MAX; i++) {
       if (off >= this.end) throw new ProtocolError(`truncated varint at offset ${this.offset}`);
-      const b = buf[off++];
+      const b = buf[off++]!;
       if (i === VARINT_BYTES_MAX - 1 && b > 0x0f) throw new ProtocolError(`varint overflows 32 bits at offset ${this.offset}`);
       value += (b & 0x7f) * scale;
       if (b < 0x80) {
@@ -141,7 +142,7 @@ export class Reader {
     let scale = 1;
     for (let i = 0; i < VARLONG_BYTES_MAX; i++) {
       if (off >= this.end) throw new ProtocolError(`truncated varlong at offset ${this.offset}`);
-      const b = buf[off++];
+      const b = buf[off++]!;
       if (i === VARLONG_BYTES_MAX - 1 && b > 0x01) throw new ProtocolError(`varlong overflows 64 bits at offset ${this.offset}`);
       value += (b & 0x7f) * scale;
       if (b < 0x80) {
@@ -230,31 +231,31 @@ export class Reader {
 
   /** A uuid as its lowercase canonical string 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx'. */
   readUuid(): string {
-    this.need(16);
+    this.need(16); // so b[o] to b[o + 15] are bytes
     const b = this.buf;
     const o = this.offset;
     this.offset += 16;
     return (
-      HEX_BYTE[b[o]] +
-      HEX_BYTE[b[o + 1]] +
-      HEX_BYTE[b[o + 2]] +
-      HEX_BYTE[b[o + 3]] +
+      HEX_BYTE[b[o]!]! +
+      HEX_BYTE[b[o + 1]!]! +
+      HEX_BYTE[b[o + 2]!]! +
+      HEX_BYTE[b[o + 3]!]! +
       '-' +
-      HEX_BYTE[b[o + 4]] +
-      HEX_BYTE[b[o + 5]] +
+      HEX_BYTE[b[o + 4]!]! +
+      HEX_BYTE[b[o + 5]!]! +
       '-' +
-      HEX_BYTE[b[o + 6]] +
-      HEX_BYTE[b[o + 7]] +
+      HEX_BYTE[b[o + 6]!]! +
+      HEX_BYTE[b[o + 7]!]! +
       '-' +
-      HEX_BYTE[b[o + 8]] +
-      HEX_BYTE[b[o + 9]] +
+      HEX_BYTE[b[o + 8]!]! +
+      HEX_BYTE[b[o + 9]!]! +
       '-' +
-      HEX_BYTE[b[o + 10]] +
-      HEX_BYTE[b[o + 11]] +
-      HEX_BYTE[b[o + 12]] +
-      HEX_BYTE[b[o + 13]] +
-      HEX_BYTE[b[o + 14]] +
-      HEX_BYTE[b[o + 15]]
+      HEX_BYTE[b[o + 10]!]! +
+      HEX_BYTE[b[o + 11]!]! +
+      HEX_BYTE[b[o + 12]!]! +
+      HEX_BYTE[b[o + 13]!]! +
+      HEX_BYTE[b[o + 14]!]! +
+      HEX_BYTE[b[o + 15]!]!
     );
   }
 

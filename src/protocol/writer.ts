@@ -196,8 +196,9 @@ export class Writer {
         if (s.charCodeAt(i) !== 45) throw new ProtocolError(`not a uuid: ${s}`);
         i++;
       }
-      const hi = HEX_VALUE[s.charCodeAt(i) & 0x7f];
-      const lo = HEX_VALUE[s.charCodeAt(i + 1) & 0x7f];
+      // HEX_VALUE has 128 entries: a code masked with 0x7f is always in range.
+      const hi = HEX_VALUE[s.charCodeAt(i) & 0x7f]!;
+      const lo = HEX_VALUE[s.charCodeAt(i + 1) & 0x7f]!;
       if (hi < 0 || lo < 0 || s.charCodeAt(i) > 0x7f || s.charCodeAt(i + 1) > 0x7f) throw new ProtocolError(`not a uuid: ${s}`);
       this.buf[this.offset++] = (hi << 4) | lo;
       i += 2;

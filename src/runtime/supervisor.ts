@@ -216,7 +216,7 @@ export class Supervisor {
    * The address must be of this node (the caller's ask path checks, see src/cluster/actor-asks.ts).
    */
   ask<P extends Protocol, K extends AskableType<P>>(to: ActorAddress<P>, msg: MessageOf<P, K>, opts: AskOptions = {}): Promise<ReplyOf<P, K>> {
-    return this.askUnchecked(to.actorId, msg, opts) as Promise<ReplyOf<P, K>>;
+    return this.askUnchecked(to.actorId, msg, opts);
   }
 
   /**

@@ -48,7 +48,12 @@ export function recover(s: PartitionLogState): void {
   s.highWatermark = s.highWatermarkFollowsLogEnd ? s.logEndOffset : s.logStartOffset;
   s.sizeBytes = s.stmts.sizeAll.get()!.n;
   for (const row of s.stmts.allProducers.all()) {
-    const batches = (JSON.parse(row.batches) as number[][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({ firstSeq, lastSeq, baseOffset, lastOffset }));
+    const batches = (JSON.parse(row.batches) as [number, number, number, number][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({
+      firstSeq,
+      lastSeq,
+      baseOffset,
+      lastOffset,
+    }));
     s.producers.load({ producerId: row.producer_id, producerEpoch: row.producer_epoch, lastTimestampMs: row.last_timestamp, batches });
   }
   loadSegments(s);
@@ -95,7 +100,7 @@ function configure(db: Database.Database, durability: Durability): void {
 
 function quickCheck(db: Database.Database, path: string): void {
   const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
-  if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
+  if (rows.length !== 1 || rows[0]!.quick_check !== 'ok') {
     const problems = rows
       .map((r) => r.quick_check)
       .slice(0, 5)

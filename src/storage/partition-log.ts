@@ -168,7 +168,7 @@ export class PartitionLog {
 
   /** Appends one produce request partition's records (one or more batches), all or nothing. */
   append(records: Uint8Array, opts: AppendOptions = {}): AppendResult {
-    const [result] = this.appender([records], opts);
+    const result = this.appender([records], opts)[0]!; // one result per input
     if (result instanceof StorageError) throw result;
     return result;
   }

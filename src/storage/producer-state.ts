@@ -126,7 +126,7 @@ export class ProducerStateTable {
   /** Producer ids changed since `mark`, to persist in the same transaction. */
   changedSince(mark: number): Set<number> {
     const ids = new Set<number>();
-    for (let i = mark; i < this.undo.length; i++) ids.add(this.undo[i].producerId);
+    for (let i = mark; i < this.undo.length; i++) ids.add(this.undo[i]!.producerId);
     return ids;
   }
 

@@ -502,9 +502,9 @@ export function buildBatch(o: BuildBatchOptions): Buffer {
   if (o.records.length === 0) throw new Error('buildBatch: a batch needs at least one record');
   const defaultTimestamp = o.timestampMs ?? Date.now();
   const timestamps = o.records.map((r) => r.timestamp ?? defaultTimestamp);
-  const baseTimestamp = timestamps[0];
+  const baseTimestamp = timestamps[0]!; // at least one record, checked above
   const maxTimestamp = timestamps.reduce((max, t) => (t > max ? t : max), baseTimestamp);
-  let body: Buffer = Buffer.concat(o.records.map((r, i) => encodeRecord(r, i, timestamps[i] - baseTimestamp)));
+  let body: Buffer = Buffer.concat(o.records.map((r, i) => encodeRecord(r, i, timestamps[i]! - baseTimestamp)));
   if (o.compression === 1) body = gzipSync(body);
   const buf = Buffer.alloc(batchHeaderBytes + body.length);
   writeInt64(buf, at.baseOffset, o.baseOffset ?? 0);

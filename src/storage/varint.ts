@@ -36,7 +36,7 @@ export class ByteReader {
     let scale = 1;
     for (let i = 0; i < maxVarintBytes; i++) {
       this.need(1, what);
-      const byte = this.buf[this.pos++];
+      const byte = this.buf[this.pos++]!; // need(1) checked it is there
       raw += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) return zigzagDecode(raw, what);
       scale *= 128;

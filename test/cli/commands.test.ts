@@ -254,8 +254,8 @@ describe('brook produce and consume', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { timestamp: number; headers: unknown });
     expect(json[0]).toMatchObject({ topic: 't-pc', partition: 0, offset: 0, key: 'k1', value: 'one', headers: [{ key: 'src', value: 'cli' }] });
-    expect(json[0].timestamp).toBeGreaterThan(0);
-    expect(json[2].headers).toEqual([
+    expect(json[0]!.timestamp).toBeGreaterThan(0);
+    expect(json[2]!.headers).toEqual([
       { key: 'trace', value: 'abc' },
       { key: 'empty', value: null },
     ]);

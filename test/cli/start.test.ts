@@ -71,10 +71,10 @@ async function startNode(dataDir: string): Promise<{ child: ChildProcess; starte
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c) => {
+  child.stdout.on('data', (c) => {
     out += c;
   });
-  child.stderr!.on('data', (c) => {
+  child.stderr.on('data', (c) => {
     out += c;
   });
   await new Promise<void>((resolve, reject) => {
@@ -83,7 +83,7 @@ async function startNode(dataDir: string): Promise<{ child: ChildProcess; starte
       clearTimeout(timer);
       reject(new Error(`exited with ${code} before starting: ${out}`));
     });
-    child.stdout!.on('data', () => {
+    child.stdout.on('data', () => {
       if (out.includes('brook node started')) {
         clearTimeout(timer);
         resolve();

@@ -174,7 +174,7 @@ describe('record batches', () => {
     expect(cut.records.length).toBe(5);
     // A flipped byte fails the CRC.
     const bad = Buffer.from(batch);
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1]! ^= 1;
     await expect(decodeBatches(bad, { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: null })).rejects.toMatchObject({ code: 2 });
   });
 

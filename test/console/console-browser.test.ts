@@ -97,11 +97,11 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
       // Each figure is a 2 s window and the page redraws every 2 s; the bound is for a slow,
       // shared machine. Measured here: the busy thread near 20%, the idle one near 1%.
       await page.waitForFunction(
-        ([b, i]) => {
+        ([b, i]: [number, number]) => {
           const pct = (t: number) => Number(/([\d.]+)%/.exec(document.querySelector(`.thread[data-thread="${t}"] .thread-cpu .value`)?.textContent ?? '')?.[1] ?? NaN);
           return pct(b) >= pct(i) + 5;
         },
-        [busy, idle],
+        [busy, idle] as [number, number],
         { timeout: 30_000, polling: 200 },
       );
       cards = await page.locator('.thread').evaluateAll((els) => els.map((e) => ({ thread: Number((e as HTMLElement).dataset.thread), text: e.textContent ?? '' })));
@@ -121,7 +121,7 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
           const shown = await page
             .locator('.thread')
             .evaluateAll((els) => els.map((e) => [Number((e as HTMLElement).dataset.thread), e.querySelector('.thread-cpu .value')?.textContent]));
-          const api = lastOverview as { threads: { threadIndex: number; eventLoopUtilization: number }[] } | null;
+          const api = lastOverview;
           return shown.every(([t, text]) => text === `${((api?.threads.find((x) => x.threadIndex === t)?.eventLoopUtilization ?? NaN) * 100).toFixed(1)}%`);
         },
         { timeout: 10_000, interval: 100 },

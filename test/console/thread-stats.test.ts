@@ -136,7 +136,7 @@ describe('per-thread load on /api/overview', () => {
       await load.stop();
       await producer.disconnect();
     }
-    const o = last! as Overview;
+    const o = last!;
     expect(o.threads.find((t) => t.threadIndex === busy)!.eventLoopUtilization).toBeGreaterThan(o.threads.find((t) => t.threadIndex === idle)!.eventLoopUtilization);
   });
 });

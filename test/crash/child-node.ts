@@ -61,8 +61,8 @@ export async function startChildNode(opts: { port: number; dataDir: string; work
       out += d.toString('utf8');
       if (out.includes('"msg":"brook node started"')) resolve();
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     void exited.then((e) => reject(new Error(`node exited before starting (${JSON.stringify(e)}):\n${out.slice(-4000)}`)));
   });
   const child: ChildNode = {

@@ -376,7 +376,7 @@ describe('malformed record batches', () => {
     bad.writeUInt32BE((bad.readUInt32BE(17) ^ 1) >>> 0, 17);
     await rejects(bad, 2);
     const flipped = good();
-    flipped[flipped.length - 1] ^= 0xff; // the body changes, the CRC does not
+    flipped[flipped.length - 1]! ^= 0xff; // the body changes, the CRC does not
     await rejects(flipped, 2);
     await assertHealthy();
   });
@@ -465,7 +465,7 @@ describe('well-formed requests with hostile values', () => {
       }
       // acks=0 with a corrupt batch: no response, the connection stays usable.
       const corrupt = Buffer.from(batch);
-      corrupt[corrupt.length - 1] ^= 0xff;
+      corrupt[corrupt.length - 1]! ^= 0xff;
       c.sendRaw(encodeRequest(0, 9, c.allocateCorrelationId(), 'c', { acks: 0, timeoutMs: 1000, topicData: [{ name: HEALTH, partitionData: [{ index: 0, records: corrupt }] }] }));
       // Fetch at hostile offsets and sizes.
       for (const [fetchOffset, partitionMaxBytes] of [
@@ -624,7 +624,7 @@ function mutate(frame: Buffer, mutations: Mutation[]): Buffer {
     const pos = m.pos % b.length;
     switch (m.kind) {
       case 'bit':
-        b[pos] ^= 1 << m.bit;
+        b[pos]! ^= 1 << m.bit;
         break;
       case 'byte':
         b[pos] = m.value;

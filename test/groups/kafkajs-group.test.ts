@@ -54,7 +54,7 @@ function childMember(bootstrap: string, topic: string, groupId: string, processe
   const child = spawn(process.execPath, [MEMBER_SCRIPT, bootstrap, topic, groupId, String(SESSION_TIMEOUT_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const assigned: number[][] = [];
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -64,7 +64,7 @@ function childMember(bootstrap: string, topic: string, groupId: string, processe
       else processed.push({ partition: line.partition, offset: line.offset, value: line.value, by: 'child' });
     }
   });
-  child.stderr!.on('data', (d: Buffer) => console.warn(`[child member] ${d.toString().trim()}`));
+  child.stderr.on('data', (d: Buffer) => console.warn(`[child member] ${d.toString().trim()}`));
   return { child, assigned };
 }
 

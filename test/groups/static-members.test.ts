@@ -238,8 +238,8 @@ describe('static membership with real clients', () => {
     // out, not when its connection closes: a static member keeps its place until then.
     const keeps = members.a!;
     const endedAt = Date.now();
-    if (last === 'close') await members.b!.close();
-    else await members.b!.kill();
+    if (last === 'close') await members.b.close();
+    else await members.b.kill();
     await waitFor('a to own every partition', () => keeps.owned.length === PARTITIONS, SESSION_TIMEOUT_MS + 20_000);
     const tookMs = Date.now() - endedAt;
     expect(tookMs).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS - 1_000);

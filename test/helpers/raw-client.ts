@@ -78,7 +78,7 @@ export class RawClient {
   request<K extends ApiKey>(apiKey: K, version: number, body: RequestInputs[K], timeoutMs = 10_000): Promise<ResponseBodies[K]> {
     const correlationId = this.allocateCorrelationId();
     const frame = encodeRequest(apiKey, version, correlationId, this.clientId, body);
-    const response = this.expect(
+    const response = this.expect<ResponseBodies[K]>(
       correlationId,
       (f) => {
         const decoded = decodeResponse(apiKey, version, f);
@@ -86,7 +86,7 @@ export class RawClient {
       },
       timeoutMs,
       `api ${apiKey} v${version}`,
-    ) as Promise<ResponseBodies[K]>;
+    );
     this.sendRaw(frame);
     return response;
   }

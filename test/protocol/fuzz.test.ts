@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { API_SPECS, ProtocolError, UnknownApiError, UnsupportedVersionError, decodeRequest, encodeRequest, type ApiSpec } from '../../src/protocol/index.js';
 import { messageValue } from './schema-values.js';
 
-const apis = Object.values(API_SPECS) as ApiSpec[];
+const apis = Object.values<ApiSpec>(API_SPECS);
 const RUNS = 3000;
 const SEED = 20240601;
 
@@ -64,7 +64,7 @@ describe('fuzz', () => {
       fc.property(headerFor, fc.uint8Array({ maxLength: 256 }), ([api, v], body) => {
         const head = encodeRequest(api.apiKey, v, 1, 'x', messageValue(api.request, v, 'sparse') as never).subarray(4);
         // Keep the header (api, version, correlation id, client id "x", header tags) and replace the body.
-        const headerBytes = 8 + 3 + (api.headerVersions[v][0] >= 2 ? 1 : 0);
+        const headerBytes = 8 + 3 + (api.headerVersions[v]![0] >= 2 ? 1 : 0);
         return decodesOrRejects(Buffer.concat([head.subarray(0, headerBytes), Buffer.from(body)]));
       }),
       { numRuns: RUNS, seed: SEED },
@@ -73,7 +73,7 @@ describe('fuzz', () => {
 
   it('mutations of valid frames decode or throw a codec error', () => {
     fc.assert(
-      fc.property(fc.nat({ max: validFrames.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) => decodesOrRejects(mutate(validFrames[i], ms))),
+      fc.property(fc.nat({ max: validFrames.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, ms) => decodesOrRejects(mutate(validFrames[i]!, ms))),
       { numRuns: RUNS * 3, seed: SEED },
     );
   });

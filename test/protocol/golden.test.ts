@@ -233,7 +233,7 @@ describe('hand-verified encodings', () => {
     expect(d.body).toEqual(body);
     // Records are a zero-copy view of the frame.
     if (d.apiKey !== 0) throw new Error('expected Produce');
-    const records = d.body.topicData[0].partitionData[0].records as Buffer;
+    const records = d.body.topicData[0]!.partitionData[0]!.records as Buffer;
     expect(records.buffer).toBe(expected.buffer);
   });
 });

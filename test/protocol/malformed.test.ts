@@ -50,7 +50,7 @@ function sampleFrames(): { label: string; frame: Buffer }[] {
     [60, 1],
   ];
   return picks.map(([key, v]) => {
-    const api = (API_SPECS as Record<number, ApiSpec>)[key];
+    const api = (API_SPECS as Record<number, ApiSpec>)[key]!;
     const frame = encodeRequest(api.apiKey, v, 42, 'fuzz', messageValue(api.request, v, 'full') as never).subarray(4);
     return { label: `${api.name} v${v}`, frame };
   });

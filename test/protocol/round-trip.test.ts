@@ -21,13 +21,12 @@ import {
   encodeStruct,
   requestHeaderVersion,
   responseHeaderVersion,
-  type ApiKey,
   type ApiSpec,
   type MessageSpec,
 } from '../../src/protocol/index.js';
 import { messageValue, type ValueStyle } from './schema-values.js';
 
-const apis = Object.values(API_SPECS) as ApiSpec[];
+const apis = Object.values<ApiSpec>(API_SPECS);
 const STYLES: ValueStyle[] = ['full', 'sparse'];
 
 function versions(spec: MessageSpec): number[] {
@@ -51,7 +50,7 @@ describe('every request and response round-trips at every valid version', () => 
           const res = messageValue(api.response, v, style);
           const out = encodeResponse(api.apiKey, v, 2000 + v, res as never);
           expect(out.readInt32BE(0)).toBe(out.length - 4);
-          const back = decodeResponse(api.apiKey as ApiKey, v, out.subarray(4));
+          const back = decodeResponse(api.apiKey, v, out.subarray(4));
           expect(back.correlationId).toBe(2000 + v);
           expect(back.body, `${api.name} response v${v} ${style}`).toEqual(res);
         }

@@ -51,7 +51,7 @@ function batch(p: number, i: number, producerId = -1): Uint8Array {
 
 function append(s: Supervisor, p: number, records: Uint8Array): Promise<Appended> {
   const copy = new Uint8Array(records); // a fresh buffer the worker may own
-  return s.ask(at(p), { type: 'Append', records: copy }, { transfer: [copy.buffer as ArrayBuffer], timeoutMs: 10_000 });
+  return s.ask(at(p), { type: 'Append', records: copy }, { transfer: [copy.buffer], timeoutMs: 10_000 });
 }
 
 /** Every record value of a partition, in offset order, with its offset. */
@@ -162,8 +162,8 @@ describe('Supervisor with partition actors', () => {
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => append(s, 0, batch(0, i))));
     const refused = results.filter((r) => r.status === 'rejected');
     expect(refused.length).toBe(12);
-    for (const r of refused) expect(((r as PromiseRejectedResult).reason as { code?: string }).code).toBe('MAILBOX_FULL');
-    const accepted = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<Appended>).value.baseOffset);
+    for (const r of refused) expect((r.reason as { code?: string }).code).toBe('MAILBOX_FULL');
+    const accepted = results.filter((r) => r.status === 'fulfilled').map((r) => r.value.baseOffset);
     expect(accepted).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(s.summary(actorId(0))).toMatchObject({ inFlight: 0, waiting: 0, status: 'running' });
   });
@@ -211,7 +211,7 @@ describe('Supervisor with partition actors', () => {
     const good = batch(0, 0);
     await append(s, 0, good);
     const bad = new Uint8Array(batch(0, 1));
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1]! ^= 0xff;
     await expect(append(s, 0, bad)).rejects.toMatchObject({ code: 'CORRUPT_MESSAGE' });
     const r = await s.ask(at(0), { type: 'Read', fetchOffset: 0, maxBytes: 1 << 20 });
     expect(r.logEndOffset).toBe(1);

@@ -69,7 +69,7 @@ describe('idempotent producers', () => {
     expect(log.append(produce(0, 0)).duplicate).toBe(false);
     const wrapping = temp.open();
     wrapping.append(produce(0, 0x7fffffff, 3)); // covers 2^31-1, 0, 1
-    expect(wrapping.producerState(pid)!.batches[0].lastSeq).toBe(1);
+    expect(wrapping.producerState(pid)!.batches[0]!.lastSeq).toBe(1);
     expect(wrapping.append(produce(0, 2)).duplicate).toBe(false);
   });
 

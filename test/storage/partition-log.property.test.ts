@@ -41,7 +41,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 function makeItem(counts: number[], corrupt: boolean): Buffer {
   const item = Buffer.concat(counts.map((n) => batchOf(n)));
-  if (corrupt) item[item.length - 1] ^= 0x5a;
+  if (corrupt) item[item.length - 1]! ^= 0x5a;
   return item;
 }
 

@@ -72,7 +72,7 @@ describe('append and read', () => {
     expect(log.read(0, 2 * size + 1).batches).toHaveLength(2);
     expect(log.read(0, 2 * size).batches).toHaveLength(2);
     const mid = log.read(25, 0);
-    expect(parseBatchHeader(mid.batches[0], 0).baseOffset).toBe(20);
+    expect(parseBatchHeader(mid.batches[0]!, 0).baseOffset).toBe(20);
   });
 
   it('returns nothing at logEndOffset and OFFSET_OUT_OF_RANGE outside the log', () => {
@@ -104,7 +104,7 @@ describe('rejected appends leave the log unchanged', () => {
       'flipped byte (CRC)',
       () => {
         const b = batchOf(3);
-        b[b.length - 1] ^= 0xff;
+        b[b.length - 1]! ^= 0xff;
         return b;
       },
       'CORRUPT_MESSAGE',
@@ -142,7 +142,7 @@ describe('rejected appends leave the log unchanged', () => {
       'good batch then a corrupt one',
       () => {
         const bad = batchOf(2);
-        bad[70] ^= 1;
+        bad[70]! ^= 1;
         return Buffer.concat([batchOf(3), bad]);
       },
       'CORRUPT_MESSAGE',
@@ -186,7 +186,7 @@ describe('appendMany (group commit)', () => {
   it('commits the good items and returns the bad item its error', () => {
     const log = temp.open();
     const bad = batchOf(2);
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1]! ^= 1;
     const results = log.appendMany([batchOf(2), bad, Buffer.concat([batchOf(1), batchOf(3)]), batchOf(1).subarray(0, 40)]);
     expect(results[0]).toMatchObject({ baseOffset: 0, lastOffset: 1, duplicate: false });
     expect(results[1]).toBeInstanceOf(StorageError);
@@ -234,7 +234,7 @@ describe('truncateTo and deleteRecordsBefore', () => {
     expect(log.deleteRecordsBefore(7)).toBe(7);
     expect(log.sizeBytes).toBe(3 * sizeOne);
     expect(codeOf(() => log.read(6, 100))).toBe('OFFSET_OUT_OF_RANGE');
-    expect(parseBatchHeader(log.read(7, 1).batches[0], 0).baseOffset).toBe(5);
+    expect(parseBatchHeader(log.read(7, 1).batches[0]!, 0).baseOffset).toBe(5);
     expect(log.deleteRecordsBefore(3)).toBe(7);
     expect(codeOf(() => log.deleteRecordsBefore(21))).toBe('OFFSET_OUT_OF_RANGE');
     expect(log.deleteRecordsBefore(20)).toBe(20);

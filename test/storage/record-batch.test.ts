@@ -70,7 +70,7 @@ describe('parseBatchHeader', () => {
 
   it('rejects a flipped byte as CORRUPT_MESSAGE (CRC)', () => {
     const batch = batchOf(3);
-    batch[batch.length - 2] ^= 0x01;
+    batch[batch.length - 2]! ^= 0x01;
     expect(codeOf(() => parseBatchHeader(batch, 0))).toBe('CORRUPT_MESSAGE');
   });
 
@@ -179,15 +179,15 @@ describe('iterateRecords and buildBatch', () => {
     const records = [...iterateRecords(batch)];
     expect(records.map((r) => r.offset)).toEqual([100, 101, 102]);
     expect(records.map((r) => r.timestampMs)).toEqual([5000, 4000, 2 ** 42]);
-    expect(records[0].key!.toString()).toBe('a');
-    expect(records[0].value!.toString()).toBe('x'.repeat(300));
-    expect(records[0].headers.map((h) => [h.key, h.value?.toString() ?? null])).toEqual([
+    expect(records[0]!.key!.toString()).toBe('a');
+    expect(records[0]!.value!.toString()).toBe('x'.repeat(300));
+    expect(records[0]!.headers.map((h) => [h.key, h.value?.toString() ?? null])).toEqual([
       ['h1', 'hv'],
       ['h2', null],
     ]);
-    expect(records[1].key).toBeNull();
-    expect(records[1].value).toBeNull();
-    expect([...records[2].key!]).toEqual([0, 1, 2]);
+    expect(records[1]!.key).toBeNull();
+    expect(records[1]!.value).toBeNull();
+    expect([...records[2]!.key!]).toEqual([0, 1, 2]);
   });
 
   it('uses maxTimestamp for every record of a LogAppendTime batch', () => {
