@@ -6,7 +6,7 @@
  */
 import { decodeConsumerProtocolAssignment, decodeConsumerProtocolSubscription } from '../protocol/index.js';
 import { Cluster, type BrokerInfo, type ClientOptions, type TopicInfo } from './cluster.js';
-import { InvalidArgumentError, KafkaProtocolError } from './errors.js';
+import { KafkaProtocolError } from './errors.js';
 import {
   commitOffsets,
   CoordinatorCache,
@@ -448,8 +448,4 @@ export class Admin {
   async close(): Promise<void> {
     await this.cluster.close();
   }
-}
-
-export function assertNonEmpty(name: string, values: unknown[]): void {
-  if (values.length === 0) throw new InvalidArgumentError(`${name} must not be empty`);
 }

@@ -61,11 +61,6 @@ export class InvalidArgumentError extends KafkaClientError {
   }
 }
 
-/** Throws KafkaProtocolError for a non-zero error code. */
-export function throwIfError(code: number, context: string, serverMessage?: string | null): void {
-  if (code !== 0) throw new KafkaProtocolError(code, context, serverMessage);
-}
-
 export function isRetriableError(err: unknown): boolean {
   return err instanceof KafkaClientError && err.retriable;
 }

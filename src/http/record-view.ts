@@ -29,8 +29,6 @@ export interface RecordView {
 /** Raw record before it is cut for display; search matches on the whole key and value. */
 type RawRecord = BatchRecord;
 
-const codecNames = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
 export function bytesView(b: Buffer | null): BytesView | null {
   if (b === null) return null;
   const max = httpLimits.displayValueBytesMax;
@@ -73,10 +71,6 @@ export async function decodeRecords(
     }
   }
   return { records, nextOffset };
-}
-
-export function codecName(codec: number): string {
-  return codecNames[codec] ?? String(codec);
 }
 
 /** A case-insensitive substring match on the key or value as UTF-8 text. */

@@ -53,16 +53,6 @@ export interface DecodedResponse<K extends ApiKey> {
 
 const specsByKey = API_SPECS as Partial<Record<number, ApiSpec>>;
 
-/** The api Brook speaks under this key, or undefined. */
-export function apiSpec(apiKey: number): ApiSpec | undefined {
-  return specsByKey[apiKey];
-}
-
-export function isSupportedVersion(apiKey: number, apiVersion: number): boolean {
-  const api = specsByKey[apiKey];
-  return api !== undefined && inVersionRange(api.request.validVersions, apiVersion);
-}
-
 /**
  * The api's spec, once apiVersion is known to be in its valid range: its headerVersions hold an
  * entry for every version from 0 to the highest, so `headerVersions[apiVersion]!` below is defined.

@@ -18,6 +18,3 @@ export const ARRAY_ELEMENT_BYTES_MIN = 1;
 
 /** Bytes of the big-endian int32 size prefix in front of every request and response. */
 export const FRAME_SIZE_PREFIX_BYTES = 4;
-
-/** Largest int16 api version; a request header can name no larger one. */
-export const API_VERSION_MAX = 0x7fff;
