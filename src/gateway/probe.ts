@@ -43,19 +43,7 @@ export class SecondsHistory {
     const i = second % this.secondsMax;
     let s = this.slots[i];
     if (!s || s.second !== second) {
-      s = {
-        second,
-        producedRecords: 0,
-        producedBytes: 0,
-        fetchedRecords: 0,
-        fetchedBytes: 0,
-        produceRequests: 0,
-        produceLatencyMsSum: 0,
-        produceLatencyMsMax: 0,
-        fetchRequests: 0,
-        fetchLatencyMsSum: 0,
-        fetchLatencyMsMax: 0,
-      };
+      s = emptySecond(second);
       this.slots[i] = s;
     }
     return s;
@@ -68,23 +56,7 @@ export class SecondsHistory {
     const out: SecondStats[] = [];
     for (let second = now - n; second < now; second++) {
       const s = this.slots[second % this.secondsMax];
-      out.push(
-        s && s.second === second
-          ? { ...s }
-          : {
-              second,
-              producedRecords: 0,
-              producedBytes: 0,
-              fetchedRecords: 0,
-              fetchedBytes: 0,
-              produceRequests: 0,
-              produceLatencyMsSum: 0,
-              produceLatencyMsMax: 0,
-              fetchRequests: 0,
-              fetchLatencyMsSum: 0,
-              fetchLatencyMsMax: 0,
-            },
-      );
+      out.push(s && s.second === second ? { ...s } : emptySecond(second));
     }
     return out;
   }
@@ -168,4 +140,21 @@ export function countRecords(batches: Uint8Array): number {
     pos += 12 + view.getInt32(pos + 8);
   }
   return n;
+}
+
+/** A second with nothing counted yet. */
+function emptySecond(second: number): SecondStats {
+  return {
+    second,
+    producedRecords: 0,
+    producedBytes: 0,
+    fetchedRecords: 0,
+    fetchedBytes: 0,
+    produceRequests: 0,
+    produceLatencyMsSum: 0,
+    produceLatencyMsMax: 0,
+    fetchRequests: 0,
+    fetchLatencyMsSum: 0,
+    fetchLatencyMsMax: 0,
+  };
 }

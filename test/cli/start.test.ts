@@ -15,35 +15,12 @@ afterEach(() => tmp.cleanup());
 
 describe('brook start', () => {
   it('starts a node, logs where it listens and its data, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--data-dir', tmp.dir, '--workers', '2'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.stderr.on('data', (c) => {
-      out += c;
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start line within 15 s: ${out}`)), 15_000);
-      child.stdout.on('data', () => {
-        if (out.includes('brook node started')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    const started = JSON.parse(out.split('\n').find((l) => l.includes('brook node started'))!) as { dataDir: string; workers: number; listener: string };
+    const { child, started, output } = await startNode(tmp.dir, ['--workers', '2']);
     expect(started.dataDir).toBe(tmp.dir);
     expect(started.workers).toBe(2);
     expect(started.listener).toMatch(/^127\.0\.0\.1:\d+$/);
-    const code = await new Promise<number | null>((resolve) => {
-      child.once('exit', (c) => resolve(c));
-      child.kill('SIGTERM');
-    });
-    expect(code).toBe(0);
-    expect(out).toContain('brook node stopped');
+    expect(await exitOf(child, 'SIGTERM')).toBe(0);
+    expect(output()).toContain('brook node stopped');
   });
 
   it('rejects a bad flag value with a message naming the setting and the allowed values', () => {
@@ -65,9 +42,12 @@ describe('brook start', () => {
   });
 });
 
-/** Starts `brook start` on `dataDir` and resolves with the child and its start line once it logged it. */
-async function startNode(dataDir: string): Promise<{ child: ChildProcess; started: Record<string, unknown>; output: () => string }> {
-  const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--workers', '1'], {
+/**
+ * Starts `brook start` on `dataDir` (ephemeral ports, one worker unless `args` say otherwise) and
+ * resolves with the child and its start line once it logged it.
+ */
+async function startNode(dataDir: string, args: string[] = []): Promise<{ child: ChildProcess; started: Record<string, unknown>; output: () => string }> {
+  const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--workers', '1', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
