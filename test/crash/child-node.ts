@@ -45,9 +45,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Starts a node and resolves once it logged "brook node started" (listener on `port`). */
-export async function startChildNode(opts: { port: number; dataDir: string; workers?: number; timeoutMs?: number; extraArgs?: string[] }): Promise<ChildNode> {
+export async function startChildNode(opts: {
+  port: number;
+  dataDir: string;
+  workers?: number;
+  timeoutMs?: number;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<ChildNode> {
   const args = [BIN, 'start', '--port', String(opts.port), '--data-dir', opts.dataDir, '--workers', String(opts.workers ?? 2), '--log-level', 'info', ...(opts.extraArgs ?? [])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   let out = '';
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
