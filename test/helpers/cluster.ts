@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Admin } from '../../src/client/index.js';
 import type { MetadataResponse } from '../../src/protocol/messages/metadata.js';
 import { freePort, startChildNode, type ChildNode } from '../crash/child-node.js';
 import { run, type RunResult } from './clients.js';
@@ -318,6 +319,31 @@ export class BrookCluster {
       { topics: [topic], timeoutMs },
     );
     return [...md.topics[0]!.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+  }
+
+  /**
+   * Creates `name` with Brook's own Admin client bootstrapped from node `via` (default: the
+   * first running node), then waits until every running node reports a leader for each
+   * partition. Returns the partitions as node `via` reports them.
+   */
+  async createTopic(
+    name: string,
+    numPartitions: number,
+    opts: { replicationFactor?: number; via?: number; timeoutMs?: number } = {},
+  ): Promise<MetadataResponse.MetadataResponsePartition[]> {
+    const via = opts.via ?? this.runningIds()[0]!;
+    const admin = new Admin({ bootstrapServers: [this.bootstrap(via)], requestTimeoutMs: 10_000 });
+    try {
+      await admin.createTopics({ topics: [{ name, numPartitions, replicationFactor: opts.replicationFactor ?? 1 }], timeoutMs: opts.timeoutMs ?? 10_000 });
+    } finally {
+      await admin.close();
+    }
+    let parts: MetadataResponse.MetadataResponsePartition[] = [];
+    for (const id of this.runningIds()) {
+      const p = await this.waitForLeaders(id, name, undefined, opts.timeoutMs ?? 15_000);
+      if (id === via) parts = p;
+    }
+    return parts;
   }
 
   /** GET /api/cluster of node `id`. */

@@ -1,0 +1,100 @@
+/**
+ * etcd stopped and restarted under a running three-node Brook cluster: while it is down, each
+ * node keeps serving produce and fetch of the partitions it leads, and CreateTopics answers
+ * with an error (within its timeout, not a hang); once etcd is back, the nodes are listed
+ * again and topic creation works again.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeIf, uniqueTopic } from '../helpers/clients.js';
+import { BrookCluster, waitUntil } from '../helpers/cluster.js';
+import { etcdRequirement } from '../helpers/etcd.js';
+import { fetchAll, produceBatch, RawClient } from '../helpers/raw-client.js';
+import { sleep } from '../helpers/tmp.js';
+import { buildBatch } from '../../src/storage/record-batch.js';
+
+describeIf(etcdRequirement(), 'cluster: etcd down and back under a running cluster', () => {
+  let cluster: BrookCluster;
+  const IDS = [1, 2, 3];
+  let topic = '';
+  let leaders = new Map<number, number>();
+
+  beforeAll(async () => {
+    cluster = await BrookCluster.start({ nodeIds: IDS });
+    for (const id of IDS) await cluster.waitForBrokers(IDS, id);
+    topic = uniqueTopic('cl-outage');
+    const parts = await cluster.createTopic(topic, 3);
+    leaders = new Map(parts.map((p) => [p.partitionIndex, p.leaderId]));
+    expect(new Set(leaders.values())).toEqual(new Set(IDS));
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  async function withRaw<T>(id: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
+    const c = await RawClient.connect('127.0.0.1', cluster.node(id).port, { clientId: 'cluster-test' });
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  }
+
+  async function produceToEachLeader(tag: string): Promise<void> {
+    for (const [p, leader] of leaders) {
+      const res = await withRaw(leader, (c) => produceBatch(c, topic, p, buildBatch({ records: [{ key: null, value: Buffer.from(`${tag}-${p}`) }] }), -1, 10_000));
+      expect(res.errorCode, `produce ${topic}-${p} on its leader ${leader} (${tag})`).toBe(0);
+    }
+  }
+
+  async function valuesOf(p: number): Promise<string[]> {
+    const { records } = await withRaw(leaders.get(p)!, (c) => fetchAll(c, topic, p, 0, 10_000));
+    return records.map((r) => r.value ?? '');
+  }
+
+  it('with etcd stopped, each leader keeps taking produce and answering fetch; CreateTopics fails with an error, not a hang', async () => {
+    await produceToEachLeader('before');
+    await cluster.etcd.stop();
+    const stoppedAt = Date.now();
+
+    // Past the session timeout too: the nodes keep their partitions while the store is away.
+    await produceToEachLeader('during');
+    await sleep(Math.max(0, stoppedAt + cluster.sessionTimeoutMs + 1_000 - Date.now()));
+    await produceToEachLeader('during-late');
+    for (const p of leaders.keys()) expect(await valuesOf(p)).toEqual([`before-${p}`, `during-${p}`, `during-late-${p}`]);
+
+    const controller = (await cluster.metadata(1, [])).controllerId;
+    for (const via of new Set([controller >= 0 ? controller : 1, IDS.find((id) => id !== controller)!])) {
+      const started = Date.now();
+      const res = await cluster.createTopicsVia(via, [{ name: uniqueTopic('cl-outage-new'), numPartitions: 1 }], 5_000);
+      const tookMs = Date.now() - started;
+      expect(res[0]!.errorCode, `CreateTopics via node ${via} while etcd is down: ${JSON.stringify(res)}`).not.toBe(0);
+      expect(tookMs, `CreateTopics via node ${via} answered within its timeout`).toBeLessThan(5_000 + 3_000);
+    }
+    for (const id of IDS) expect(cluster.alive(id), `node ${id} still running:\n${cluster.logs()}`).toBe(true);
+  });
+
+  it('with etcd back, the nodes list each other again and topic creation works', async () => {
+    await cluster.etcd.restart();
+    for (const id of IDS) await cluster.waitForBrokers(IDS, id, 30_000);
+    await cluster.waitForController(1, undefined, 30_000);
+
+    const fresh = uniqueTopic('cl-after-etcd');
+    let last: unknown = null;
+    await waitUntil(
+      async () => {
+        const res = await cluster.createTopicsVia(2, [{ name: fresh, numPartitions: 3 }], 5_000);
+        last = res;
+        return res[0]?.errorCode === 0 ? true : undefined;
+      },
+      30_000,
+      'CreateTopics after etcd came back',
+      () => last,
+    );
+    for (const id of IDS) {
+      const parts = await cluster.waitForLeaders(id, fresh);
+      expect(new Set(parts.map((p) => p.leaderId))).toEqual(new Set(IDS));
+    }
+    await produceToEachLeader('after');
+    for (const p of leaders.keys()) expect(await valuesOf(p)).toEqual([`before-${p}`, `during-${p}`, `during-late-${p}`, `after-${p}`]);
+  });
+});
