@@ -167,10 +167,17 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
       );
       for (const n of nodes) {
         expect(typeof n.leaderships).toBe('number');
-        expect(n.leaderships, `leaderships of node ${n.nodeId}`).toBeGreaterThan(0); // __consumer_offsets is spread over all three
         expect(n).toHaveProperty('rack');
       }
     }
+    // leaderships: the partitions (of every topic) a node leads, as Metadata shows them.
+    const md = await cluster.metadata(1, null);
+    const led = (id: number) => md.topics.reduce((n, t) => n + t.partitions.filter((p) => p.leaderId === id).length, 0);
+    const api = await cluster.clusterApi(1);
+    expect(
+      Object.fromEntries(api.nodes.map((n) => [n.nodeId, n.leaderships])),
+      `leaderships in /api/cluster against the leaders in Metadata (topics ${md.topics.map((t) => t.name).join(', ')})`,
+    ).toEqual(Object.fromEntries(IDS.map((id) => [id, led(id)])));
   });
 
   it('/metrics on every node labels every sample with its node id', async () => {
