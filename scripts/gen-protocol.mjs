@@ -52,6 +52,7 @@ const API_NAMES = [
   [61, 'DescribeProducers'],
   [65, 'DescribeTransactions'],
   [66, 'ListTransactions'],
+  [67, 'AllocateProducerIds'],
 ];
 // Versioned data structures that travel inside other messages' bytes fields.
 const DATA_NAMES = ['ConsumerProtocolSubscription', 'ConsumerProtocolAssignment'];

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { parseEtcdUrl } from './cluster/etcd-url.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -23,6 +24,12 @@ export interface NodeConfig {
   /** HTTP API, console and /metrics port on the same host (0 = ephemeral, -1 = off). */
   httpPort: number;
   advertisedHost: string | undefined;
+  /** Where the cluster metadata lives: undefined for the embedded single node, or etcd://host:port[,host:port...][/prefix]. */
+  metadataStore: string | undefined;
+  /** This node's rack (Kafka broker.rack), for rack-aware replica placement. */
+  rack: string | undefined;
+  /** How long a node that stopped answering stays in the live set (the etcd lease TTL). */
+  nodeSessionTimeoutMs: number;
   durability: 'normal' | 'full';
   /**
    * How often each partition checks time and size retention (Kafka's
@@ -93,6 +100,12 @@ const text: Parser<string> = (raw) => {
   return raw;
 };
 
+const metadataStoreUrl: Parser<string> = (raw) => {
+  const parsed = parseEtcdUrl(raw);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  return raw.trim();
+};
+
 function setting<K extends keyof NodeConfig>(s: Setting<K>): Setting<K> {
   return s;
 }
@@ -125,6 +138,23 @@ export const settings = [
     describe: 'host name clients are told to connect to (default: --host)',
     parse: text,
     def: () => undefined,
+  }),
+  setting({
+    key: 'metadataStore',
+    flag: 'metadata-store',
+    env: 'BROOK_METADATA_STORE',
+    describe: 'cluster metadata store: etcd://host:port[,host:port...] to join a cluster (default: embedded single node)',
+    parse: metadataStoreUrl,
+    def: () => undefined,
+  }),
+  setting({ key: 'rack', flag: 'rack', env: 'BROOK_RACK', describe: "this node's rack (Kafka broker.rack), for rack-aware replica placement", parse: text, def: () => undefined }),
+  setting({
+    key: 'nodeSessionTimeoutMs',
+    flag: 'node-session-timeout-ms',
+    env: 'BROOK_NODE_SESSION_TIMEOUT_MS',
+    describe: 'how long a node that stops answering stays live in a cluster (its etcd lease; Kafka broker.session.timeout.ms)',
+    parse: int(2_000, 300_000),
+    def: () => 6_000,
   }),
   setting({
     key: 'durability',

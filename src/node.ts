@@ -4,9 +4,14 @@
  * in actors/), the cluster metadata, the partition actors it implies and the clients through
  * which everyone asks them (src/cluster), and the Kafka and HTTP gateways.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ActorAsks } from './cluster/actor-asks.js';
+import { ClusterMetadata } from './cluster/cluster-metadata.js';
 import { Controller } from './cluster/controller.js';
+import { ControllerChannel } from './cluster/controller-channel.js';
+import { LocalMetadataStore } from './cluster/local-metadata-store.js';
+import type { MetadataStore, NodeRegistration } from './cluster/metadata-store.js';
 import { GroupCoordinatorClient } from './cluster/group-coordinator-client.js';
 import { PartitionClient } from './cluster/partition-client.js';
 import { PartitionManager } from './cluster/partition-manager.js';
@@ -23,8 +28,21 @@ import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
 import { WalCheckpointerThread } from './storage/wal-checkpointer.js';
 import { actorKindsUrl } from '../actors/registry.js';
-import { OFFSETS_TOPIC } from './cluster/offsets-topic.js';
 import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messages.js';
+
+/** How long a forwarded or local metadata change may take before it is answered with an error. */
+const CONTROLLER_REQUEST_TIMEOUT_MS = 15_000;
+/** How long a controlled shutdown waits for the controller to move this node's leaderships. */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Deadline of each call to etcd. */
+const ETCD_CALL_TIMEOUT_MS = 5_000;
+
+/** The embedded store, or etcd (its client loaded only when a cluster is configured). */
+async function openStore(config: NodeConfig, dataDir: string, log: Logger): Promise<MetadataStore> {
+  if (config.metadataStore === undefined) return new LocalMetadataStore(dataDir);
+  const { EtcdMetadataStore } = await import('./cluster/etcd-metadata-store.js');
+  return new EtcdMetadataStore({ url: config.metadataStore, sessionTimeoutMs: config.nodeSessionTimeoutMs, callTimeoutMs: ETCD_CALL_TIMEOUT_MS, log });
+}
 
 function groupSettingsOf(c: NodeConfig): GroupCoordinatorSettings {
   return {
@@ -57,25 +75,65 @@ export class BrookNode implements Broker {
   readonly partitions: PartitionClient;
   readonly groups: GroupCoordinatorClient;
   readonly partitionManager: PartitionManager;
+  /** This node's copy of the cluster metadata (the image and its deltas). */
+  readonly metadata = new ClusterMetadata();
+  readonly controller: Controller;
   advertised = { host: '', port: 0 };
+  /** This node's registration as the metadata store has it. */
+  private registration: NodeRegistration;
 
   private constructor(
     readonly config: NodeConfig,
     readonly log: Logger,
     readonly supervisor: Supervisor,
-    readonly controller: Controller,
+    private readonly store: MetadataStore,
     readonly walCheckpointer: WalCheckpointerThread,
     private readonly dataDirLock: DataDirLock,
   ) {
-    const routes = new RoutingTable(controller.image, config.nodeId);
+    this.metrics.setDefaultLabels({ node: String(config.nodeId) });
+    this.registration = { nodeId: config.nodeId, incarnationId: randomUUID(), host: '', port: -1, httpPort: -1, rack: config.rack ?? null, state: 'starting' };
+    this.controller = new Controller(
+      store,
+      this.metadata,
+      new ControllerChannel(config.nodeId, CONTROLLER_REQUEST_TIMEOUT_MS),
+      {
+        nodeId: config.nodeId,
+        defaultPartitions: config.numPartitions,
+        defaultReplicationFactor: config.defaultReplicationFactor,
+        offsetsTopicPartitions: config.offsetsTopicPartitions,
+        requestTimeoutMs: CONTROLLER_REQUEST_TIMEOUT_MS,
+      },
+      log,
+    );
+    const routes = new RoutingTable(this.metadata.image, config.nodeId);
     this.asks = new ActorAsks(config.nodeId, supervisor);
     this.partitions = new PartitionClient(this.asks, routes, supervisor);
-    this.groups = new GroupCoordinatorClient(this.asks, routes, controller.image);
-    this.partitionManager = new PartitionManager(supervisor, this.partitions, controller, config.nodeId, config.dataDir, config.durability, groupSettingsOf(config), {
-      logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
-      cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax },
-    });
+    this.groups = new GroupCoordinatorClient(this.asks, routes, this.metadata.image);
+    this.partitionManager = new PartitionManager(
+      supervisor,
+      this.partitions,
+      this.metadata,
+      config.nodeId,
+      config.dataDir,
+      config.durability,
+      groupSettingsOf(config),
+      {
+        logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
+        cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax },
+      },
+      log,
+    );
     this.nodeProbe = new NodeProbe(this.metrics, this);
+  }
+
+  /** Whether this node is part of a cluster on an external metadata store (etcd). */
+  get clustered(): boolean {
+    return this.config.metadataStore !== undefined;
+  }
+
+  /** This node's registration (its id, incarnation, addresses and state). */
+  get self(): NodeRegistration {
+    return this.registration;
   }
 
   /** Prometheus text of every metric, refreshed from the supervisor and worker threads. */
@@ -89,13 +147,9 @@ export class BrookNode implements Broker {
     // Checked, created and locked before anything opens a file in it (src/data-dir.ts).
     const dataDir = prepareDataDir(config.dataDir);
     const lock = lockDataDir(dataDir);
-    let controller: Controller;
+    let store: MetadataStore;
     try {
-      controller = new Controller(dataDir, {
-        nodeId: config.nodeId,
-        defaultPartitions: config.numPartitions,
-        defaultReplicationFactor: config.defaultReplicationFactor,
-      });
+      store = await openStore(config, dataDir, log);
     } catch (err) {
       lock.release();
       throw err;
@@ -109,17 +163,29 @@ export class BrookNode implements Broker {
       supervisor = await Supervisor.start({ workers: config.workers, actorKinds: actorKindsUrl(), threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
     } catch (err) {
       await checkpointer.stop();
-      controller.close();
+      await store.close();
       lock.release();
       throw err;
     }
     logLifecycle(supervisor, log);
-    const node = new BrookNode({ ...config, dataDir }, log, supervisor, controller, checkpointer, lock);
+    const node = new BrookNode({ ...config, dataDir }, log, supervisor, store, checkpointer, lock);
     try {
-      await node.partitionManager.startAll();
-      await node.createOffsetsTopic();
+      // Claims the node id, then applies the stored metadata: the deltas start this node's actors.
+      await store.open(node.registration, {
+        batch: (b) => node.metadata.apply(b),
+        membershipChanged: () => node.controller.membershipChanged(),
+        snapshot: () => ({ kind: 'snapshot', offset: node.metadata.appliedEnd, records: node.metadata.image.toRecords() }),
+      });
       await node.listen();
       await node.listenHttp();
+      await node.register('alive');
+      if (!node.clustered) {
+        // The single node is its own controller: its cluster id, registration and
+        // __consumer_offsets exist before it says it started. A cluster's controller creates
+        // __consumer_offsets on the first FindCoordinator, over the nodes live then.
+        const failed = (await node.controller.settle()) ?? (await node.controller.ensureOffsetsTopic());
+        if (failed) throw new Error(`cannot set up the node's metadata: ${failed.error}: ${failed.message}`);
+      }
     } catch (err) {
       await node.stop();
       throw err;
@@ -134,23 +200,18 @@ export class BrookNode implements Broker {
         advertised: `${node.advertised.host}:${node.advertised.port}`,
         http: node.httpPort >= 0 ? `${config.host}:${node.httpPort}` : 'off',
         console: node.httpPort >= 0 ? `http://${consoleHost(config.host, node.advertised.host)}:${node.httpPort}` : 'off',
-        topics: controller.image.topicsByName.size,
+        metadataStore: store.description,
+        controller: node.controller.controllerId,
+        topics: node.metadata.image.topicsByName.size,
       },
       'brook node started',
     );
     return node;
   }
 
-  /** Creates __consumer_offsets (compacted, as in Kafka) the first time the node starts. */
-  private async createOffsetsTopic(): Promise<void> {
-    if (this.controller.image.topicsByName.has(OFFSETS_TOPIC)) return;
-    const created = await this.controller.createTopic({
-      name: OFFSETS_TOPIC,
-      numPartitions: this.config.offsetsTopicPartitions,
-      replicationFactor: -1,
-      configs: [{ name: 'cleanup.policy', value: 'compact' }],
-    });
-    if ('error' in created) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${created.error}: ${created.message}`);
+  private async register(state: NodeRegistration['state']): Promise<void> {
+    this.registration = { ...this.registration, host: this.advertised.host, port: this.advertised.port, httpPort: this.httpPort, state };
+    await this.store.register(this.registration);
   }
 
   private async listen(): Promise<void> {
@@ -159,7 +220,6 @@ export class BrookNode implements Broker {
     this.gateway = gateway;
     const host = this.config.advertisedHost ?? (this.config.host === '0.0.0.0' || this.config.host === '::' ? hostname() : this.config.host);
     this.advertised = { host, port };
-    this.controller.registerBroker(host, port);
   }
 
   /**
@@ -180,11 +240,14 @@ export class BrookNode implements Broker {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('brook node stopping');
+      // Controlled shutdown: leaderships move to other replicas while this node still serves.
+      if (this.clustered && this.registration.state === 'alive') await this.controller.controlledShutdown(this.registration, CONTROLLED_SHUTDOWN_TIMEOUT_MS);
       await this.gateway?.close();
       await this.http?.close();
       await this.supervisor.shutdown();
       await this.walCheckpointer.stop();
       this.controller.close();
+      await this.store.close().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'closing the metadata store failed'));
       this.dataDirLock.release();
       this.log.info('brook node stopped');
     })();

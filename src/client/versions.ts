@@ -41,6 +41,7 @@ export const CLIENT_API_VERSIONS: Readonly<Partial<Record<ApiKey, VersionRange>>
   44: { min: 0, max: 1 }, // IncrementalAlterConfigs
   47: { min: 0, max: 0 }, // OffsetDelete
   60: { min: 0, max: 1 }, // DescribeCluster
+  67: { min: 0, max: 0 }, // AllocateProducerIds: nodes ask the controller for producer-id blocks
 };
 
 /** The version to use given the broker's range, or -1 when the ranges do not overlap. */

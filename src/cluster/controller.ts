@@ -1,17 +1,27 @@
 /**
- * Controller: validates metadata changes, appends them to the metadata log and applies them to
- * the image. Lives on the main thread; a cluster view. A single node is its own controller; a
- * later issue replicates the log across nodes by consensus, and only the elected controller
- * runs these methods.
+ * Controller: every metadata change of the cluster goes through it (main thread; a cluster
+ * view). On the node the MetadataStore elected controller it validates a change, plans replicas,
+ * appends the records through the store (conditional on still being controller) and answers once
+ * this node has applied them. On any other node the same methods forward the change to the
+ * controller (ControllerChannel) and answer once this node has applied the result. Callers (the
+ * Kafka and HTTP gateways) do not know which.
+ *
+ * The active controller also keeps leadership in step with the live nodes (Kafka's controller
+ * duties): a node that leaves or shuts down loses its leaderships to a live in-sync replica, or
+ * its partitions go offline (leader -1) until it returns; a node that registers gets its address
+ * recorded. One change at a time: every write runs in `exclusive`.
  *
  * Every method either appends all its records or none, and returns an error value (a Kafka error
- * name and a message) rather than throwing for a request that is merely invalid.
+ * name and a message) rather than throwing for a request that is merely invalid or a store that
+ * is unreachable.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { MetadataImage, type PartitionImage, type TopicImage } from './metadata-image.js';
-import { MetadataLog } from './metadata-log.js';
+import type { ClusterMetadata } from './cluster-metadata.js';
+import { FORWARDED_CLIENT_ID, type ControllerChannel, type ForwardTarget } from './controller-channel.js';
+import type { MetadataImage, PartitionImage, TopicImage } from './metadata-image.js';
 import type { ConfigResourceType, MetadataRecord } from './metadata-records.js';
+import { MetadataStoreError, type MetadataStore, type NodeRegistration } from './metadata-store.js';
+import { OFFSETS_TOPIC } from './offsets-topic.js';
 import { validateBrokerConfig, validateTopicConfig } from './topic-configs.js';
 
 export interface ControllerError {
@@ -23,13 +33,16 @@ export interface ControllerOptions {
   readonly nodeId: number;
   readonly defaultPartitions: number;
   readonly defaultReplicationFactor: number;
+  /** Partitions of __consumer_offsets when the controller creates it. */
+  readonly offsetsTopicPartitions: number;
+  /** How long a change may take end to end (store write, forwarding, local apply). */
+  readonly requestTimeoutMs: number;
 }
 
-/** What a change did, so the node can start or stop partition actors before answering. */
-export type MetadataChange =
-  | { readonly type: 'partitionsCreated'; readonly topic: TopicImage; readonly partitions: readonly PartitionImage[] }
-  | { readonly type: 'topicDeleted'; readonly topic: TopicImage }
-  | { readonly type: 'configChanged'; readonly resourceType: ConfigResourceType; readonly resourceName: string };
+/** Who asks: a forwarded request must not be forwarded again. */
+export interface CallerOptions {
+  readonly clientId?: string;
+}
 
 export interface NewTopic {
   readonly name: string;
@@ -42,7 +55,7 @@ export interface NewTopic {
 }
 
 /** Producer ids are handed out in blocks, one metadata record per block (as Kafka does). */
-const PRODUCER_ID_BLOCK = 1000;
+export const PRODUCER_ID_BLOCK = 1000;
 /** Kafka's limit on topic names; longer names cannot form a partition directory name. */
 const TOPIC_NAME_MAX = 249;
 const PARTITIONS_MAX = 100_000;
@@ -55,38 +68,213 @@ export function validateTopicName(name: string): string | undefined {
   return undefined;
 }
 
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** How often a node in controlled shutdown checks whether its leaderships have moved. */
+const SHUTDOWN_POLL_MS = 50;
+/** After a failed duty run (store unreachable), the active controller tries again this much later. */
+const DUTY_RETRY_MS = 1_000;
+
+export interface ControllerLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 export class Controller {
-  readonly image = new MetadataImage();
-  private readonly log: MetadataLog;
-  private producerIdsLeft = 0;
-  private nextProducerId = 0;
-  private readonly listeners: ((c: MetadataChange) => Promise<void>)[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private producerIds = { next: 0, end: 0 };
+  private producerIdsLoading: Promise<ControllerError | undefined> | undefined;
+  private dutiesQueued = false;
+  private dutyRetry: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
-    dataDir: string,
+    private readonly store: MetadataStore,
+    private readonly metadata: ClusterMetadata,
+    private readonly channel: ControllerChannel,
     private readonly opts: ControllerOptions,
-  ) {
-    this.log = new MetadataLog(join(dataDir, 'cluster-metadata.db'));
-    for (const r of this.log.replay()) this.image.apply(r);
-    if (this.image.clusterId === '') {
-      this.append([{ type: 'Cluster', clusterId: randomBytes(16).toString('base64url') }]);
-    }
+    private readonly log: ControllerLog,
+  ) {}
+
+  get image(): MetadataImage {
+    return this.metadata.image;
   }
 
-  /** Registers a reaction to changes; `commit` waits for every listener before returning. */
-  onChange(listener: (c: MetadataChange) => Promise<void>): void {
-    this.listeners.push(listener);
+  /** Whether this node is the elected controller now. */
+  get isActive(): boolean {
+    return this.store.isController();
   }
 
-  registerBroker(host: string, port: number): void {
-    const known = this.image.brokers.get(this.opts.nodeId);
-    if (known && known.host === host && known.port === port) return;
-    this.append([{ type: 'RegisterBroker', nodeId: this.opts.nodeId, host, port, rack: null }]);
+  /** The elected controller's node id, or -1 while there is none. */
+  get controllerId(): number {
+    return this.store.controllerId();
   }
 
-  async createTopic(t: NewTopic, validateOnly = false): Promise<ControllerError | TopicImage> {
+  /** Where the metadata lives ('embedded' or the etcd endpoints). */
+  get storeDescription(): string {
+    return this.store.description;
+  }
+
+  /** The nodes that serve clients now (registered, lease live, not still starting), by id. */
+  liveNodes(): NodeRegistration[] {
+    return [...this.store.liveNodes().values()].filter((n) => n.state !== 'starting').sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  async createTopic(t: NewTopic, validateOnly = false, caller: CallerOptions = {}): Promise<ControllerError | TopicImage> {
     const invalidName = validateTopicName(t.name);
     if (invalidName) return { error: 'INVALID_TOPIC_EXCEPTION', message: invalidName };
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.createTopicHere(t, validateOnly)),
+      async (to) => {
+        const failed = (await this.channel.createTopic(to, t, validateOnly)) ?? (validateOnly ? undefined : await this.syncWithController());
+        if (failed) return failed;
+        if (validateOnly) return { name: t.name, topicId: ZERO_UUID, partitions: [], configs: new Map() };
+        return this.image.topicsByName.get(t.name) ?? { error: 'UNKNOWN_SERVER_ERROR', message: `topic '${t.name}' was created but is not in this node's metadata yet` };
+      },
+    );
+  }
+
+  async deleteTopic(name: string, caller: CallerOptions = {}): Promise<ControllerError | TopicImage> {
+    const known = this.image.topicsByName.get(name);
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.deleteTopicHere(name)),
+      async (to) => {
+        const failed = (await this.channel.deleteTopic(to, name)) ?? (await this.syncWithController());
+        if (failed) return failed;
+        return known ?? { name, topicId: ZERO_UUID, partitions: [], configs: new Map() };
+      },
+    );
+  }
+
+  async createPartitions(
+    name: string,
+    count: number,
+    assignments: readonly (readonly number[])[] | null,
+    validateOnly = false,
+    caller: CallerOptions = {},
+  ): Promise<ControllerError | TopicImage> {
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.createPartitionsHere(name, count, assignments, validateOnly)),
+      async (to) => {
+        const failed = (await this.channel.createPartitions(to, name, count, assignments, validateOnly)) ?? (validateOnly ? undefined : await this.syncWithController());
+        if (failed) return failed;
+        return this.image.topicsByName.get(name) ?? { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${name}' does not exist` };
+      },
+    );
+  }
+
+  /**
+   * Changes configs of one resource. `replace` (AlterConfigs) sets exactly the given configs and
+   * removes the others; `incremental` (IncrementalAlterConfigs) applies set/delete operations.
+   */
+  async alterConfigs(
+    resourceType: ConfigResourceType,
+    resourceName: string,
+    changes: readonly { readonly name: string; readonly value: string | null }[],
+    mode: 'replace' | 'incremental',
+    validateOnly = false,
+    caller: CallerOptions = {},
+  ): Promise<ControllerError | undefined> {
+    const outcome = await this.route<true>(
+      caller,
+      async () => (await this.exclusive(() => this.alterConfigsHere(resourceType, resourceName, changes, mode, validateOnly))) ?? true,
+      async (to) =>
+        (await this.channel.alterConfigs(to, resourceType, resourceName, changes, mode, validateOnly)) ?? (validateOnly ? undefined : await this.syncWithController()) ?? true,
+    );
+    return outcome === true ? undefined : outcome;
+  }
+
+  /** Creates __consumer_offsets (compacted, as in Kafka) unless it exists; where it is created, the controller decides. */
+  async ensureOffsetsTopic(): Promise<ControllerError | undefined> {
+    if (this.image.topicsByName.has(OFFSETS_TOPIC)) return undefined;
+    const created = await this.createTopic({
+      name: OFFSETS_TOPIC,
+      numPartitions: this.opts.offsetsTopicPartitions,
+      replicationFactor: -1,
+      configs: [{ name: 'cleanup.policy', value: 'compact' }],
+    });
+    if ('error' in created && !this.image.topicsByName.has(OFFSETS_TOPIC)) return created;
+    return undefined;
+  }
+
+  /** Hands out a new producer id from this node's block, fetching a new block from the controller when it runs out. */
+  async allocateProducerId(): Promise<ControllerError | number> {
+    while (this.producerIds.next >= this.producerIds.end) {
+      this.producerIdsLoading ??= this.loadProducerIds().finally(() => {
+        this.producerIdsLoading = undefined;
+      });
+      const failed = await this.producerIdsLoading;
+      if (failed) return failed;
+    }
+    return this.producerIds.next++;
+  }
+
+  /** The controller's side of AllocateProducerIds: a block of ids no node has had, recorded in the log first. */
+  allocateProducerIdBlock(caller: CallerOptions = {}): Promise<ControllerError | { start: number; length: number }> {
+    if (!this.isActive) return Promise.resolve(this.notController(caller));
+    return this.exclusive(async () => {
+      const start = this.image.nextProducerId;
+      const failed = await this.commit([{ type: 'ProducerIds', nextProducerId: start + PRODUCER_ID_BLOCK }]);
+      return failed ?? { start, length: PRODUCER_ID_BLOCK };
+    });
+  }
+
+  /**
+   * The store saw nodes come, go or change state, or a new controller: if this node is the
+   * controller, bring leadership and broker registrations in step (once per burst of changes).
+   */
+  membershipChanged(): void {
+    if (this.closed || !this.isActive || this.dutiesQueued) return;
+    this.dutiesQueued = true;
+    void this.exclusive(async () => {
+      this.dutiesQueued = false;
+      if (this.closed || !this.isActive) return;
+      const failed = await this.runDuties();
+      if (failed && !this.closed) {
+        this.log.warn({ error: failed.error, reason: failed.message }, 'controller duties failed; retrying');
+        clearTimeout(this.dutyRetry);
+        this.dutyRetry = setTimeout(() => this.membershipChanged(), DUTY_RETRY_MS);
+        this.dutyRetry.unref();
+      }
+    });
+  }
+
+  /** Runs the duties now and waits for them (a single node before it reports itself started). */
+  settle(): Promise<ControllerError | undefined> {
+    return this.exclusive(() => (this.isActive ? this.runDuties() : Promise.resolve(undefined)));
+  }
+
+  /**
+   * Controlled shutdown: marks this node shutting down, waits (bounded) until the controller has
+   * moved every leadership that another live in-sync replica can take, then gives up the
+   * controllership if it held it.
+   */
+  async controlledShutdown(self: NodeRegistration, timeoutMs: number): Promise<void> {
+    try {
+      await this.store.register({ ...self, state: 'shutting-down' });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'controlled shutdown: cannot tell the metadata store; stopping without moving leaderships');
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.movableLeaderships() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, SHUTDOWN_POLL_MS));
+    const left = this.movableLeaderships();
+    if (left > 0) this.log.warn({ partitions: left, timeoutMs }, 'controlled shutdown: some leaderships did not move in time');
+    await this.store.resign().catch(() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.dutyRetry);
+    this.channel.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The active controller's work.
+
+  private async createTopicHere(t: NewTopic, validateOnly: boolean): Promise<ControllerError | TopicImage> {
     if (this.image.topicsByName.has(t.name)) return { error: 'TOPIC_ALREADY_EXISTS', message: `topic '${t.name}' already exists` };
     const planned = this.planReplicas(t);
     if ('error' in planned) return planned;
@@ -103,22 +291,24 @@ export class Controller {
       if (c.value !== null) records.push({ type: 'Config', resourceType: 'topic', resourceName: t.name, name: c.name, value: c.value });
     }
     if (validateOnly) return { name: t.name, topicId, partitions: [], configs: new Map() };
-    this.append(records);
-    const topic = this.image.topicsById.get(topicId)!;
-    await this.emit({ type: 'partitionsCreated', topic, partitions: topic.partitions });
-    return topic;
+    const failed = await this.commit(records);
+    if (failed) return failed;
+    return this.image.topicsById.get(topicId) ?? { error: 'UNKNOWN_SERVER_ERROR', message: `topic '${t.name}' vanished after its creation` };
   }
 
-  async deleteTopic(name: string): Promise<ControllerError | TopicImage> {
+  private async deleteTopicHere(name: string): Promise<ControllerError | TopicImage> {
     const topic = this.image.topicsByName.get(name);
     if (!topic) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${name}' does not exist` };
     if (name.startsWith('__')) return { error: 'INVALID_TOPIC_EXCEPTION', message: `internal topic '${name}' cannot be deleted` };
-    this.append([{ type: 'RemoveTopic', topicId: topic.topicId }]);
-    await this.emit({ type: 'topicDeleted', topic });
-    return topic;
+    return (await this.commit([{ type: 'RemoveTopic', topicId: topic.topicId }])) ?? topic;
   }
 
-  async createPartitions(name: string, count: number, assignments: readonly (readonly number[])[] | null, validateOnly = false): Promise<ControllerError | TopicImage> {
+  private async createPartitionsHere(
+    name: string,
+    count: number,
+    assignments: readonly (readonly number[])[] | null,
+    validateOnly: boolean,
+  ): Promise<ControllerError | TopicImage> {
     const topic = this.image.topicsByName.get(name);
     if (!topic) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${name}' does not exist` };
     const current = topic.partitions.length;
@@ -130,29 +320,29 @@ export class Controller {
       return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `expected ${count - current} assignments, got ${assignments.length}` };
     }
     const rf = topic.partitions[0]?.replicas.length ?? 1;
+    const nodes = this.placementNodes();
+    if (!assignments && rf > nodes.length) {
+      return { error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is larger than the ${nodes.length} live node(s)` };
+    }
+    const first = nodes.findIndex((n) => n.nodeId === topic.partitions[0]?.replicas[0]);
+    const planned = assignments ? assignments.map((a) => [...a]) : assignReplicas(nodes, count - current, rf, Math.max(0, first), current);
     const records: MetadataRecord[] = [];
     for (let p = current; p < count; p++) {
-      const replicas = assignments ? [...assignments[p - current]!] : this.defaultReplicas(rf, p);
+      const replicas = planned[p - current]!;
       const bad = this.checkReplicas(replicas);
       if (bad) return bad;
       records.push({ type: 'Partition', topicId: topic.topicId, partition: p, replicas, isr: replicas, leader: replicas[0]!, leaderEpoch: 0 });
     }
     if (validateOnly) return topic;
-    this.append(records);
-    await this.emit({ type: 'partitionsCreated', topic, partitions: topic.partitions.slice(current) });
-    return topic;
+    return (await this.commit(records)) ?? this.image.topicsById.get(topic.topicId) ?? topic;
   }
 
-  /**
-   * Changes configs of one resource. `replace` (AlterConfigs) sets exactly the given configs and
-   * removes the others; `incremental` (IncrementalAlterConfigs) applies set/delete operations.
-   */
-  async alterConfigs(
+  private async alterConfigsHere(
     resourceType: ConfigResourceType,
     resourceName: string,
     changes: readonly { readonly name: string; readonly value: string | null }[],
     mode: 'replace' | 'incremental',
-    validateOnly = false,
+    validateOnly: boolean,
   ): Promise<ControllerError | undefined> {
     let current: Map<string, string> | undefined;
     if (resourceType === 'topic') {
@@ -160,7 +350,8 @@ export class Controller {
       if (!topic) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${resourceName}' does not exist` };
       current = topic.configs;
     } else {
-      if (resourceName !== '' && resourceName !== String(this.opts.nodeId)) {
+      const known = resourceName === '' || this.image.brokers.has(Number(resourceName)) || this.store.liveNodes().has(Number(resourceName));
+      if (!known || (resourceName !== '' && !/^\d+$/.test(resourceName))) {
         return { error: 'INVALID_REQUEST', message: `unknown broker '${resourceName}'` };
       }
       current = this.image.brokerConfigs.get(resourceName) ?? new Map();
@@ -176,34 +367,124 @@ export class Controller {
       }
     }
     if (validateOnly || records.length === 0) return undefined;
-    this.append(records);
-    await this.emit({ type: 'configChanged', resourceType, resourceName });
+    return this.commit(records);
+  }
+
+  /** Cluster id on first start, broker registrations, and leaders that match the live nodes. */
+  private async runDuties(): Promise<ControllerError | undefined> {
+    const records: MetadataRecord[] = [];
+    if (this.image.clusterId === '') records.push({ type: 'Cluster', clusterId: randomBytes(16).toString('base64url') });
+    const live = this.store.liveNodes();
+    for (const n of live.values()) {
+      if (n.state === 'starting') continue;
+      const b = this.image.brokers.get(n.nodeId);
+      if (!b || b.host !== n.host || b.port !== n.port || b.rack !== n.rack) {
+        records.push({ type: 'RegisterBroker', nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack });
+      }
+    }
+    const moved: { topic: string; partition: number; from: number; to: number }[] = [];
+    for (const t of this.image.topicsByName.values()) {
+      for (const p of t.partitions) {
+        const leader = electLeader(p, live);
+        if (leader === p.leader) continue;
+        moved.push({ topic: t.name, partition: p.partition, from: p.leader, to: leader });
+        records.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, isr: p.isr, leader, leaderEpoch: p.leaderEpoch + 1 });
+      }
+    }
+    if (records.length === 0) return undefined;
+    const failed = await this.commit(records);
+    if (!failed && moved.length > 0) {
+      const offline = moved.filter((m) => m.to === -1).length;
+      this.log.info({ leadersChanged: moved.length, offline, sample: moved.slice(0, 5) }, 'controller moved partition leadership');
+    }
+    return failed;
+  }
+
+  /** Appends through the store and waits until this node has applied the records. */
+  private async commit(records: MetadataRecord[]): Promise<ControllerError | undefined> {
+    try {
+      const end = await this.store.append(this.metadata.appliedEnd, records);
+      await this.metadata.waitFor(end, this.opts.requestTimeoutMs);
+      return undefined;
+    } catch (err) {
+      return this.storeFailure(err);
+    }
+  }
+
+  /** After a forwarded change: waits until this node has applied everything the store has committed. */
+  private async syncWithController(): Promise<ControllerError | undefined> {
+    try {
+      await this.metadata.waitFor(await this.store.committedEnd(), this.opts.requestTimeoutMs);
+      return undefined;
+    } catch (err) {
+      return this.storeFailure(err);
+    }
+  }
+
+  private storeFailure(err: unknown): ControllerError {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof MetadataStoreError && err.code === 'NOT_CONTROLLER') return { error: 'NOT_CONTROLLER', message };
+    if (err instanceof MetadataStoreError && err.code === 'UNAVAILABLE') {
+      return { error: 'REQUEST_TIMED_OUT', message: `the metadata store (${this.store.description}) is unavailable, metadata cannot change now: ${message}` };
+    }
+    return { error: 'REQUEST_TIMED_OUT', message: `metadata change not confirmed: ${message}` };
+  }
+
+  private async loadProducerIds(): Promise<ControllerError | undefined> {
+    const block = await this.route<{ start: number; length: number }>(
+      {},
+      () => this.allocateProducerIdBlock(),
+      (to) => this.channel.allocateProducerIds(to),
+    );
+    if ('error' in block) return block;
+    this.producerIds = { next: block.start, end: block.start + block.length };
     return undefined;
   }
 
-  /** Hands out a new producer id, allocating a block in the metadata log when one runs out. */
-  allocateProducerId(): number {
-    if (this.producerIdsLeft === 0) {
-      const start = this.image.nextProducerId;
-      this.append([{ type: 'ProducerIds', nextProducerId: start + PRODUCER_ID_BLOCK }]);
-      this.nextProducerId = start;
-      this.producerIdsLeft = PRODUCER_ID_BLOCK;
+  /** Runs `here` on the controller, `remote` (forwarding) elsewhere; a forwarded request is never forwarded again. */
+  private async route<T>(
+    caller: CallerOptions,
+    here: () => Promise<ControllerError | T>,
+    remote: (to: ForwardTarget) => Promise<ControllerError | T>,
+  ): Promise<ControllerError | T> {
+    if (this.isActive) return here();
+    if (caller.clientId === FORWARDED_CLIENT_ID) return this.notController(caller);
+    const id = this.store.controllerId();
+    const to = this.store.liveNodes().get(id);
+    if (!to || to.state === 'starting') return { error: 'NOT_CONTROLLER', message: 'no controller is elected right now; retry shortly' };
+    try {
+      return await remote({ nodeId: id, host: to.host, port: to.port });
+    } catch (err) {
+      return { error: 'REQUEST_TIMED_OUT', message: `forwarding to the controller (node ${id} at ${to.host}:${to.port}) failed: ${(err as Error).message}` };
     }
-    this.producerIdsLeft--;
-    return this.nextProducerId++;
   }
 
-  close(): void {
-    this.log.close();
+  private notController(caller: CallerOptions): ControllerError {
+    const forwarded = caller.clientId === FORWARDED_CLIENT_ID ? ' (a forwarded request is not forwarded again)' : '';
+    return { error: 'NOT_CONTROLLER', message: `node ${this.opts.nodeId} is not the controller; the controller is node ${this.store.controllerId()}${forwarded}` };
   }
 
-  private append(records: MetadataRecord[]): void {
-    this.log.append(records);
-    for (const r of records) this.image.apply(r);
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private async emit(change: MetadataChange): Promise<void> {
-    for (const l of this.listeners) await l(change);
+  /** Partitions this node leads that another live in-sync replica could lead instead. */
+  private movableLeaderships(): number {
+    const live = this.store.liveNodes();
+    let n = 0;
+    for (const t of this.image.topicsByName.values()) {
+      for (const p of t.partitions) {
+        if (p.leader === this.opts.nodeId && p.isr.some((r) => r !== this.opts.nodeId && live.get(r)?.state === 'alive')) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Nodes new replicas may go to: alive (not starting, not shutting down), by id. */
+  private placementNodes(): NodeRegistration[] {
+    return this.liveNodes().filter((n) => n.state === 'alive');
   }
 
   private planReplicas(t: NewTopic): ControllerError | number[][] {
@@ -225,24 +506,81 @@ export class Controller {
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > PARTITIONS_MAX) {
       return { error: 'INVALID_PARTITIONS', message: `number of partitions must be from 1 to ${PARTITIONS_MAX}, got ${partitions}` };
     }
-    const brokers = Math.max(1, this.image.brokers.size);
-    if (!Number.isInteger(rf) || rf < 1 || rf > brokers) {
-      return { error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is larger than the ${brokers} available broker(s)` };
+    const nodes = this.placementNodes();
+    if (!Number.isInteger(rf) || rf < 1 || rf > nodes.length) {
+      return { error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is larger than the ${nodes.length} available broker(s)` };
     }
-    return Array.from({ length: partitions }, (_, p) => this.defaultReplicas(rf, p));
-  }
-
-  private defaultReplicas(rf: number, partition: number): number[] {
-    const ids = [...this.image.brokers.keys()].sort((a, b) => a - b);
-    if (ids.length === 0) ids.push(this.opts.nodeId);
-    return Array.from({ length: rf }, (_, i) => ids[(partition + i) % ids.length]!);
+    return assignReplicas(nodes, partitions, rf, this.image.topicsByName.size % nodes.length);
   }
 
   private checkReplicas(replicas: readonly number[]): ControllerError | undefined {
     if (replicas.length === 0) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: 'a partition needs at least one replica' };
     if (new Set(replicas).size !== replicas.length) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `duplicate broker in replicas ${replicas.join(',')}` };
-    const unknown = replicas.filter((r) => !this.image.brokers.has(r));
-    if (unknown.length > 0) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `unknown broker(s) ${unknown.join(',')}` };
+    const live = this.store.liveNodes();
+    const unknown = replicas.filter((r) => live.get(r)?.state !== 'alive');
+    if (unknown.length > 0) return { error: 'INVALID_REPLICA_ASSIGNMENT', message: `unknown broker(s) ${unknown.join(',')} (not live)` };
     return undefined;
   }
+}
+
+/**
+ * The leader a partition should have given the live nodes: its leader while that node is alive;
+ * else the first replica (in replica order) that is in the ISR and alive; else its leader while
+ * it still serves (shutting down with nowhere to move); else none (-1, offline) until an in-sync
+ * replica returns. Never a replica outside the ISR (no unclean election).
+ */
+export function electLeader(p: PartitionImage, live: ReadonlyMap<number, NodeRegistration>): number {
+  const alive = (id: number) => live.get(id)?.state === 'alive';
+  if (p.leader >= 0 && alive(p.leader)) return p.leader;
+  const next = p.replicas.find((r) => p.isr.includes(r) && alive(r));
+  if (next !== undefined) return next;
+  if (p.leader >= 0 && live.get(p.leader)?.state === 'shutting-down') return p.leader;
+  return -1;
+}
+
+/**
+ * Replica lists for `partitions` new partitions (numbered from `firstPartition`), after Kafka's
+ * assignment: nodes ordered so that racks alternate, each partition's first replica one step on
+ * from the last, the other replicas at a shift that grows each time the partitions wrap around
+ * the nodes, so that leaders and followers both spread evenly (and over racks when nodes have them).
+ */
+export function assignReplicas(
+  nodes: readonly { readonly nodeId: number; readonly rack: string | null }[],
+  partitions: number,
+  rf: number,
+  startIndex: number,
+  firstPartition = 0,
+): number[][] {
+  const ordered = rackAlternated(nodes);
+  const n = ordered.length;
+  const out: number[][] = [];
+  for (let i = 0; i < partitions; i++) {
+    const p = firstPartition + i;
+    const first = (p + startIndex) % n;
+    const shift = Math.floor(p / n) + startIndex;
+    const replicas = [ordered[first]!];
+    for (let j = 0; j < rf - 1; j++) replicas.push(ordered[(first + 1 + ((shift + j) % (n - 1))) % n]!);
+    out.push(replicas);
+  }
+  return out;
+}
+
+/** Node ids ordered so that consecutive ones are on different racks where racks allow (nodes without a rack count as one rack). */
+function rackAlternated(nodes: readonly { readonly nodeId: number; readonly rack: string | null }[]): number[] {
+  const byRack = new Map<string, number[]>();
+  for (const n of [...nodes].sort((a, b) => a.nodeId - b.nodeId)) {
+    const key = n.rack ?? '';
+    const list = byRack.get(key) ?? [];
+    list.push(n.nodeId);
+    byRack.set(key, list);
+  }
+  const racks = [...byRack.keys()].sort();
+  const out: number[] = [];
+  for (let i = 0; out.length < nodes.length; i++) {
+    for (const r of racks) {
+      const id = byRack.get(r)![i];
+      if (id !== undefined) out.push(id);
+    }
+  }
+  return out;
 }

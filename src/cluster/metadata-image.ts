@@ -83,6 +83,36 @@ export class MetadataImage {
     }
   }
 
+  /** The image as records that rebuild it when applied in order (a snapshot). */
+  toRecords(): MetadataRecord[] {
+    const out: MetadataRecord[] = [];
+    if (this.clusterId !== '') out.push({ type: 'Cluster', clusterId: this.clusterId });
+    for (const b of this.brokers.values()) out.push({ type: 'RegisterBroker', nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack });
+    for (const [resourceName, configs] of this.brokerConfigs) {
+      for (const [name, value] of configs) out.push({ type: 'Config', resourceType: 'broker', resourceName, name, value });
+    }
+    for (const t of this.topicsByName.values()) {
+      out.push({ type: 'Topic', name: t.name, topicId: t.topicId });
+      for (const p of t.partitions) {
+        out.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, isr: p.isr, leader: p.leader, leaderEpoch: p.leaderEpoch });
+      }
+      for (const [name, value] of t.configs) out.push({ type: 'Config', resourceType: 'topic', resourceName: t.name, name, value });
+    }
+    if (this.nextProducerId > 0) out.push({ type: 'ProducerIds', nextProducerId: this.nextProducerId });
+    return out;
+  }
+
+  /** Becomes a copy of `other` (a snapshot replaced the log), keeping this object: callers hold it. */
+  replaceWith(other: MetadataImage): void {
+    for (const m of [this.topicsByName, this.topicsById, this.brokers, this.brokerConfigs] as Map<unknown, unknown>[]) m.clear();
+    for (const [k, v] of other.topicsByName) this.topicsByName.set(k, v);
+    for (const [k, v] of other.topicsById) this.topicsById.set(k, v);
+    for (const [k, v] of other.brokers) this.brokers.set(k, v);
+    for (const [k, v] of other.brokerConfigs) this.brokerConfigs.set(k, v);
+    this.nextProducerId = other.nextProducerId;
+    this.clusterId = other.clusterId;
+  }
+
   private applyConfig(type: ConfigResourceType, resource: string, name: string, value: string | null): void {
     let configs: Map<string, string> | undefined;
     if (type === 'topic') configs = this.topicsByName.get(resource)?.configs;

@@ -1,8 +1,13 @@
 /**
  * PartitionManager: keeps this node's partition actors in step with the metadata image. Lives
- * on the main thread; a node view. At start it spawns an actor for every partition this node
- * leads; afterwards it reacts to controller changes (new partitions spawn, a deleted topic's
- * actors stop and their files are removed) before the controller's caller gets its answer.
+ * on the main thread; a node view. It applies each MetadataDelta the node's ClusterMetadata
+ * yields (from its own controller's writes or from records watched in the store alike): a
+ * partition this node now leads gets its actor, one it no longer leads has its actor stopped
+ * (its files stay: it is still a replica), a deleted topic's actors stop and its files go, and a
+ * config change reaches the running actors. The controller's caller gets its answer after that.
+ *
+ * Each partition's start and stop run one after the other, and each re-reads the image when it
+ * runs, so a leadership that moves away and back quickly ends where the image says.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,35 +17,30 @@ import type { GroupCoordinatorSettings } from '../../actors/group-coordinator/me
 import type { PartitionConfig } from '../../actors/partition/messages.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { TopicConfig } from '../storage/topic-config.js';
-import type { Controller, MetadataChange } from './controller.js';
+import type { ClusterMetadata, MetadataDelta } from './cluster-metadata.js';
 import type { PartitionClient } from './partition-client.js';
 import { effectiveTopicConfig, parseTopicConfig } from './topic-configs.js';
 import type { PartitionImage, TopicImage } from './metadata-image.js';
 import { partitionActorId } from './routing-table.js';
 
 export class PartitionManager {
+  /** The start or stop under way per actor id; the next one runs after it. */
+  private readonly pending = new Map<string, Promise<void>>();
+
   constructor(
     private readonly supervisor: Supervisor,
     /** How the running actors are told of a config change: the same typed ask as every caller's. */
     private readonly partitions: PartitionClient,
-    private readonly controller: Controller,
+    private readonly metadata: ClusterMetadata,
     private readonly nodeId: number,
     private readonly dataDir: string,
     private readonly durability: 'normal' | 'full',
     private readonly groupSettings: GroupCoordinatorSettings,
     /** Node settings handed to every partition actor it spawns (log.retention.check.interval.ms, the CPU pool's). */
     private readonly actorSettings: Pick<PartitionConfig, 'logRetentionCheckIntervalMs' | 'cpuPool'> = {},
+    private readonly log?: { error(obj: object, msg: string): void },
   ) {
-    controller.onChange((c) => this.apply(c));
-  }
-
-  /** Spawns every partition this node leads, as the image says after replay. */
-  async startAll(): Promise<void> {
-    const work: Promise<void>[] = [];
-    for (const topic of this.controller.image.topicsByName.values()) {
-      for (const p of topic.partitions) work.push(this.spawn(topic, p));
-    }
-    await Promise.all(work);
+    metadata.onDelta((d) => this.apply(d));
   }
 
   /** The directory holding a topic's partition databases; the topic id keeps a re-created topic apart. */
@@ -48,23 +48,53 @@ export class PartitionManager {
     return join(this.dataDir, 'logs', `${topic.name}.${topic.topicId}`);
   }
 
-  private async apply(c: MetadataChange): Promise<void> {
-    switch (c.type) {
-      case 'partitionsCreated':
-        await Promise.all(c.partitions.map((p) => this.spawn(c.topic, p)));
-        return;
-      case 'topicDeleted':
-        await Promise.all(c.topic.partitions.map((p) => this.supervisor.stop(partitionActorId(c.topic.name, p.partition), 'topic deleted')));
-        rmSync(this.topicDir(c.topic), { recursive: true, force: true });
-        return;
-      case 'configChanged':
-        await this.pushConfigs(c.resourceType === 'topic' ? [c.resourceName] : [...this.controller.image.topicsByName.keys()]);
-        return;
-      default: {
-        const never: never = c;
-        throw new Error(`unknown metadata change ${JSON.stringify(never)}`);
-      }
+  private async apply(d: MetadataDelta): Promise<void> {
+    const work: Promise<unknown>[] = [];
+    for (const topic of d.deletedTopics) work.push(this.removeTopic(topic));
+    for (const c of d.partitions) work.push(this.reconcile(c.topic, c.after.partition));
+    const configTopics = new Set<string>();
+    for (const c of d.configs) {
+      if (c.resourceType === 'topic') configTopics.add(c.resourceName);
+      else for (const name of this.metadata.image.topicsByName.keys()) configTopics.add(name);
     }
+    if (configTopics.size > 0) work.push(this.pushConfigs([...configTopics]));
+    await Promise.all(work);
+  }
+
+  /** Runs `op` for an actor id after the one under way; never rejects (a failure is logged). */
+  private serialise(id: string, op: () => Promise<void>): Promise<void> {
+    const prev = this.pending.get(id);
+    const run = (prev ? prev.then(op) : op()).catch((err: unknown) => {
+      this.log?.error({ actorId: id, err: err instanceof Error ? err.message : String(err) }, 'partition actor could not be started or stopped');
+    });
+    this.pending.set(id, run);
+    void run.then(() => {
+      if (this.pending.get(id) === run) this.pending.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * Starts or stops a partition's actor to match the image as it is when this runs: started
+   * where this node leads it, stopped where it does not. A start with nothing under way begins
+   * in this turn, so routing and the actor change together.
+   */
+  private reconcile(topic: TopicImage, partition: number): Promise<void> {
+    const id = partitionActorId(topic.name, partition);
+    return this.serialise(id, () => {
+      const now = this.metadata.image.topicsById.get(topic.topicId)?.partitions[partition];
+      if (now && now.leader === this.nodeId) return this.supervisor.has(id) ? Promise.resolve() : this.spawn(topic, now);
+      return this.supervisor.has(id) ? this.supervisor.stop(id, now ? `leadership moved to node ${now.leader}` : 'partition removed') : Promise.resolve();
+    });
+  }
+
+  private async removeTopic(topic: TopicImage): Promise<void> {
+    await Promise.all(
+      topic.partitions.map((p) =>
+        this.serialise(partitionActorId(topic.name, p.partition), () => this.supervisor.stop(partitionActorId(topic.name, p.partition), 'topic deleted')),
+      ),
+    );
+    rmSync(this.topicDir(topic), { recursive: true, force: true });
   }
 
   /**
@@ -74,7 +104,7 @@ export class PartitionManager {
   private async pushConfigs(topicNames: readonly string[]): Promise<void> {
     const work: Promise<unknown>[] = [];
     for (const name of topicNames) {
-      const topic = this.controller.image.topicsByName.get(name);
+      const topic = this.metadata.image.topicsByName.get(name);
       if (!topic) continue;
       for (const p of topic.partitions) {
         const id = partitionActorId(topic.name, p.partition);
@@ -90,7 +120,7 @@ export class PartitionManager {
   }
 
   private topicConfig(topic: TopicImage): TopicConfig {
-    return parseTopicConfig(effectiveTopicConfig(this.controller.image, topic.name, this.nodeId));
+    return parseTopicConfig(effectiveTopicConfig(this.metadata.image, topic.name, this.nodeId));
   }
 
   private partitionConfig(topic: TopicImage, p: PartitionImage, topicConfig = this.topicConfig(topic)): PartitionConfig {

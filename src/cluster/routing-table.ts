@@ -12,7 +12,7 @@ export type PartitionAddress = ActorAddress<PartitionProtocol>;
 
 export type Route =
   | { readonly ok: true; readonly address: PartitionAddress; readonly topic: TopicImage; readonly partition: PartitionImage }
-  | { readonly ok: false; readonly error: 'UNKNOWN_TOPIC_OR_PARTITION' | 'NOT_LEADER_OR_FOLLOWER' | 'UNKNOWN_TOPIC_ID' };
+  | { readonly ok: false; readonly error: 'UNKNOWN_TOPIC_OR_PARTITION' | 'NOT_LEADER_OR_FOLLOWER' | 'LEADER_NOT_AVAILABLE' | 'UNKNOWN_TOPIC_ID' };
 
 export function partitionActorId(topic: string, partition: number): string {
   return `partition:${topic}:${partition}`;
@@ -39,7 +39,9 @@ export class RoutingTable {
   private leaderOf(topic: TopicImage | undefined, partition: number): Route {
     const p = topic?.partitions[partition];
     if (!topic || !p) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
-    // A leader on another node is not routed yet: asks to other nodes come with replication.
+    // Offline (its only in-sync replicas are down): clients retry until a leader returns.
+    if (p.leader < 0) return { ok: false, error: 'LEADER_NOT_AVAILABLE' };
+    // Clients reach a leader on another node directly: they refresh metadata and go there.
     if (p.leader !== this.nodeId) return { ok: false, error: 'NOT_LEADER_OR_FOLLOWER' };
     return { ok: true, address: { nodeId: p.leader, actorId: partitionActorId(topic.name, partition) }, topic, partition: p };
   }

@@ -5,7 +5,7 @@
  * value, then the cluster-wide dynamic default, then the built-in default. The controller
  * validates every change; these handlers only shape requests into its calls and back.
  */
-import type { ControllerError } from '../../cluster/controller.js';
+import type { CallerOptions, ControllerError } from '../../cluster/controller.js';
 import type { MetadataImage } from '../../cluster/metadata-image.js';
 import type { ConfigResourceType } from '../../cluster/metadata-records.js';
 import {
@@ -282,6 +282,11 @@ export const incrementalAlterConfigs = handler(44, 0, 1, async (ctx, req) => ({
   }),
 }));
 
+/** Who asks the controller: a request forwarded by another node must not be forwarded again. */
+export function callerOf(ctx: RequestContext): CallerOptions {
+  return { clientId: ctx.header.clientId ?? undefined };
+}
+
 /** Asks the controller to alter, and logs the change only once the controller has applied it (a refused alter changed nothing). */
 async function alterLogged(
   ctx: RequestContext,
@@ -291,7 +296,7 @@ async function alterLogged(
   mode: 'replace' | 'incremental',
   validateOnly: boolean,
 ): Promise<ControllerError | undefined> {
-  const outcome = await ctx.broker.controller.alterConfigs(type, name, changes, mode, validateOnly);
+  const outcome = await ctx.broker.controller.alterConfigs(type, name, changes, mode, validateOnly, callerOf(ctx));
   if (outcome === undefined && !validateOnly) {
     ctx.broker.log.info({ resourceType: type, resourceName: name, changes: changes.map((c) => c.name) }, 'configs altered');
   }

@@ -1,8 +1,9 @@
 /**
  * CreateTopics 2-7, DeleteTopics 1-6 and CreatePartitions 0-3: each topic of a request is one
  * controller call, served in request order; one topic's failure is its own error code and does
- * not stop the others. The controller starts and stops the partition actors before it returns,
- * so a created topic is produce-ready when its response goes out.
+ * not stop the others. Any node takes them: a node that is not the controller forwards each to
+ * it. The answer goes out once this node has applied the change (and, where it leads a new
+ * partition, started its actor).
  */
 import type { NewTopic } from '../../cluster/controller.js';
 import type { TopicImage } from '../../cluster/metadata-image.js';
@@ -11,7 +12,7 @@ import type { CreateTopicsRequest, CreateTopicsResponseInput } from '../../proto
 import type { DeleteTopicsRequest, DeleteTopicsResponseInput } from '../../protocol/messages/delete-topics.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponseInput } from '../../protocol/messages/create-partitions.js';
 import { handler, type RequestContext } from '../context.js';
-import { codeOf, topicConfigEntries } from './admin-configs.js';
+import { callerOf, codeOf, topicConfigEntries } from './admin-configs.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
@@ -48,7 +49,7 @@ async function createOne(ctx: RequestContext, t: CreateTopicsRequest.CreatableTo
     assignments: t.assignments,
     configs: t.configs,
   };
-  const created = await ctx.broker.controller.createTopic(wanted, validateOnly);
+  const created = await ctx.broker.controller.createTopic(wanted, validateOnly, callerOf(ctx));
   if ('error' in created) return createFailed(t.name, created.error, created.message);
   if (!validateOnly) ctx.broker.log.info({ topic: t.name, partitions: created.partitions.length }, 'topic created');
   // A validated-only topic has no partitions or configs in the image; report what it would get.
@@ -109,7 +110,7 @@ async function deleteOne(ctx: RequestContext, w: DeleteTopicsRequest.DeleteTopic
   }
   const name = byName ? w.name! : ctx.broker.controller.image.topicsById.get(w.topicId)?.name;
   if (name === undefined) return deleteFailed(null, w.topicId, 'UNKNOWN_TOPIC_ID', `no topic has id ${w.topicId}`);
-  const deleted = await ctx.broker.controller.deleteTopic(name);
+  const deleted = await ctx.broker.controller.deleteTopic(name, callerOf(ctx));
   if ('error' in deleted) return { name, topicId: w.topicId, errorCode: codeOf(deleted.error), errorMessage: deleted.message };
   ctx.broker.log.info({ topic: name, topicId: deleted.topicId }, 'topic deleted');
   return { name, topicId: deleted.topicId, errorCode: 0, errorMessage: null };
@@ -133,7 +134,7 @@ export const createPartitions = handler(37, 0, 3, async (ctx, req) => {
 
 async function growOne(ctx: RequestContext, t: CreatePartitionsRequest.CreatePartitionsTopic, validateOnly: boolean): Promise<CreatePartitionsResult> {
   const assignments = t.assignments?.map((a) => a.brokerIds) ?? null;
-  const grown = await ctx.broker.controller.createPartitions(t.name, t.count, assignments, validateOnly);
+  const grown = await ctx.broker.controller.createPartitions(t.name, t.count, assignments, validateOnly, callerOf(ctx));
   if ('error' in grown) return { name: t.name, errorCode: codeOf(grown.error), errorMessage: grown.message };
   if (!validateOnly) ctx.broker.log.info({ topic: t.name, partitions: t.count }, 'partitions created');
   return { name: t.name, errorCode: 0, errorMessage: null };

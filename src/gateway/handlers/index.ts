@@ -11,7 +11,7 @@ import { findCoordinator } from './find-coordinator.js';
 import { deleteGroups, describeGroups, listGroups } from './group-admin.js';
 import { heartbeat, joinGroup, leaveGroup, syncGroup } from './group-membership.js';
 import { offsetCommit, offsetDelete, offsetFetch } from './group-offsets.js';
-import { initProducerId } from './init-producer-id.js';
+import { allocateProducerIds, initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { describeCluster, metadata } from './metadata.js';
 import { produce } from './produce.js';
@@ -26,6 +26,7 @@ const entries: HandlerEntry[] = [
   fetch,
   listOffsets,
   initProducerId,
+  allocateProducerIds,
   ...adminHandlers,
   findCoordinator,
   joinGroup,

@@ -16,24 +16,26 @@ const TOPIC_OPS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 
 const CLUSTER_OPS_ALL = [5, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
+/** The nodes serving clients now (live in the metadata store), as Metadata and DescribeCluster list them. */
 export function brokersOf(ctx: RequestContext): { nodeId: number; host: string; port: number; rack: string | null }[] {
-  return [...ctx.broker.controller.image.brokers.values()].map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
+  return ctx.broker.controller.liveNodes().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack }));
 }
 
-export function topicMetadata(t: TopicImage, includeOps: boolean): MetadataResponseInput.MetadataResponseTopic {
+/** A topic's partitions as Metadata shows them: an offline partition (leader -1) is LEADER_NOT_AVAILABLE, replicas on dead nodes offline. */
+export function topicMetadata(t: TopicImage, includeOps: boolean, live: ReadonlySet<number>): MetadataResponseInput.MetadataResponseTopic {
   return {
     errorCode: 0,
     name: t.name,
     topicId: t.topicId,
     isInternal: t.name.startsWith('__'),
     partitions: t.partitions.map((p) => ({
-      errorCode: 0,
+      errorCode: p.leader < 0 ? errorCode('LEADER_NOT_AVAILABLE') : 0,
       partitionIndex: p.partition,
       leaderId: p.leader,
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],
-      offlineReplicas: [],
+      offlineReplicas: p.replicas.filter((r) => !live.has(r)),
     })),
     topicAuthorizedOperations: includeOps ? TOPIC_OPS_ALL : OPS_NOT_REQUESTED,
   };
@@ -45,13 +47,15 @@ function topicError(name: string | null, topicId: string, error: KafkaErrorName)
 
 export const metadata = handler(3, 0, 12, async (ctx, req) => {
   const { image } = ctx.broker.controller;
+  const brokers = brokersOf(ctx);
+  const live = new Set(brokers.map((b) => b.nodeId));
   const version = ctx.header.apiVersion;
   const includeOps = req.includeTopicAuthorizedOperations;
   // v0 cannot say null: an empty list there means every topic.
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   const topics: MetadataResponseInput.MetadataResponseTopic[] = [];
   if (all) {
-    for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, includeOps));
+    for (const t of image.topicsByName.values()) topics.push(topicMetadata(t, includeOps, live));
   } else {
     for (const wanted of req.topics!) {
       // From v10 a topic may be named by id, its name null (or empty, from some clients). Before
@@ -60,36 +64,45 @@ export const metadata = handler(3, 0, 12, async (ctx, req) => {
       // INVALID_REQUEST by the connection (Connection.encode), as Kafka does.
       if (wanted.name === null || (wanted.name === '' && version >= 10)) {
         const t = image.topicsById.get(wanted.topicId);
-        topics.push(t ? topicMetadata(t, includeOps) : topicError(wanted.name, wanted.topicId, 'UNKNOWN_TOPIC_ID'));
+        topics.push(t ? topicMetadata(t, includeOps, live) : topicError(wanted.name, wanted.topicId, 'UNKNOWN_TOPIC_ID'));
         continue;
       }
-      topics.push(await namedTopic(ctx, wanted.name, version < 4 || req.allowAutoTopicCreation, includeOps));
+      topics.push(await namedTopic(ctx, wanted.name, version < 4 || req.allowAutoTopicCreation, includeOps, live));
     }
   }
   return {
     throttleTimeMs: 0,
-    brokers: brokersOf(ctx),
+    brokers,
     clusterId: image.clusterId,
-    controllerId: ctx.broker.config.nodeId,
+    controllerId: ctx.broker.controller.controllerId,
     topics,
     clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPS_ALL : OPS_NOT_REQUESTED,
   };
 });
 
-async function namedTopic(ctx: RequestContext, name: string, allowCreate: boolean, includeOps: boolean): Promise<MetadataResponseInput.MetadataResponseTopic> {
+async function namedTopic(
+  ctx: RequestContext,
+  name: string,
+  allowCreate: boolean,
+  includeOps: boolean,
+  live: ReadonlySet<number>,
+): Promise<MetadataResponseInput.MetadataResponseTopic> {
   const { controller, config } = ctx.broker;
   const known = controller.image.topicsByName.get(name);
-  if (known) return topicMetadata(known, includeOps);
+  if (known) return topicMetadata(known, includeOps, live);
   if (!allowCreate || !config.autoCreateTopics) return topicError(name, ZERO_UUID, 'UNKNOWN_TOPIC_OR_PARTITION');
-  const created = await controller.createTopic({ name, numPartitions: -1, replicationFactor: -1 });
+  // Created by the controller (forwarded there from any other node), as Kafka does.
+  const created = await controller.createTopic({ name, numPartitions: -1, replicationFactor: -1 }, false, { clientId: ctx.header.clientId ?? undefined });
   if ('error' in created) {
     // Another request may have created it meanwhile; anything else is the creation's own error.
     const now = controller.image.topicsByName.get(name);
-    if (now) return topicMetadata(now, includeOps);
-    return topicError(name, ZERO_UUID, created.error === 'INVALID_TOPIC_EXCEPTION' ? 'INVALID_TOPIC_EXCEPTION' : 'UNKNOWN_TOPIC_OR_PARTITION');
+    if (now) return topicMetadata(now, includeOps, live);
+    if (created.error === 'INVALID_TOPIC_EXCEPTION') return topicError(name, ZERO_UUID, 'INVALID_TOPIC_EXCEPTION');
+    // A controller that cannot be reached now: retriable, so clients ask again.
+    return topicError(name, ZERO_UUID, created.error === 'NOT_CONTROLLER' || created.error === 'REQUEST_TIMED_OUT' ? 'LEADER_NOT_AVAILABLE' : 'UNKNOWN_TOPIC_OR_PARTITION');
   }
   ctx.broker.log.info({ topic: name, partitions: created.partitions.length }, 'topic auto-created');
-  return topicMetadata(created, includeOps);
+  return topicMetadata(created, includeOps, live);
 }
 
 export const describeCluster = handler(60, 0, 1, (ctx, req) => ({
@@ -98,7 +111,7 @@ export const describeCluster = handler(60, 0, 1, (ctx, req) => ({
   errorMessage: null,
   endpointType: 1,
   clusterId: ctx.broker.controller.image.clusterId,
-  controllerId: ctx.broker.config.nodeId,
+  controllerId: ctx.broker.controller.controllerId,
   brokers: brokersOf(ctx).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
   clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPS_ALL : OPS_NOT_REQUESTED,
 }));

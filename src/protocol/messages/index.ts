@@ -36,6 +36,7 @@ import { describeClusterRequestSpec, describeClusterResponseSpec, type DescribeC
 import { describeProducersRequestSpec, describeProducersResponseSpec, type DescribeProducersRequest, type DescribeProducersRequestInput, type DescribeProducersResponse, type DescribeProducersResponseInput } from './describe-producers.js';
 import { describeTransactionsRequestSpec, describeTransactionsResponseSpec, type DescribeTransactionsRequest, type DescribeTransactionsRequestInput, type DescribeTransactionsResponse, type DescribeTransactionsResponseInput } from './describe-transactions.js';
 import { listTransactionsRequestSpec, listTransactionsResponseSpec, type ListTransactionsRequest, type ListTransactionsRequestInput, type ListTransactionsResponse, type ListTransactionsResponseInput } from './list-transactions.js';
+import { allocateProducerIdsRequestSpec, allocateProducerIdsResponseSpec, type AllocateProducerIdsRequest, type AllocateProducerIdsRequestInput, type AllocateProducerIdsResponse, type AllocateProducerIdsResponseInput } from './allocate-producer-ids.js';
 
 export * from './consumer-protocol.js';
 export * from './produce.js';
@@ -74,6 +75,7 @@ export * from './describe-cluster.js';
 export * from './describe-producers.js';
 export * from './describe-transactions.js';
 export * from './list-transactions.js';
+export * from './allocate-producer-ids.js';
 
 /** Api keys by Kafka name. */
 export const ApiKeys = {
@@ -113,6 +115,7 @@ export const ApiKeys = {
   DescribeProducers: 61,
   DescribeTransactions: 65,
   ListTransactions: 66,
+  AllocateProducerIds: 67,
 } as const;
 export type ApiKey = (typeof ApiKeys)[keyof typeof ApiKeys];
 
@@ -154,6 +157,7 @@ export const API_NAMES: Readonly<Record<ApiKey, string>> = {
   61: 'DescribeProducers',
   65: 'DescribeTransactions',
   66: 'ListTransactions',
+  67: 'AllocateProducerIds',
 };
 
 export interface ApiSpec {
@@ -203,6 +207,7 @@ export const API_SPECS: Readonly<Record<ApiKey, ApiSpec>> = {
   61: { apiKey: 61, name: 'DescribeProducers', request: describeProducersRequestSpec, response: describeProducersResponseSpec, headerVersions: [[2, 1]] },
   65: { apiKey: 65, name: 'DescribeTransactions', request: describeTransactionsRequestSpec, response: describeTransactionsResponseSpec, headerVersions: [[2, 1]] },
   66: { apiKey: 66, name: 'ListTransactions', request: listTransactionsRequestSpec, response: listTransactionsResponseSpec, headerVersions: [[2, 1], [2, 1]] },
+  67: { apiKey: 67, name: 'AllocateProducerIds', request: allocateProducerIdsRequestSpec, response: allocateProducerIdsResponseSpec, headerVersions: [[2, 1]] },
 };
 
 export interface RequestBodies {
@@ -242,6 +247,7 @@ export interface RequestBodies {
   61: DescribeProducersRequest;
   65: DescribeTransactionsRequest;
   66: ListTransactionsRequest;
+  67: AllocateProducerIdsRequest;
 }
 export interface RequestInputs {
   0: ProduceRequestInput;
@@ -280,6 +286,7 @@ export interface RequestInputs {
   61: DescribeProducersRequestInput;
   65: DescribeTransactionsRequestInput;
   66: ListTransactionsRequestInput;
+  67: AllocateProducerIdsRequestInput;
 }
 export interface ResponseBodies {
   0: ProduceResponse;
@@ -318,6 +325,7 @@ export interface ResponseBodies {
   61: DescribeProducersResponse;
   65: DescribeTransactionsResponse;
   66: ListTransactionsResponse;
+  67: AllocateProducerIdsResponse;
 }
 export interface ResponseInputs {
   0: ProduceResponseInput;
@@ -356,4 +364,5 @@ export interface ResponseInputs {
   61: DescribeProducersResponseInput;
   65: DescribeTransactionsResponseInput;
   66: ListTransactionsResponseInput;
+  67: AllocateProducerIdsResponseInput;
 }
