@@ -1,5 +1,5 @@
 // Brook's TypeScript client: Producer, Consumer and Admin over Brook's protocol codec.
-export { Producer, type ProducerOptions, type ProducerMessage, type ProducerRecord, type RecordMetadata } from './producer.js';
+export { Producer, type ProducerOptions, type ProducerMessage, type ProducerRecord, type ProducerSettings, type RecordMetadata } from './producer.js';
 export { Consumer, type ConsumerOptions, type ConsumerRecord, type Batch, type RunOptions } from './consumer.js';
 export {
   Admin,

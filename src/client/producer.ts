@@ -52,6 +52,18 @@ export interface ProducerOptions extends ClientOptions {
   produceTimeoutMs?: number;
 }
 
+/** The settings a producer runs with, defaults filled in (for tools that print them). */
+export interface ProducerSettings {
+  acks: -1 | 0 | 1;
+  idempotent: boolean;
+  compression: CompressionName;
+  batchBytes: number;
+  lingerMs: number;
+  bufferMemoryBytes: number;
+  maxInFlightRequests: number;
+  maxRequestBytes: number;
+}
+
 export interface ProducerMessage {
   key?: Bytes | null;
   value: Bytes | null;
@@ -129,8 +141,9 @@ class PartitionState {
 
 export class Producer {
   readonly cluster: Cluster;
-  private readonly acks: number;
+  private readonly acks: -1 | 0 | 1;
   private readonly idempotent: boolean;
+  private readonly compressionName: CompressionName;
   private readonly compression: number;
   private readonly batchBytes: number;
   private readonly lingerMs: number;
@@ -169,7 +182,8 @@ export class Producer {
     this.idempotent = opts.idempotent ?? true;
     this.acks = opts.acks ?? -1;
     if (this.idempotent && this.acks !== -1) throw new InvalidArgumentError('an idempotent producer needs acks=-1 (all); set idempotent: false for acks 0 or 1');
-    this.compression = codecId(opts.compression ?? 'none');
+    this.compressionName = opts.compression ?? 'none';
+    this.compression = codecId(this.compressionName);
     this.batchBytes = opts.batchBytes ?? BATCH_BYTES_DEFAULT;
     this.lingerMs = opts.lingerMs ?? LINGER_MS_DEFAULT;
     this.bufferMemoryBytes = opts.bufferMemoryBytes ?? BUFFER_MEMORY_BYTES_DEFAULT;
@@ -183,6 +197,20 @@ export class Producer {
     this.produceTimeoutMs = opts.produceTimeoutMs ?? PRODUCE_TIMEOUT_MS_DEFAULT;
     if (this.batchBytes < BATCH_HEADER_BYTES + 16 || this.batchBytes > this.maxRequestBytes)
       throw new InvalidArgumentError(`batchBytes ${this.batchBytes} must be between 77 and maxRequestBytes`);
+  }
+
+  /** The settings in effect, defaults filled in. */
+  get settings(): ProducerSettings {
+    return {
+      acks: this.acks,
+      idempotent: this.idempotent,
+      compression: this.compressionName,
+      batchBytes: this.batchBytes,
+      lingerMs: this.lingerMs,
+      bufferMemoryBytes: this.bufferMemoryBytes,
+      maxInFlightRequests: this.maxInFlight,
+      maxRequestBytes: this.maxRequestBytes,
+    };
   }
 
   /** Bytes of records held by the producer (queued or in flight). */

@@ -535,7 +535,14 @@ describe('brook perf', () => {
     const rate = Number(/records sent, ([\d.]+) records\/sec/.exec(lines.at(-1)!)![1]);
     expect(rate).toBeLessThan(4500);
 
-    await ok(['perf', 'produce', '--topic', 't-perf', '--num-records', '2000', '--record-size', '10', '--throughput', '-1']);
+    // With no limit the tool hands the producer 1000 records a call and says so, with the producer's settings, on stderr.
+    const unlimited = await brook(['perf', 'produce', '--topic', 't-perf', '--num-records', '2000', '--record-size', '10', '--throughput', '-1']);
+    expect(unlimited.code).toBe(0);
+    expect(unlimited.stdout).toMatch(/^2000 records sent, /m);
+    expect(unlimited.stderr).toBe(
+      'brook perf produce: 2000 records of 10 bytes to t-perf, no throughput limit; acks=all enable.idempotence=true batch.size=1000000 linger.ms=5 compression.type=none ' +
+        'max.in.flight.requests.per.connection=5 buffer.memory=33554432; 1000 records per send() call, at most 32000 records unacknowledged\n',
+    );
 
     const consumed = (await ok(['perf', 'consume', 't-perf', '--messages', '5000'])).trimEnd().split('\n');
     expect(consumed.at(-2)).toBe(

@@ -4,6 +4,7 @@ import { parseAddConfig } from '../../src/cli/configs.js';
 import { formatRecord, type PrintOptions } from '../../src/cli/consume.js';
 import { parseDatetime, parseDuration, parseTopicSpec } from '../../src/cli/groups-reset.js';
 import { formatTable, unescape, UsageError } from '../../src/cli/options.js';
+import { ProduceStats, recordsPerSend } from '../../src/cli/perf.js';
 import { parseLine, type LineFormat } from '../../src/cli/produce.js';
 
 describe('reset-offsets parsers', () => {
@@ -114,5 +115,35 @@ describe('formatTable', () => {
         ],
       ),
     ).toBe('A   LONG\nxyz 1\nq   22\n');
+  });
+});
+
+describe('perf produce feeding', () => {
+  it('hands the producer up to 1000 records and 512 KiB per send() call, or about 1 ms of records at a set throughput', () => {
+    expect(recordsPerSend(100, -1, 1_000_000)).toBe(1000);
+    expect(recordsPerSend(1024, -1, 1_000_000)).toBe(Math.floor((512 * 1024) / (1024 + 64)));
+    expect(recordsPerSend(10 * 1024 * 1024, -1, 100)).toBe(1);
+    expect(recordsPerSend(100, -1, 10)).toBe(10);
+    expect(recordsPerSend(100, 3000, 1_000_000)).toBe(3);
+    expect(recordsPerSend(100, 500, 1_000_000)).toBe(1);
+    expect(recordsPerSend(100, 5_000_000, 1_000_000)).toBe(1000);
+  });
+
+  it('counts every record of a call and samples every n-th record, whatever order the calls finish in', () => {
+    const lines: string[] = [];
+    // 2,000,000 records keep 500,000 samples: every 4th record.
+    const stats = new ProduceStats(2_000_000, 60_000, (l) => lines.push(l));
+    stats.record(1000, 1000, 5, 100);
+    stats.record(0, 1000, 1, 100);
+    stats.record(2000, 3, 9, 100);
+    const line = stats.finalLine();
+    // Samples of records 0, 4, ..., 2000: 250 at 1 ms, 250 at 5 ms and one at 9 ms.
+    expect(line).toMatch(
+      /^2003 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), 3\.01 ms avg latency, 9\.00 ms max latency, 5 ms 50th, 5 ms 95th, 5 ms 99th, 9 ms 99\.9th\.\n$/,
+    );
+    expect(lines).toEqual([]);
+    const one = new ProduceStats(8, 60_000, () => undefined);
+    one.record(0, 8, 2, 10);
+    expect(one.finalLine()).toMatch(/^8 records sent, .* 2\.00 ms avg latency, 2\.00 ms max latency, 2 ms 50th/);
   });
 });
