@@ -145,6 +145,7 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
     const controller = await cluster.waitForController(1);
     const views: ClusterApi[] = [];
     for (const id of IDS) {
+      await cluster.clusterApi(id); // the route answers at all (a 404 fails here, not after the wait)
       const v = await waitUntil(
         async () => {
           const c = await cluster.clusterApi(id);

@@ -187,7 +187,7 @@ export class BrookCluster {
       return child;
     } catch (err) {
       h.outputs.push(String((err as Error).message));
-      throw new Error(`node ${id} did not start: ${(err as Error).message}`, { cause: err });
+      throw new Error(`node ${id} did not start: ${(err as Error).message}\n${this.etcdState()}`, { cause: err });
     }
   }
 
@@ -378,9 +378,15 @@ export class BrookCluster {
     return run(process.execPath, [BROOK_BIN, ...args], { timeoutMs });
   }
 
-  /** The last `n` characters of every node's output, for a failing test's message. */
+  /** etcd's state and the end of its output, for a failing test's message. */
+  etcdState(): string {
+    const e = this.etcd;
+    return `--- etcd ${e.endpoint} pid ${e.pid}: ${e.alive() ? 'running' : `exited ${JSON.stringify(e.exitInfo())}`} ---\n${e.output().slice(-2000)}`;
+  }
+
+  /** The last `n` characters of every node's output and etcd's state, for a failing test's message. */
   logs(n = 3000): string {
-    return [...this.nodes.values()].map((h) => `--- node ${h.nodeId} ---\n${h.outputs.join('\n--- restart ---\n').slice(-n)}`).join('\n');
+    return [...[...this.nodes.values()].map((h) => `--- node ${h.nodeId} ---\n${h.outputs.join('\n--- restart ---\n').slice(-n)}`), this.etcdState()].join('\n');
   }
 
   /** Ends every node (SIGCONT + SIGKILL: nothing to keep) and etcd, removes every dir. Safe to call twice. */

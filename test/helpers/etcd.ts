@@ -46,6 +46,8 @@ export interface EtcdServer {
   /** PID of the current process (changes on restart). */
   readonly pid: number;
   alive(): boolean;
+  /** How the current process exited, or null while it runs. */
+  exitInfo(): { code: number | null; signal: NodeJS.Signals | null } | null;
   /** Whether /health answers true right now (false when stopped, paused or down). */
   healthy(timeoutMs?: number): Promise<boolean>;
   /** What the current process wrote to stdout and stderr (the last 64 KiB). */
@@ -181,6 +183,7 @@ export async function startEtcd(opts: { timeoutMs?: number; name?: string } = {}
       return proc?.pid ?? -1;
     },
     alive: isAlive,
+    exitInfo: () => exitInfo,
     healthy: (ms = 1_000) => health(`${clientUrl}/health`, ms),
     output: () => out,
     stop,
