@@ -7,6 +7,7 @@
  * work unchanged).
  */
 import { Gauge, type Registry } from 'prom-client';
+import type { ClusterMetadata } from './cluster/cluster-metadata.js';
 import type { Controller } from './cluster/controller.js';
 import type { NodeConfig } from './config.js';
 import { listGroupsWithLag, type GroupViewNode } from './http/groups.js';
@@ -18,6 +19,7 @@ import type { WalCheckpointerThread } from './storage/wal-checkpointer.js';
 export interface ProbedNode extends GroupViewNode {
   readonly config: NodeConfig;
   readonly controller: Controller;
+  readonly metadata: ClusterMetadata;
   readonly supervisor: Supervisor;
   readonly walCheckpointer: Pick<WalCheckpointerThread, 'stats'>;
 }
@@ -37,6 +39,11 @@ export class NodeProbe {
   private readonly partitionOffset: Gauge<'topic' | 'partition'>;
   private readonly partitionOldest: Gauge<'topic' | 'partition'>;
   private readonly walCheckpoints: Gauge<'outcome'>;
+  private readonly liveNodes: Gauge;
+  private readonly isController: Gauge;
+  private readonly controllerId: Gauge;
+  private readonly offline: Gauge;
+  private readonly metadataOffset: Gauge;
 
   constructor(
     registry: Registry,
@@ -45,6 +52,15 @@ export class NodeProbe {
     const registers = [registry];
     this.partitions = new Gauge({ name: 'brook_kafka_partitions', help: 'Partitions led by this node', registers });
     this.underReplicated = new Gauge({ name: 'brook_kafka_under_replicated_partitions', help: 'Partitions whose ISR is smaller than their replica set', registers });
+    this.liveNodes = new Gauge({ name: 'brook_cluster_nodes', help: 'Nodes live in the cluster (registered with a live lease), as this node sees them', registers });
+    this.isController = new Gauge({ name: 'brook_cluster_controller', help: '1 on the node that is the active controller, else 0 (Kafka ActiveControllerCount)', registers });
+    this.controllerId = new Gauge({ name: 'brook_cluster_controller_id', help: 'Node id of the elected controller, -1 while none', registers });
+    this.offline = new Gauge({
+      name: 'brook_cluster_unavailable_partitions',
+      help: 'Partitions of the cluster without a live leader (Redpanda unavailable_partitions, Kafka OfflinePartitionsCount)',
+      registers,
+    });
+    this.metadataOffset = new Gauge({ name: 'brook_cluster_metadata_offset', help: 'Metadata log records this node has applied', registers });
     this.mailboxDepth = new Gauge({
       name: 'brook_actor_mailbox_depth',
       help: 'Messages queued for an actor (in flight to it plus waiting on the main thread)',
@@ -99,8 +115,10 @@ export class NodeProbe {
     const { image } = this.node.controller;
     let partitions = 0;
     let under = 0;
+    let offline = 0;
     for (const t of image.topicsByName.values()) {
       for (const p of t.partitions) {
+        if (p.leader < 0) offline++;
         if (p.leader !== this.node.config.nodeId) continue;
         partitions++;
         if (p.isr.length < p.replicas.length) under++;
@@ -108,6 +126,12 @@ export class NodeProbe {
     }
     this.partitions.set(partitions);
     this.underReplicated.set(under);
+    const { controller } = this.node;
+    this.liveNodes.set(controller.liveNodes().length);
+    this.isController.set(controller.isActive ? 1 : 0);
+    this.controllerId.set(controller.controllerId);
+    this.offline.set(offline);
+    this.metadataOffset.set(this.node.metadata.appliedEnd);
     this.mailboxDepth.reset();
     this.restarts.reset();
     for (const a of this.node.supervisor.listActors()) {

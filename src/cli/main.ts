@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { registerActors } from './actors.js';
+import { registerCluster } from './cluster.js';
 import { registerConfigs } from './configs.js';
 import { registerConsole } from './console.js';
 import { registerConsume } from './consume.js';
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
   registerConfigs(program);
   registerPerf(program);
   registerActors(program);
+  registerCluster(program);
   registerConsole(program);
   try {
     await program.parseAsync(argv);

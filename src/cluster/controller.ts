@@ -451,7 +451,12 @@ export class Controller {
     if (caller.clientId === FORWARDED_CLIENT_ID) return this.notController(caller);
     const id = this.store.controllerId();
     const to = this.store.liveNodes().get(id);
-    if (!to || to.state === 'starting') return { error: 'NOT_CONTROLLER', message: 'no controller is elected right now; retry shortly' };
+    if (!to || to.state === 'starting' || id === this.opts.nodeId) {
+      return {
+        error: 'NOT_CONTROLLER',
+        message: `no controller is elected right now (metadata store ${this.store.description}); metadata cannot change until one is; retry shortly`,
+      };
+    }
     try {
       return await remote({ nodeId: id, host: to.host, port: to.port });
     } catch (err) {

@@ -230,6 +230,18 @@ export class EtcdMetadataStore implements MetadataStore {
       if (res.succeeded) return;
       const holder = res.responses[0]?.response_range?.kvs?.[0];
       const other = holder ? (JSON.parse(holder.value.toString()) as NodeRegistration) : undefined;
+      if (holder && other?.incarnationId === self.incarnationId) {
+        // This process's own registration, under the lease it lost while etcd was away: moved to
+        // the new lease in place, so the node never leaves the live set.
+        const moved = await this.call('register this node', () =>
+          this.client
+            .if(nodeKey, 'Mod', '==', holder.mod_revision)
+            .then(lease.put(nodeKey).value(JSON.stringify(self)))
+            .commit(),
+        );
+        if (moved.succeeded) return;
+        continue;
+      }
       if (Date.now() >= deadline) {
         await lease.revoke().catch(() => undefined);
         this.lease = undefined;
@@ -245,6 +257,8 @@ export class EtcdMetadataStore implements MetadataStore {
     this.opts.log.warn({ err: err.message }, 'etcd lease lost: this node left the live set; registering again');
     this.lease = undefined;
     this.electedAt = undefined;
+    // Whether this node still leads is unknown until etcd answers: no controller meanwhile.
+    this.controller = undefined;
     void this.reregister();
   }
 

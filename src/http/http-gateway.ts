@@ -7,6 +7,7 @@
  * Routes (each file lists its own in its header):
  *   GET  /, /console/*                      the web console (console-assets.ts)
  *   /api/overview, /api/actors..., /api/workers, /api/history          actor-routes.ts
+ *   /api/cluster, /api/cluster/placement, /api/cluster/local            cluster-routes.ts
  *   /api/topics..., /api/topics/:name/partitions/:p/records            topic-routes.ts
  *   /api/groups, /api/groups/:id                                       groups.ts
  *   GET  /api/tail?topic=T (WebSocket)      live tail (live-tail.ts)
@@ -17,13 +18,14 @@ import type { Duplex } from 'node:stream';
 import { listen } from '../gateway/listen.js';
 import type { HttpNode } from './http-router.js';
 import { actorRoutes } from './actor-routes.js';
+import { clusterRoutes } from './cluster-routes.js';
 import { ConsoleAssets } from './console-assets.js';
 import { groupRoutes } from './groups.js';
 import { HttpError, readJson, sendJson, type Route } from './http-router.js';
 import { TailHub } from './live-tail.js';
 import { topicRoutes } from './topic-routes.js';
 
-const routes: readonly Route[] = [...actorRoutes, ...topicRoutes, ...groupRoutes];
+const routes: readonly Route[] = [...actorRoutes, ...clusterRoutes, ...topicRoutes, ...groupRoutes];
 
 export class HttpGateway {
   private readonly server: Server;

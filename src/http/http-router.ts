@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ActorAsks } from '../cluster/actor-asks.js';
 import type { AskResult } from '../cluster/actor-errors.js';
+import type { ClusterMetadata } from '../cluster/cluster-metadata.js';
 import type { Controller } from '../cluster/controller.js';
 import type { GroupCoordinatorClient } from '../cluster/group-coordinator-client.js';
 import type { PartitionClient } from '../cluster/partition-client.js';
@@ -23,6 +24,8 @@ import { httpLimits } from './limits.js';
 export interface HttpNode {
   readonly config: NodeConfig;
   readonly controller: Controller;
+  /** This node's copy of the cluster metadata (its applied offset). */
+  readonly metadata: ClusterMetadata;
   readonly supervisor: Supervisor;
   /** The one ask path, for the console's raw send route. */
   readonly asks: ActorAsks;
