@@ -3,7 +3,8 @@
 // store; client port 2379, data in <dir>/etcd) and nodes 1, 2 and 3 on Kafka ports 9092, 9093,
 // 9094 and HTTP ports 8080, 8081, 8082 (data in <dir>/node-N, logs in <dir>/logs), prints how to
 // connect, and stops them all on Ctrl-C (or SIGTERM): the nodes first, each with a controlled
-// shutdown, then etcd. Needs etcd (Debian package etcd-server) and a build (npm ci does it).
+// shutdown, then etcd (they run in their own process groups, so Ctrl-C reaches this script
+// alone and the order holds). Needs etcd (Debian package etcd-server) and a build (npm ci does it).
 //   node scripts/cluster.mjs [--dir ./data/cluster] [--workers 1] [--etcd-port 2379]
 import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
@@ -57,12 +58,12 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
-  etcd = await startEtcd({ dataDir: join(dir, 'etcd'), clientPort: etcdPort, peerPort: etcdPort + 1, logFile: join(logs, 'etcd.log') });
+  etcd = await startEtcd({ dataDir: join(dir, 'etcd'), clientPort: etcdPort, peerPort: etcdPort + 1, logFile: join(logs, 'etcd.log'), detached: true });
   console.log(`etcd ${etcd.url} (pid ${etcd.pid}, data ${join(dir, 'etcd')})`);
   // allSettled: when one node fails to start, the others have started (or failed) before all stop.
   const started = await Promise.allSettled(
     NODES.map(async (spec) => {
-      const n = await startNode({ ...spec, metadataStore: etcd.url, workers: Number(values.workers) });
+      const n = await startNode({ ...spec, metadataStore: etcd.url, workers: Number(values.workers), detached: true });
       nodes.set(spec.nodeId, n);
       console.log(`node ${n.nodeId}: kafka 127.0.0.1:${n.port}, http://127.0.0.1:${n.httpPort} (pid ${n.pid}, data ${n.dataDir}, log ${n.logFile})`);
       void n.exited.then((e) => {

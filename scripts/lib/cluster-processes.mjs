@@ -54,9 +54,10 @@ async function terminate(proc, exited, graceMs) {
 
 /**
  * Starts a single-member etcd on 127.0.0.1 and resolves once /health answers true. `logFile`
- * receives its output (else it is discarded).
+ * receives its output (else it is discarded). `detached` puts it in its own process group, so
+ * a terminal's Ctrl-C reaches only the parent, which then stops it in its turn.
  */
-export async function startEtcd({ dataDir, clientPort, peerPort, logFile, timeoutMs = 20_000 }) {
+export async function startEtcd({ dataDir, clientPort, peerPort, logFile, timeoutMs = 20_000, detached = false }) {
   const bin = findEtcd();
   if (bin === null) throw new Error(ETCD_MISSING);
   mkdirSync(dataDir, { recursive: true });
@@ -64,7 +65,7 @@ export async function startEtcd({ dataDir, clientPort, peerPort, logFile, timeou
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = ['--name', 'brook', '--data-dir', dataDir, '--listen-client-urls', client, '--advertise-client-urls', client, '--listen-peer-urls', peer];
   args.push('--initial-advertise-peer-urls', peer, '--initial-cluster', `brook=${peer}`, '--logger', 'zap', '--log-level', 'warn');
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached });
   let tail = '';
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
   const onData = (d) => {
@@ -107,15 +108,15 @@ export async function startEtcd({ dataDir, clientPort, peerPort, logFile, timeou
 /**
  * Starts `brook start` for one cluster node (or, without `metadataStore`, a single node) and
  * resolves once it logged "brook node started". The node's output goes to `logFile` (else it
- * is discarded). `restart()` starts it again on the same ports and data dir.
+ * is discarded); `detached` as for startEtcd. `restart()` starts it again on the same ports and data dir.
  */
 export async function startNode(spec) {
-  const { nodeId, metadataStore, port, httpPort, dataDir, workers = 1, sessionTimeoutMs, logFile, extraArgs = [], timeoutMs = 30_000 } = spec;
+  const { nodeId, metadataStore, port, httpPort, dataDir, workers = 1, sessionTimeoutMs, logFile, extraArgs = [], timeoutMs = 30_000, detached = false } = spec;
   const args = [BROOK_BIN, 'start', '--node-id', String(nodeId), '--port', String(port), '--http-port', String(httpPort), '--data-dir', dataDir, '--workers', String(workers)];
   if (metadataStore) args.push('--metadata-store', metadataStore);
   if (sessionTimeoutMs !== undefined) args.push('--node-session-timeout-ms', String(sessionTimeoutMs));
   args.push('--log-level', 'info', ...extraArgs);
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached });
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
   let out = '';
   let started = false;
