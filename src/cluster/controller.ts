@@ -557,6 +557,8 @@ export function assignReplicas(
   firstPartition = 0,
 ): number[][] {
   const ordered = rackAlternated(nodes);
+  const rackOf = new Map(nodes.map((x) => [x.nodeId, x.rack ?? '']));
+  const racks = new Set(rackOf.values()).size;
   const n = ordered.length;
   const out: number[][] = [];
   for (let i = 0; i < partitions; i++) {
@@ -564,7 +566,16 @@ export function assignReplicas(
     const first = (p + startIndex) % n;
     const shift = Math.floor(p / n) + startIndex;
     const replicas = [ordered[first]!];
-    for (let j = 0; j < rf - 1; j++) replicas.push(ordered[(first + 1 + ((shift + j) % (n - 1))) % n]!);
+    const racksUsed = new Set([rackOf.get(ordered[first]!)]);
+    // The candidates after the first replica, in shift order; the first pass skips racks that
+    // already hold a replica while some rack holds none, the second takes what is left.
+    for (let k = 0; replicas.length < rf && k < 2 * (n - 1); k++) {
+      const candidate = ordered[(first + 1 + ((shift + k) % (n - 1))) % n]!;
+      if (replicas.includes(candidate)) continue;
+      if (k < n - 1 && racksUsed.size < racks && racksUsed.has(rackOf.get(candidate))) continue;
+      replicas.push(candidate);
+      racksUsed.add(rackOf.get(candidate));
+    }
     out.push(replicas);
   }
   return out;
