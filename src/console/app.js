@@ -1061,9 +1061,85 @@ async function chartsPage() {
   every(1000, draw);
 }
 
+// ---- cluster ------------------------------------------------------------------------------
+
+// Every node of the cluster (from this node's metadata and the store's live set), the
+// controller, and where each partition's actor runs: its leader node and worker thread,
+// gathered from every live node.
+async function clusterPage() {
+  main.append(h('h1', {}, 'Cluster'));
+  const cards = h('div', { class: 'cards' });
+  const nodes = h('div', { id: 'cluster-nodes' });
+  const placement = h('div', { id: 'cluster-placement' });
+  main.append(cards, h('h2', {}, 'Nodes'), nodes, h('h2', {}, 'Partitions: leader node and worker thread'), placement);
+  async function draw() {
+    const [c, p] = await Promise.all([api('/api/cluster'), api('/api/cluster/placement')]);
+    const live = c.nodes.filter((n) => n.state !== 'offline').length;
+    cards.replaceChildren(
+      ...[
+        ['Cluster', c.clusterId],
+        ['Controller', c.controllerId < 0 ? 'none elected' : `node ${c.controllerId}`],
+        ['Metadata store', c.metadataStore],
+        ['Metadata version', c.metadataOffset],
+        ['Nodes live', `${live} of ${c.nodes.length}`],
+        ['Partitions', c.partitions],
+        ['Offline partitions', c.offlinePartitions],
+      ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))),
+    );
+    replace(
+      nodes,
+      table(
+        [
+          { title: 'Node', cell: (n) => String(n.nodeId) },
+          { title: 'State', cell: (n) => h('span', { class: `chip ${n.state}` }, n.state) },
+          { title: 'Controller', cell: (n) => (n.controller ? 'yes' : '') },
+          { title: 'Rack', cell: (n) => n.rack ?? '–' },
+          { title: 'Leaders', num: true, cell: (n) => String(n.leaderships) },
+          { title: 'Kafka address', cell: (n) => (n.port >= 0 ? `${n.host}:${n.port}` : '–') },
+          { title: 'Console', cell: (n) => (n.httpPort >= 0 ? h('a', { href: `http://${n.host}:${n.httpPort}/` }, `${n.host}:${n.httpPort}`) : '–') },
+        ],
+        c.nodes,
+        { id: 'cluster-nodes-table', attrs: (n) => ({ 'data-node': n.nodeId }) },
+      ),
+    );
+    replace(
+      placement,
+      h(
+        'div',
+        {},
+        p.unreachable.length ? h('p', { class: 'muted' }, `no answer from node(s) ${p.unreachable.join(', ')}: their threads are unknown`) : '',
+        table(
+          [
+            { title: 'Topic', cell: (r) => r.topic },
+            { title: 'Partition', num: true, cell: (r) => String(r.partition) },
+            { title: 'Leader node', cell: (r) => (r.leader < 0 ? h('span', { class: 'error-text' }, 'offline') : `node ${r.leader}`) },
+            { title: 'Thread', cell: (r) => (r.threadIndex === null ? '–' : `thread ${r.threadIndex}`) },
+            { title: 'Epoch', num: true, cell: (r) => String(r.leaderEpoch) },
+            { title: 'Replicas', cell: (r) => r.replicas.join(', ') },
+            { title: 'ISR', cell: (r) => r.isr.join(', ') },
+          ],
+          p.partitions,
+          { id: 'cluster-placement-table' },
+        ),
+      ),
+    );
+  }
+  await draw();
+  every(refreshMs, draw);
+}
+
 // ---- router ------------------------------------------------------------------------------
 
-const pages = { overview: overviewPage, actors: actorsPage, topics: topicsPage, messages: messagesPage, tail: tailPage, groups: groupsPage, charts: chartsPage };
+const pages = {
+  overview: overviewPage,
+  cluster: clusterPage,
+  actors: actorsPage,
+  topics: topicsPage,
+  messages: messagesPage,
+  tail: tailPage,
+  groups: groupsPage,
+  charts: chartsPage,
+};
 
 async function route() {
   for (const f of cleanup) f();
