@@ -3,7 +3,8 @@
  * controller SIGKILLed and a new one elected, after which topics can be created again; an RF=1
  * node SIGKILLed leaves its partitions without a leader (-1) until it restarts, with its data;
  * SIGTERM is a controlled shutdown that moves a leadership of an RF=2 topic to the other
- * replica before the process exits; a fourth node joins and new topics get partitions on it.
+ * replica before the process exits; a node paused past the session timeout leaves the live set
+ * and rejoins when resumed; a fourth node joins and new topics get partitions on it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
@@ -136,6 +137,28 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     }
 
     await restartAndRejoin(leaving, [1, 2, 3]);
+  });
+
+  it('a node paused (SIGSTOP) past the session timeout leaves the live set; resumed (SIGCONT), it rejoins and leads its partitions again', async () => {
+    const controller = await cluster.waitForController(1);
+    const topic = uniqueTopic('cl-pause');
+    const parts = await cluster.createTopic(topic, 3);
+    const paused = [1, 2, 3].find((id) => id !== controller)!;
+    const others = [1, 2, 3].filter((id) => id !== paused);
+    const before = new Map(parts.map((p) => [p.partitionIndex, p.leaderId]));
+    cluster.pause(paused);
+    try {
+      for (const id of others) await cluster.waitForBrokers(others, id, 20_000);
+      await cluster.waitForLeaders(controller, topic, (leader, p) => (before.get(p) === paused ? leader === -1 : leader === before.get(p)), 20_000);
+    } finally {
+      cluster.resume(paused);
+    }
+    for (const id of [1, 2, 3]) await cluster.waitForBrokers([1, 2, 3], id, 20_000);
+    const after = await cluster.waitForLeaders(controller, topic, (leader, p) => leader === before.get(p), 20_000);
+    expect(after.map((p) => p.leaderId)).toEqual(parts.map((p) => p.leaderId));
+    const onPaused = parts.find((p) => p.leaderId === paused)!;
+    const res = await withRaw(paused, (c) => produceBatch(c, topic, onPaused.partitionIndex, buildBatch({ records: [{ key: null, value: Buffer.from('after resume') }] })));
+    expect(res.errorCode).toBe(0);
   });
 
   it('a fourth node joins: every node lists it and new topics get partitions on it', async () => {
