@@ -20,7 +20,8 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
   const IDS = [1, 2, 3];
 
   beforeAll(async () => {
-    cluster = await BrookCluster.start({ nodeIds: IDS });
+    cluster = BrookCluster.create({ nodeIds: IDS });
+    await cluster.startAll();
     for (const id of IDS) await cluster.waitForBrokers(IDS, id);
   });
   afterAll(async () => {

@@ -22,7 +22,8 @@ describeIf(etcdRequirement(), 'cluster: real clients against three nodes', () =>
   const clients: { disconnect(): Promise<void> }[] = [];
 
   beforeAll(async () => {
-    cluster = await BrookCluster.start({ nodeIds: [1, 2, 3], extraArgs: ['--group-initial-rebalance-delay-ms', '0'] });
+    cluster = BrookCluster.create({ nodeIds: [1, 2, 3], extraArgs: ['--group-initial-rebalance-delay-ms', '0'] });
+    await cluster.startAll();
     await cluster.waitForBrokers([1, 2, 3], 1);
   });
   afterAll(async () => {

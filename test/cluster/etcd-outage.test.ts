@@ -19,7 +19,8 @@ describeIf(etcdRequirement(), 'cluster: etcd down and back under a running clust
   let leaders = new Map<number, number>();
 
   beforeAll(async () => {
-    cluster = await BrookCluster.start({ nodeIds: IDS });
+    cluster = BrookCluster.create({ nodeIds: IDS });
+    await cluster.startAll();
     for (const id of IDS) await cluster.waitForBrokers(IDS, id);
     topic = uniqueTopic('cl-outage');
     const parts = await cluster.createTopic(topic, 3);

@@ -21,7 +21,8 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
   let cluster: BrookCluster;
 
   beforeAll(async () => {
-    cluster = await BrookCluster.start({ nodeIds: [1, 2, 3] });
+    cluster = BrookCluster.create({ nodeIds: [1, 2, 3] });
+    await cluster.startAll();
     await cluster.waitForBrokers([1, 2, 3], 1);
   });
   afterAll(async () => {

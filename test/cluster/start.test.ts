@@ -15,7 +15,8 @@ describeIf(etcdRequirement(), 'cluster: starting a node', () => {
   const tmp = tempDir('brook-cluster-start-');
 
   beforeAll(async () => {
-    cluster = await BrookCluster.start({ nodeIds: [1] });
+    cluster = BrookCluster.create({ nodeIds: [1] });
+    await cluster.startAll();
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -104,30 +104,69 @@ function exitWithin(child: ChildNode, ms: number): Promise<ExitInfo | null> {
   ]);
 }
 
+/** Clusters not stopped yet: their nodes are SIGKILLed should the test process exit first (a hook timeout). */
+const unstopped = new Set<BrookCluster>();
+let exitHook = false;
+function track(c: BrookCluster): void {
+  unstopped.add(c);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const cl of unstopped) cl.killNow();
+  });
+}
+
 export class BrookCluster {
   readonly nodes = new Map<number, ClusterNodeHandle>();
   private readonly tmp = tempDir('brook-cluster-');
   private stopped = false;
 
+  private etcdServer: EtcdServer | null = null;
+
   private constructor(
-    readonly etcd: EtcdServer,
     readonly sessionTimeoutMs: number,
     private readonly opts: ClusterOptions,
-  ) {}
+  ) {
+    track(this);
+  }
 
-  /** Starts etcd and the nodes; on any failure everything started so far is stopped. */
+  /**
+   * A cluster with nothing started yet. Assign it before `await cluster.startAll()` in a
+   * beforeAll, so that afterAll's stop() ends whatever did start even when the start failed
+   * or the hook timed out.
+   */
+  static create(opts: ClusterOptions = {}): BrookCluster {
+    return new BrookCluster(opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS, opts);
+  }
+
+  /** create() and startAll(); on a failure everything started so far is stopped. */
   static async start(opts: ClusterOptions = {}): Promise<BrookCluster> {
-    const etcd = await startEtcd();
-    const cluster = new BrookCluster(etcd, opts.sessionTimeoutMs ?? SESSION_TIMEOUT_MS, opts);
+    const cluster = BrookCluster.create(opts);
     try {
-      const ids = opts.nodeIds ?? [1, 2, 3];
-      if (opts.sequential) for (const id of ids) await cluster.addNode(id);
-      else await Promise.all(ids.map((id) => cluster.addNode(id)));
+      await cluster.startAll();
     } catch (err) {
       await cluster.stop();
       throw err;
     }
     return cluster;
+  }
+
+  /** Starts etcd, then the nodes (`nodeIds`, default [1, 2, 3]). */
+  async startAll(): Promise<void> {
+    const etcd = await startEtcd();
+    if (this.stopped) {
+      await etcd.destroy();
+      throw new Error('cluster stopped while etcd was starting');
+    }
+    this.etcdServer = etcd;
+    const ids = this.opts.nodeIds ?? [1, 2, 3];
+    if (this.opts.sequential) for (const id of ids) await this.addNode(id);
+    else await Promise.all(ids.map((id) => this.addNode(id)));
+  }
+
+  get etcd(): EtcdServer {
+    if (this.etcdServer === null) throw new Error('etcd is not started (startAll)');
+    return this.etcdServer;
   }
 
   get metadataStore(): string {
@@ -177,6 +216,10 @@ export class BrookCluster {
         extraArgs: this.startArgs(h),
         env: h.storeFromEnv ? { ...process.env, BROOK_METADATA_STORE: this.metadataStore } : process.env,
       });
+      if (this.stopped) {
+        await child.kill9();
+        throw new Error('cluster stopped while the node was starting');
+      }
       h.child = child;
       h.outputs.push('');
       const idx = h.outputs.length - 1;
@@ -380,7 +423,8 @@ export class BrookCluster {
 
   /** etcd's state and the end of its output, for a failing test's message. */
   etcdState(): string {
-    const e = this.etcd;
+    const e = this.etcdServer;
+    if (e === null) return '--- etcd not started ---';
     return `--- etcd ${e.endpoint} pid ${e.pid}: ${e.alive() ? 'running' : `exited ${JSON.stringify(e.exitInfo())}`} ---\n${e.output().slice(-2000)}`;
   }
 
@@ -389,10 +433,17 @@ export class BrookCluster {
     return [...[...this.nodes.values()].map((h) => `--- node ${h.nodeId} ---\n${h.outputs.join('\n--- restart ---\n').slice(-n)}`), this.etcdState()].join('\n');
   }
 
+  /** Synchronously SIGKILLs every node and removes the dirs (the process is exiting); etcd's own hook kills it. */
+  killNow(): void {
+    for (const h of this.nodes.values()) if (h.child?.alive()) h.child.proc.kill('SIGKILL');
+    this.tmp.cleanup();
+  }
+
   /** Ends every node (SIGCONT + SIGKILL: nothing to keep) and etcd, removes every dir. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    unstopped.delete(this);
     await Promise.all(
       [...this.nodes.values()].map(async (h) => {
         const c = h.child;
@@ -401,7 +452,7 @@ export class BrookCluster {
         await c.kill9().catch(() => undefined);
       }),
     );
-    await this.etcd.destroy().catch(() => undefined);
+    await this.etcdServer?.destroy().catch(() => undefined);
     this.tmp.cleanup();
   }
 }

@@ -89,6 +89,19 @@ async function health(url: string, timeoutMs: number): Promise<boolean> {
 
 const OUTPUT_MAX = 64 * 1024;
 
+/** Running etcd processes, SIGKILLed should the test process exit without stopping them (a hook timeout). */
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function track(p: ChildProcess): void {
+  running.add(p);
+  p.once('exit', () => running.delete(p));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+}
+
 /** Starts a fresh single-member etcd and resolves once /health answers true (within `timeoutMs`). */
 export async function startEtcd(opts: { timeoutMs?: number; name?: string } = {}): Promise<EtcdServer> {
   const bin = findEtcd();
@@ -133,6 +146,7 @@ export async function startEtcd(opts: { timeoutMs?: number; name?: string } = {}
     out = '';
     exitInfo = null;
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    track(p);
     proc = p;
     const onData = (d: Buffer) => {
       out += d.toString('utf8');
