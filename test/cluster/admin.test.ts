@@ -18,9 +18,10 @@ const INVALID_REPLICATION_FACTOR = 38;
 describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and CLI on three nodes', () => {
   let cluster: BrookCluster;
   const IDS = [1, 2, 3];
+  const RACKS: Record<number, string> = { 1: 'rack-a', 2: 'rack-b', 3: 'rack-c' };
 
   beforeAll(async () => {
-    cluster = BrookCluster.create({ nodeIds: IDS });
+    cluster = BrookCluster.create({ nodeIds: IDS, racks: RACKS });
     await cluster.startAll();
     for (const id of IDS) await cluster.waitForBrokers(IDS, id);
   });
@@ -43,11 +44,11 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
     return { controller, other: IDS.find((id) => id !== controller)! };
   }
 
-  it('every node lists the three nodes at their advertised addresses, the same controller and cluster id', async () => {
+  it('every node lists the three nodes at their advertised addresses with their racks, the same controller and cluster id', async () => {
     const seen = await Promise.all(IDS.map((id) => cluster.metadata(id, [])));
     for (const md of seen) {
-      expect(md.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.nodeId - b.nodeId)).toEqual(
-        IDS.map((id) => ({ nodeId: id, host: '127.0.0.1', port: cluster.node(id).port })),
+      expect(md.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.nodeId - b.nodeId)).toEqual(
+        IDS.map((id) => ({ nodeId: id, host: '127.0.0.1', port: cluster.node(id).port, rack: RACKS[id] })),
       );
       expect(IDS).toContain(md.controllerId);
       expect(md.controllerId).toBe(seen[0]!.controllerId);
@@ -169,7 +170,7 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
       );
       for (const n of nodes) {
         expect(typeof n.leaderships).toBe('number');
-        expect(n).toHaveProperty('rack');
+        expect(n.rack, `rack of node ${n.nodeId}`).toBe(RACKS[n.nodeId]);
       }
     }
     // leaderships: the partitions (of every topic) a node leads, as Metadata shows them.

@@ -2,7 +2,7 @@
  * etcd stopped and restarted under a running three-node Brook cluster: while it is down, each
  * node keeps serving produce and fetch of the partitions it leads, and CreateTopics answers
  * with an error (within its timeout, not a hang); once etcd is back, the nodes are listed
- * again and topic creation works again.
+ * again and topic creation works again. Then the same with etcd paused (SIGSTOP) and resumed.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
@@ -97,5 +97,52 @@ describeIf(etcdRequirement(), 'cluster: etcd down and back under a running clust
     }
     await produceToEachLeader('after');
     for (const p of leaders.keys()) expect(await valuesOf(p)).toEqual([`before-${p}`, `during-${p}`, `during-late-${p}`, `after-${p}`]);
+  });
+
+  it('with etcd paused (SIGSTOP: connections hang instead of failing), leaders keep serving and CreateTopics still answers with an error in time; resumed, creation works', async () => {
+    // From a healthy cluster: a controller, and a topic created just before the pause.
+    await cluster.waitForController(1, undefined, 30_000);
+    let before: unknown = null;
+    const healthy = uniqueTopic('cl-before-pause');
+    await waitUntil(
+      async () => {
+        before = await cluster.createTopicsVia(1, [{ name: healthy, numPartitions: 1 }], 5_000);
+        return (before as { errorCode: number }[])[0]?.errorCode === 0 ? true : undefined;
+      },
+      30_000,
+      'CreateTopics before the pause',
+      () => before,
+    );
+    cluster.etcd.pause();
+    try {
+      await produceToEachLeader('paused');
+      for (const p of leaders.keys()) expect((await valuesOf(p)).at(-1)).toBe(`paused-${p}`);
+      const controller = (await cluster.metadata(1, [])).controllerId;
+      for (const via of new Set([controller >= 0 ? controller : 1, IDS.find((id) => id !== controller)!])) {
+        const started = Date.now();
+        const res = await cluster.createTopicsVia(via, [{ name: uniqueTopic('cl-paused-new'), numPartitions: 1 }], 5_000).catch((err: Error) => {
+          throw new Error(`CreateTopics (timeoutMs 5000) via node ${via} (controller ${controller}) while etcd is paused: ${err.message}`, { cause: err });
+        });
+        const tookMs = Date.now() - started;
+        expect(res[0]!.errorCode, `CreateTopics via node ${via} while etcd is paused: ${JSON.stringify(res)}`).not.toBe(0);
+        expect(tookMs, `CreateTopics via node ${via} answered within its timeout`).toBeLessThan(5_000 + 3_000);
+      }
+    } finally {
+      cluster.etcd.resume();
+    }
+    for (const id of IDS) await cluster.waitForBrokers(IDS, id, 30_000);
+    const fresh = uniqueTopic('cl-after-pause');
+    let last: unknown = null;
+    await waitUntil(
+      async () => {
+        const res = await cluster.createTopicsVia(3, [{ name: fresh, numPartitions: 3 }], 5_000);
+        last = res;
+        return res[0]?.errorCode === 0 ? true : undefined;
+      },
+      30_000,
+      'CreateTopics after etcd resumed',
+      () => last,
+    );
+    for (const id of IDS) await cluster.waitForLeaders(id, fresh);
   });
 });

@@ -307,18 +307,22 @@ export class BrookCluster {
     }
   }
 
-  /** Polls node `id`'s Metadata until `pred` holds; returns that answer. */
+  /** Polls node `id`'s Metadata until `pred` holds; returns that answer. A timeout's error carries the nodes' and etcd's logs. */
   async waitForMetadata(id: number, pred: (md: Metadata) => boolean, what: string, opts: { topics?: string[] | null; timeoutMs?: number } = {}): Promise<Metadata> {
     let last: Metadata | null = null;
-    return waitUntil(
-      async () => {
-        last = await this.metadata(id, opts.topics ?? null);
-        return pred(last) ? last : undefined;
-      },
-      opts.timeoutMs ?? 20_000,
-      `${what} (metadata from node ${id})`,
-      () => last,
-    );
+    try {
+      return await waitUntil(
+        async () => {
+          last = await this.metadata(id, opts.topics ?? null);
+          return pred(last) ? last : undefined;
+        },
+        opts.timeoutMs ?? 20_000,
+        `${what} (metadata from node ${id})`,
+        () => last,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${this.logs(1500)}`, { cause: err });
+    }
   }
 
   /** Waits until node `via` lists exactly the brokers `ids`. */
