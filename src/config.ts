@@ -30,6 +30,8 @@ export interface NodeConfig {
   rack: string | undefined;
   /** How long a node that stopped answering stays in the live set (the etcd lease TTL). */
   nodeSessionTimeoutMs: number;
+  /** Metadata records between two snapshots in etcd (older records and history are then dropped). */
+  metadataSnapshotRecords: number;
   durability: 'normal' | 'full';
   /**
    * How often each partition checks time and size retention (Kafka's
@@ -155,6 +157,14 @@ export const settings = [
     describe: 'how long a node that stops answering stays live in a cluster (its etcd lease; Kafka broker.session.timeout.ms)',
     parse: int(2_000, 300_000),
     def: () => 6_000,
+  }),
+  setting({
+    key: 'metadataSnapshotRecords',
+    flag: 'metadata-snapshot-records',
+    env: 'BROOK_METADATA_SNAPSHOT_RECORDS',
+    describe: 'metadata records between snapshots in etcd; the log and history below a snapshot are dropped (Kafka metadata.log.max.snapshot.interval)',
+    parse: int(10, 10_000_000),
+    def: () => 1_000,
   }),
   setting({
     key: 'durability',

@@ -41,7 +41,13 @@ const ETCD_CALL_TIMEOUT_MS = 5_000;
 async function openStore(config: NodeConfig, dataDir: string, log: Logger): Promise<MetadataStore> {
   if (config.metadataStore === undefined) return new LocalMetadataStore(dataDir);
   const { EtcdMetadataStore } = await import('./cluster/etcd-metadata-store.js');
-  return new EtcdMetadataStore({ url: config.metadataStore, sessionTimeoutMs: config.nodeSessionTimeoutMs, callTimeoutMs: ETCD_CALL_TIMEOUT_MS, log });
+  return new EtcdMetadataStore({
+    url: config.metadataStore,
+    sessionTimeoutMs: config.nodeSessionTimeoutMs,
+    callTimeoutMs: ETCD_CALL_TIMEOUT_MS,
+    snapshotEvery: config.metadataSnapshotRecords,
+    log,
+  });
 }
 
 function groupSettingsOf(c: NodeConfig): GroupCoordinatorSettings {

@@ -256,9 +256,8 @@ export class EtcdMetadataStore implements MetadataStore {
     if (this.closed || lease !== this.lease) return;
     this.opts.log.warn({ err: err.message }, 'etcd lease lost: this node left the live set; registering again');
     this.lease = undefined;
+    // Whether this node still leads is unknown until etcd answers: it acts as controller no more.
     this.electedAt = undefined;
-    // Whether this node still leads is unknown until etcd answers: no controller meanwhile.
-    this.controller = undefined;
     void this.reregister();
   }
 
@@ -272,6 +271,8 @@ export class EtcdMetadataStore implements MetadataStore {
           await this.claimNodeId();
           if (this.self) await this.register(this.self);
           this.opts.log.info({ nodeId: this.self?.nodeId }, 'registered in etcd again');
+          // Who leads may have changed while this node was away.
+          await this.refreshController();
         } catch (err) {
           if (err instanceof MetadataStoreError && err.code === 'DUPLICATE_NODE_ID') {
             this.opts.log.error({ err: err.message }, 'another node took this node id while this node was away; stop one of them');
@@ -297,9 +298,14 @@ export class EtcdMetadataStore implements MetadataStore {
         this.client
           .if(key, 'Create', '==', 0)
           .then(lease.put(key).value(JSON.stringify(value)))
+          .else(this.client.get(key))
           .commit(),
       );
-      if (!res.succeeded) return;
+      if (!res.succeeded) {
+        // Another node leads: learn which (its key's event may have passed while this node was away).
+        this.setController(res.responses[0]?.response_range?.kvs?.[0]);
+        return;
+      }
       await this.enqueue(async () => {
         // Catch up on the log before writing: the watch may not have delivered everything yet.
         await this.catchUp();

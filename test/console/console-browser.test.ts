@@ -68,6 +68,18 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await shot('overview');
   });
 
+  it('shows the cluster: this node as the live controller, and each partition with its leader node and worker thread', async () => {
+    await open('cluster');
+    const row = page.locator('#cluster-nodes-table tr[data-node="0"]');
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/alive\s+yes/);
+    // Every __consumer_offsets partition is led by node 0 and its actor runs on thread 0 or 1.
+    const rows = page.locator('#cluster-placement-table tbody tr', { hasText: '__consumer_offsets' });
+    expect(await rows.count()).toBe(50);
+    expect(await rows.first().innerText()).toMatch(/node 0\s+thread [01]/);
+    await shot('cluster');
+  });
+
   it("shows on each thread card that thread's own CPU (event-loop utilisation), a busy thread above an idle one", async () => {
     const admin = kafka.admin();
     await admin.connect();

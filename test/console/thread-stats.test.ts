@@ -126,7 +126,7 @@ describe('per-thread load on /api/overview', () => {
         `thread ${busy} (busy) at least 5 points above thread ${idle} (idle)`,
       );
       const text = await (await fetch(`${base}/metrics`)).text();
-      const elu = new Map([...text.matchAll(/^brook_thread_event_loop_utilization\{thread="(\d+)"\} (\S+)$/gm)].map((m) => [Number(m[1]), Number(m[2])]));
+      const elu = new Map([...text.matchAll(/^brook_thread_event_loop_utilization\{thread="(\d+)",node="0"\} (\S+)$/gm)].map((m) => [Number(m[1]), Number(m[2])]));
       expect([...elu.keys()].sort()).toEqual([0, 1]);
       for (const v of elu.values()) {
         expect(v).toBeGreaterThanOrEqual(0);

@@ -83,9 +83,10 @@ describe('HTTP gateway', () => {
   it('serves Prometheus metrics with records produced per topic and actor mailboxes', async () => {
     await produce('http-metrics', 5);
     const text = await (await fetch(`${base}/metrics`)).text();
-    expect(text).toMatch(/brook_kafka_records_produced_total\{topic="http-metrics"\} 5/);
-    expect(text).toMatch(/brook_kafka_request_latency_seconds_count\{api="Produce"\} \d+/);
-    expect(text).toMatch(/brook_actor_mailbox_depth\{actor="partition:http-metrics:0",kind="partition",thread="\d+"\} 0/);
-    expect(text).toMatch(/brook_worker_threads \d/);
+    // Every sample carries the node's id (one scrape config for a whole cluster).
+    expect(text).toMatch(/brook_kafka_records_produced_total\{topic="http-metrics",node="0"\} 5/);
+    expect(text).toMatch(/brook_kafka_request_latency_seconds_count\{node="0",api="Produce"\} \d+/);
+    expect(text).toMatch(/brook_actor_mailbox_depth\{actor="partition:http-metrics:0",kind="partition",thread="\d+",node="0"\} 0/);
+    expect(text).toMatch(/brook_worker_threads\{node="0"\} \d/);
   });
 });
