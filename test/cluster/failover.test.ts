@@ -163,8 +163,12 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
   });
 
   it('a fourth node joins: every node lists it and new topics get partitions on it', async () => {
+    await cluster.waitForController(1);
     await cluster.addNode(4);
     for (const id of [1, 2, 3, 4]) await cluster.waitForBrokers([1, 2, 3, 4], id);
+    // The join leaves the cluster with a controller (every node names the same one).
+    const controller = await cluster.waitForController(4, undefined, 10_000);
+    for (const id of [1, 2, 3]) await cluster.waitForController(id, (c) => c === controller, 10_000);
     const topic = uniqueTopic('cl-four');
     const parts = await cluster.createTopic(topic, 8, { via: 2 });
     expect(new Set(parts.map((p) => p.leaderId))).toEqual(new Set([1, 2, 3, 4]));
