@@ -35,7 +35,7 @@ const CONTROLLER_REQUEST_TIMEOUT_MS = 15_000;
 /** How long a controlled shutdown waits for the controller to move this node's leaderships. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Deadline of each call to etcd. */
-const ETCD_CALL_TIMEOUT_MS = 5_000;
+const ETCD_CALL_TIMEOUT_MS = 4_000;
 
 /** The embedded store, or etcd (its client loaded only when a cluster is configured). */
 async function openStore(config: NodeConfig, dataDir: string, log: Logger): Promise<MetadataStore> {

@@ -25,7 +25,7 @@
  * client reconnects, the watch resumes (or reloads), and a node whose lease expired meanwhile
  * registers again.
  */
-import { ExponentialBackoff, handleAll, noop, retry } from 'cockatiel';
+import { ExponentialBackoff, noop } from 'cockatiel';
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { parseEtcdUrl } from './etcd-url.js';
@@ -91,7 +91,7 @@ export class EtcdMetadataStore implements MetadataStore {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.callTimeoutMs }),
       faultHandling: {
         host: () => noop,
-        global: retry(handleAll, { maxAttempts: 1, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 200 }) }),
+        global: noop,
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }).next(),
       },
     });

@@ -28,6 +28,8 @@ describeIf(etcdRequirement(), 'cluster: bounded metadata history in etcd', () =>
   it('snapshots replace the log and compact the history; a new node and a restarted one catch up', async () => {
     const firstRevision = (await etcd.getAll().prefix('/brook/').exec()).header.revision;
     await cluster.kill9(2);
+    // Node 1 is (or, once node 2's lease expires, becomes) the controller.
+    await cluster.waitForController(1, (id) => id === 1);
     // 40 topics: 80 records or more, several snapshots' worth, written while node 2 is away.
     for (let i = 0; i < 4; i++) {
       const batch = Array.from({ length: 10 }, () => uniqueTopic('hist'));
