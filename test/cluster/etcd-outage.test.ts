@@ -69,6 +69,7 @@ describeIf(etcdRequirement(), 'cluster: etcd down and back under a running clust
       const res = await cluster.createTopicsVia(via, [{ name: uniqueTopic('cl-outage-new'), numPartitions: 1 }], 5_000);
       const tookMs = Date.now() - started;
       expect(res[0]!.errorCode, `CreateTopics via node ${via} while etcd is down: ${JSON.stringify(res)}`).not.toBe(0);
+      expect(res[0]!.errorMessage, 'the error names the metadata store').toContain(cluster.etcd.endpoint);
       expect(tookMs, `CreateTopics (timeoutMs 5000) via node ${via} answered within its timeout: ${JSON.stringify(res)}`).toBeLessThan(5_000 + 3_000);
     }
     for (const id of IDS) expect(cluster.alive(id), `node ${id} still running:\n${cluster.logs()}`).toBe(true);
