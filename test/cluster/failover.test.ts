@@ -101,8 +101,22 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
       [1, 2, 3].filter((id) => id !== victim),
       observer,
     );
+    // GET /api/cluster keeps the dead node, as offline with no leaderships.
+    const stateOf = async (id: number) => (await cluster.clusterApi(observer)).nodes.find((n) => n.nodeId === id);
+    let seen: unknown = null;
+    await waitUntil(
+      async () => {
+        const n = await stateOf(victim);
+        seen = n;
+        return n?.state === 'offline' && n.leaderships === 0 ? true : undefined;
+      },
+      10_000,
+      `node ${victim} offline in /api/cluster`,
+      () => seen,
+    );
 
     await restartAndRejoin(victim, [1, 2, 3]);
+    await waitUntil(async () => ((await stateOf(victim))?.state === 'alive' ? true : undefined), 10_000, `node ${victim} alive again in /api/cluster`);
     const after = await cluster.waitForLeaders(observer, topic, (leader, p) => leader === before.get(p), 20_000);
     expect(after.map((p) => p.leaderId)).toEqual(parts.map((p) => p.leaderId));
     for (const p of victimParts) {
