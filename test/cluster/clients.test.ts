@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, kcat, kcatRequirement, missing, pythonRequirement, runPythonScript, uniqueTopic } from '../helpers/clients.js';
 import { BrookCluster, waitUntil } from '../helpers/cluster.js';
 import { etcdRequirement } from '../helpers/etcd.js';
+import { groupPartition } from '../../src/cluster/offsets-topic.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { contiguous, kafkajs, keyedRecords, partitionsPerKey, type ConsumeReply, type ProduceReply } from '../interop/setup.js';
 
@@ -148,6 +149,11 @@ describeIf(etcdRequirement(), 'cluster: real clients against three nodes', () =>
     const coordinator = named[0]!;
     expect(named, `coordinator of ${groupId} according to nodes 1, 2, 3`).toEqual([coordinator, coordinator, coordinator]);
     expect([1, 2, 3]).toContain(coordinator);
+    // ... the leader of the group's __consumer_offsets partition (Kafka's abs(hashCode) % partitions).
+    const offsets = (await cluster.metadata(1, ['__consumer_offsets'])).topics[0]!;
+    expect(offsets.errorCode).toBe(0);
+    const groupPart = offsets.partitions.find((p) => p.partitionIndex === groupPartition(groupId, offsets.partitions.length));
+    expect(groupPart?.leaderId, `leader of __consumer_offsets-${groupPart?.partitionIndex}`).toBe(coordinator);
     const bootstrapNode = [1, 2, 3].find((id) => id !== coordinator)!;
 
     const topic = uniqueTopic('cl-group-t');
