@@ -3,7 +3,8 @@
  * controller SIGKILLed and a new one elected, after which topics can be created again; an RF=1
  * node SIGKILLed leaves its partitions without a leader (-1) until it restarts, with its data;
  * SIGTERM is a controlled shutdown that moves a leadership of an RF=2 topic to the other
- * replica before the process exits; a node paused past the session timeout leaves the live set
+ * replica before the process exits, the controller's included (another node then becomes
+ * controller); a node paused past the session timeout leaves the live set
  * and rejoins when resumed; a fourth node joins and new topics get partitions on it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -152,6 +153,46 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     }
 
     await restartAndRejoin(leaving, [1, 2, 3]);
+  });
+
+  it('SIGTERM of the controller: its RF=2 leaderships move before it exits, another node becomes controller, topics can be created', async () => {
+    const controller = await cluster.waitForController(1);
+    const topic = uniqueTopic('cl-rf2-ctl');
+    const parts = await cluster.createTopic(topic, 3, { replicationFactor: 2 });
+    const moved = parts.filter((p) => p.leaderId === controller);
+    expect(moved.length, `partitions of ${topic} led by the controller ${controller}`).toBeGreaterThan(0);
+    const survivors = [1, 2, 3].filter((id) => id !== controller);
+
+    const code = await cluster.sigterm(controller, 30_000);
+    const exitedAt = Date.now();
+    expect(code, cluster.logs()).toEqual({ code: 0, signal: null });
+    // A survivor learns the new leaders through etcd: allowed a moment, far less than the time
+    // in which an expired lease (2 s) would have moved them without a controlled shutdown.
+    let md: Metadata | null = null;
+    const done = () => moved.every((p) => md?.topics[0]?.partitions.find((x) => x.partitionIndex === p.partitionIndex)?.leaderId === p.replicaNodes.find((r) => r !== controller));
+    while (Date.now() - exitedAt < 500 && !done()) md = await cluster.metadata(survivors[0]!, [topic]);
+    expect(
+      done(),
+      `leaders of ${topic} on node ${survivors[0]} ${Date.now() - exitedAt} ms after the controller ${controller} exited: ${JSON.stringify(md?.topics[0]?.partitions)}`,
+    ).toBe(true);
+
+    const elected = await cluster.waitForController(survivors[0]!, (id) => id !== controller, 20_000);
+    expect(survivors).toContain(elected);
+    const after = uniqueTopic('cl-after-ctl-term');
+    let created: Awaited<ReturnType<BrookCluster['createTopicsVia']>> = [];
+    await waitUntil(
+      async () => {
+        created = await cluster.createTopicsVia(survivors[1]!, [{ name: after, numPartitions: 2 }]);
+        const c = created[0]?.errorCode;
+        return c === NOT_CONTROLLER || c === REQUEST_TIMED_OUT ? undefined : true;
+      },
+      15_000,
+      'CreateTopics after the controller shut down',
+      () => created,
+    );
+    expect(created.map((t) => [t.name, t.errorCode])).toEqual([[after, 0]]);
+
+    await restartAndRejoin(controller, [1, 2, 3]);
   });
 
   it('a node paused (SIGSTOP) past the session timeout leaves the live set; resumed (SIGCONT), it rejoins and leads its partitions again', async () => {
