@@ -55,12 +55,19 @@ function encodeShared({ value, keys, batches }) {
   return { seconds: (performance.now() - start) / 1000, bytes };
 }
 
-/** The client's consumer path: headers and CRCs first, then each record decoded into a ConsumerRecord. */
-function decodeClient(data) {
+/**
+ * The client's consumer path: headers and CRCs first, then each record decoded into a
+ * FetchedRecord (fields checked, key and value made when read); with `read`, every record's key
+ * and value are then read, as the shared reader makes them.
+ */
+function decodeClient(data, read = false) {
   const opts = { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: null };
   const start = performance.now();
   const out = [];
   decodeScanned(scanBatches(data, opts).batches, opts, out);
+  let bytes = 0;
+  if (read) for (const r of out) bytes += r.key.length + r.value.length;
+  if (read && bytes === 0) throw new Error('nothing read');
   return { seconds: (performance.now() - start) / 1000, records: out.length };
 }
 
@@ -81,12 +88,13 @@ for (const recordBytes of [100, 1024]) {
   const input = inputs(recordBytes);
   const records = input.perBatch * input.batches;
   const data = Buffer.concat(Array.from({ length: input.batches }, () => buildBatch({ records: input.keys.map((key) => ({ key, value: input.value })), timestampMs })));
-  const runs = { encodeClient: [], encodeShared: [], decodeClient: [], decodeShared: [] };
+  const runs = { encodeClient: [], encodeShared: [], decodeClient: [], decodeClientRead: [], decodeShared: [] };
   for (let r = 0; r < reps + 1; r++) {
     const results = {
       encodeClient: await encodeClient(input),
       encodeShared: encodeShared(input),
       decodeClient: decodeClient(data),
+      decodeClientRead: decodeClient(data, true),
       decodeShared: decodeShared(data),
     };
     // The first round warms the JIT and is not counted.
@@ -97,5 +105,6 @@ for (const recordBytes of [100, 1024]) {
   line('encode  client BatchBuilder', 'encodeClient');
   line('encode  shared buildBatch', 'encodeShared');
   line('decode  client scan+decodeScanned', 'decodeClient');
+  line('decode  client, every key+value read', 'decodeClientRead');
   line('decode  shared split+iterateRecords', 'decodeShared');
 }

@@ -119,7 +119,13 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private member: GroupMember | null = null;
   private subscription: { topics: string[]; patterns: RegExp[] } | null = null;
   private autoCommitTimer: NodeJS.Timeout | null = null;
-  private lastYielded: { state: PartitionState; epoch: number; offset: number } | null = null;
+  /**
+   * The record the iterator yielded last (its partition, the partition's epoch then, its offset),
+   * kept in three fields rather than an object per record.
+   */
+  private yieldedState: PartitionState | null = null;
+  private yieldedEpoch = 0;
+  private yieldedOffset = 0;
   private fatalError: Error | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -220,6 +226,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private async addPartitions(added: TopicPartition[]): Promise<void> {
     if (added.length === 0) return;
     for (const tp of added) {
+      // A state replaced here must look revoked to anything holding it (see nextChunk).
+      const old = this.states.get(tpKey(tp.topic, tp.partition));
+      if (old !== undefined) old.epoch++;
       this.states.set(tpKey(tp.topic, tp.partition), {
         topic: tp.topic,
         partition: tp.partition,
@@ -536,7 +545,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private nextChunk(): Chunk | null {
     for (let i = 0; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      const live = this.states.get(tpKey(c.state.topic, c.state.partition)) === c.state && c.epoch === c.state.epoch;
+      // Every way a partition leaves this consumer or moves (revoke, replace, seek, pause, close)
+      // bumps its epoch, so the epoch alone says the chunk is live; the iterator asks per record.
+      const live = c.epoch === c.state.epoch;
       if (!live || (c.records !== null && c.index >= c.records.length)) {
         this.chunks.splice(i--, 1);
         this.releaseChunk(c);
@@ -560,10 +571,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private markYieldedConsumed(): void {
-    const y = this.lastYielded;
-    if (y === null) return;
-    this.lastYielded = null;
-    if (y.state.epoch === y.epoch && this.states.get(tpKey(y.state.topic, y.state.partition)) === y.state) y.state.consumed = y.offset + 1;
+    const s = this.yieldedState;
+    if (s === null) return;
+    this.yieldedState = null;
+    // Every way a partition leaves (revoke, seek, pause, close) bumps its epoch, so an unchanged
+    // epoch means the partition is still this consumer's, at the same position.
+    if (s.epoch === this.yieldedEpoch) s.consumed = this.yieldedOffset + 1;
   }
 
   /**
@@ -593,7 +606,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
           this.chunks.splice(this.chunks.indexOf(c), 1);
           this.releaseChunk(c);
         }
-        this.lastYielded = { state: c.state, epoch: c.epoch, offset: r.offset };
+        this.yieldedState = c.state;
+        this.yieldedEpoch = c.epoch;
+        this.yieldedOffset = r.offset;
         yield r;
       }
     } finally {
@@ -682,7 +697,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     s.position = offset;
     s.consumed = offset;
     s.epoch++;
-    if (this.lastYielded?.state === s) this.lastYielded = null;
+    if (this.yieldedState === s) this.yieldedState = null;
     this.dropChunks((c) => c.state === s);
     this.ensureFetchers();
   }

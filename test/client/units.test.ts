@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cooperativeStickyAssignor, rangeAssignor, roundRobinAssignor, type MemberSubscription } from '../../src/client/assignors.js';
-import { BatchBuilder, decodeBatches } from '../../src/client/record-batch.js';
+import { inspect } from 'node:util';
+import { crc32c } from '@node-rs/crc32';
+import { BatchBuilder, decodeBatches, FetchedRecord } from '../../src/client/record-batch.js';
 import { buildBatch, iterateRecords, parseBatchHeader } from '../../src/storage/record-batch.js';
 
 const member = (memberId: string, topics: string[], owned: [string, number][] = [], generationId = 1): MemberSubscription => ({
@@ -176,6 +178,80 @@ describe('record batches', () => {
     const bad = Buffer.from(batch);
     bad[bad.length - 1]! ^= 1;
     await expect(decodeBatches(bad, { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: null })).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('decoded records make their key, value and headers when read', async () => {
+    const b = new BatchBuilder(64 * 1024);
+    b.tryAppend(
+      'k0',
+      'v0',
+      [
+        { key: 'h', value: 'x' },
+        { key: 'h', value: null },
+      ],
+      1000,
+    );
+    b.tryAppend(null, null, undefined, 1001);
+    b.tryAppend(Buffer.from([1, 2]), '', { a: 'b' }, 1002);
+    b.tryAppend('k'.repeat(200), 'v'.repeat(300), { ['h'.repeat(150)]: 'w'.repeat(150) }, 1003);
+    for (const compression of [0, 1]) {
+      const bytes = await b.finish({ producerId: -1, producerEpoch: -1, baseSequence: -1, compression });
+      const { records } = await decodeBatches(bytes, { topic: 't', partition: 3, fromOffset: 0, abortedTransactions: null });
+      expect(records.map((r) => [r.topic, r.partition, r.offset, r.timestamp, r.key?.toString() ?? null, r.value?.toString() ?? null])).toEqual([
+        ['t', 3, 0, 1000, 'k0', 'v0'],
+        ['t', 3, 1, 1001, null, null],
+        ['t', 3, 2, 1002, '\x01\x02', ''],
+        ['t', 3, 3, 1003, 'k'.repeat(200), 'v'.repeat(300)],
+      ]);
+      expect(records[0]!.headers).toEqual([
+        { key: 'h', value: Buffer.from('x') },
+        { key: 'h', value: null },
+      ]);
+      expect(records[1]!.headers).toEqual([]);
+      expect(records[2]!.headers).toEqual([{ key: 'a', value: Buffer.from('b') }]);
+      expect(records[3]!.headers).toEqual([{ key: 'h'.repeat(150), value: Buffer.from('w'.repeat(150)) }]);
+      const r = records[0]!;
+      expect(r).toBeInstanceOf(FetchedRecord);
+      // A view of the same bytes at each read; headers are parsed once.
+      expect(r.value).toEqual(r.value);
+      expect(r.headers).toBe(r.headers);
+      // JSON and inspect show every field; a spread only the eager ones.
+      expect(JSON.parse(JSON.stringify(r))).toEqual({
+        topic: 't',
+        partition: 3,
+        offset: 0,
+        timestamp: 1000,
+        key: { type: 'Buffer', data: [...Buffer.from('k0')] },
+        value: { type: 'Buffer', data: [...Buffer.from('v0')] },
+        headers: [
+          { key: 'h', value: { type: 'Buffer', data: [...Buffer.from('x')] } },
+          { key: 'h', value: null },
+        ],
+      });
+      expect(inspect(r)).toContain('value: <Buffer 76 30>');
+      expect({ ...r }).toEqual({ topic: 't', partition: 3, offset: 0, timestamp: 1000 });
+      // Assignable, as the plain objects were; an assigned field is the record's own.
+      const changed = Buffer.from('changed');
+      r.value = changed;
+      r.key = null;
+      r.headers = [];
+      expect([r.key, r.value, r.headers]).toEqual([null, changed, []]);
+      expect(r.value).toBe(changed);
+      expect({ ...r }).toEqual({ topic: 't', partition: 3, offset: 0, timestamp: 1000, key: null, value: changed });
+      expect(records[1]!.value).toBeNull();
+    }
+  });
+
+  it('a record whose header overruns it is corrupt at decode time, not when its headers are read', async () => {
+    const b = new BatchBuilder(64 * 1024);
+    b.tryAppend(null, 'v', { h: 'xy' }, 1000);
+    const bytes = Buffer.from(await b.finish({ producerId: -1, producerEpoch: -1, baseSequence: -1, compression: 0 }));
+    // The header value's length (zigzag varint 4 = 2 bytes) is the byte before its last two: claim 3.
+    const at = bytes.length - 3;
+    expect(bytes[at]).toBe(4);
+    bytes[at] = 6;
+    bytes.writeUInt32BE(crc32c(bytes.subarray(21)), 17);
+    await expect(decodeBatches(bytes, { topic: 't', partition: 0, fromOffset: 0, abortedTransactions: null })).rejects.toMatchObject({ code: 2, name: 'CorruptRecordError' });
   });
 
   it('read_committed drops aborted transactions and control batches; read_uncommitted keeps data', async () => {
