@@ -37,7 +37,8 @@ describeIf(etcdRequirement(), 'cluster harness: etcd', () => {
   it('pause() stops it answering and resume() brings it back', async () => {
     const e = etcd!;
     e.pause();
-    expect(await e.healthy(500)).toBe(false);
+    // SIGSTOP reaches every thread of the process a moment after kill() returns.
+    await waitFor(async () => !(await e.healthy(500)), 5_000, 'etcd unresponsive after SIGSTOP');
     e.resume();
     await waitFor(() => e.healthy(500), 10_000, 'etcd healthy after SIGCONT');
   });
