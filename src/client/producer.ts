@@ -127,6 +127,8 @@ class PartitionState {
   readonly inflight: ProducerBatch[] = [];
   readonly retry: ProducerBatch[] = [];
   nextSequence = 0;
+  /** Size the partition's last batch reached: the next one's buffer starts there (see BatchBuilder). */
+  lastBatchBytes = 0;
   retrying = false;
   backoffUntilMs = 0;
   constructor(
@@ -157,6 +159,7 @@ export class Producer {
   private readonly produceTimeoutMs: number;
 
   private readonly partitions = new Map<string, PartitionState>();
+  private readonly partitionsByTopic = new Map<string, PartitionState[]>();
   private readonly sticky = new Map<string, number>();
   private readonly nodeInFlight = new Map<number, number>();
   private readonly nodeWriteTail = new Map<number, Promise<void>>();
@@ -323,11 +326,15 @@ export class Producer {
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
-    const key = `${topic}\u0000${partition}`;
-    let s = this.partitions.get(key);
+    // By topic, then partition index: append() asks once per record, and a string key per
+    // record (topic + partition) was an allocation per record.
+    let byPartition = this.partitionsByTopic.get(topic);
+    if (byPartition === undefined) this.partitionsByTopic.set(topic, (byPartition = []));
+    let s = byPartition[partition];
     if (s === undefined) {
       s = new PartitionState(topic, partition);
-      this.partitions.set(key, s);
+      byPartition[partition] = s;
+      this.partitions.set(`${topic}\u0000${partition}`, s);
     }
     return s;
   }
@@ -340,7 +347,7 @@ export class Producer {
         batch.full = true;
         this.closeBatch(state);
       }
-      batch = new ProducerBatch(state, new BatchBuilder(this.batchBytes));
+      batch = new ProducerBatch(state, new BatchBuilder(this.batchBytes, state.lastBatchBytes));
       state.open = batch;
       this.batchesOutstanding++;
       if (!batch.builder.tryAppend(m.key, m.value, m.headers, timestampMs)) throw new Error('invariant: the first record of a batch always fits');
@@ -358,6 +365,7 @@ export class Producer {
     const batch = state.open;
     if (batch === null) return;
     state.open = null;
+    state.lastBatchBytes = batch.builder.sizeBytes;
     if (this.sticky.get(state.topic) === state.partition) this.sticky.delete(state.topic);
     this.finishBatch(batch);
     state.ready.push(batch);

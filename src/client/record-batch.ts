@@ -130,10 +130,15 @@ export class BatchBuilder {
   /**
    * The buffer starts at INITIAL_BATCH_BYTES (or the batch limit, if smaller) and doubles up to
    * `batchBytesMax`, so a producer writing to many partitions holds memory in proportion to the
-   * records it has, not to the batch limit times the partition count.
+   * records it has, not to the batch limit times the partition count. `expectedBytes` (the size
+   * the partition's previous batch reached) starts it larger: under load every batch would
+   * otherwise copy itself through each doubling, as many bytes again as it holds.
    */
-  constructor(readonly batchBytesMax: number) {
-    this.buf = Buffer.allocUnsafe(Math.min(batchBytesMax, INITIAL_BATCH_BYTES));
+  constructor(
+    readonly batchBytesMax: number,
+    expectedBytes = 0,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(batchBytesMax, Math.max(INITIAL_BATCH_BYTES, expectedBytes)));
   }
 
   get sizeBytes(): number {
@@ -470,17 +475,39 @@ function readVarint(buf: Buffer, pos: number, end: number): number {
   return (z >>> 1) ^ -(z & 1);
 }
 
-/** readVarint with the one-byte case inline. */
+/** readVarint with the one- and two-byte cases (below 8192 in magnitude: record lengths up to 8 KiB) inline. */
 function readShortVarint(buf: Buffer, pos: number, end: number): number {
-  const b0 = buf[pos];
-  if (b0 !== undefined && b0 < 0x80 && pos < end) {
-    cursor = pos + 1;
-    return (b0 >>> 1) ^ -(b0 & 1);
+  if (pos + 1 < end) {
+    const b0 = buf[pos]!;
+    if (b0 < 0x80) {
+      cursor = pos + 1;
+      return (b0 >>> 1) ^ -(b0 & 1);
+    }
+    const b1 = buf[pos + 1]!;
+    if (b1 < 0x80) {
+      const z = (b0 & 0x7f) | (b1 << 7);
+      cursor = pos + 2;
+      return (z >>> 1) ^ -(z & 1);
+    }
   }
   return readVarint(buf, pos, end);
 }
 
 function readVarlong(buf: Buffer, pos: number, end: number): number {
+  // Timestamp deltas within a batch are mostly small: up to 13 bits without the loop.
+  if (pos + 1 < end) {
+    const b0 = buf[pos]!;
+    if (b0 < 0x80) {
+      cursor = pos + 1;
+      return (b0 >>> 1) ^ -(b0 & 1);
+    }
+    const b1 = buf[pos + 1]!;
+    if (b1 < 0x80) {
+      const z = (b0 & 0x7f) | (b1 << 7);
+      cursor = pos + 2;
+      return (z >>> 1) ^ -(z & 1);
+    }
+  }
   let z = 0;
   let mul = 1;
   for (let i = 0; ; i++) {

@@ -160,6 +160,14 @@ describe('record batches', () => {
     expect(b.sizeBytes).toBeLessThanOrEqual(100_000);
     const big = new BatchBuilder(1000);
     expect(big.tryAppend(null, Buffer.alloc(5000), undefined, 0)).toBe(true);
+    // Started at the size the previous batch reached (even one above the limit), it keeps the same limit.
+    for (const expected of [50_000, 5_000_000]) {
+      const sized = new BatchBuilder(100_000, expected);
+      let m = 0;
+      while (sized.tryAppend(null, Buffer.alloc(1000), undefined, 0)) m++;
+      expect(m).toBe(n);
+      expect(sized.sizeBytes).toBe(b.sizeBytes);
+    }
   });
 
   it('decodes records with their offsets and skips records before the fetch offset', async () => {

@@ -121,18 +121,22 @@ async function brookOwnClient(getNode) {
     const consumer = new Consumer({ ...opts(), autoOffsetReset: 'earliest', ...extra });
     await consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition })));
     let got = 0;
+    let valueBytes = 0;
     let resolve;
     const all = new Promise((r) => {
       resolve = r;
     });
     await consumer.run({
       eachBatch: (b) => {
+        // Every value is read, as the peers' clients hand over each entry's bytes: records are
+        // decoded lazily, so counting them alone would make no value at all.
+        for (const r of b.records) valueBytes += r.value.length;
         got += b.records.length;
         onRecords?.(b.records.length);
         if (got >= want) resolve();
       },
     });
-    return { consumer, all, got: () => got };
+    return { consumer, all, got: () => got, valueBytes: () => valueBytes };
   }
   return {
     key: 'own',
@@ -153,12 +157,13 @@ async function brookOwnClient(getNode) {
       await producer.close();
       return { ms, records: count };
     },
-    async consume({ topic, partitions, count }) {
+    async consume({ topic, partitions, count, size }) {
       const t0 = performance.now();
       const c = await consumeAll(topic, partitions, count, null, { fetchPartitionMaxBytes: partitions === 1 ? 8 << 20 : 1 << 20 });
       await c.all;
       const ms = performance.now() - t0;
       await c.consumer.close();
+      if (c.valueBytes() < count * size) throw new Error(`read ${c.valueBytes()} value bytes of ${count * size}`);
       return { ms, records: c.got() };
     },
     async ackSetup({ topic, size }) {
