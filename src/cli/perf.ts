@@ -29,14 +29,15 @@ const MB = 1024 * 1024;
  * method call; here each send() is a promise, a result array and a callback, and one per record
  * held Brook's producer to ~250-370k records/s of 100 B while the same producer took 1.1M given
  * 1000 records a call. So the tool hands the producer up to SEND_RECORDS_MAX records a call (no
- * more than SEND_BYTES_MAX of them), each record's latency counted from its call, and keeps
- * SENDS_OUTSTANDING_MAX calls unacknowledged: measured with 100 B records, 16-32 calls of 1000
- * ran at the same rate, while 195,000 records outstanding (a full 32 MiB buffer) was slower
- * (garbage collection of the records' results) and tripled the latency.
+ * more than SEND_BYTES_MAX of them), each record's latency counted from its call, and keeps at
+ * most RECORDS_OUTSTANDING_MAX records (and half the producer's buffer memory) unacknowledged:
+ * measured with 100 B records, 16-32 calls of 1000 ran at the same rate, while 195,000 records
+ * outstanding (a full 32 MiB buffer) was slower (garbage collection of the records' results)
+ * and tripled the latency.
  */
 const SEND_RECORDS_MAX = 1000;
 const SEND_BYTES_MAX = 512 * 1024;
-const SENDS_OUTSTANDING_MAX = 32;
+const RECORDS_OUTSTANDING_MAX = 32_000;
 
 interface ProducePerfOptions extends BootstrapOptions {
   topic?: string;
@@ -176,9 +177,9 @@ async function producePerf(topic: string, opts: ProducePerfOptions): Promise<voi
     lingerMs: opts.lingerMs,
   });
   const perSend = Math.min(opts.recordsPerSend ?? recordsPerSend(opts.recordSize, opts.throughput, opts.numRecords), opts.numRecords);
-  // Records unacknowledged at most: SENDS_OUTSTANDING_MAX calls, within the producer's buffer memory.
+  // Records unacknowledged at most: RECORDS_OUTSTANDING_MAX, within half the producer's buffer memory.
   const settings = producer.settings;
-  const outstandingMax = Math.max(perSend, Math.min(SENDS_OUTSTANDING_MAX * perSend, Math.floor(settings.bufferMemoryBytes / 2 / (opts.recordSize + 64))));
+  const outstandingMax = Math.max(perSend, Math.min(RECORDS_OUTSTANDING_MAX, Math.floor(settings.bufferMemoryBytes / 2 / (opts.recordSize + 64))));
   note(
     `brook perf produce: ${opts.numRecords} records of ${opts.recordSize} bytes to ${topic}, ${opts.throughput > 0 ? `at most ${opts.throughput} records/s` : 'no throughput limit'}; ` +
       `acks=${settings.acks === -1 ? 'all' : settings.acks} enable.idempotence=${settings.idempotent} batch.size=${settings.batchBytes} linger.ms=${settings.lingerMs} ` +
@@ -196,6 +197,7 @@ async function producePerf(topic: string, opts: ProducePerfOptions): Promise<voi
   // Set by the send callbacks; typed so, since TypeScript does not see assignments in callbacks.
   let failure = null as Error | null;
   let slot: (() => void) | null = null;
+  let sinceYield = 0;
   const start = Date.now();
   try {
     for (let i = 0; i < opts.numRecords && failure === null;) {
@@ -205,13 +207,19 @@ async function producePerf(topic: string, opts: ProducePerfOptions): Promise<voi
         const aheadMs = (i * 1000) / opts.throughput - (Date.now() - start);
         if (aheadMs >= 1) await new Promise((r) => setTimeout(r, aheadMs));
       }
-      if (outstanding > 0 && outstanding + n > outstandingMax)
+      if (outstanding > 0 && outstanding + n > outstandingMax) {
         await new Promise<void>((r) => {
           slot = r;
         });
-      // Sends only leave when the event loop turns: yield between calls so batches go out while
-      // the loop keeps producing, as Kafka's I/O thread sends while the tool's thread appends.
-      else await new Promise<void>((r) => setImmediate(r));
+        sinceYield = 0;
+      } else if (sinceYield >= SEND_RECORDS_MAX) {
+        // Sends only leave when the event loop turns: yield every 1000 records or so, so batches
+        // go out while the loop keeps producing, as Kafka's I/O thread sends while the tool's
+        // thread appends.
+        await new Promise<void>((r) => setImmediate(r));
+        sinceYield = 0;
+      }
+      sinceYield += n;
       const first = i;
       const sentAt = performance.now();
       outstanding += n;
