@@ -32,6 +32,10 @@ export interface NodeConfig {
   nodeSessionTimeoutMs: number;
   /** Metadata records between two snapshots in etcd (older records and history are then dropped). */
   metadataSnapshotRecords: number;
+  /** A partition (or group coordinator) with no request for this long closes its log and frees its memory; 0 never. */
+  partitionIdlePassivateMs: number;
+  /** At most this many partition logs open at once; the least recently used idle ones close first. */
+  maxOpenPartitionLogs: number;
   durability: 'normal' | 'full';
   /**
    * How often each partition checks time and size retention (Kafka's
@@ -157,6 +161,22 @@ export const settings = [
     describe: 'how long a node that stops answering stays live in a cluster (its etcd lease; Kafka broker.session.timeout.ms)',
     parse: int(2_000, 300_000),
     def: () => 6_000,
+  }),
+  setting({
+    key: 'partitionIdlePassivateMs',
+    flag: 'partition-idle-passivate-ms',
+    env: 'BROOK_PARTITION_IDLE_PASSIVATE_MS',
+    describe: 'a partition with no request for this long closes its log and frees its memory until the next request (partition.idle.passivate.ms; 0 = never)',
+    parse: int(0, 2 ** 31 - 1),
+    def: () => 300_000,
+  }),
+  setting({
+    key: 'maxOpenPartitionLogs',
+    flag: 'max-open-partition-logs',
+    env: 'BROOK_MAX_OPEN_PARTITION_LOGS',
+    describe: 'partition logs open at once (3 file descriptors each); past it the least recently used idle ones close (max.open.partition.logs)',
+    parse: int(1, 10_000_000),
+    def: () => 4_000,
   }),
   setting({
     key: 'metadataSnapshotRecords',

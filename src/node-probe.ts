@@ -44,6 +44,9 @@ export class NodeProbe {
   private readonly controllerId: Gauge;
   private readonly offline: Gauge;
   private readonly metadataOffset: Gauge;
+  private readonly logsOpen: Gauge;
+  private readonly logsOpenMax: Gauge;
+  private readonly logsPassivated: Gauge;
 
   constructor(
     registry: Registry,
@@ -60,6 +63,9 @@ export class NodeProbe {
       help: 'Partitions of the cluster without a live leader (Redpanda unavailable_partitions, Kafka OfflinePartitionsCount)',
       registers,
     });
+    this.logsOpen = new Gauge({ name: 'brook_partition_logs_open', help: 'Partition logs open now (active partition and group coordinator actors)', registers });
+    this.logsOpenMax = new Gauge({ name: 'brook_partition_logs_open_max', help: 'The budget of open partition logs (max.open.partition.logs)', registers });
+    this.logsPassivated = new Gauge({ name: 'brook_partition_logs_passivated', help: 'Partitions of this node passivated: log closed until their next request', registers });
     this.metadataOffset = new Gauge({ name: 'brook_cluster_metadata_offset', help: 'Metadata log records this node has applied', registers });
     this.mailboxDepth = new Gauge({
       name: 'brook_actor_mailbox_depth',
@@ -132,6 +138,10 @@ export class NodeProbe {
     this.controllerId.set(controller.controllerId);
     this.offline.set(offline);
     this.metadataOffset.set(this.node.metadata.appliedEnd);
+    const passivation = this.node.supervisor.passivationStats();
+    this.logsOpen.set(passivation.active);
+    this.logsOpenMax.set(passivation.maxActive);
+    this.logsPassivated.set(passivation.passivated);
     this.mailboxDepth.reset();
     this.restarts.reset();
     for (const a of this.node.supervisor.listActors()) {
@@ -171,7 +181,9 @@ export class NodeProbe {
       this.partitionOffset.set(labels, s.highWatermark);
       this.partitionOldest.set(labels, s.logStartOffset);
     }
-    const groups = await listGroupsWithLag(this.node).catch(() => []);
+    // A passivated coordinator has no live group (its members' heartbeats would keep it active):
+    // a scrape does not wake it.
+    const groups = await listGroupsWithLag(this.node, (id) => this.node.supervisor.summary(id)?.status === 'running').catch(() => []);
     this.groupLag.reset();
     this.groupLagSum.reset();
     this.groupOffset.reset();

@@ -34,6 +34,10 @@ import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messa
 const CONTROLLER_REQUEST_TIMEOUT_MS = 15_000;
 /** How long a controlled shutdown waits for the controller to move this node's leaderships. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Partition logs opened at once when passivated partitions are first touched together (the rest wait in order). */
+const ACTIVATIONS_MAX = 8;
+/** Passivated partitions woken per second for their retention. */
+const WAKES_PER_SECOND = 20;
 /** Deadline of each call to etcd. */
 const ETCD_CALL_TIMEOUT_MS = 4_000;
 
@@ -166,7 +170,20 @@ export class BrookNode implements Broker {
     });
     let supervisor: Supervisor;
     try {
-      supervisor = await Supervisor.start({ workers: config.workers, actorKinds: actorKindsUrl(), threadPorts: () => ({ walCheckpointer: checkpointer.connect() }) });
+      supervisor = await Supervisor.start({
+        workers: config.workers,
+        actorKinds: actorKindsUrl(),
+        threadPorts: () => ({ walCheckpointer: checkpointer.connect() }),
+        passivation: {
+          kinds: ['partition', 'group-coordinator'],
+          idleMs: config.partitionIdlePassivateMs,
+          maxActive: config.maxOpenPartitionLogs,
+          activationsMax: ACTIVATIONS_MAX,
+          wakeMessage: { type: 'Maintain' },
+          firstWakeWithinMs: config.logRetentionCheckIntervalMs,
+          wakesPerSweep: WAKES_PER_SECOND,
+        },
+      });
     } catch (err) {
       await checkpointer.stop();
       await store.close();

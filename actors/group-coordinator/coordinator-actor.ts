@@ -218,4 +218,12 @@ class GroupCoordinatorActor implements Actor<GroupCoordinatorProtocol> {
     this.stopped = true;
     this.partition.stop();
   }
+
+  /** Its partition's wake time, or sooner while it holds committed offsets that may expire. */
+  nextWakeAtMs(): number | null {
+    const partition = this.partition.nextWakeAtMs();
+    if (this.stm.groups.size === 0) return partition;
+    const offsets = this.ctx.now() + groupLimits.retentionCheckIntervalMs;
+    return partition === null ? offsets : Math.min(partition, offsets);
+  }
 }

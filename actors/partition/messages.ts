@@ -32,6 +32,11 @@ export type PartitionProtocol = {
     reply: FailurePointsArmed;
   };
   /**
+   * A passivated partition woken for its maintenance (by the supervisor, when the time the actor
+   * gave at passivation comes): a retention check now, then a compaction step.
+   */
+  Maintain: { request: {}; reply: void };
+  /**
    * Internal: one bounded step of log maintenance (retention when due, then compaction), which
    * the actor schedules to itself (see partition-actor.ts). Never asked from outside.
    */

@@ -38,7 +38,7 @@ import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
 /** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */
-type AnsweredType = Exclude<keyof PartitionProtocol, 'Append' | 'RunMaintenance'>;
+type AnsweredType = Exclude<keyof PartitionProtocol, 'Append' | 'RunMaintenance' | 'Maintain'>;
 
 export function createPartitionActor(ctx: ActorContext<PartitionProtocol>, config: unknown): Actor<PartitionProtocol> {
   const cfg = config as PartitionConfig;
@@ -126,7 +126,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
    * other turn is handled synchronously by `receiveNow`.
    */
   receive(messages: readonly PartitionMessage[]): Outcome[] | Promise<Outcome[]> {
-    const maintenanceAt = messages.findIndex((m) => m.type === 'RunMaintenance');
+    const maintenanceAt = messages.findIndex((m) => m.type === 'RunMaintenance' || m.type === 'Maintain');
     if (maintenanceAt >= 0) return this.receiveWithMaintenance(messages, maintenanceAt);
     const codec = targetCodec(this.log.config.compressionType);
     const keysRequired = compacts(this.log.config);
@@ -141,6 +141,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
    */
   private async receiveWithMaintenance(messages: readonly PartitionMessage[], at: number): Promise<Outcome[]> {
     const before = await this.receive(messages.slice(0, at));
+    // A wake for maintenance checks retention now, whatever the schedule says.
+    if (messages[at]!.type === 'Maintain') this.nextRetentionCheckMs = Math.min(this.nextRetentionCheckMs, this.ctx.now());
     await this.maintain();
     const after = await this.receive(messages.slice(at + 1));
     return [...before, ok(undefined), ...after];
@@ -229,7 +231,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
 
   /** Answers one message that is neither an append nor a maintenance step. */
   private handle(m: PartitionMessage): Outcome {
-    if (m.type === 'Append' || m.type === 'RunMaintenance') throw new Error(`partition actor: ${m.type} must not reach handle()`);
+    if (m.type === 'Append' || m.type === 'RunMaintenance' || m.type === 'Maintain') throw new Error(`partition actor: ${m.type} must not reach handle()`);
     const answer = this.answers[m.type] as ((m: PartitionMessage) => unknown) | undefined;
     if (!answer) return fail({ code: 'INVALID_REQUEST', message: `partition actor got an unknown message: ${JSON.stringify(m).slice(0, 200)}` });
     try {
@@ -287,6 +289,19 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     this.stopped = true;
     this.cancelMaintenance?.();
     this.log.close();
+  }
+
+  /**
+   * When a passivated partition must run again: when a compaction is under way, at the next
+   * compaction step; else when retention will first be able to delete its oldest segment (by
+   * time; a size limit can only be passed by appends, which activate it anyway); never for a log
+   * retention cannot shrink.
+   */
+  nextWakeAtMs(): number | null {
+    if (this.log.isClosed) return null;
+    if (compacts(this.log.config) && this.log.cleanerState.phase !== 'idle') return this.ctx.now() + compactionIntervalMs;
+    const due = this.log.retentionDueAtMs(this.ctx.now());
+    return due === null ? null : Math.max(due, this.ctx.now());
   }
 
   /** Schedules the next maintenance step `delayMs` from now, in place of one already scheduled. */

@@ -9,7 +9,7 @@
  * Each partition's start and stop run one after the other, and each re-reads the image when it
  * runs, so a leadership that moves away and back quickly ends where the image says.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GroupCoordinatorConfig } from '../../actors/group-coordinator/coordinator-actor.js';
 import { OFFSETS_TOPIC } from './offsets-topic.js';
@@ -112,6 +112,8 @@ export class PartitionManager {
         const topicConfig = this.topicConfig(topic);
         const config = this.partitionConfig(topic, p, topicConfig);
         this.supervisor.updateConfig(id, topic.name === OFFSETS_TOPIC ? { ...config, groups: this.groupSettings } : config);
+        // A passivated partition gets it from its config when it next opens: not woken for it.
+        if (this.supervisor.summary(id)?.status === 'passivated') continue;
         // A partition that cannot take it now (restarting) gets it from its config when it starts.
         work.push(this.partitions.askByName(topic.name, p.partition, { type: 'SetTopicConfig', config: topicConfig }));
       }
@@ -141,11 +143,15 @@ export class PartitionManager {
     const config = this.partitionConfig(topic, p);
     // A __consumer_offsets partition is owned by the group coordinator of the groups stored in
     // it, under the same actor id: it answers partition messages as a partition actor does.
+    // Registered passivated: the log opens on the first request (or maintenance wake), so a
+    // restart or a topic with many partitions opens nothing up front. A log that exists is woken
+    // once soon for its retention; a new one has nothing to retain yet.
+    const lazy = { lazy: true, firstWake: existsSync(config.path) };
     if (topic.name === OFFSETS_TOPIC) {
       const coordinator: GroupCoordinatorConfig = { ...config, groups: this.groupSettings };
-      await this.supervisor.spawn(id, 'group-coordinator', coordinator);
+      await this.supervisor.spawn(id, 'group-coordinator', coordinator, undefined, lazy);
       return;
     }
-    await this.supervisor.spawn(id, 'partition', config);
+    await this.supervisor.spawn(id, 'partition', config, undefined, lazy);
   }
 }

@@ -193,6 +193,7 @@ async function overviewPage() {
         ['Uptime', fmt.uptime(o.uptimeMs)],
         ['Kafka listener', o.listener],
         ['Topics', o.topics],
+        ['Partition logs open', `${o.partitionLogs.active} of at most ${o.partitionLogs.maxActive} · ${o.partitionLogs.passivated} passivated`],
         ['Threads', o.threads.length],
         ['Actors', actors],
         ['Memory (RSS)', fmt.bytes(o.rssBytes)],
@@ -297,6 +298,23 @@ function pair(p) {
  * They share one cell, the select above the two buttons, which keeps the column narrow.
  */
 function actionsCell(a, onChange) {
+  // A passivated actor (log closed until its next request) can only be woken; an active
+  // partition or coordinator can also be passivated by hand.
+  const lifecycle = (verb, label) =>
+    h(
+      'button',
+      {
+        class: `small ${verb}`,
+        onclick: async (e) => {
+          e.stopPropagation();
+          await act(`${label} ${a.id}`, () => api(`/api/actors/${encodeURIComponent(a.id)}/${verb}`, { method: 'POST', body: {} }));
+          onChange();
+        },
+      },
+      label,
+    );
+  if (a.status === 'passivated') return h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'log closed'), h('span'), lifecycle('wake', 'Wake'));
+  const passivate = a.kind === 'partition' || a.kind === 'group-coordinator' ? lifecycle('passivate', 'Passivate') : null;
   const restart = h(
     'button',
     {
@@ -311,8 +329,8 @@ function actionsCell(a, onChange) {
   );
   const fp = failurePointControl(a, onChange);
   return fp
-    ? h('div', { class: 'actions' }, fp.select, fp.button, restart)
-    : h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'no failure points'), h('span'), restart);
+    ? h('div', { class: 'actions' }, fp.select, fp.button, restart, passivate)
+    : h('div', { class: 'actions' }, h('span', { class: 'muted' }, 'no failure points'), h('span'), restart, passivate);
 }
 
 function failurePointControl(a, onChange) {

@@ -25,6 +25,7 @@ const partitionTypes = [
   'SetLeaderEpoch',
   'SetTopicConfig',
   'SetFailurePoint',
+  'Maintain',
 ] as const satisfies readonly PartitionType[];
 
 const groupTypes = [

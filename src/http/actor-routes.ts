@@ -6,6 +6,8 @@
  *   GET  /api/actors                        every actor with supervisor summary and thread view
  *   GET  /api/actors/:id                    one actor, inspected on its thread
  *   POST /api/actors/:id/restart            restart through the supervisor
+ *   POST /api/actors/:id/passivate          close its log now (partition, group coordinator)
+ *   POST /api/actors/:id/wake               open a passivated actor's log now
  *   POST /api/actors/:id/failure-points     {"point":"append","enabled":true,"times":1}
  *   POST /api/actors/:id/send               {"message":{"type":"GetOffsets"}}: ask, return the reply
  *   GET  /api/actor-kinds                   message types each actor kind accepts (for send)
@@ -32,6 +34,23 @@ export const actorRoutes: Route[] = [
       return { restarted: id };
     },
   },
+  {
+    method: 'POST',
+    pattern: /^\/api\/actors\/([^/]+)\/passivate$/,
+    run: async ({ node, params: [id] }) => {
+      if (!node.supervisor.has(id!)) throw new HttpError(404, `no actor ${id}`);
+      return { actorId: id, passivated: await node.supervisor.passivateActor(id!) };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/actors\/([^/]+)\/wake$/,
+    run: async ({ node, params: [id] }) => {
+      if (!node.supervisor.has(id!)) throw new HttpError(404, `no actor ${id}`);
+      await node.supervisor.activateActor(id!);
+      return { actorId: id, status: node.supervisor.summary(id!)?.status };
+    },
+  },
   { method: 'POST', pattern: /^\/api\/actors\/([^/]+)\/failure-points$/, run: async ({ node, params, body }) => setFailurePoint(node, params[0]!, body) },
   { method: 'POST', pattern: /^\/api\/actors\/([^/]+)\/send$/, run: async ({ node, params, body }) => send(node, params[0]!, body) },
   { method: 'POST', pattern: /^\/api\/workers$/, run: async ({ node, body }) => addWorkers(node, body) },
@@ -54,6 +73,7 @@ async function overview(node: HttpNode): Promise<unknown> {
     dataDir: node.config.dataDir,
     durability: node.config.durability,
     topics: node.controller.image.topicsByName.size,
+    partitionLogs: node.supervisor.passivationStats(),
     pid: process.pid,
     nodeVersion: process.version,
     rssBytes: process.memoryUsage().rss,

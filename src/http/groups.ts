@@ -44,12 +44,15 @@ export interface GroupView {
   readonly totalLag: number;
 }
 
-export async function listGroups(node: GroupViewNode): Promise<ListedGroup[]> {
+export async function listGroups(node: GroupViewNode, include: (coordinatorId: string) => boolean = () => true): Promise<ListedGroup[]> {
   const lists = await Promise.all(
-    node.groups.local().map(async (address) => {
-      const r = await node.groups.askAt(address, { type: 'ListGroups', statesFilter: [], typesFilter: [] });
-      return r.ok ? r.value.groups : [];
-    }),
+    node.groups
+      .local()
+      .filter((address) => include(address.actorId))
+      .map(async (address) => {
+        const r = await node.groups.askAt(address, { type: 'ListGroups', statesFilter: [], typesFilter: [] });
+        return r.ok ? r.value.groups : [];
+      }),
   );
   return lists.flat().sort((a, b) => a.groupId.localeCompare(b.groupId));
 }
@@ -114,9 +117,12 @@ export async function groupWithLag(node: GroupViewNode, groupId: string, states?
   };
 }
 
-/** Every group of this node's coordinators, with lag; partition states are read once. */
-export async function listGroupsWithLag(node: GroupViewNode): Promise<GroupView[]> {
-  const [groups, states] = await Promise.all([listGroups(node), node.partitions.localStates()]);
+/**
+ * Every group of this node's coordinators (those `include` accepts: a scrape skips passivated
+ * ones rather than wake them), with lag; partition states are read once.
+ */
+export async function listGroupsWithLag(node: GroupViewNode, include?: (coordinatorId: string) => boolean): Promise<GroupView[]> {
+  const [groups, states] = await Promise.all([listGroups(node, include), node.partitions.localStates()]);
   const out = await Promise.all(groups.map((g) => groupWithLag(node, g.groupId, states).catch(() => null)));
   return out.filter((g): g is GroupView => g !== null);
 }

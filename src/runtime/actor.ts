@@ -82,6 +82,11 @@ export interface Actor<P extends Protocol = Protocol> {
   inspect(): unknown;
   /** Releases what the actor owns (a database, timers). Called once, on stop, move or failure. */
   stop(): void | Promise<void>;
+  /**
+   * When, once stopped (passivated), it must run again for work of its own (a partition's next
+   * retention deletion), in ms since the epoch; null or absent for never. Asked just before stop.
+   */
+  nextWakeAtMs?(): number | null;
 }
 
 /**

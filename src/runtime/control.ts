@@ -61,11 +61,20 @@ export interface ThreadLoad {
 /** A thread's figures as the supervisor reports them: the thread's own, and its load. */
 export type ThreadStats = WorkerStats & ThreadLoad;
 
+/** What a stopped actor leaves behind: when it wants to run again (ms since the epoch), or null for never. */
+export interface StopResult {
+  readonly wakeAtMs: number | null;
+}
+
 /** The API each worker thread exposes to the supervisor through comlink. */
 export interface WorkerControl {
   spawn(actorId: string, kind: string, config: unknown): Promise<void>;
-  /** Stops the actor and releases what it owns; any messages still queued fail with ACTOR_UNAVAILABLE. */
-  stop(actorId: string, reason: string): Promise<void>;
+  /**
+   * Stops the actor and releases what it owns; any messages still queued fail with
+   * ACTOR_UNAVAILABLE. Answers when the actor wants to be woken again (Actor.nextWakeAtMs), for
+   * a passivated actor's maintenance.
+   */
+  stop(actorId: string, reason: string): Promise<StopResult>;
   inspect(actorId: string): Promise<ActorInspection | null>;
   list(): Promise<ActorInspection[]>;
   stats(): Promise<WorkerStats>;

@@ -15,18 +15,31 @@
  *   MAILBOX_FULL. So per actor, delivery order equals `ask` order.
  * - An actor is hosted by at most one thread at a time: a move drains the actor's outstanding
  *   asks, stops it (closing its database), and only then spawns it on the new thread.
- * - Lifecycle operations on one actor (spawn, stop, restart, move) run one at a time.
+ * - Lifecycle operations on one actor (spawn, stop, restart, move, passivate, activate) run one
+ *   at a time.
+ *
+ * Passivation (for the kinds named in `passivation`, the partition and group-coordinator actors):
+ * an actor with no ask for `idleMs` is stopped (its database closed, its memory released) and
+ * its record stays, status `passivated`, with no thread. The next ask reactivates it on the least
+ * loaded thread while asks wait here in order, so callers see only the extra latency. At most
+ * `activationsMax` activations run at once (node-wide, first come first served), so a burst of
+ * first touches cannot hold a thread for seconds. At most `maxActive` of them are active at once:
+ * past it the least recently used idle ones are passivated. An actor that said, when it stopped,
+ * that it must run again at some time (its next retention deletion) is woken then with
+ * `wakeMessage` and passivated again right after, at most `wakesPerSweep` per sweep; an actor
+ * registered lazily (`spawn` with `lazy`) has not said, so it is woken once within
+ * `firstWakeWithinMs`. Wakes are background asks: they do not count as use.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { createEmitter, type Emitter } from './events.js';
-import type { ActorInspection, ThreadStats } from './control.js';
+import type { ActorInspection, StopResult, ThreadStats } from './control.js';
 import { RemoteActorError, type SerializedError } from './envelope.js';
 import { RuntimeError } from './errors.js';
 import type { ActorAddress, AskableType, MessageOf, Protocol, ReplyOf } from './protocol.js';
 import { runtimeDefaults, type RuntimeLimits } from './limits.js';
 import { WorkerHandle, type SentAsk } from './worker-handle.js';
 
-export type ActorStatus = 'starting' | 'running' | 'restarting' | 'moving' | 'stopping' | 'failed' | 'stopped';
+export type ActorStatus = 'starting' | 'running' | 'restarting' | 'moving' | 'stopping' | 'failed' | 'stopped' | 'passivating' | 'passivated';
 
 /** Lifecycle events of the node's actors, fanned out on the main thread (mitt). */
 export type LifecycleEvents = {
@@ -37,7 +50,37 @@ export type LifecycleEvents = {
   moved: { actorId: string; from: number; to: number; reason: string };
   workerExited: { threadIndex: number; reason: string };
   workerAdded: { threadIndex: number };
+  passivated: { actorId: string; reason: string };
+  activated: { actorId: string; threadIndex: number; waitedMs: number };
 };
+
+/** Which actors passivate when idle, and the bounds on how many are active and activating. */
+export interface PassivationOptions {
+  /** Actor kinds that passivate. */
+  readonly kinds: readonly string[];
+  /** An actor of those kinds with no ask for this long is passivated; 0 never passivates for idleness. */
+  readonly idleMs: number;
+  /** At most this many of them active at once; past it the least recently used idle ones passivate. */
+  readonly maxActive: number;
+  /** Activations under way at once, node-wide; more wait their turn in arrival order. */
+  readonly activationsMax: number;
+  /** Asked of a passivated actor when its wake time comes (its maintenance); it passivates again after. */
+  readonly wakeMessage: { readonly type: string };
+  /** A lazily registered actor is woken once within this long (spread at random), to learn its own wake time. */
+  readonly firstWakeWithinMs: number;
+  /** Wakes started per sweep (one sweep a second). */
+  readonly wakesPerSweep: number;
+}
+
+/** How many actors are active and passivated, and the bound. */
+export interface PassivationStats {
+  readonly active: number;
+  readonly passivated: number;
+  readonly maxActive: number;
+  readonly activations: number;
+  readonly passivations: number;
+  readonly activationsWaiting: number;
+}
 
 export interface SupervisorOptions {
   /** Worker threads to start with (at least 1). */
@@ -55,12 +98,15 @@ export interface SupervisorOptions {
    * (including replacements and added threads) and handed to the thread's entry as `ports`.
    */
   readonly threadPorts?: () => Record<string, MessagePort>;
+  readonly passivation?: PassivationOptions;
 }
 
 export interface AskOptions {
   readonly timeoutMs?: number;
   /** Buffers to move to the worker instead of copying; the caller must not touch them after. */
   readonly transfer?: ArrayBuffer[];
+  /** A background ask (a maintenance wake) does not count as use, so it does not keep the actor active. */
+  readonly background?: boolean;
 }
 
 interface Pending extends SentAsk {
@@ -83,6 +129,16 @@ interface ActorRecord {
   drained: (() => void)[];
   /** Serialises lifecycle operations on this actor. */
   op: Promise<void>;
+  /** Whether this actor's kind passivates. */
+  readonly passivatable: boolean;
+  /** When it was last asked (not counting background asks), by the supervisor's clock. */
+  lastUsedMs: number;
+  /** Asks not in the background so far: a wake passivates again only if none came meanwhile. */
+  uses: number;
+  /** When a passivated actor wants to run again (ms since the epoch), or null. */
+  wakeAtMs: number | null;
+  /** An activation is queued or under way. */
+  activating: boolean;
 }
 
 export interface ActorSummary {
@@ -107,6 +163,12 @@ export class Supervisor {
   /** When worker threads died, within the replacement window. */
   private threadExits: number[] = [];
   private shuttingDown = false;
+  private readonly passivation: PassivationOptions | undefined;
+  private activationsRunning = 0;
+  private readonly activationQueue: (() => void)[] = [];
+  private activationCount = 0;
+  private passivationCount = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   private readonly threadPorts: () => Record<string, MessagePort>;
   private readonly actorKindsUrl: string;
@@ -115,6 +177,13 @@ export class Supervisor {
     this.limits = { ...runtimeDefaults, ...opts.limits };
     this.now = opts.now ?? Date.now;
     this.threadPorts = opts.threadPorts ?? (() => ({}));
+    this.passivation = opts.passivation;
+    if (this.passivation) {
+      // Often enough that an idle actor closes within about 1.5 x idleMs, at most once a second.
+      const everyMs = this.passivation.idleMs > 0 ? Math.min(SWEEP_MS, Math.max(SWEEP_MIN_MS, this.passivation.idleMs / 2)) : SWEEP_MS;
+      this.sweepTimer = setInterval(() => this.sweep(), everyMs);
+      this.sweepTimer.unref();
+    }
   }
 
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
@@ -138,18 +207,25 @@ export class Supervisor {
     return this.actors.has(actorId);
   }
 
-  /** Spawns an actor on the least loaded thread (or the given one) and waits until it runs. */
-  async spawn(actorId: string, kind: string, config: unknown, threadIndex?: number): Promise<void> {
+  /**
+   * Spawns an actor on the least loaded thread (or the given one) and waits until it runs. With
+   * `lazy`, an actor of a passivating kind is only registered, passivated: its first ask starts it,
+   * and unless `firstWake` is false (nothing of its own to maintain yet, as a new partition) it is
+   * woken once within `firstWakeWithinMs` to learn when it needs waking after that.
+   */
+  async spawn(actorId: string, kind: string, config: unknown, threadIndex?: number, opts: { lazy?: boolean; firstWake?: boolean } = {}): Promise<void> {
     if (this.shuttingDown) throw new RuntimeError('SHUTTING_DOWN', 'the node is shutting down');
     if (this.actors.has(actorId)) throw new Error(`actor ${actorId} already exists`);
-    const host = threadIndex === undefined ? this.leastLoaded() : this.hosts[threadIndex];
-    if (!host) throw new Error(`no worker thread ${threadIndex}`);
+    const passivatable = this.passivation?.kinds.includes(kind) ?? false;
+    const lazy = passivatable && opts.lazy === true && threadIndex === undefined;
+    const host = lazy ? null : threadIndex === undefined ? this.leastLoaded() : this.hosts[threadIndex];
+    if (host === undefined) throw new Error(`no worker thread ${threadIndex}`);
     const rec: ActorRecord = {
       id: actorId,
       kind,
       config,
       host,
-      status: 'starting',
+      status: lazy ? 'passivated' : 'starting',
       inFlight: 0,
       waiting: [],
       restartTimes: [],
@@ -157,8 +233,14 @@ export class Supervisor {
       lastError: undefined,
       drained: [],
       op: Promise.resolve(),
+      passivatable,
+      lastUsedMs: this.now(),
+      uses: 0,
+      wakeAtMs: lazy && opts.firstWake !== false ? Date.now() + Math.floor(Math.random() * this.passivation!.firstWakeWithinMs) : null,
+      activating: false,
     };
     this.actors.set(actorId, rec);
+    if (lazy || !host) return;
     await this.serialise(rec, async () => {
       try {
         await this.withTimeout(host.control.spawn(actorId, kind, config), `spawn ${actorId}`);
@@ -229,6 +311,10 @@ export class Supervisor {
     if (!rec || rec.status === 'failed' || rec.status === 'stopped' || rec.status === 'stopping') {
       return Promise.reject(new RuntimeError('ACTOR_UNAVAILABLE', `actor ${actorId} is ${rec ? rec.status : 'unknown'}`));
     }
+    if (!opts.background) {
+      rec.lastUsedMs = this.now();
+      rec.uses++;
+    }
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = {
         actorId,
@@ -251,6 +337,7 @@ export class Supervisor {
         this.sendNow(rec, p);
       } else if (rec.waiting.length < this.limits.pendingCapacity) {
         rec.waiting.push(p);
+        if (rec.status === 'passivated') this.activate(rec);
       } else {
         p.settle(false, { name: 'RuntimeError', code: 'MAILBOX_FULL', message: `mailbox of ${actorId} is full (${rec.inFlight} in flight, ${rec.waiting.length} waiting)` });
       }
@@ -297,6 +384,40 @@ export class Supervisor {
     return [...this.actors.values()].map((r) => this.summarise(r));
   }
 
+  /** Passivates an actor now (the console's "passivate"): false if it is busy or not of a passivating kind. */
+  async passivateActor(actorId: string): Promise<boolean> {
+    const rec = this.requireRecord(actorId);
+    if (!rec.passivatable) throw new Error(`actors of kind ${rec.kind} do not passivate`);
+    await this.passivate(rec, 'passivated by request');
+    return rec.status === 'passivated';
+  }
+
+  /** Activates a passivated actor now (the console's "wake") and waits until it runs. */
+  async activateActor(actorId: string): Promise<void> {
+    const rec = this.requireRecord(actorId);
+    this.activate(rec);
+    await rec.op;
+    if (rec.status !== 'running') throw new Error(`actor ${actorId} is ${rec.status}`);
+  }
+
+  passivationStats(): PassivationStats {
+    let active = 0;
+    let passivated = 0;
+    for (const rec of this.actors.values()) {
+      if (!rec.passivatable) continue;
+      if (rec.status === 'passivated') passivated++;
+      else if (rec.status !== 'stopped' && rec.status !== 'failed') active++;
+    }
+    return {
+      active,
+      passivated,
+      maxActive: this.passivation?.maxActive ?? 0,
+      activations: this.activationCount,
+      passivations: this.passivationCount,
+      activationsWaiting: this.activationQueue.length,
+    };
+  }
+
   /** Inspects one actor on its thread: mailbox, timings and the actor's own state. */
   async inspect(actorId: string): Promise<ActorInspection | null> {
     const rec = this.actors.get(actorId);
@@ -329,6 +450,8 @@ export class Supervisor {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    clearInterval(this.sweepTimer);
+    for (const wake of this.activationQueue.splice(0)) wake();
     await Promise.all(
       [...this.actors.values()].map(async (rec) => {
         await rec.op.catch(() => undefined);
@@ -345,6 +468,140 @@ export class Supervisor {
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  /** Starts a passivated actor on the least loaded thread, within the activation bound; asks wait meanwhile. */
+  private activate(rec: ActorRecord): void {
+    if (rec.status !== 'passivated' || rec.activating) return;
+    rec.activating = true;
+    const queuedAt = this.now();
+    void this.serialise(rec, async () => {
+      await this.activationSlot();
+      try {
+        rec.activating = false;
+        if (rec.status !== 'passivated') return;
+        if (this.shuttingDown) {
+          this.failWaiting(rec, 'SHUTTING_DOWN', 'the node is shutting down');
+          return;
+        }
+        const host = this.leastLoaded();
+        rec.status = 'starting';
+        rec.host = host;
+        try {
+          await this.withTimeout(host.control.spawn(rec.id, rec.kind, rec.config), `activate ${rec.id}`);
+        } catch (err) {
+          rec.host = null;
+          rec.status = 'passivated';
+          rec.lastError = `activation failed: ${(err as Error).message}`;
+          this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${rec.id} could not be activated: ${(err as Error).message}`);
+          return;
+        }
+        rec.status = 'running';
+        rec.wakeAtMs = null;
+        this.activationCount++;
+        this.events.emit('activated', { actorId: rec.id, threadIndex: host.threadIndex, waitedMs: this.now() - queuedAt });
+        this.pump(rec);
+      } finally {
+        this.releaseActivationSlot();
+      }
+      this.enforceBudget();
+    }).catch(() => undefined);
+  }
+
+  private activationSlot(): Promise<void> {
+    const max = this.passivation?.activationsMax ?? Number.POSITIVE_INFINITY;
+    if (this.activationsRunning < max) {
+      this.activationsRunning++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.activationQueue.push(() => {
+        this.activationsRunning++;
+        resolve();
+      }),
+    );
+  }
+
+  private releaseActivationSlot(): void {
+    this.activationsRunning--;
+    this.activationQueue.shift()?.();
+  }
+
+  /**
+   * Stops an idle actor and keeps its record, passivated. Skipped when it has asks in flight or
+   * waiting; asks that arrive while it stops wait, and activate it again once it has stopped.
+   */
+  private passivate(rec: ActorRecord, reason: string): Promise<void> {
+    return this.serialise(rec, async () => {
+      if (rec.status !== 'running' || rec.inFlight > 0 || rec.waiting.length > 0 || !rec.host) return;
+      const host = rec.host;
+      rec.status = 'passivating';
+      let stopped: StopResult = { wakeAtMs: null };
+      try {
+        stopped = await this.withTimeout(host.control.stop(rec.id, reason), `passivate ${rec.id}`);
+      } catch (err) {
+        if (host.alive) {
+          rec.status = 'running';
+          this.pump(rec);
+          throw err;
+        }
+      }
+      rec.host = null;
+      rec.status = 'passivated';
+      rec.wakeAtMs = stopped.wakeAtMs;
+      this.passivationCount++;
+      this.events.emit('passivated', { actorId: rec.id, reason });
+      if (rec.waiting.length > 0) this.activate(rec);
+    });
+  }
+
+  /** Once a second: passivate the idle, keep within the bound, wake those whose time has come. */
+  private sweep(): void {
+    const p = this.passivation;
+    if (!p || this.shuttingDown) return;
+    const now = this.now();
+    const wallNow = Date.now();
+    let wakes = 0;
+    for (const rec of this.actors.values()) {
+      if (!rec.passivatable) continue;
+      if (rec.status === 'running' && p.idleMs > 0 && rec.inFlight === 0 && rec.waiting.length === 0 && now - rec.lastUsedMs >= p.idleMs) {
+        void this.passivate(rec, `idle for ${p.idleMs} ms`).catch(() => undefined);
+      } else if (rec.status === 'passivated' && !rec.activating && rec.wakeAtMs !== null && rec.wakeAtMs <= wallNow && wakes < p.wakesPerSweep) {
+        wakes++;
+        this.wake(rec, p.wakeMessage);
+      }
+    }
+    this.enforceBudget();
+  }
+
+  /** Wakes a passivated actor for its own work, then passivates it again unless it was used meanwhile. */
+  private wake(rec: ActorRecord, message: { readonly type: string }): void {
+    rec.wakeAtMs = null;
+    const uses = rec.uses;
+    void this.askUnchecked(rec.id, message, { background: true })
+      .catch(() => undefined)
+      .then(() => {
+        if (rec.uses === uses) return this.passivate(rec, 'maintenance done');
+        return undefined;
+      })
+      .catch(() => undefined);
+  }
+
+  /** Passivates the least recently used idle actors while more than `maxActive` are active. */
+  private enforceBudget(): void {
+    const p = this.passivation;
+    if (!p || this.shuttingDown) return;
+    const active: ActorRecord[] = [];
+    for (const rec of this.actors.values()) {
+      if (rec.passivatable && (rec.status === 'running' || rec.status === 'starting' || rec.status === 'moving' || rec.status === 'restarting')) active.push(rec);
+    }
+    let excess = active.length - p.maxActive;
+    if (excess <= 0) return;
+    const idle = active.filter((r) => r.status === 'running' && r.inFlight === 0 && r.waiting.length === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+    for (const rec of idle) {
+      if (excess-- <= 0) break;
+      void this.passivate(rec, `over the budget of ${p.maxActive} active`).catch(() => undefined);
+    }
+  }
 
   private newHost(): WorkerHandle {
     const handle: WorkerHandle = new WorkerHandle(this.nextThreadIndex++, this.actorKindsUrl, this.threadPorts(), {
@@ -591,6 +848,10 @@ export class Supervisor {
     });
   }
 }
+
+/** How often idle actors are passivated and due wakes started (at most; sooner for a short idleMs). */
+const SWEEP_MS = 1_000;
+const SWEEP_MIN_MS = 50;
 
 function toError(value: unknown): Error {
   const e = value as SerializedError;

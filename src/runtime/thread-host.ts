@@ -14,7 +14,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Actor, ActorContext, ActorFactory, Outcome, ThreadEvents } from './actor.js';
-import type { ActorInspection, Percentiles, WorkerControl, WorkerStats } from './control.js';
+import type { ActorInspection, Percentiles, StopResult, WorkerControl, WorkerStats } from './control.js';
 import { serializeError, type FromWorker, type ToWorker } from './envelope.js';
 import { createEmitter } from './events.js';
 import { runtimeDefaults, threadStatsWindowMs } from './limits.js';
@@ -180,15 +180,17 @@ export class ThreadHost implements WorkerControl {
     hosted.timers.clear();
   }
 
-  async stop(actorId: string, reason: string): Promise<void> {
+  async stop(actorId: string, reason: string): Promise<StopResult> {
     const hosted = this.actors.get(actorId);
-    if (!hosted) return;
+    if (!hosted) return { wakeAtMs: null };
     this.actors.delete(actorId);
     this.ready.delete(hosted);
     this.clearTimers(hosted);
     this.failMailbox(hosted, 'ACTOR_UNAVAILABLE', `actor ${actorId} stopped: ${reason}`);
+    const wakeAtMs = hosted.actor.nextWakeAtMs?.() ?? null;
     await hosted.actor.stop();
     this.events.emit('stopped', { actorId, reason });
+    return { wakeAtMs };
   }
 
   // WorkerControl's methods answer with promises (over comlink); these three need no await.

@@ -56,6 +56,22 @@ export function enforceRetention(s: PartitionLogState, nowMs: number, maxBatches
   return progress;
 }
 
+/**
+ * When retention will first be able to delete the oldest segment by time (its retention time
+ * plus retention.ms), `nowMs` when it is due already (by time or size), or null when it never
+ * will without new appends (an empty log, no time limit, or cleanup.policy without delete).
+ */
+export function retentionDueAtMs(s: PartitionLogState, nowMs: number): number | null {
+  ensureOpen(s);
+  if (!deletesOldSegments(s.config)) return null;
+  if (retentionDue(s, nowMs)) return nowMs;
+  const oldest = s.segments[0];
+  if (oldest === undefined || (s.segments.length === 1 && oldest.sizeBytes === 0)) return null;
+  const retentionMs = s.config.retentionMs;
+  if (!Number.isFinite(retentionMs) || retentionMs < 0) return null;
+  return retentionTimeMs(oldest) + retentionMs + 1;
+}
+
 function retentionDue(s: PartitionLogState, nowMs: number): boolean {
   const oldest = s.segments[0];
   if (oldest === undefined) return false;

@@ -34,7 +34,7 @@ import type { ProducerEntry } from './producer-state.js';
 import { type Appender, createAppender } from './partition-log-append.js';
 import { maxTimestampOffset, offsetForTimestamp, read } from './partition-log-read.js';
 import { close, openDatabase, recover } from './partition-log-recovery.js';
-import { cleanerHost, deleteRecordsBefore, enforceRetention, truncateTo } from './partition-log-retention.js';
+import { cleanerHost, deleteRecordsBefore, enforceRetention, retentionDueAtMs, truncateTo } from './partition-log-retention.js';
 import { PartitionLogState, ensureOpen } from './partition-log-state.js';
 import { type BatchCodecs, defaultBatchCodecs } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
@@ -240,6 +240,11 @@ export class PartitionLog {
    */
   enforceRetention(nowMs: number = this.s.clock(), maxBatchesPerStep: number = retentionBatchesPerStepDefault): RetentionProgress {
     return enforceRetention(this.s, nowMs, maxBatchesPerStep);
+  }
+
+  /** When time retention can first delete something here (`nowMs` if it can now), or null if never without appends. */
+  retentionDueAtMs(nowMs: number = this.s.clock()): number | null {
+    return retentionDueAtMs(this.s, nowMs);
   }
 
   /**

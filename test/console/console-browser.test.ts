@@ -84,6 +84,8 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'console-busy', numPartitions: 1 }], waitForLeaders: true });
+    // Its first request opens the (passivated) partition on a thread.
+    await admin.fetchTopicOffsets('console-busy');
     await admin.disconnect();
     const actors = (await (await fetch(`${base}/api/actors`)).json()) as { id: string; threadIndex: number }[];
     const busy = actors.find((a) => a.id === 'partition:console-busy:0')!.threadIndex;

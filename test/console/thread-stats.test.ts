@@ -104,6 +104,8 @@ describe('per-thread load on /api/overview', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'cpu-busy', numPartitions: 1 }], waitForLeaders: true });
+    // Its first request opens the (passivated) partition on a thread.
+    await admin.fetchTopicOffsets('cpu-busy');
     await admin.disconnect();
     const actors = await get<{ id: string; threadIndex: number }[]>('/api/actors');
     const busy = actors.find((a) => a.id === 'partition:cpu-busy:0')!.threadIndex;
