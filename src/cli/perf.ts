@@ -265,6 +265,12 @@ async function consumePerf(topic: string, opts: ConsumePerfOptions): Promise<voi
     groupId: opts.group,
     autoOffsetReset: opts.fromLatest ? 'latest' : 'earliest',
   });
+  const c = consumer.settings;
+  note(
+    `brook perf consume: ${opts.messages} records from ${topic}, ${c.groupId === null ? 'no group (every partition)' : `group ${c.groupId}`}; ` +
+      `auto.offset.reset=${c.autoOffsetReset} isolation.level=${c.isolationLevel} fetch.max.bytes=${c.fetchMaxBytes} max.partition.fetch.bytes=${c.fetchPartitionMaxBytes} ` +
+      `fetch.max.wait.ms=${c.fetchMaxWaitMs} fetch.min.bytes=${c.fetchMinBytes} prefetch bytes=${c.prefetchBytesMax}`,
+  );
   const startMs = Date.now();
   let assignedMs: number;
   let count = 0;

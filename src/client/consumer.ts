@@ -55,6 +55,18 @@ export interface ConsumerOptions extends ClientOptions {
   fetchMinBytes?: number;
 }
 
+/** The settings a consumer runs with, defaults filled in (for tools that print them). */
+export interface ConsumerSettings {
+  groupId: string | null;
+  autoOffsetReset: 'earliest' | 'latest';
+  isolationLevel: 'read_uncommitted' | 'read_committed';
+  fetchMaxBytes: number;
+  fetchPartitionMaxBytes: number;
+  fetchMaxWaitMs: number;
+  fetchMinBytes: number;
+  prefetchBytesMax: number;
+}
+
 export interface Batch {
   topic: string;
   partition: number;
@@ -140,6 +152,20 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.autoOffsetReset = opts.autoOffsetReset ?? 'latest';
     this.isolationLevel = opts.isolationLevel === 'read_committed' ? 1 : 0;
     this.prefetchBytesMax = opts.prefetchBytesMax ?? PREFETCH_BYTES_MAX_DEFAULT;
+  }
+
+  /** The settings in effect, defaults filled in. */
+  get settings(): ConsumerSettings {
+    return {
+      groupId: this.groupId,
+      autoOffsetReset: this.autoOffsetReset,
+      isolationLevel: this.isolationLevel === 1 ? 'read_committed' : 'read_uncommitted',
+      fetchMaxBytes: this.opts.fetchMaxBytes ?? FETCH_MAX_BYTES_DEFAULT,
+      fetchPartitionMaxBytes: this.opts.fetchPartitionMaxBytes ?? FETCH_PARTITION_MAX_BYTES_DEFAULT,
+      fetchMaxWaitMs: this.opts.fetchMaxWaitMs ?? FETCH_MAX_WAIT_MS_DEFAULT,
+      fetchMinBytes: this.opts.fetchMinBytes ?? FETCH_MIN_BYTES_DEFAULT,
+      prefetchBytesMax: this.prefetchBytesMax,
+    };
   }
 
   // ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Brook's TypeScript client: Producer, Consumer and Admin over Brook's protocol codec.
 export { Producer, type ProducerOptions, type ProducerMessage, type ProducerRecord, type ProducerSettings, type RecordMetadata } from './producer.js';
-export { Consumer, type ConsumerOptions, type ConsumerRecord, type Batch, type RunOptions } from './consumer.js';
+export { Consumer, type ConsumerOptions, type ConsumerRecord, type ConsumerSettings, type Batch, type RunOptions } from './consumer.js';
 export {
   Admin,
   type NewTopic,

@@ -544,7 +544,13 @@ describe('brook perf', () => {
         'max.in.flight.requests.per.connection=5 buffer.memory=33554432; 1000 records per send() call, at most 32000 records unacknowledged\n',
     );
 
-    const consumed = (await ok(['perf', 'consume', 't-perf', '--messages', '5000'])).trimEnd().split('\n');
+    const consumedRun = await brook(['perf', 'consume', 't-perf', '--messages', '5000']);
+    expect(consumedRun.code).toBe(0);
+    expect(consumedRun.stderr).toBe(
+      'brook perf consume: 5000 records from t-perf, no group (every partition); auto.offset.reset=earliest isolation.level=read_uncommitted fetch.max.bytes=16777216 ' +
+        'max.partition.fetch.bytes=4194304 fetch.max.wait.ms=500 fetch.min.bytes=1 prefetch bytes=33554432\n',
+    );
+    const consumed = consumedRun.stdout.trimEnd().split('\n');
     expect(consumed.at(-2)).toBe(
       'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
     );
