@@ -26,6 +26,8 @@ import { partitionActorId } from './routing-table.js';
 export class PartitionManager {
   /** The start or stop under way per actor id; the next one runs after it. */
   private readonly pending = new Map<string, Promise<void>>();
+  /** Parsed effective configs per topic; dropped for a topic when its (or the broker's) configs change. */
+  private readonly topicConfigs = new WeakMap<TopicImage, TopicConfig>();
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -106,10 +108,11 @@ export class PartitionManager {
     for (const name of topicNames) {
       const topic = this.metadata.image.topicsByName.get(name);
       if (!topic) continue;
+      this.topicConfigs.delete(topic);
+      const topicConfig = this.topicConfig(topic);
       for (const p of topic.partitions) {
         const id = partitionActorId(topic.name, p.partition);
         if (!this.supervisor.has(id)) continue;
-        const topicConfig = this.topicConfig(topic);
         const config = this.partitionConfig(topic, p, topicConfig);
         this.supervisor.updateConfig(id, topic.name === OFFSETS_TOPIC ? { ...config, groups: this.groupSettings } : config);
         // A passivated partition gets it from its config when it next opens: not woken for it.
@@ -121,8 +124,11 @@ export class PartitionManager {
     await Promise.all(work);
   }
 
+  /** A topic's effective config, parsed once and shared by its partitions' configs (a topic may have thousands). */
   private topicConfig(topic: TopicImage): TopicConfig {
-    return parseTopicConfig(effectiveTopicConfig(this.metadata.image, topic.name, this.nodeId));
+    let config = this.topicConfigs.get(topic);
+    if (!config) this.topicConfigs.set(topic, (config = parseTopicConfig(effectiveTopicConfig(this.metadata.image, topic.name, this.nodeId))));
+    return config;
   }
 
   private partitionConfig(topic: TopicImage, p: PartitionImage, topicConfig = this.topicConfig(topic)): PartitionConfig {

@@ -374,7 +374,7 @@ describe('recovery', () => {
     expect((error as StorageError).message).toContain(path);
   });
 
-  it('reports a damaged page as KAFKA_STORAGE_ERROR from the integrity check', () => {
+  it('reports a damaged page of a log not closed cleanly as KAFKA_STORAGE_ERROR from the integrity check', () => {
     const path = join(temp.dir(), 'p.db');
     const log = PartitionLog.open({ path });
     for (let i = 0; i < 50; i++) log.append(batchOf(100));
@@ -383,7 +383,23 @@ describe('recovery', () => {
     // Page 2 onwards are b-tree pages; scribbling over one's header breaks the tree.
     file.fill(0xee, 4096 * 2, 4096 * 2 + 64);
     writeFileSync(path, file);
+    // A WAL file left behind is what a process that died with the log open leaves: the open checks.
+    writeFileSync(`${path}-wal`, Buffer.alloc(0));
     expect(codeOf(() => PartitionLog.open({ path }))).toBe('KAFKA_STORAGE_ERROR');
+  });
+
+  it('does not read a cleanly closed log through at open (no integrity check), and checks one left with its WAL', () => {
+    const path = join(temp.dir(), 'p.db');
+    const log = PartitionLog.open({ path });
+    log.append(batchOf(10));
+    log.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = PartitionLog.open({ path });
+    expect(reopened.logEndOffset).toBe(10);
+    // Left open (as by a SIGKILL): the WAL file stays, and the next open checks the file.
+    reopened.append(batchOf(5));
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    reopened.close();
   });
 
   it('throws a clear error once closed', () => {
