@@ -441,7 +441,7 @@ export class FetchedRecord implements ConsumerRecord {
   }
 
   set headers(v: readonly RecordHeader[]) {
-    this.#headers = v;
+    Object.defineProperty(this, 'headers', { value: v, writable: true, enumerable: true, configurable: true });
   }
 
   toJSON(): ConsumerRecord {

@@ -245,7 +245,7 @@ describe('record batches', () => {
       r.headers = [];
       expect([r.key, r.value, r.headers]).toEqual([null, changed, []]);
       expect(r.value).toBe(changed);
-      expect({ ...r }).toEqual({ topic: 't', partition: 3, offset: 0, timestamp: 1000, key: null, value: changed });
+      expect({ ...r }).toEqual({ topic: 't', partition: 3, offset: 0, timestamp: 1000, key: null, value: changed, headers: [] });
       expect(records[1]!.value).toBeNull();
     }
   });
