@@ -157,6 +157,8 @@ export class Supervisor {
   readonly limits: RuntimeLimits;
   private readonly hosts: WorkerHandle[] = [];
   private readonly actors = new Map<string, ActorRecord>();
+  /** The records with a thread (not passivated): what thread loads and the open-log budget count. */
+  private readonly onThread = new Set<ActorRecord>();
   private readonly notifyHandlers: ((actorId: string, event: unknown) => void)[] = [];
   private readonly now: () => number;
   private nextThreadIndex = 0;
@@ -241,11 +243,13 @@ export class Supervisor {
     };
     this.actors.set(actorId, rec);
     if (lazy || !host) return;
+    this.onThread.add(rec);
     await this.serialise(rec, async () => {
       try {
         await this.withTimeout(host.control.spawn(actorId, kind, config), `spawn ${actorId}`);
       } catch (err) {
         this.actors.delete(actorId);
+        this.onThread.delete(rec);
         this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${actorId} could not start: ${(err as Error).message}`);
         throw err;
       }
@@ -276,6 +280,7 @@ export class Supervisor {
       if (rec.host?.alive) await this.withTimeout(rec.host.control.stop(actorId, reason), `stop ${actorId}`).catch(() => undefined);
       rec.status = 'stopped';
       this.actors.delete(actorId);
+      this.onThread.delete(rec);
       this.events.emit('stopped', { actorId, reason });
     });
   }
@@ -464,6 +469,7 @@ export class Supervisor {
       }),
     );
     this.actors.clear();
+    this.onThread.clear();
     await Promise.all(this.hosts.map((h) => h.terminate().catch(() => undefined)));
   }
 
@@ -485,11 +491,11 @@ export class Supervisor {
         }
         const host = this.leastLoaded();
         rec.status = 'starting';
-        rec.host = host;
+        this.setHost(rec, host);
         try {
           await this.withTimeout(host.control.spawn(rec.id, rec.kind, rec.config), `activate ${rec.id}`);
         } catch (err) {
-          rec.host = null;
+          this.setHost(rec, null);
           rec.status = 'passivated';
           rec.lastError = `activation failed: ${(err as Error).message}`;
           this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${rec.id} could not be activated: ${(err as Error).message}`);
@@ -545,7 +551,7 @@ export class Supervisor {
           throw err;
         }
       }
-      rec.host = null;
+      this.setHost(rec, null);
       rec.status = 'passivated';
       rec.wakeAtMs = stopped.wakeAtMs;
       this.passivationCount++;
@@ -590,16 +596,20 @@ export class Supervisor {
   private enforceBudget(): void {
     const p = this.passivation;
     if (!p || this.shuttingDown) return;
-    const active: ActorRecord[] = [];
-    for (const rec of this.actors.values()) {
-      if (rec.passivatable && (rec.status === 'running' || rec.status === 'starting' || rec.status === 'moving' || rec.status === 'restarting')) active.push(rec);
-    }
-    let excess = active.length - p.maxActive;
-    if (excess <= 0) return;
-    const idle = active.filter((r) => r.status === 'running' && r.inFlight === 0 && r.waiting.length === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
-    for (const rec of idle) {
-      if (excess-- <= 0) break;
-      void this.passivate(rec, `over the budget of ${p.maxActive} active`).catch(() => undefined);
+    let active = 0;
+    for (const rec of this.onThread) if (rec.passivatable && rec.status !== 'passivating') active++;
+    let excess = active - p.maxActive;
+    // Usually one over (an activation): a scan for the least recently used per excess actor.
+    const chosen = new Set<ActorRecord>();
+    while (excess-- > 0) {
+      let lru: ActorRecord | undefined;
+      for (const rec of this.onThread) {
+        if (!rec.passivatable || rec.status !== 'running' || rec.inFlight > 0 || rec.waiting.length > 0 || chosen.has(rec)) continue;
+        if (!lru || rec.lastUsedMs < lru.lastUsedMs) lru = rec;
+      }
+      if (!lru) break;
+      chosen.add(lru);
+      void this.passivate(lru, `over the budget of ${p.maxActive} active`).catch(() => undefined);
     }
   }
 
@@ -668,7 +678,7 @@ export class Supervisor {
           throw err;
         }
       }
-      rec.host = to;
+      this.setHost(rec, to);
       try {
         await this.withTimeout(to.control.spawn(rec.id, rec.kind, rec.config), `spawn ${rec.id}`);
       } catch (err) {
@@ -695,7 +705,7 @@ export class Supervisor {
     const replacement = this.replacementFor(h);
     for (const rec of this.actors.values()) {
       if (rec.host !== h) continue;
-      rec.host = replacement ?? this.liveHost();
+      this.setHost(rec, replacement ?? this.liveHost());
       if (rec.host === null) this.markFailed(rec, `worker thread ${h.threadIndex} died (${reason}) and no thread is left to host it`);
       else if (rec.status === 'running') this.recordFailure(rec, `worker thread ${h.threadIndex} died: ${reason}`);
     }
@@ -761,7 +771,7 @@ export class Supervisor {
   }
 
   private async startOn(rec: ActorRecord, host: WorkerHandle, reason: string): Promise<void> {
-    rec.host = host;
+    this.setHost(rec, host);
     try {
       await this.withTimeout(host.control.spawn(rec.id, rec.kind, rec.config), `spawn ${rec.id}`);
     } catch (err) {
@@ -798,11 +808,18 @@ export class Supervisor {
     return plan;
   }
 
+  private setHost(rec: ActorRecord, host: WorkerHandle | null): void {
+    rec.host = host;
+    if (host) this.onThread.add(rec);
+    else this.onThread.delete(rec);
+  }
+
   private leastLoaded(): WorkerHandle {
     const live = this.hosts.filter((h) => h.alive);
     if (live.length === 0) throw new RuntimeError('ACTOR_UNAVAILABLE', 'no live worker thread');
     const counts = new Map<WorkerHandle, number>(live.map((h) => [h, 0]));
-    for (const rec of this.actors.values()) if (rec.host && counts.has(rec.host)) counts.set(rec.host, counts.get(rec.host)! + 1);
+    // Actors on a thread only: with many passivated partitions the whole map is far larger.
+    for (const rec of this.onThread) if (rec.host && counts.has(rec.host)) counts.set(rec.host, counts.get(rec.host)! + 1);
     return live.reduce((a, b) => (counts.get(b)! < counts.get(a)! ? b : a));
   }
 

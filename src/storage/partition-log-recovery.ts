@@ -101,6 +101,10 @@ function migrate(db: Database.Database, nowMs: number): void {
 }
 
 function configure(db: Database.Database, durability: Durability): void {
+  // Switching a new, empty file to WAL writes its header; without a sync that costs 1 ms less per
+  // created partition, and an empty log loses nothing if the switch does not survive a crash
+  // (the next open switches again). An existing WAL log writes nothing here.
+  db.pragma('synchronous = OFF');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
 }
