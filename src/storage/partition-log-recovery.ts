@@ -67,16 +67,16 @@ export function recover(s: PartitionLogState): void {
   assert(s.logStartOffset <= s.logEndOffset, `logStartOffset past logEndOffset in ${s.path}`);
 }
 
-/** Checkpoints the WAL into the database file and closes it; later calls do nothing. */
+/**
+ * Closes the database; later calls do nothing. The last connection's close checkpoints the WAL
+ * into the database file and removes the WAL file (SQLite does both), which is what the next
+ * open reads as a clean close.
+ */
 export function close(s: PartitionLogState): void {
   if (s.db === null) return;
   const db = s.db;
   s.db = null;
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
+  db.close();
 }
 
 /**

@@ -66,7 +66,7 @@ export const schemaSql = `
 /** better-sqlite3's statement type, spelt so that declaration files can name it. */
 type Stmt<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
-/** The log's prepared statements, made once per open. */
+/** The log's prepared statements, each made on its first use after an open. */
 export interface Statements {
   insertBatch: Stmt;
   lastBatch: Stmt<[], BatchBounds>;
@@ -103,67 +103,85 @@ export interface Statements {
 }
 
 function prepareStatements(db: Database.Database): Statements {
-  return {
-    insertBatch: db.prepare(
-      `INSERT INTO batches (base_offset, last_offset, first_timestamp, max_timestamp, producer_id, producer_epoch,
+  const makers: { readonly [K in keyof Statements]: () => Statements[K] } = {
+    insertBatch: () =>
+      db.prepare(
+        `INSERT INTO batches (base_offset, last_offset, first_timestamp, max_timestamp, producer_id, producer_epoch,
          base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    lastBatch: db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
-    floorBatch: db.prepare<[number], BatchBounds>('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+      ),
+    lastBatch: () => db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
+    floorBatch: () => db.prepare<[number], BatchBounds>('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
     // raw() rows ([last_offset, bytes]) avoid building an object per batch on the fetch path.
-    readFrom: db.prepare<[number], [number, Buffer]>('SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset').raw(),
-    batchBytes: db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM batches WHERE base_offset = ?'),
-    sizeAll: db.prepare<[], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches'),
-    sizeFrom: db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset >= ?'),
-    sizeBefore: db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset < ?'),
-    deleteFrom: db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
-    deleteBefore: db.prepare('DELETE FROM batches WHERE base_offset < ?'),
+    readFrom: () => db.prepare<[number], [number, Buffer]>('SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset').raw(),
+    batchBytes: () => db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM batches WHERE base_offset = ?'),
+    sizeAll: () => db.prepare<[], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches'),
+    sizeFrom: () => db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset >= ?'),
+    sizeBefore: () => db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset < ?'),
+    deleteFrom: () => db.prepare('DELETE FROM batches WHERE base_offset >= ?'),
+    deleteBefore: () => db.prepare('DELETE FROM batches WHERE base_offset < ?'),
     // No time index: these scan the table's leaf pages, but never the batch blobs.
-    firstAtTime: db.prepare<[number, number], { base_offset: number }>(
-      'SELECT base_offset FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1',
-    ),
-    maxTimestamp: db.prepare<[], { base_offset: number; max_timestamp: number }>(
-      'SELECT base_offset, max_timestamp FROM batches ORDER BY max_timestamp DESC, base_offset ASC LIMIT 1',
-    ),
-    getMeta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
-    putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-    allProducers: db.prepare<[], { producer_id: number; producer_epoch: number; last_timestamp: number; batches: string }>(
-      'SELECT producer_id, producer_epoch, last_timestamp, batches FROM producer_state',
-    ),
-    putProducer: db.prepare(
-      `INSERT INTO producer_state (producer_id, producer_epoch, last_timestamp, batches) VALUES (?, ?, ?, ?)
+    firstAtTime: () =>
+      db.prepare<[number, number], { base_offset: number }>('SELECT base_offset FROM batches WHERE max_timestamp >= ? AND last_offset >= ? ORDER BY base_offset LIMIT 1'),
+    maxTimestamp: () =>
+      db.prepare<[], { base_offset: number; max_timestamp: number }>('SELECT base_offset, max_timestamp FROM batches ORDER BY max_timestamp DESC, base_offset ASC LIMIT 1'),
+    getMeta: () => db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
+    putMeta: () => db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    allProducers: () =>
+      db.prepare<[], { producer_id: number; producer_epoch: number; last_timestamp: number; batches: string }>(
+        'SELECT producer_id, producer_epoch, last_timestamp, batches FROM producer_state',
+      ),
+    putProducer: () =>
+      db.prepare(
+        `INSERT INTO producer_state (producer_id, producer_epoch, last_timestamp, batches) VALUES (?, ?, ?, ?)
        ON CONFLICT (producer_id) DO UPDATE SET producer_epoch = excluded.producer_epoch,
          last_timestamp = excluded.last_timestamp, batches = excluded.batches`,
-    ),
-    deleteProducer: db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
-    insertSegment: db.prepare('INSERT INTO segments (base_offset, created_ms) VALUES (?, ?)'),
-    allSegments: db.prepare<[], { base_offset: number; created_ms: number }>('SELECT base_offset, created_ms FROM segments ORDER BY base_offset'),
-    deleteSegmentsFrom: db.prepare('DELETE FROM segments WHERE base_offset >= ?'),
-    deleteSegmentsBefore: db.prepare('DELETE FROM segments WHERE base_offset < ?'),
+      ),
+    deleteProducer: () => db.prepare('DELETE FROM producer_state WHERE producer_id = ?'),
+    insertSegment: () => db.prepare('INSERT INTO segments (base_offset, created_ms) VALUES (?, ?)'),
+    allSegments: () => db.prepare<[], { base_offset: number; created_ms: number }>('SELECT base_offset, created_ms FROM segments ORDER BY base_offset'),
+    deleteSegmentsFrom: () => db.prepare('DELETE FROM segments WHERE base_offset >= ?'),
+    deleteSegmentsBefore: () => db.prepare('DELETE FROM segments WHERE base_offset < ?'),
     // length() of a blob reads its size from the record header, not the blob pages.
-    segmentStats: db.prepare<[number, number], { n: number; t: number; a: number }>(
-      `SELECT coalesce(sum(length(bytes)), 0) AS n, coalesce(max(max_timestamp), -1) AS t, coalesce(max(append_time_ms), -1) AS a
+    segmentStats: () =>
+      db.prepare<[number, number], { n: number; t: number; a: number }>(
+        `SELECT coalesce(sum(length(bytes)), 0) AS n, coalesce(max(max_timestamp), -1) AS t, coalesce(max(append_time_ms), -1) AS a
          FROM batches WHERE base_offset >= ? AND base_offset < ?`,
-    ),
-    nthBatchFrom: db.prepare<[number, number, number], { base_offset: number }>(
-      'SELECT base_offset FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT 1 OFFSET ?',
-    ),
-    sizeBetween: db.prepare<[number, number], { n: number; c: number }>(
-      'SELECT coalesce(sum(length(bytes)), 0) AS n, count(*) AS c FROM batches WHERE base_offset >= ? AND base_offset < ?',
-    ),
-    deleteBetween: db.prepare('DELETE FROM batches WHERE base_offset >= ? AND base_offset < ?'),
-    batchesBetween: db
-      .prepare<[number, number], [number, number, Buffer]>(
-        'SELECT base_offset, delete_horizon_ms, bytes FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset',
-      )
-      .raw(),
-    batchSize: db.prepare<[number], { n: number }>('SELECT length(bytes) AS n FROM batches WHERE base_offset = ?'),
-    updateBatch: db.prepare('UPDATE batches SET bytes = ?, max_timestamp = ?, record_count = ?, delete_horizon_ms = ? WHERE base_offset = ?'),
-    setDeleteHorizon: db.prepare('UPDATE batches SET delete_horizon_ms = ? WHERE base_offset = ?'),
-    deleteBatch: db.prepare('DELETE FROM batches WHERE base_offset = ?'),
-    minDeleteHorizon: db.prepare<[], { h: number | null }>('SELECT min(delete_horizon_ms) AS h FROM batches WHERE delete_horizon_ms >= 0'),
-    firstTimestampFrom: db.prepare<[number], { t: number }>('SELECT first_timestamp AS t FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1'),
+      ),
+    nthBatchFrom: () =>
+      db.prepare<[number, number, number], { base_offset: number }>(
+        'SELECT base_offset FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset LIMIT 1 OFFSET ?',
+      ),
+    sizeBetween: () =>
+      db.prepare<[number, number], { n: number; c: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n, count(*) AS c FROM batches WHERE base_offset >= ? AND base_offset < ?'),
+    deleteBetween: () => db.prepare('DELETE FROM batches WHERE base_offset >= ? AND base_offset < ?'),
+    batchesBetween: () =>
+      db
+        .prepare<[number, number], [number, number, Buffer]>(
+          'SELECT base_offset, delete_horizon_ms, bytes FROM batches WHERE base_offset >= ? AND base_offset < ? ORDER BY base_offset',
+        )
+        .raw(),
+    batchSize: () => db.prepare<[number], { n: number }>('SELECT length(bytes) AS n FROM batches WHERE base_offset = ?'),
+    updateBatch: () => db.prepare('UPDATE batches SET bytes = ?, max_timestamp = ?, record_count = ?, delete_horizon_ms = ? WHERE base_offset = ?'),
+    setDeleteHorizon: () => db.prepare('UPDATE batches SET delete_horizon_ms = ? WHERE base_offset = ?'),
+    deleteBatch: () => db.prepare('DELETE FROM batches WHERE base_offset = ?'),
+    minDeleteHorizon: () => db.prepare<[], { h: number | null }>('SELECT min(delete_horizon_ms) AS h FROM batches WHERE delete_horizon_ms >= 0'),
+    firstTimestampFrom: () => db.prepare<[number], { t: number }>('SELECT first_timestamp AS t FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1'),
   };
+  // Prepared on first use (a statement costs tens of microseconds to prepare, and most opens of
+  // a passivated partition use a few of the 32), then kept as a plain property.
+  const stmts = {} as Statements;
+  for (const key of Object.keys(makers) as (keyof Statements)[]) {
+    Object.defineProperty(stmts, key, {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const stmt = makers[key]();
+        Object.defineProperty(stmts, key, { value: stmt, enumerable: true });
+        return stmt;
+      },
+    });
+  }
+  return stmts;
 }
 
 export class PartitionLogState {
