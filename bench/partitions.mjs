@@ -11,6 +11,7 @@
 // The node runs with its defaults (partition.idle.passivate.ms 5 min, max.open.partition.logs
 // 4000) unless `--node-args` adds flags. Run after `npm run build`:
 //   node bench/partitions.mjs [--topics 100] [--partitions 1000] [--workers 2] [--touches 500] [--spread 10000] [--spread-requests 20000]
+//     [--node-args='--max-open-partition-logs 2000'] [--node-exec-args='--cpu-prof --cpu-prof-dir=/tmp/prof']
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     spread: { type: 'string', default: '10000' },
     'spread-requests': { type: 'string', default: '20000' },
     'node-args': { type: 'string', default: '' },
+    'node-exec-args': { type: 'string', default: '' },
   },
 });
 const TOPICS = Number(args.topics);
@@ -40,11 +42,17 @@ const SPREAD_REQUESTS = Number(args['spread-requests']);
 const bin = fileURLToPath(new URL('../bin/brook.js', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'brook-bench-partitions-'));
 const nodeArgs = args['node-args'].split(' ').filter(Boolean);
+// Node's own flags for the node process, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof.
+const nodeExecArgs = args['node-exec-args'].split(' ').filter(Boolean);
 
 function startNode() {
-  const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--http-port', '-1', '--data-dir', dataDir, '--workers', args.workers, '--log-level', 'info', ...nodeArgs], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeExecArgs, bin, 'start', '--port', '0', '--http-port', '-1', '--data-dir', dataDir, '--workers', args.workers, '--log-level', 'info', ...nodeArgs],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('node did not start within 120 s')), 120_000);
     let out = '';

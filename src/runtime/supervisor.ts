@@ -159,6 +159,8 @@ export class Supervisor {
   private readonly actors = new Map<string, ActorRecord>();
   /** The records with a thread (not passivated): what thread loads and the open-log budget count. */
   private readonly onThread = new Set<ActorRecord>();
+  /** The passivating kinds' records on a thread, least recently used first (a Map keeps insertion order). */
+  private readonly recency = new Map<ActorRecord, true>();
   private readonly notifyHandlers: ((actorId: string, event: unknown) => void)[] = [];
   private readonly now: () => number;
   private nextThreadIndex = 0;
@@ -250,6 +252,7 @@ export class Supervisor {
       } catch (err) {
         this.actors.delete(actorId);
         this.onThread.delete(rec);
+        this.recency.delete(rec);
         this.failWaiting(rec, 'ACTOR_UNAVAILABLE', `actor ${actorId} could not start: ${(err as Error).message}`);
         throw err;
       }
@@ -281,6 +284,7 @@ export class Supervisor {
       rec.status = 'stopped';
       this.actors.delete(actorId);
       this.onThread.delete(rec);
+      this.recency.delete(rec);
       this.events.emit('stopped', { actorId, reason });
     });
   }
@@ -319,6 +323,7 @@ export class Supervisor {
     if (!opts.background) {
       rec.lastUsedMs = this.now();
       rec.uses++;
+      if (rec.passivatable && this.recency.delete(rec)) this.recency.set(rec, true);
     }
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = {
@@ -470,6 +475,7 @@ export class Supervisor {
     );
     this.actors.clear();
     this.onThread.clear();
+    this.recency.clear();
     await Promise.all(this.hosts.map((h) => h.terminate().catch(() => undefined)));
   }
 
@@ -596,20 +602,18 @@ export class Supervisor {
   private enforceBudget(): void {
     const p = this.passivation;
     if (!p || this.shuttingDown) return;
-    let active = 0;
-    for (const rec of this.onThread) if (rec.passivatable && rec.status !== 'passivating') active++;
-    let excess = active - p.maxActive;
-    // Usually one over (an activation): a scan for the least recently used per excess actor.
-    const chosen = new Set<ActorRecord>();
-    while (excess-- > 0) {
-      let lru: ActorRecord | undefined;
-      for (const rec of this.onThread) {
-        if (!rec.passivatable || rec.status !== 'running' || rec.inFlight > 0 || rec.waiting.length > 0 || chosen.has(rec)) continue;
-        if (!lru || rec.lastUsedMs < lru.lastUsedMs) lru = rec;
+    let excess = this.recency.size - p.maxActive;
+    if (excess <= 0) return;
+    // From the least recently used; those closing already count as gone.
+    for (const rec of this.recency.keys()) {
+      if (excess <= 0) break;
+      if (rec.status === 'passivating') {
+        excess--;
+        continue;
       }
-      if (!lru) break;
-      chosen.add(lru);
-      void this.passivate(lru, `over the budget of ${p.maxActive} active`).catch(() => undefined);
+      if (rec.status !== 'running' || rec.inFlight > 0 || rec.waiting.length > 0) continue;
+      excess--;
+      void this.passivate(rec, `over the budget of ${p.maxActive} active`).catch(() => undefined);
     }
   }
 
@@ -810,8 +814,13 @@ export class Supervisor {
 
   private setHost(rec: ActorRecord, host: WorkerHandle | null): void {
     rec.host = host;
-    if (host) this.onThread.add(rec);
-    else this.onThread.delete(rec);
+    if (host) {
+      this.onThread.add(rec);
+      if (rec.passivatable && !this.recency.has(rec)) this.recency.set(rec, true);
+    } else {
+      this.onThread.delete(rec);
+      this.recency.delete(rec);
+    }
   }
 
   private leastLoaded(): WorkerHandle {
