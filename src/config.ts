@@ -4,7 +4,7 @@
  * environment, which overrides the config file, which overrides the embedded defaults. A bad
  * value is a `ConfigError` naming the setting, where it came from, and the allowed values.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseEtcdUrl } from './cluster/etcd-url.js';
 
@@ -46,6 +46,8 @@ export interface NodeConfig {
   cpuPoolThreads: number;
   /** Tasks that may wait in each CPU pool's queue; past it appends wait for room (backpressure). */
   cpuPoolQueueMax: number;
+  /** Bytes of recent batches the main thread keeps to answer fetches near the tail (the batch cache); 0 turns it off. */
+  fetchCacheBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The size cap of one request frame once the connection has sent ApiVersions or any request. */
   maxRequestBytes: number;
@@ -209,6 +211,14 @@ export const settings = [
     describe: "tasks that may wait in each CPU pool's queue before appends wait for room",
     parse: int(1, 100_000),
     def: () => 64,
+  }),
+  setting({
+    key: 'fetchCacheBytes',
+    flag: 'fetch-cache-bytes',
+    env: 'BROOK_FETCH_CACHE_BYTES',
+    describe: 'bytes of recent batches kept on the main thread to answer fetches near the tail, LRU across partitions (0 = off; default 256 MiB or 1/16 of RAM, the smaller)',
+    parse: int(0, 2 ** 48),
+    def: () => Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 16)),
   }),
   setting({
     key: 'logRetentionCheckIntervalMs',

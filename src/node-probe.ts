@@ -47,6 +47,7 @@ export class NodeProbe {
   private readonly logsOpen: Gauge;
   private readonly logsOpenMax: Gauge;
   private readonly logsPassivated: Gauge;
+  private readonly fetchCache: Gauge<'stat'>;
 
   constructor(
     registry: Registry,
@@ -66,6 +67,12 @@ export class NodeProbe {
     this.logsOpen = new Gauge({ name: 'brook_partition_logs_open', help: 'Partition logs open now (active partition and group coordinator actors)', registers });
     this.logsOpenMax = new Gauge({ name: 'brook_partition_logs_open_max', help: 'The budget of open partition logs (max.open.partition.logs)', registers });
     this.logsPassivated = new Gauge({ name: 'brook_partition_logs_passivated', help: 'Partitions of this node passivated: log closed until their next request', registers });
+    this.fetchCache = new Gauge({
+      name: 'brook_fetch_cache',
+      help: 'The batch cache answering fetches near the tail on the main thread: hits and misses (fetches since start), evictions (batches), bytes held, max_bytes (its budget), partitions held',
+      labelNames: ['stat'],
+      registers,
+    });
     this.metadataOffset = new Gauge({ name: 'brook_cluster_metadata_offset', help: 'Metadata log records this node has applied', registers });
     this.mailboxDepth = new Gauge({
       name: 'brook_actor_mailbox_depth',
@@ -142,6 +149,13 @@ export class NodeProbe {
     this.logsOpen.set(passivation.active);
     this.logsOpenMax.set(passivation.maxActive);
     this.logsPassivated.set(passivation.passivated);
+    const cache = this.node.partitions.batchCache.stats();
+    this.fetchCache.set({ stat: 'hits' }, cache.hits);
+    this.fetchCache.set({ stat: 'misses' }, cache.misses);
+    this.fetchCache.set({ stat: 'evictions' }, cache.evictions);
+    this.fetchCache.set({ stat: 'bytes' }, cache.bytes);
+    this.fetchCache.set({ stat: 'max_bytes' }, cache.maxBytes);
+    this.fetchCache.set({ stat: 'partitions' }, cache.partitions);
     this.mailboxDepth.reset();
     this.restarts.reset();
     for (const a of this.node.supervisor.listActors()) {

@@ -13,6 +13,7 @@ import { ControllerChannel } from './cluster/controller-channel.js';
 import { LocalMetadataStore } from './cluster/local-metadata-store.js';
 import type { MetadataStore, NodeRegistration } from './cluster/metadata-store.js';
 import { GroupCoordinatorClient } from './cluster/group-coordinator-client.js';
+import { BatchCache } from './cluster/batch-cache.js';
 import { PartitionClient } from './cluster/partition-client.js';
 import { PartitionManager } from './cluster/partition-manager.js';
 import { RoutingTable } from './cluster/routing-table.js';
@@ -117,7 +118,7 @@ export class BrookNode implements Broker {
     );
     const routes = new RoutingTable(this.metadata.image, config.nodeId);
     this.asks = new ActorAsks(config.nodeId, supervisor);
-    this.partitions = new PartitionClient(this.asks, routes, supervisor);
+    this.partitions = new PartitionClient(this.asks, routes, supervisor, new BatchCache(config.fetchCacheBytes));
     this.groups = new GroupCoordinatorClient(this.asks, routes, this.metadata.image);
     this.partitionManager = new PartitionManager(
       supervisor,

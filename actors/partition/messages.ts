@@ -62,6 +62,14 @@ export interface Appended {
   readonly logAppendTimeMs: number;
   readonly logStartOffset: number;
   readonly duplicate: boolean;
+  /**
+   * The batches as stored (base offset assigned), for the main thread's batch cache
+   * (src/cluster/batch-cache.ts): only when the actor has a cache state and the topic is not
+   * compacted, transferred back with the reply.
+   */
+  readonly stored?: Uint8Array;
+  /** The cache epoch the append was made in (src/cluster/batch-cache-state.ts). */
+  readonly cacheEpoch?: number;
 }
 
 export interface PartitionOffsets {
@@ -117,4 +125,6 @@ export interface PartitionConfig {
   readonly logRetentionCheckIntervalMs?: number;
   /** The node's CPU pool settings (src/compression/cpu-pool.ts); the pool's defaults when absent. */
   readonly cpuPool?: Partial<CpuPoolSettings>;
+  /** Shared with the main thread's batch cache (src/cluster/batch-cache-state.ts); absent when the cache is off. */
+  readonly cacheState?: SharedArrayBuffer;
 }

@@ -34,6 +34,7 @@ import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
 import { CpuPoolBusyError, cpuPoolOfThread, type CpuPool } from '../../src/compression/cpu-pool.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
+import { CacheStateWriter } from '../../src/cluster/batch-cache-state.js';
 import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult } from './messages.js';
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
@@ -42,6 +43,8 @@ type AnsweredType = Exclude<keyof PartitionProtocol, 'Append' | 'RunMaintenance'
 
 export function createPartitionActor(ctx: ActorContext<PartitionProtocol>, config: unknown): Actor<PartitionProtocol> {
   const cfg = config as PartitionConfig;
+  // The main thread's batch cache serves nothing of this partition while its log opens (recovery).
+  if (cfg.cacheState) new CacheStateWriter(cfg.cacheState).begin();
   return new PartitionActor(ctx, cfg, openPartitionLog(ctx, cfg));
 }
 
@@ -81,6 +84,12 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   private retentionChecks = 0;
   /** This thread's CPU pool: appends to recompress or to check for keys are prepared there. */
   private readonly cpuPool: CpuPool;
+  /** Shared with the main thread's batch cache (src/cluster/batch-cache-state.ts); absent when it is off. */
+  private readonly cacheState: CacheStateWriter | undefined;
+  /** Appends whose records the CPU pool recompressed: their buffers are not the request's own, so the cache gets a copy. */
+  private readonly recompressed = new WeakSet<Append>();
+  private publishedHighWatermark = -1;
+  private publishedLogStart = -1;
 
   /** Answers to every message but appends and maintenance, checked against the protocol's replies. */
   private readonly answers: { readonly [T in AnsweredType]: (m: MessageOf<PartitionProtocol, T>) => PartitionProtocol[T]['reply'] } = {
@@ -88,20 +97,23 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     GetOffsets: () => this.offsets(),
     GetOffsetForTimestamp: (m) => this.log.offsetForTimestamp(m.timestampMs),
     GetMaxTimestampOffset: () => this.log.maxTimestampOffset(),
-    DeleteRecordsBefore: (m) => ({ logStartOffset: this.log.deleteRecordsBefore(m.offset) }),
-    TruncateTo: (m) => {
-      this.log.truncateTo(m.offset);
-      return this.offsets();
-    },
+    // The cache checks the log start itself: batches above it stay valid.
+    DeleteRecordsBefore: (m) => this.changingLog(false, () => ({ logStartOffset: this.log.deleteRecordsBefore(m.offset) })),
+    TruncateTo: (m) =>
+      this.changingLog(true, () => {
+        this.log.truncateTo(m.offset);
+        return this.offsets();
+      }),
     SetLeaderEpoch: (m) => {
       this.log.setLeaderEpoch(m.leaderEpoch);
       return this.offsets();
     },
-    SetTopicConfig: (m) => {
-      this.log.setConfig(m.config);
-      this.scheduleMaintenance(0);
-      return this.offsets();
-    },
+    SetTopicConfig: (m) =>
+      this.changingLog(true, () => {
+        this.log.setConfig(m.config);
+        this.scheduleMaintenance(0);
+        return this.offsets();
+      }),
     SetFailurePoint: (m) => {
       this.log.failurePoints.set(m.point, m.enabled, m.times);
       return { armed: this.log.failurePoints.armed() };
@@ -115,6 +127,10 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   ) {
     this.retentionCheckIntervalMs = cfg.logRetentionCheckIntervalMs ?? logRetentionCheckIntervalDefaultMs;
     this.cpuPool = cpuPoolOfThread(cfg.cpuPool);
+    this.cacheState = cfg.cacheState ? new CacheStateWriter(cfg.cacheState) : undefined;
+    // A log just opened (recovered, or reopened after passivation or a move): nothing cached before counts.
+    this.cacheState?.begin();
+    this.publishCacheState(true, true);
     this.nextRetentionCheckMs = ctx.now() + Math.min(this.retentionCheckIntervalMs, retentionInitialDelayMs);
     this.scheduleMaintenance(this.idleDelayMs());
   }
@@ -157,7 +173,10 @@ export class PartitionActor implements Actor<PartitionProtocol> {
           // Both decode every batch; on the thread's CPU pool, so the other partitions of this
           // thread are not held up by this one's codec work (bench/recompression-sharing.mjs).
           if (keysRequired) await this.cpuPool.requireKeys(m.records);
-          return codec === null ? m : { type: 'Append' as const, records: await this.cpuPool.recompressRecords(m.records, codec) };
+          if (codec === null) return m;
+          const recompressed: Append = { type: 'Append' as const, records: await this.cpuPool.recompressRecords(m.records, codec) };
+          this.recompressed.add(recompressed);
+          return recompressed;
         } catch (err) {
           if (err instanceof CpuPoolBusyError) {
             // A full pool is backpressure: the producer retries, as after a full mailbox.
@@ -197,6 +216,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
         i++;
       }
     }
+    this.publishCacheState(false);
     if (this.log.highWatermark !== hwBefore) {
       const event: HighWatermarkAdvanced = {
         type: 'HighWatermarkAdvanced',
@@ -211,6 +231,9 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   /** Commits a run of consecutive appends in one transaction. */
   private appendRun(run: readonly Append[], out: Outcome[], at: number): void {
     const results = this.log.appendMany(run.map((m) => m.records));
+    // The stored bytes go back to the main thread's batch cache with the reply (never a compacted topic's).
+    const cacheEpoch = this.cacheState && !compacts(this.log.config) ? this.cacheState.epoch : undefined;
+    const transferred = cacheEpoch === undefined ? undefined : new Set<ArrayBufferLike>();
     for (let k = 0; k < results.length; k++) {
       const r = results[k]!;
       if (r instanceof StorageError) {
@@ -224,7 +247,15 @@ export class PartitionActor implements Actor<PartitionProtocol> {
           logStartOffset: r.logStartOffset,
           duplicate: r.duplicate,
         };
-        out[at + k] = ok(appended);
+        const m = run[k]!;
+        let stored = m.records;
+        if (transferred && !r.duplicate && this.recompressed.has(m)) stored = new Uint8Array(stored);
+        const buffer = stored.buffer;
+        // The request's own buffer (the main thread copied or handed over its frame) goes back as it is.
+        if (transferred && !r.duplicate && buffer instanceof ArrayBuffer && !transferred.has(buffer)) {
+          transferred.add(buffer);
+          out[at + k] = ok(withTransfer({ ...appended, stored, cacheEpoch }, [buffer]));
+        } else out[at + k] = ok(appended);
       }
     }
   }
@@ -288,7 +319,41 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   stop(): void {
     this.stopped = true;
     this.cancelMaintenance?.();
+    const { highWatermark, logStartOffset } = this.log;
+    this.cacheState?.begin();
     this.log.close();
+    // Closed (passivated, moved, stopped): what the cache holds of this incarnation no longer counts.
+    this.cacheState?.end(highWatermark, logStartOffset, true);
+  }
+
+  /**
+   * Runs a change to the log that the main thread's batch cache must not see half done; with
+   * `invalidate`, one that may remove or rewrite batches above the log start (truncation, a
+   * config change, compaction), after which nothing cached before it is served.
+   */
+  private changingLog<T>(invalidate: boolean, change: () => T): T {
+    if (!this.cacheState) return change();
+    this.cacheState.begin();
+    try {
+      return change();
+    } finally {
+      this.publishCacheState(invalidate, true);
+    }
+  }
+
+  /**
+   * Publishes the offsets to the batch cache when they moved or with `invalidate`; with `begun`,
+   * always, ending the change begun with `CacheStateWriter.begin`.
+   */
+  private publishCacheState(invalidate: boolean, begun = false): void {
+    const cache = this.cacheState;
+    if (!cache) return;
+    const { highWatermark, logStartOffset } = this.log;
+    if (!begun && !invalidate && highWatermark === this.publishedHighWatermark && logStartOffset === this.publishedLogStart) return;
+    this.publishedHighWatermark = highWatermark;
+    this.publishedLogStart = logStartOffset;
+    if (!begun) cache.begin();
+    cache.end(highWatermark, logStartOffset, invalidate);
   }
 
   /**
@@ -331,10 +396,15 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   private async maintain(): Promise<void> {
     let more = false;
     try {
-      more = this.retentionStep();
+      more = this.changingLog(false, () => this.retentionStep());
       if (compacts(this.log.config)) {
-        const step = await this.log.compactStep(this.ctx.now(), compactionBytesPerStepDefault);
-        more ||= step.phase !== 'idle';
+        this.cacheState?.begin();
+        try {
+          const step = await this.log.compactStep(this.ctx.now(), compactionBytesPerStepDefault);
+          more ||= step.phase !== 'idle';
+        } finally {
+          if (!this.log.isClosed) this.publishCacheState(true, true);
+        }
       }
     } catch (err) {
       if (this.stopped || this.log.isClosed) return;

@@ -14,6 +14,7 @@ import type { PartitionProtocol, PartitionState } from '../../actors/partition/m
 import type { AskableType, MessageOf, ReplyOf } from '../runtime/protocol.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { ActorAsks, type AskOptions } from './actor-asks.js';
+import { BatchCache, type AppendedForCache, type CachedRead } from './batch-cache.js';
 import { partitionErrorOf, refused, type AskResult } from './actor-errors.js';
 import { HighWatermarkWatch } from './high-watermark-watch.js';
 import { partitionActorId, type PartitionAddress, type Route, type RoutingTable } from './routing-table.js';
@@ -30,6 +31,8 @@ export class PartitionClient {
     private readonly asks: ActorAsks,
     private readonly routes: RoutingTable,
     private readonly supervisor: Supervisor,
+    /** Recent batches of each partition, filled from acknowledged appends (off when its size is 0). */
+    readonly batchCache: BatchCache = new BatchCache(0),
   ) {
     this.watch = new HighWatermarkWatch(supervisor);
   }
@@ -48,7 +51,10 @@ export class PartitionClient {
   async ask<K extends AskableType<PartitionProtocol>>(route: Route, msg: PartitionAsk<K>, opts?: AskOptions): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
     if (!route.ok) return refused(route.error);
     try {
-      return { ok: true, value: await this.asks.ask(route.address, msg, opts) };
+      const value = await this.asks.ask(route.address, msg, opts);
+      // An acknowledged append's stored batches fill the batch cache, in the order the replies come.
+      if (msg.type === 'Append') this.batchCache.appended(route.topic.topicId, route.partition.partition, value as AppendedForCache);
+      return { ok: true, value };
     } catch (err) {
       return { ok: false, ...partitionErrorOf(err) };
     }
@@ -62,6 +68,15 @@ export class PartitionClient {
     opts?: AskOptions,
   ): Promise<AskResult<ReplyOf<PartitionProtocol, K>>> {
     return this.ask(this.route(topic, partition), msg, opts);
+  }
+
+  /**
+   * Whole batches from `fetchOffset` up to `maxBytes` out of the batch cache, below the high
+   * watermark and at or above the log start; null when the cache cannot answer (ask `Read`).
+   */
+  cachedRead(route: Route, fetchOffset: number, maxBytes: number): CachedRead | null {
+    if (!route.ok || !this.batchCache.enabled) return null;
+    return this.batchCache.read(route.topic.topicId, route.partition.partition, fetchOffset, maxBytes);
   }
 
   /** Resolves when any of the routed partitions has new records, or after `timeoutMs` (long-polling fetch). */

@@ -86,11 +86,13 @@ export class PartitionManager {
     return this.serialise(id, () => {
       const now = this.metadata.image.topicsById.get(topic.topicId)?.partitions[partition];
       if (now && now.leader === this.nodeId) return this.supervisor.has(id) ? Promise.resolve() : this.spawn(topic, now);
+      this.partitions.batchCache.forget(topic.topicId, partition);
       return this.supervisor.has(id) ? this.supervisor.stop(id, now ? `leadership moved to node ${now.leader}` : 'partition removed') : Promise.resolve();
     });
   }
 
   private async removeTopic(topic: TopicImage): Promise<void> {
+    for (const p of topic.partitions) this.partitions.batchCache.forget(topic.topicId, p.partition);
     await Promise.all(
       topic.partitions.map((p) =>
         this.serialise(partitionActorId(topic.name, p.partition), () => this.supervisor.stop(partitionActorId(topic.name, p.partition), 'topic deleted')),
@@ -132,6 +134,8 @@ export class PartitionManager {
   }
 
   private partitionConfig(topic: TopicImage, p: PartitionImage, topicConfig = this.topicConfig(topic)): PartitionConfig {
+    // The batch cache's shared state, the same for every config of this partition (restarts, moves, config changes).
+    const cacheState = topic.name === OFFSETS_TOPIC ? undefined : this.partitions.batchCache.stateFor(topic.topicId, p.partition);
     return {
       topic: topic.name,
       partition: p.partition,
@@ -139,6 +143,7 @@ export class PartitionManager {
       durability: this.durability,
       ...this.actorSettings,
       topicConfig,
+      ...(cacheState ? { cacheState } : {}),
     };
   }
 

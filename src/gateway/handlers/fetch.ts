@@ -31,7 +31,9 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
   const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
   // Kafka's broker caps a fetch at fetch.max.bytes whatever the client asks for.
   const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, gatewayLimits.fetchBytesMax) : gatewayLimits.fetchBytesMax;
-  let results = await readAll(ctx, wanted, maxBytes);
+  // read_committed bypasses the batch cache (it would have to filter aborted transactions).
+  const cached = req.isolationLevel === 0;
+  let results = await readAll(ctx, wanted, maxBytes, cached);
   for (;;) {
     const ready = results.reduce((n, r) => n + (r.records?.length ?? 0), 0);
     const hasError = results.some((r) => r.errorCode !== 0);
@@ -41,7 +43,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
       wanted.map((w) => w.route),
       remaining,
     );
-    results = await readAll(ctx, wanted, maxBytes);
+    results = await readAll(ctx, wanted, maxBytes, cached);
   }
   results.forEach((r, i) => {
     const route = wanted[i]!.route;
@@ -66,14 +68,14 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
  * for what is left of max_bytes; the first partition with data keeps at least one whole batch
  * (KIP-74). Once max_bytes is spent, the remaining partitions report their offsets only.
  */
-async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number): Promise<PartitionData[]> {
+async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number, cached: boolean): Promise<PartitionData[]> {
   const out: PartitionData[] = [];
   let budget = maxBytes;
   let first = true;
   let i = 0;
   while (i < wanted.length) {
     if (budget <= 0 && !first) {
-      out.push(...(await Promise.all(wanted.slice(i).map((w) => readOne(ctx, w, 0)))));
+      out.push(...(await Promise.all(wanted.slice(i).map((w) => readOne(ctx, w, 0, false)))));
       break;
     }
     const wave: { w: Wanted; limit: number }[] = [];
@@ -85,7 +87,7 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
       waveBytes += limit;
       i++;
     }
-    for (const r of await Promise.all(wave.map(({ w, limit }) => readOne(ctx, w, limit)))) {
+    for (const r of await Promise.all(wave.map(({ w, limit }) => readOne(ctx, w, limit, cached)))) {
       const n = r.records?.length ?? 0;
       if (n > 0 && (n <= budget || first)) {
         budget -= n;
@@ -99,9 +101,26 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
   return out;
 }
 
-/** Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). */
-async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number): Promise<PartitionData & { records: Buffer | null }> {
+/**
+ * Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). With
+ * `cached`, from the batch cache when it holds the batches asked for (src/cluster/batch-cache.ts),
+ * else from the partition's actor.
+ */
+async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Buffer | null }> {
   const partitions = ctx.broker.partitions;
+  const hit = cached && maxBytes > 0 ? partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) : null;
+  if (hit) {
+    return {
+      partitionIndex: w.req.partition,
+      errorCode: 0,
+      highWatermark: hit.highWatermark,
+      lastStableOffset: hit.highWatermark,
+      logStartOffset: hit.logStartOffset,
+      abortedTransactions: null,
+      preferredReadReplica: -1,
+      records: Buffer.from(hit.records.buffer, hit.records.byteOffset, hit.records.byteLength),
+    };
+  }
   const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> =
     maxBytes > 0 ? await partitions.ask(w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes }) : await partitions.ask(w.route, { type: 'GetOffsets' });
   if (!r.ok) {
