@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
 import { BrookCluster, waitUntil, type ClusterApi, type ClusterApiNode } from '../helpers/cluster.js';
 import { etcdRequirement } from '../helpers/etcd.js';
-import { fetchOnce, RawClient } from '../helpers/raw-client.js';
+import { fetchOnce } from '../helpers/raw-client.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
 
 const NOT_LEADER_OR_FOLLOWER = 6;
@@ -28,15 +28,6 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
   afterAll(async () => {
     await cluster?.stop();
   });
-
-  async function withRaw<T>(id: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
-    const c = await RawClient.connect('127.0.0.1', cluster.node(id).port, { clientId: 'cluster-test' });
-    try {
-      return await fn(c);
-    } finally {
-      c.close();
-    }
-  }
 
   /** A node that is not the controller. */
   async function nonController(): Promise<{ controller: number; other: number }> {
@@ -64,11 +55,11 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
     for (const p of parts) {
       const records = buildBatch({ records: [{ key: null, value: Buffer.from(`p${p.partitionIndex}`) }] });
       for (const id of IDS) {
-        const produced = await withRaw(id, (c) =>
+        const produced = await cluster.withRaw(id, (c) =>
           c.request(0, 9, { acks: -1, timeoutMs: 5_000, topicData: [{ name: topic, partitionData: [{ index: p.partitionIndex, records }] }] }),
         );
         const pr = produced.responses[0]!.partitionResponses[0]!;
-        const fetched = await withRaw(id, (c) => fetchOnce(c, topic, p.partitionIndex, 0));
+        const fetched = await cluster.withRaw(id, (c) => fetchOnce(c, topic, p.partitionIndex, 0));
         if (id === p.leaderId) {
           expect(pr.errorCode, `produce ${topic}-${p.partitionIndex} on its leader ${id}`).toBe(0);
           expect(fetched.errorCode, `fetch ${topic}-${p.partitionIndex} on its leader ${id}`).toBe(0);
@@ -88,7 +79,7 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
     expect(created.map((t) => [t.name, t.errorCode, t.errorMessage])).toEqual([[topic, 0, null]]);
     for (const id of IDS) await cluster.waitForLeaders(id, topic);
 
-    const grown = await withRaw(other, (c) => c.request(37, 3, { topics: [{ name: topic, count: 4, assignments: null }], timeoutMs: 10_000, validateOnly: false }, 15_000));
+    const grown = await cluster.withRaw(other, (c) => c.request(37, 3, { topics: [{ name: topic, count: 4, assignments: null }], timeoutMs: 10_000, validateOnly: false }, 15_000));
     expect(grown.results.map((r) => [r.name, r.errorCode])).toEqual([[topic, 0]]);
     for (const id of IDS) {
       const parts = await cluster.waitForMetadata(
@@ -102,14 +93,14 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
       expect(parts.topics[0]!.partitions).toHaveLength(4);
     }
 
-    const altered = await withRaw(other, (c) =>
+    const altered = await cluster.withRaw(other, (c) =>
       c.request(33, 2, { resources: [{ resourceType: 2, resourceName: topic, configs: [{ name: 'retention.ms', value: '123456789' }] }], validateOnly: false }, 15_000),
     );
     expect(altered.responses.map((r) => [r.resourceName, r.errorCode, r.errorMessage])).toEqual([[topic, 0, null]]);
     for (const id of IDS) {
       await waitUntil(
         async () => {
-          const res = await withRaw(id, (c) => c.request(32, 4, { resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['retention.ms'] }] }));
+          const res = await cluster.withRaw(id, (c) => c.request(32, 4, { resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['retention.ms'] }] }));
           return res.results[0]?.configs.find((x) => x.name === 'retention.ms')?.value === '123456789' ? true : undefined;
         },
         15_000,
@@ -117,7 +108,9 @@ describeIf(etcdRequirement(), 'cluster: metadata, routing, forwarding, HTTP and 
       );
     }
 
-    const deleted = await withRaw(other, (c) => c.request(20, 6, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], timeoutMs: 10_000 }, 15_000));
+    const deleted = await cluster.withRaw(other, (c) =>
+      c.request(20, 6, { topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }], timeoutMs: 10_000 }, 15_000),
+    );
     expect(deleted.responses.map((r) => [r.name, r.errorCode])).toEqual([[topic, 0]]);
     for (const id of IDS) {
       await cluster.waitForMetadata(id, (md) => md.topics[0]?.errorCode === 3, `${topic} gone (UNKNOWN_TOPIC_OR_PARTITION)`, { topics: [topic] });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
 import { BrookCluster, waitUntil } from '../helpers/cluster.js';
 import { etcdRequirement } from '../helpers/etcd.js';
-import { fetchAll, produceBatch, RawClient } from '../helpers/raw-client.js';
+import { fetchAll, produceBatch } from '../helpers/raw-client.js';
 import { sleep } from '../helpers/tmp.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
 
@@ -31,24 +31,15 @@ describeIf(etcdRequirement(), 'cluster: etcd down and back under a running clust
     await cluster?.stop();
   });
 
-  async function withRaw<T>(id: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
-    const c = await RawClient.connect('127.0.0.1', cluster.node(id).port, { clientId: 'cluster-test' });
-    try {
-      return await fn(c);
-    } finally {
-      c.close();
-    }
-  }
-
   async function produceToEachLeader(tag: string): Promise<void> {
     for (const [p, leader] of leaders) {
-      const res = await withRaw(leader, (c) => produceBatch(c, topic, p, buildBatch({ records: [{ key: null, value: Buffer.from(`${tag}-${p}`) }] }), -1, 10_000));
+      const res = await cluster.withRaw(leader, (c) => produceBatch(c, topic, p, buildBatch({ records: [{ key: null, value: Buffer.from(`${tag}-${p}`) }] }), -1, 10_000));
       expect(res.errorCode, `produce ${topic}-${p} on its leader ${leader} (${tag})`).toBe(0);
     }
   }
 
   async function valuesOf(p: number): Promise<string[]> {
-    const { records } = await withRaw(leaders.get(p)!, (c) => fetchAll(c, topic, p, 0, 10_000));
+    const { records } = await cluster.withRaw(leaders.get(p)!, (c) => fetchAll(c, topic, p, 0, 10_000));
     return records.map((r) => r.value ?? '');
   }
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
 import { BrookCluster, waitUntil, type Metadata } from '../helpers/cluster.js';
 import { etcdRequirement } from '../helpers/etcd.js';
-import { fetchOnce, produceBatch, RawClient } from '../helpers/raw-client.js';
+import { fetchOnce, produceBatch } from '../helpers/raw-client.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
 
 /** Retriable answers to CreateTopics while a new controller settles. */
@@ -29,15 +29,6 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
   afterAll(async () => {
     await cluster?.stop();
   });
-
-  async function withRaw<T>(id: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
-    const c = await RawClient.connect('127.0.0.1', cluster.node(id).port, { clientId: 'cluster-test' });
-    try {
-      return await fn(c);
-    } finally {
-      c.close();
-    }
-  }
 
   /** Restarts node `id` and waits until every running node lists all of `ids`. */
   async function restartAndRejoin(id: number, ids: number[]): Promise<void> {
@@ -91,7 +82,7 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     expect(victimParts.length, `partitions of ${topic} led by node ${victim}`).toBeGreaterThan(0);
     const before = new Map(parts.map((p) => [p.partitionIndex, p.leaderId]));
     for (const p of victimParts) {
-      const res = await withRaw(victim, (c) => produceBatch(c, topic, p, buildBatch({ records: [{ key: null, value: Buffer.from(`kept-${p}`) }] })));
+      const res = await cluster.withRaw(victim, (c) => produceBatch(c, topic, p, buildBatch({ records: [{ key: null, value: Buffer.from(`kept-${p}`) }] })));
       expect(res.errorCode).toBe(0);
     }
 
@@ -121,7 +112,7 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     const after = await cluster.waitForLeaders(observer, topic, (leader, p) => leader === before.get(p), 20_000);
     expect(after.map((p) => p.leaderId)).toEqual(parts.map((p) => p.leaderId));
     for (const p of victimParts) {
-      const f = await withRaw(victim, (c) => fetchOnce(c, topic, p, 0));
+      const f = await cluster.withRaw(victim, (c) => fetchOnce(c, topic, p, 0));
       expect(f.errorCode).toBe(0);
       expect(f.highWatermark, `${topic}-${p} kept its record across the restart`).toBe(1);
     }
@@ -213,7 +204,7 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     const after = await cluster.waitForLeaders(controller, topic, (leader, p) => leader === before.get(p), 20_000);
     expect(after.map((p) => p.leaderId)).toEqual(parts.map((p) => p.leaderId));
     const onPaused = parts.find((p) => p.leaderId === paused)!;
-    const res = await withRaw(paused, (c) => produceBatch(c, topic, onPaused.partitionIndex, buildBatch({ records: [{ key: null, value: Buffer.from('after resume') }] })));
+    const res = await cluster.withRaw(paused, (c) => produceBatch(c, topic, onPaused.partitionIndex, buildBatch({ records: [{ key: null, value: Buffer.from('after resume') }] })));
     expect(res.errorCode).toBe(0);
   });
 
@@ -228,7 +219,7 @@ describeIf(etcdRequirement(), 'cluster: failover, controlled shutdown and a node
     const parts = await cluster.createTopic(topic, 8, { via: 2 });
     expect(new Set(parts.map((p) => p.leaderId))).toEqual(new Set([1, 2, 3, 4]));
     const onFour = parts.find((p) => p.leaderId === 4)!;
-    const res = await withRaw(4, (c) => produceBatch(c, topic, onFour.partitionIndex, buildBatch({ records: [{ key: null, value: Buffer.from('on four') }] })));
+    const res = await cluster.withRaw(4, (c) => produceBatch(c, topic, onFour.partitionIndex, buildBatch({ records: [{ key: null, value: Buffer.from('on four') }] })));
     expect(res.errorCode).toBe(0);
   });
 });

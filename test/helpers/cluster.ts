@@ -394,6 +394,16 @@ export class BrookCluster {
   }
 
   /** GET /api/cluster of node `id`. */
+  /** A raw Kafka connection to node `id` for `fn`, closed afterwards whatever `fn` does. */
+  async withRaw<T>(id: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
+    const c = await RawClient.connect('127.0.0.1', this.node(id).port, { clientId: 'cluster-test' });
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  }
+
   async clusterApi(id: number, timeoutMs = 5_000): Promise<ClusterApi> {
     const res = await fetch(`http://127.0.0.1:${this.node(id).httpPort}/api/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`GET /api/cluster on node ${id}: HTTP ${res.status} ${await res.text()}`);
