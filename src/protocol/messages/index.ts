@@ -30,8 +30,12 @@ import { describeLogDirsRequestSpec, describeLogDirsResponseSpec, type DescribeL
 import { saslAuthenticateRequestSpec, saslAuthenticateResponseSpec, type SaslAuthenticateRequest, type SaslAuthenticateRequestInput, type SaslAuthenticateResponse, type SaslAuthenticateResponseInput } from './sasl-authenticate.js';
 import { createPartitionsRequestSpec, createPartitionsResponseSpec, type CreatePartitionsRequest, type CreatePartitionsRequestInput, type CreatePartitionsResponse, type CreatePartitionsResponseInput } from './create-partitions.js';
 import { deleteGroupsRequestSpec, deleteGroupsResponseSpec, type DeleteGroupsRequest, type DeleteGroupsRequestInput, type DeleteGroupsResponse, type DeleteGroupsResponseInput } from './delete-groups.js';
+import { electLeadersRequestSpec, electLeadersResponseSpec, type ElectLeadersRequest, type ElectLeadersRequestInput, type ElectLeadersResponse, type ElectLeadersResponseInput } from './elect-leaders.js';
 import { incrementalAlterConfigsRequestSpec, incrementalAlterConfigsResponseSpec, type IncrementalAlterConfigsRequest, type IncrementalAlterConfigsRequestInput, type IncrementalAlterConfigsResponse, type IncrementalAlterConfigsResponseInput } from './incremental-alter-configs.js';
+import { alterPartitionReassignmentsRequestSpec, alterPartitionReassignmentsResponseSpec, type AlterPartitionReassignmentsRequest, type AlterPartitionReassignmentsRequestInput, type AlterPartitionReassignmentsResponse, type AlterPartitionReassignmentsResponseInput } from './alter-partition-reassignments.js';
+import { listPartitionReassignmentsRequestSpec, listPartitionReassignmentsResponseSpec, type ListPartitionReassignmentsRequest, type ListPartitionReassignmentsRequestInput, type ListPartitionReassignmentsResponse, type ListPartitionReassignmentsResponseInput } from './list-partition-reassignments.js';
 import { offsetDeleteRequestSpec, offsetDeleteResponseSpec, type OffsetDeleteRequest, type OffsetDeleteRequestInput, type OffsetDeleteResponse, type OffsetDeleteResponseInput } from './offset-delete.js';
+import { alterPartitionRequestSpec, alterPartitionResponseSpec, type AlterPartitionRequest, type AlterPartitionRequestInput, type AlterPartitionResponse, type AlterPartitionResponseInput } from './alter-partition.js';
 import { describeClusterRequestSpec, describeClusterResponseSpec, type DescribeClusterRequest, type DescribeClusterRequestInput, type DescribeClusterResponse, type DescribeClusterResponseInput } from './describe-cluster.js';
 import { describeProducersRequestSpec, describeProducersResponseSpec, type DescribeProducersRequest, type DescribeProducersRequestInput, type DescribeProducersResponse, type DescribeProducersResponseInput } from './describe-producers.js';
 import { describeTransactionsRequestSpec, describeTransactionsResponseSpec, type DescribeTransactionsRequest, type DescribeTransactionsRequestInput, type DescribeTransactionsResponse, type DescribeTransactionsResponseInput } from './describe-transactions.js';
@@ -69,8 +73,12 @@ export * from './describe-log-dirs.js';
 export * from './sasl-authenticate.js';
 export * from './create-partitions.js';
 export * from './delete-groups.js';
+export * from './elect-leaders.js';
 export * from './incremental-alter-configs.js';
+export * from './alter-partition-reassignments.js';
+export * from './list-partition-reassignments.js';
 export * from './offset-delete.js';
+export * from './alter-partition.js';
 export * from './describe-cluster.js';
 export * from './describe-producers.js';
 export * from './describe-transactions.js';
@@ -109,8 +117,12 @@ export const ApiKeys = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  ElectLeaders: 43,
   IncrementalAlterConfigs: 44,
+  AlterPartitionReassignments: 45,
+  ListPartitionReassignments: 46,
   OffsetDelete: 47,
+  AlterPartition: 56,
   DescribeCluster: 60,
   DescribeProducers: 61,
   DescribeTransactions: 65,
@@ -151,8 +163,12 @@ export const API_NAMES: Readonly<Record<ApiKey, string>> = {
   36: 'SaslAuthenticate',
   37: 'CreatePartitions',
   42: 'DeleteGroups',
+  43: 'ElectLeaders',
   44: 'IncrementalAlterConfigs',
+  45: 'AlterPartitionReassignments',
+  46: 'ListPartitionReassignments',
   47: 'OffsetDelete',
+  56: 'AlterPartition',
   60: 'DescribeCluster',
   61: 'DescribeProducers',
   65: 'DescribeTransactions',
@@ -201,8 +217,12 @@ export const API_SPECS: Readonly<Record<ApiKey, ApiSpec>> = {
   36: { apiKey: 36, name: 'SaslAuthenticate', request: saslAuthenticateRequestSpec, response: saslAuthenticateResponseSpec, headerVersions: [[1, 0], [1, 0], [2, 1]] },
   37: { apiKey: 37, name: 'CreatePartitions', request: createPartitionsRequestSpec, response: createPartitionsResponseSpec, headerVersions: [[1, 0], [1, 0], [2, 1], [2, 1]] },
   42: { apiKey: 42, name: 'DeleteGroups', request: deleteGroupsRequestSpec, response: deleteGroupsResponseSpec, headerVersions: [[1, 0], [1, 0], [2, 1]] },
+  43: { apiKey: 43, name: 'ElectLeaders', request: electLeadersRequestSpec, response: electLeadersResponseSpec, headerVersions: [[1, 0], [1, 0], [2, 1]] },
   44: { apiKey: 44, name: 'IncrementalAlterConfigs', request: incrementalAlterConfigsRequestSpec, response: incrementalAlterConfigsResponseSpec, headerVersions: [[1, 0], [2, 1]] },
+  45: { apiKey: 45, name: 'AlterPartitionReassignments', request: alterPartitionReassignmentsRequestSpec, response: alterPartitionReassignmentsResponseSpec, headerVersions: [[2, 1]] },
+  46: { apiKey: 46, name: 'ListPartitionReassignments', request: listPartitionReassignmentsRequestSpec, response: listPartitionReassignmentsResponseSpec, headerVersions: [[2, 1]] },
   47: { apiKey: 47, name: 'OffsetDelete', request: offsetDeleteRequestSpec, response: offsetDeleteResponseSpec, headerVersions: [[1, 0]] },
+  56: { apiKey: 56, name: 'AlterPartition', request: alterPartitionRequestSpec, response: alterPartitionResponseSpec, headerVersions: [[2, 1], [2, 1], [2, 1], [2, 1]] },
   60: { apiKey: 60, name: 'DescribeCluster', request: describeClusterRequestSpec, response: describeClusterResponseSpec, headerVersions: [[2, 1], [2, 1]] },
   61: { apiKey: 61, name: 'DescribeProducers', request: describeProducersRequestSpec, response: describeProducersResponseSpec, headerVersions: [[2, 1]] },
   65: { apiKey: 65, name: 'DescribeTransactions', request: describeTransactionsRequestSpec, response: describeTransactionsResponseSpec, headerVersions: [[2, 1]] },
@@ -241,8 +261,12 @@ export interface RequestBodies {
   36: SaslAuthenticateRequest;
   37: CreatePartitionsRequest;
   42: DeleteGroupsRequest;
+  43: ElectLeadersRequest;
   44: IncrementalAlterConfigsRequest;
+  45: AlterPartitionReassignmentsRequest;
+  46: ListPartitionReassignmentsRequest;
   47: OffsetDeleteRequest;
+  56: AlterPartitionRequest;
   60: DescribeClusterRequest;
   61: DescribeProducersRequest;
   65: DescribeTransactionsRequest;
@@ -280,8 +304,12 @@ export interface RequestInputs {
   36: SaslAuthenticateRequestInput;
   37: CreatePartitionsRequestInput;
   42: DeleteGroupsRequestInput;
+  43: ElectLeadersRequestInput;
   44: IncrementalAlterConfigsRequestInput;
+  45: AlterPartitionReassignmentsRequestInput;
+  46: ListPartitionReassignmentsRequestInput;
   47: OffsetDeleteRequestInput;
+  56: AlterPartitionRequestInput;
   60: DescribeClusterRequestInput;
   61: DescribeProducersRequestInput;
   65: DescribeTransactionsRequestInput;
@@ -319,8 +347,12 @@ export interface ResponseBodies {
   36: SaslAuthenticateResponse;
   37: CreatePartitionsResponse;
   42: DeleteGroupsResponse;
+  43: ElectLeadersResponse;
   44: IncrementalAlterConfigsResponse;
+  45: AlterPartitionReassignmentsResponse;
+  46: ListPartitionReassignmentsResponse;
   47: OffsetDeleteResponse;
+  56: AlterPartitionResponse;
   60: DescribeClusterResponse;
   61: DescribeProducersResponse;
   65: DescribeTransactionsResponse;
@@ -358,8 +390,12 @@ export interface ResponseInputs {
   36: SaslAuthenticateResponseInput;
   37: CreatePartitionsResponseInput;
   42: DeleteGroupsResponseInput;
+  43: ElectLeadersResponseInput;
   44: IncrementalAlterConfigsResponseInput;
+  45: AlterPartitionReassignmentsResponseInput;
+  46: ListPartitionReassignmentsResponseInput;
   47: OffsetDeleteResponseInput;
+  56: AlterPartitionResponseInput;
   60: DescribeClusterResponseInput;
   61: DescribeProducersResponseInput;
   65: DescribeTransactionsResponseInput;
