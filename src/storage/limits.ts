@@ -41,9 +41,11 @@ export const maxOffset = Number.MAX_SAFE_INTEGER;
  * Schema version written to the meta table; bumped on any incompatible schema change.
  * Version 2 added the segments table and batches.delete_horizon_ms; version 3 added
  * batches.append_time_ms (the wall-clock time the broker appended the batch, which time
- * retention never deletes within retention.ms of). Older logs are migrated on open.
+ * retention never deletes within retention.ms of); version 4 added the leader_epochs table
+ * (the leader-epoch cache, seeded from the stored batches' leader epochs). Older logs are
+ * migrated on open.
  */
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 /** Default number of batches one enforceRetention call may delete, so one tick stays short. */
 export const retentionBatchesPerStepDefault = 1_000;

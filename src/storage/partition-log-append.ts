@@ -2,19 +2,24 @@
  * Appends to one partition log, and the producer state they check and update: group commit of
  * many produce requests in one SQLite transaction, batch validation (header, CRC, control
  * batches, CreateTime bounds), idempotent-producer deduplication and sequencing, offset
- * assignment, LogAppendTime stamping, and segment rolling. Functions over the log's
- * PartitionLogState, called by PartitionLog (partition-log.ts).
+ * assignment, LogAppendTime stamping, and segment rolling; and a follower's append of the
+ * leader's batches as they are (appendReplica). Functions over the log's PartitionLogState,
+ * called by PartitionLog (partition-log.ts).
  *
  * This is the hot path. Per batch only the header is decoded and the CRC computed, and the
  * batch is bound to SQLite as a view of the caller's buffer (SQLite's copy is the only one);
- * the transaction wrapper is made once per log (createAppender), not per call.
+ * the transaction wrapper is made once per log (createAppender), not per call. The
+ * leader-epoch cache costs one comparison per call: leader appends add no entries (the
+ * epoch was assigned by setLeaderEpoch), except the first append of a log whose epoch never
+ * was.
  *
  * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
  */
-import { maxOffset } from './limits.js';
-import type { AppendOptions, AppendResult, Segment } from './partition-log-types.js';
+import { maxAppendBytes, maxOffset } from './limits.js';
+import { assignEpoch } from './partition-log-epochs.js';
+import type { AppendOptions, AppendResult, ReplicaAppendOptions, Segment } from './partition-log-types.js';
 import { type PartitionLogState, asStorageFailure, ensureOpen, persistProducers, restoreCursor, saveCursor, wroteToWal } from './partition-log-state.js';
-import { type BatchHeader, asBuffer, setBaseOffset, setPartitionLeaderEpoch, splitBatches, stampLogAppendTime } from './record-batch.js';
+import { type BatchHeader, asBuffer, parseBatchHeader, setBaseOffset, setPartitionLeaderEpoch, splitBatches, stampLogAppendTime, storedBatchOptions } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
 import { compacts } from './topic-config.js';
 
@@ -29,6 +34,9 @@ export type Appender = (items: Uint8Array[], opts: AppendOptions) => Array<Appen
  */
 export function createAppender(s: PartitionLogState): Appender {
   const transaction = s.db!.transaction((items: Uint8Array[], nowMs: number, origin: Origin, producerMark: number) => {
+    // The epoch stamped below starts at the log end if the cache does not have it yet: a new
+    // log at epoch 0, or one upgraded from schema 3 after setLeaderEpoch. Once per call.
+    if (s.leaderEpoch > s.latestEpoch) assignEpoch(s, s.leaderEpoch, s.logEndOffset);
     const staged = items.map((item) => stageItem(s, item, nowMs, origin));
     // Rolled segments are persisted in the same transaction as the batches they hold.
     persistProducers(s, producerMark);
@@ -199,5 +207,111 @@ function noteMaxTimestamp(s: PartitionLogState, baseOffset: number, maxTimestamp
   // Strictly greater keeps the earliest batch on ties, as Kafka's offsetOfMaxTimestamp does.
   if (known === null || (known !== undefined && maxTimestamp > known.maxTimestamp)) {
     s.maxTimestampBatch = { baseOffset, maxTimestamp };
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// Follower appends.
+
+type ReplicaTransaction = (buf: Buffer, headers: BatchHeader[], nowMs: number, producerMark: number) => void;
+
+/** Appends a leader's batches as they are; see PartitionLog.appendReplica. */
+export type ReplicaAppender = (records: Uint8Array, opts: ReplicaAppendOptions) => AppendResult;
+
+/** Makes the log's follower appender, with its transaction wrapper made once (see createAppender). */
+export function createReplicaAppender(s: PartitionLogState): ReplicaAppender {
+  const transaction = s.db!.transaction((buf: Buffer, headers: BatchHeader[], nowMs: number, producerMark: number) => {
+    writeReplicaBatches(s, buf, headers, nowMs);
+    persistProducers(s, producerMark);
+    s.failurePoints.check('commit');
+  });
+  return (records, opts) => appendReplica(s, transaction, records, opts);
+}
+
+function appendReplica(s: PartitionLogState, transaction: ReplicaTransaction, records: Uint8Array, opts: ReplicaAppendOptions): AppendResult {
+  ensureOpen(s);
+  const buf = asBuffer(records);
+  const headers = wholeBatches(buf);
+  if (headers.length === 0) return { baseOffset: -1, lastOffset: -1, logAppendTimeMs: -1, logStartOffset: s.logStartOffset, duplicate: false };
+  checkReplicaOffsets(s, headers);
+  const nowMs = opts.nowMs ?? s.clock();
+  const saved = saveCursor(s);
+  const producerMark = s.producers.mark();
+  try {
+    s.failurePoints.check('append');
+    transaction(buf, headers, nowMs, producerMark);
+  } catch (err) {
+    restoreCursor(s, saved);
+    s.producers.rollbackTo(producerMark);
+    throw asStorageFailure(s.path, 'replica append failed on', err);
+  }
+  s.producers.commit();
+  if (s.highWatermarkFollowsLogEnd) s.highWatermark = s.logEndOffset;
+  const last = headers[headers.length - 1]!;
+  wroteToWal(s, last.position + last.sizeBytes);
+  return { baseOffset: headers[0]!.baseOffset, lastOffset: s.logEndOffset - 1, logAppendTimeMs: -1, logStartOffset: s.logStartOffset, duplicate: false };
+}
+
+/**
+ * The whole batches at the start of a Fetch response's records, each validated as a stored
+ * batch (header, CRC; any size, maybe sparse from the leader's compaction). A trailing batch
+ * cut short (fewer than 12 bytes, or fewer than its batchLength says) ends the list, as
+ * Kafka's follower reads it; a whole batch that is invalid throws.
+ */
+function wholeBatches(buf: Buffer): BatchHeader[] {
+  if (buf.length > maxAppendBytes) {
+    throw new StorageError('RECORD_LIST_TOO_LARGE', `records of ${buf.length} bytes exceed the bound ${maxAppendBytes}`);
+  }
+  const headers: BatchHeader[] = [];
+  let pos = 0;
+  // baseOffset and batchLength, the 12 bytes that say a batch's size.
+  while (buf.length - pos >= 12) {
+    if (buf.readInt32BE(pos + 8) + 12 > buf.length - pos) break;
+    const h = parseBatchHeader(buf, pos, storedBatchOptions);
+    headers.push(h);
+    pos += h.sizeBytes;
+  }
+  return headers;
+}
+
+/** The batches must start at or past the log end and follow one another without overlap; gaps are the leader's compaction. */
+function checkReplicaOffsets(s: PartitionLogState, headers: BatchHeader[]): void {
+  let next = s.logEndOffset;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h.baseOffset < next) {
+      const after = i === 0 ? `the log end offset ${next}` : `the previous batch's last offset ${next - 1}`;
+      throw new StorageError('INVALID_RECORD', `replica batch at base offset ${h.baseOffset} does not follow ${after}`);
+    }
+    next = h.baseOffset + h.lastOffsetDelta + 1;
+    if (!Number.isSafeInteger(next) || next > maxOffset) {
+      throw new StorageError('INVALID_RECORD', `replica batch at base offset ${h.baseOffset} ends past 2^53`);
+    }
+  }
+}
+
+/**
+ * Writes validated replica batches at their own offsets, bytes unchanged; records each
+ * producer's batch as the leader did and each newer leader epoch's first offset.
+ */
+function writeReplicaBatches(s: PartitionLogState, buf: Buffer, headers: BatchHeader[], nowMs: number): void {
+  // The leader stored a LogAppendTime batch's stamped time as its first timestamp; so does the follower.
+  const logAppendTime = s.config.messageTimestampType === 'LogAppendTime';
+  for (const h of headers) {
+    const offset = h.baseOffset;
+    const lastOffset = offset + h.lastOffsetDelta;
+    const firstTimestamp = logAppendTime ? h.maxTimestamp : h.baseTimestamp;
+    const bytes = buf.subarray(h.position, h.position + h.sizeBytes);
+    const segment = segmentFor(s, offset, h.sizeBytes, nowMs);
+    if (h.partitionLeaderEpoch > s.latestEpoch) assignEpoch(s, h.partitionLeaderEpoch, offset);
+    // As on the leader, markers leave the producer table alone; data batches become the producer's latest.
+    if (h.producerId >= 0 && !h.isControl) s.producers.put(h.producerId, s.producers.replicated(h, nowMs));
+    s.stmts.insertBatch.run(offset, lastOffset, firstTimestamp, h.maxTimestamp, h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, bytes, nowMs);
+    s.logEndOffset = lastOffset + 1;
+    s.sizeBytes += h.sizeBytes;
+    segment.sizeBytes += h.sizeBytes;
+    segment.maxTimestamp = Math.max(segment.maxTimestamp, h.maxTimestamp);
+    segment.newestAppendTimeMs = Math.max(segment.newestAppendTimeMs, nowMs);
+    noteMaxTimestamp(s, offset, h.maxTimestamp);
   }
 }

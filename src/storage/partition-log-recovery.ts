@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { schemaVersion } from './limits.js';
 import type { Durability, PartitionLogOptions } from './partition-log-types.js';
+import { loadEpochs, seedEpochsFromBatches } from './partition-log-epochs.js';
 import { type PartitionLogState, schemaSql, storageFailure } from './partition-log-state.js';
 import { loadSegments } from './partition-log-retention.js';
 import { StorageError, assert } from './storage-error.js';
@@ -40,12 +41,12 @@ export function openDatabase(opts: PartitionLogOptions): Database.Database {
   }
 }
 
-/** Rebuilds the in-memory state from meta, the last batch, the producer table and the segments. */
+/** Rebuilds the in-memory state from meta, the last batch, the producer table, the segments and the epoch cache. */
 export function recover(s: PartitionLogState): void {
   const version = s.stmts.getMeta.get('schema_version')?.value;
   if (version === undefined) s.stmts.putMeta.run('schema_version', schemaVersion);
   else if (version !== schemaVersion) {
-    close(s);
+    closeDatabase(s);
     throw new StorageError('KAFKA_STORAGE_ERROR', `${s.path} has schema version ${version}, expected ${schemaVersion}`);
   }
   s.logStartOffset = s.stmts.getMeta.get('log_start_offset')?.value ?? 0;
@@ -53,7 +54,11 @@ export function recover(s: PartitionLogState): void {
   s.leaderEpoch = s.stmts.getMeta.get('leader_epoch')?.value ?? 0;
   const last = s.stmts.lastBatch.get();
   s.logEndOffset = last ? last.last_offset + 1 : s.logStartOffset;
-  s.highWatermark = s.highWatermarkFollowsLogEnd ? s.logEndOffset : s.logStartOffset;
+  s.checkpointedHighWatermark = s.stmts.getMeta.get('high_watermark')?.value ?? -1;
+  // A replicated log restarts from its last checkpoint: the leader moves it on from there, and a
+  // follower takes the leader's. Never past the log end (a crash can lose an unsynced tail).
+  const stored = s.checkpointedHighWatermark >= 0 ? s.checkpointedHighWatermark : s.logStartOffset;
+  s.highWatermark = s.highWatermarkFollowsLogEnd ? s.logEndOffset : Math.min(Math.max(stored, s.logStartOffset), s.logEndOffset);
   s.sizeBytes = s.stmts.sizeAll.get()!.n;
   for (const row of s.stmts.allProducers.all()) {
     const batches = (JSON.parse(row.batches) as [number, number, number, number][]).map(([firstSeq, lastSeq, baseOffset, lastOffset]) => ({
@@ -65,19 +70,43 @@ export function recover(s: PartitionLogState): void {
     s.producers.load({ producerId: row.producer_id, producerEpoch: row.producer_epoch, lastTimestampMs: row.last_timestamp, batches });
   }
   loadSegments(s);
+  loadEpochs(s);
   assert(s.logStartOffset <= s.logEndOffset, `logStartOffset past logEndOffset in ${s.path}`);
 }
 
 /**
- * Closes the database; later calls do nothing. The last connection's close checkpoints the WAL
- * into the database file and removes the WAL file (SQLite does both), which is what the next
- * open reads as a clean close.
+ * Checkpoints the high watermark and closes the database; later calls do nothing. The last
+ * connection's close checkpoints the WAL into the database file and removes the WAL file
+ * (SQLite does both), which is what the next open reads as a clean close. A high watermark
+ * that cannot be written (a failing disk) does not stop the close: the next open then starts
+ * from the previous checkpoint, a lower high watermark, which replication moves on again.
  */
 export function close(s: PartitionLogState): void {
+  if (s.db === null) return;
+  try {
+    checkpointHighWatermark(s);
+  } catch {
+    // See above: losing this checkpoint is safe.
+  }
+  closeDatabase(s);
+}
+
+function closeDatabase(s: PartitionLogState): void {
   if (s.db === null) return;
   const db = s.db;
   s.db = null;
   db.close();
+}
+
+/** Persists the high watermark (meta high_watermark) unless it is already the stored value. */
+export function checkpointHighWatermark(s: PartitionLogState): void {
+  if (s.highWatermark === s.checkpointedHighWatermark) return;
+  try {
+    s.stmts.putMeta.run('high_watermark', s.highWatermark);
+  } catch (err) {
+    throw storageFailure(s.path, 'cannot checkpoint the high watermark of', err);
+  }
+  s.checkpointedHighWatermark = s.highWatermark;
 }
 
 /**
@@ -88,7 +117,9 @@ export function close(s: PartitionLogState): void {
  * reads (SQLite stores a constant default in the schema, so no row is rewritten). A batch
  * written before the upgrade thus counts as arriving when the upgraded broker first saw it,
  * and time retention keeps it at least retention.ms from then: it may delete old data up to
- * one retention.ms later than the old version would have, never earlier.
+ * one retention.ms later than the old version would have, never earlier. Schema 3 had no
+ * leader-epoch cache: the (just created) leader_epochs table is seeded from the partition
+ * leader epochs stamped in the stored batches, which reads every batch once.
  */
 function migrate(db: Database.Database, nowMs: number): void {
   const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
@@ -97,6 +128,7 @@ function migrate(db: Database.Database, nowMs: number): void {
   db.transaction(() => {
     if (version < 2) db.exec('ALTER TABLE batches ADD COLUMN delete_horizon_ms INTEGER NOT NULL DEFAULT -1');
     if (version < 3) db.exec(`ALTER TABLE batches ADD COLUMN append_time_ms INTEGER NOT NULL DEFAULT ${Math.trunc(nowMs)}`);
+    if (version < 4) seedEpochsFromBatches(db);
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(schemaVersion);
   })();
 }

@@ -1,13 +1,15 @@
 /**
  * Log maintenance of one partition log: segments (loading, rolling, finding), time and size
- * retention, DeleteRecords, truncation, and the view of the log that the LogCleaner
- * (log-cleaner.ts) compacts through. These are every path that deletes batches or moves
- * logStartOffset. Functions over the log's PartitionLogState, called by PartitionLog
+ * retention, DeleteRecords, truncation (to an offset, or fully with resetTo), and the view of
+ * the log that the LogCleaner (log-cleaner.ts) compacts through. These are every path that
+ * deletes batches or moves logStartOffset; each trims the leader-epoch cache to match
+ * (partition-log-epochs.ts). Functions over the log's PartitionLogState, called by PartitionLog
  * (partition-log.ts); each change runs in one transaction that restores memory if it fails.
  *
  * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
  */
 import type { BatchChange, CleanerHost, LogCleaner, StoredBatch } from './log-cleaner.js';
+import { clearEpochs, truncateEpochsFromEnd, truncateEpochsFromStart } from './partition-log-epochs.js';
 import type { RetentionProgress, Segment } from './partition-log-types.js';
 import { type PartitionLogState, cutPoint, ensureOpen, inTransaction, putCleanerCheckpoint, setLogStartOffset } from './partition-log-state.js';
 import { StorageError, assert } from './storage-error.js';
@@ -49,6 +51,7 @@ export function enforceRetention(s: PartitionLogState, nowMs: number, maxBatches
       if (!deleteOldestSegment(s, maxBatchesPerStep - progress.batchesDeleted, progress)) break;
     }
     s.producers.retainFrom(s.logStartOffset);
+    truncateEpochsFromStart(s, s.logStartOffset);
   });
   progress.more = retentionDue(s, nowMs);
   progress.logStartOffset = s.logStartOffset;
@@ -127,6 +130,7 @@ export function truncateTo(s: PartitionLogState, cleaner: LogCleaner, offset: nu
     s.producers.truncate(s.logEndOffset);
     s.stmts.deleteSegmentsFrom.run(cut);
     if (s.cleanerCheckpoint > s.logEndOffset) putCleanerCheckpoint(s, s.logEndOffset);
+    truncateEpochsFromEnd(s, s.logEndOffset);
   });
   s.truncations++;
   cleaner.reset();
@@ -151,10 +155,39 @@ export function deleteRecordsBefore(s: PartitionLogState, offset: number): numbe
     s.sizeBytes -= removedBytes;
     s.producers.retainFrom(offset);
     dropSegmentsBelow(s, cut);
+    truncateEpochsFromStart(s, offset);
   });
   forgetDerived(s);
   loadSegments(s);
   return s.logStartOffset;
+}
+
+/** See PartitionLog.resetTo. */
+export function resetTo(s: PartitionLogState, cleaner: LogCleaner, offset: number): void {
+  ensureOpen(s);
+  assert(Number.isInteger(offset) && offset >= 0, `resetTo(${offset})`);
+  s.failurePoints.check('truncate');
+  inTransaction(s, () => {
+    s.stmts.deleteAllBatches.run();
+    s.stmts.deleteAllSegments.run();
+    for (const entry of [...s.producers.all()]) s.producers.put(entry.producerId, undefined);
+    // Rows without an in-memory entry cannot exist, but the table is emptied whatever it holds.
+    s.stmts.deleteAllProducers.run();
+    clearEpochs(s);
+    setLogStartOffset(s, offset);
+    s.logEndOffset = offset;
+    s.sizeBytes = 0;
+    s.stmts.putMeta.run('cleaner_checkpoint', offset);
+    s.stmts.putMeta.run('high_watermark', offset);
+  });
+  // Memory the transaction's failure would not restore changes only after it committed.
+  s.cleanerCheckpoint = offset;
+  s.truncations++;
+  cleaner.reset();
+  s.highWatermark = offset;
+  s.checkpointedHighWatermark = offset;
+  forgetDerived(s);
+  loadSegments(s);
 }
 
 /** Deletes the rows of segments that hold no batch at or after `cut`: all but the one containing cut. */

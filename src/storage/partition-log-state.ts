@@ -16,7 +16,7 @@ import { ProducerStateTable } from './producer-state.js';
 import { StorageError } from './storage-error.js';
 import { type TopicConfig, checkTopicConfig, defaultTopicConfig } from './topic-config.js';
 import { type WalCheckpointer, walBackstopPages, walCheckpointPages } from './wal-checkpointer.js';
-import type { PartitionLogOptions, Segment } from './partition-log-types.js';
+import type { LeaderEpochEntry, PartitionLogOptions, Segment } from './partition-log-types.js';
 
 interface BatchBounds {
   base_offset: number;
@@ -37,6 +37,8 @@ interface WriteCursor {
   maxTimestampBatch: MaxTimestampBatch | null | undefined;
   segmentCount: number;
   activeSegment: { sizeBytes: number; maxTimestamp: number; newestAppendTimeMs: number } | null;
+  /** The epoch cache is replaced, never changed in place, so saving it is keeping the reference. */
+  leaderEpochs: readonly LeaderEpochEntry[];
 }
 
 export const schemaSql = `
@@ -61,6 +63,7 @@ export const schemaSql = `
     last_timestamp INTEGER NOT NULL,
     batches TEXT NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS leader_epochs (epoch INTEGER PRIMARY KEY, start_offset INTEGER NOT NULL);
 `;
 
 /** better-sqlite3's statement type, spelt so that declaration files can name it. */
@@ -100,6 +103,15 @@ export interface Statements {
   deleteBatch: Stmt;
   minDeleteHorizon: Stmt<[], { h: number | null }>;
   firstTimestampFrom: Stmt<[number], { t: number }>;
+  allEpochs: Stmt<[], { epoch: number; start_offset: number }>;
+  putEpoch: Stmt;
+  deleteEpochsForAssign: Stmt;
+  deleteEpochsFrom: Stmt;
+  deleteEpochsUpTo: Stmt;
+  deleteAllEpochs: Stmt;
+  deleteAllBatches: Stmt;
+  deleteAllSegments: Stmt;
+  deleteAllProducers: Stmt;
 }
 
 function prepareStatements(db: Database.Database): Statements {
@@ -166,9 +178,18 @@ function prepareStatements(db: Database.Database): Statements {
     deleteBatch: () => db.prepare('DELETE FROM batches WHERE base_offset = ?'),
     minDeleteHorizon: () => db.prepare<[], { h: number | null }>('SELECT min(delete_horizon_ms) AS h FROM batches WHERE delete_horizon_ms >= 0'),
     firstTimestampFrom: () => db.prepare<[number], { t: number }>('SELECT first_timestamp AS t FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1'),
+    allEpochs: () => db.prepare<[], { epoch: number; start_offset: number }>('SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch'),
+    putEpoch: () => db.prepare('INSERT INTO leader_epochs (epoch, start_offset) VALUES (?, ?) ON CONFLICT (epoch) DO UPDATE SET start_offset = excluded.start_offset'),
+    deleteEpochsForAssign: () => db.prepare('DELETE FROM leader_epochs WHERE epoch >= ? OR start_offset >= ?'),
+    deleteEpochsFrom: () => db.prepare('DELETE FROM leader_epochs WHERE start_offset >= ?'),
+    deleteEpochsUpTo: () => db.prepare('DELETE FROM leader_epochs WHERE start_offset <= ?'),
+    deleteAllEpochs: () => db.prepare('DELETE FROM leader_epochs'),
+    deleteAllBatches: () => db.prepare('DELETE FROM batches'),
+    deleteAllSegments: () => db.prepare('DELETE FROM segments'),
+    deleteAllProducers: () => db.prepare('DELETE FROM producer_state'),
   };
   // Prepared on first use (a statement costs tens of microseconds to prepare, and most opens of
-  // a passivated partition use a few of the 32), then kept as a plain property.
+  // a passivated partition use a few of the 41), then kept as a plain property.
   const stmts = {} as Statements;
   for (const key of Object.keys(makers) as (keyof Statements)[]) {
     Object.defineProperty(stmts, key, {
@@ -199,11 +220,20 @@ export class PartitionLogState {
   cleanerCheckpoint = 0;
   /** Earliest delete horizon of a batch with retained tombstones; undefined when it must be re-read. */
   deleteHorizonMs: number | null | undefined = undefined;
-  readonly highWatermarkFollowsLogEnd: boolean;
+  highWatermarkFollowsLogEnd: boolean;
   logStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
+  /** The high watermark last written to meta (read at open, written by checkpoints and close); -1 if none. */
+  checkpointedHighWatermark = -1;
   leaderEpoch = 0;
+  /**
+   * The leader-epoch cache (partition-log-epochs.ts), oldest first: replaced whole on every
+   * change (never mutated), so a write's saved cursor can restore it by reference.
+   */
+  leaderEpochs: readonly LeaderEpochEntry[] = [];
+  /** The epoch of the last entry of leaderEpochs, -1 when it is empty: the append path's one comparison. */
+  latestEpoch = -1;
   sizeBytes = 0;
   maxTimestampBatch: MaxTimestampBatch | null | undefined = undefined;
   readonly walCheckpointer: WalCheckpointer | undefined;
@@ -256,6 +286,7 @@ export function saveCursor(s: PartitionLogState): WriteCursor {
     maxTimestampBatch: s.maxTimestampBatch,
     segmentCount: s.segments.length,
     activeSegment: active ? { sizeBytes: active.sizeBytes, maxTimestamp: active.maxTimestamp, newestAppendTimeMs: active.newestAppendTimeMs } : null,
+    leaderEpochs: s.leaderEpochs,
   };
 }
 
@@ -268,6 +299,13 @@ export function restoreCursor(s: PartitionLogState, saved: WriteCursor): void {
   s.segments.length = Math.min(s.segments.length, saved.segmentCount);
   const active = s.segments[s.segments.length - 1];
   if (active && saved.activeSegment) Object.assign(active, saved.activeSegment);
+  setLeaderEpochs(s, saved.leaderEpochs);
+}
+
+/** Replaces the in-memory epoch cache (the caller persists the change), keeping latestEpoch in step. */
+export function setLeaderEpochs(s: PartitionLogState, entries: readonly LeaderEpochEntry[]): void {
+  s.leaderEpochs = entries;
+  s.latestEpoch = entries.length > 0 ? entries[entries.length - 1]!.epoch : -1;
 }
 
 /** Runs a maintenance change (writing about `bytes` of batches) in one transaction, restoring in-memory state if it fails. */

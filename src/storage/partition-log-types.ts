@@ -24,7 +24,11 @@ export interface PartitionLogOptions {
   maxBatchBytes?: number;
   /** Codecs for compaction's decompress/recompress; src/compression's by default. */
   codecs?: BatchCodecs;
-  /** Defaults to true: the high watermark follows logEndOffset, as on a single node. */
+  /**
+   * Defaults to true: the high watermark follows logEndOffset, as on a single node. When false
+   * (a replicated partition) replication moves it with setHighWatermark, and open restores the
+   * last checkpointed value. Switch at run time with setHighWatermarkFollowsLogEnd.
+   */
   highWatermarkFollowsLogEnd?: boolean;
   failurePoints?: FailurePoints;
   /**
@@ -48,6 +52,29 @@ export interface AppendResult {
   logAppendTimeMs: number;
   logStartOffset: number;
   duplicate: boolean;
+}
+
+/** Options of a follower's append (PartitionLog.appendReplica). */
+export interface ReplicaAppendOptions {
+  nowMs?: number;
+}
+
+/**
+ * One entry of the leader-epoch cache (Kafka's EpochEntry): the first offset written under a
+ * leader epoch. Entries rise in both epoch and startOffset.
+ */
+export interface LeaderEpochEntry {
+  epoch: number;
+  startOffset: number;
+}
+
+/**
+ * OffsetForLeaderEpoch's answer for one partition: the largest cached epoch at or below the
+ * requested one and the offset its records end at (exclusive); both -1 when unknown.
+ */
+export interface EpochEndOffset {
+  epoch: number;
+  endOffset: number;
 }
 
 export interface ReadOptions {

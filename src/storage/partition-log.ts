@@ -16,11 +16,14 @@
  *
  * PartitionLog is a facade: its state is one PartitionLogState (partition-log-state.ts) and
  * its work is done by functions over that state, one file per concern:
- * - partition-log-append.ts: appends (group commit) and idempotent-producer state;
+ * - partition-log-append.ts: appends (group commit), idempotent-producer state, and a
+ *   follower's append of the leader's batches (appendReplica);
  * - partition-log-read.ts: Fetch reads and ListOffsets by timestamp;
- * - partition-log-retention.ts: segments, retention, DeleteRecords, truncation, and the
- *   cleaner's view for compaction (log-cleaner.ts);
- * - partition-log-recovery.ts: opening, integrity check, migrations, recovery, closing;
+ * - partition-log-retention.ts: segments, retention, DeleteRecords, truncation (and resetTo),
+ *   and the cleaner's view for compaction (log-cleaner.ts);
+ * - partition-log-epochs.ts: the leader-epoch cache and OffsetForLeaderEpoch;
+ * - partition-log-recovery.ts: opening, integrity check, migrations, recovery, high-watermark
+ *   checkpoints, closing;
  * - partition-log-types.ts: the public types, re-exported here.
  * Each method here is one call into them; the append path adds no allocation per batch.
  *
@@ -29,20 +32,46 @@
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from './limits.js';
 import { type CompactionProgress, LogCleaner } from './log-cleaner.js';
 import type { FailurePoints } from './failure-points.js';
-import type { AppendOptions, AppendResult, PartitionLogOptions, ReadOptions, ReadResult, RetentionProgress, Segment, TimestampOffset } from './partition-log-types.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  EpochEndOffset,
+  LeaderEpochEntry,
+  PartitionLogOptions,
+  ReadOptions,
+  ReadResult,
+  ReplicaAppendOptions,
+  RetentionProgress,
+  Segment,
+  TimestampOffset,
+} from './partition-log-types.js';
 import type { ProducerEntry } from './producer-state.js';
-import { type Appender, createAppender } from './partition-log-append.js';
+import { type Appender, type ReplicaAppender, createAppender, createReplicaAppender } from './partition-log-append.js';
+import { assignEpoch, epochEndOffset } from './partition-log-epochs.js';
 import { maxTimestampOffset, offsetForTimestamp, read } from './partition-log-read.js';
-import { close, openDatabase, recover } from './partition-log-recovery.js';
-import { cleanerHost, deleteRecordsBefore, enforceRetention, retentionDueAtMs, truncateTo } from './partition-log-retention.js';
-import { PartitionLogState, ensureOpen } from './partition-log-state.js';
+import { checkpointHighWatermark, close, openDatabase, recover } from './partition-log-recovery.js';
+import { cleanerHost, deleteRecordsBefore, enforceRetention, resetTo, retentionDueAtMs, truncateTo } from './partition-log-retention.js';
+import { PartitionLogState, ensureOpen, inTransaction } from './partition-log-state.js';
 import { type BatchCodecs, defaultBatchCodecs } from './record-batch.js';
 import { StorageError, assert } from './storage-error.js';
 import { type TopicConfig, checkTopicConfig, compacts } from './topic-config.js';
 
 export { retentionTimeMs } from './partition-log-retention.js';
 
-export type { AppendOptions, AppendResult, Durability, PartitionLogOptions, ReadOptions, ReadResult, RetentionProgress, Segment, TimestampOffset } from './partition-log-types.js';
+export type {
+  AppendOptions,
+  AppendResult,
+  Durability,
+  EpochEndOffset,
+  LeaderEpochEntry,
+  PartitionLogOptions,
+  ReadOptions,
+  ReadResult,
+  ReplicaAppendOptions,
+  RetentionProgress,
+  Segment,
+  TimestampOffset,
+} from './partition-log-types.js';
 
 /**
  * One partition's log. Invariants: base offsets strictly increase and batches never overlap;
@@ -55,17 +84,22 @@ export type { AppendOptions, AppendResult, Durability, PartitionLogOptions, Read
  * never compacted; retention deletes it only after rolling a new empty one. Time retention
  * never deletes a batch appended less than retention.ms ago (by this log's clock).
  *
- * logStartOffset moves only in deleteRecordsBefore, enforceRetention, and truncateTo below it
- * (all in partition-log-retention.ts); open reads it back from the meta table. A failed
+ * logStartOffset moves only in deleteRecordsBefore, enforceRetention, truncateTo below it and
+ * resetTo (all in partition-log-retention.ts); open reads it back from the meta table. A failed
  * transaction restores it with the rest of the in-memory state.
  * Batch bytes change only in append (offsets and leader epoch; LogAppendTime stamping) and
- * compactStep.
+ * compactStep; appendReplica stores the leader's bytes as they are.
+ * The leader-epoch cache's entries rise strictly in epoch and start offset; none starts past
+ * logEndOffset (truncation trims them) or below logStartOffset (the first one is moved up to
+ * it when the log start passes it).
  *
  * Not thread-safe: owned by one partition actor, and only that owner opens the database.
  */
 export class PartitionLog {
   private readonly s: PartitionLogState;
   private readonly appender: Appender;
+  /** Made on the first appendReplica: a leader never needs one. */
+  private replicaAppender: ReplicaAppender | undefined;
   private readonly cleaner: LogCleaner;
 
   private constructor(state: PartitionLogState, codecs: BatchCodecs) {
@@ -148,22 +182,73 @@ export class PartitionLog {
   }
 
   /**
-   * Sets the high watermark; replication calls this when highWatermarkFollowsLogEnd is false.
-   * It must stay within [logStartOffset, logEndOffset] and never move back.
+   * Sets the high watermark, clamped to [logStartOffset, logEndOffset]; replication calls this
+   * when highWatermarkFollowsLogEnd is false. It may move back: a follower takes the leader's,
+   * which can be lower after a failover; the leader keeps its own monotonic. Held in memory
+   * until checkpointHighWatermark or close.
    */
   setHighWatermark(offset: number): void {
     ensureOpen(this.s);
-    assert(offset >= this.s.highWatermark, `high watermark ${offset} moves back from ${this.s.highWatermark}`);
-    assert(offset <= this.s.logEndOffset, `high watermark ${offset} past logEndOffset ${this.s.logEndOffset}`);
-    this.s.highWatermark = offset;
+    assert(Number.isInteger(offset), `high watermark ${offset}`);
+    this.s.highWatermark = Math.min(Math.max(offset, this.s.logStartOffset), this.s.logEndOffset);
   }
 
-  /** Persists a new leader epoch, stamped on every batch appended from now on. Epochs never decrease. */
+  /** Persists the high watermark (meta high_watermark), which an open with highWatermarkFollowsLogEnd false starts from. */
+  checkpointHighWatermark(): void {
+    ensureOpen(this.s);
+    checkpointHighWatermark(this.s);
+  }
+
+  get highWatermarkFollowsLogEnd(): boolean {
+    return this.s.highWatermarkFollowsLogEnd;
+  }
+
+  /**
+   * Switches between a single replica (true: the high watermark is the log end) and a
+   * replicated partition (false: setHighWatermark moves it), as reassignment changes the
+   * replication factor. Switching to true moves the high watermark to logEndOffset.
+   */
+  setHighWatermarkFollowsLogEnd(follows: boolean): void {
+    ensureOpen(this.s);
+    this.s.highWatermarkFollowsLogEnd = follows;
+    if (follows) this.s.highWatermark = this.s.logEndOffset;
+  }
+
+  /**
+   * Persists a new leader epoch, stamped on every batch appended from now on, when this replica
+   * becomes leader; epochs never decrease. The leader-epoch cache records that the epoch starts
+   * at logEndOffset (Kafka's assign) when it is newer than the latest cached epoch, or the
+   * cache is empty; the same epoch again changes nothing there.
+   */
   setLeaderEpoch(leaderEpoch: number): void {
     ensureOpen(this.s);
     assert(Number.isInteger(leaderEpoch) && leaderEpoch >= this.s.leaderEpoch, `leader epoch ${leaderEpoch} < ${this.s.leaderEpoch}`);
-    this.s.stmts.putMeta.run('leader_epoch', leaderEpoch);
+    inTransaction(this.s, () => {
+      this.s.stmts.putMeta.run('leader_epoch', leaderEpoch);
+      assignEpoch(this.s, leaderEpoch, this.s.logEndOffset);
+    });
     this.s.leaderEpoch = leaderEpoch;
+  }
+
+  /** The leader-epoch cache: each epoch with the first offset written under it, oldest first (a copy). */
+  get leaderEpochs(): readonly LeaderEpochEntry[] {
+    return this.s.leaderEpochs.map((entry) => ({ ...entry }));
+  }
+
+  /** The latest epoch in the leader-epoch cache, -1 when it is empty. */
+  get latestEpoch(): number {
+    return this.s.latestEpoch;
+  }
+
+  /**
+   * OffsetForLeaderEpoch: for the latest cached epoch, (that epoch, logEndOffset); otherwise
+   * the largest cached epoch at or below requestedEpoch, with the start offset of the cached
+   * epoch after it (logEndOffset if there is none). { epoch: -1, endOffset: -1 } when no cached
+   * epoch is at or below requestedEpoch, or the cache is empty.
+   */
+  epochEndOffset(requestedEpoch: number): EpochEndOffset {
+    ensureOpen(this.s);
+    return epochEndOffset(this.s, requestedEpoch);
   }
 
   /** Appends one produce request partition's records (one or more batches), all or nothing. */
@@ -182,6 +267,25 @@ export class PartitionLog {
    */
   appendMany(items: Uint8Array[], opts: AppendOptions = {}): Array<AppendResult | StorageError> {
     return this.appender(items, opts);
+  }
+
+  /**
+   * A follower's append: stores the leader's batches (as a Fetch response carries them, one or
+   * more v2 batches) at their own offsets with their bytes unchanged, all or nothing, in one
+   * transaction. Each whole batch is checked (header, CRC: CORRUPT_MESSAGE); the first must
+   * start at or past logEndOffset (a gap is the leader's compaction) and each next one after
+   * the previous one's last offset, else INVALID_RECORD and nothing is written. Control batches
+   * are accepted. A trailing partial batch is ignored; with no whole batch nothing is appended
+   * and the result's offsets are -1. Each data batch of a producer (producerId >= 0) becomes
+   * its latest in the producer table without sequence or epoch checks, so a retry reaching
+   * this replica once it leads is a duplicate as it would have been on the leader; each batch
+   * of a leader epoch newer than the cache's latest adds that epoch at its base offset.
+   * Segments roll as for appends. The high watermark moves only if it follows the log end.
+   */
+  appendReplica(records: Uint8Array, opts: ReplicaAppendOptions = {}): AppendResult {
+    ensureOpen(this.s);
+    this.replicaAppender ??= createReplicaAppender(this.s);
+    return this.replicaAppender(records, opts);
   }
 
   /**
@@ -212,6 +316,15 @@ export class PartitionLog {
    */
   truncateTo(offset: number): void {
     truncateTo(this.s, this.cleaner, offset);
+  }
+
+  /**
+   * Kafka's truncateFullyAndStartAt, for a follower behind the leader's log start: deletes every
+   * batch, segment and producer entry, empties the leader-epoch cache, and sets logStartOffset,
+   * logEndOffset and highWatermark to offset (persisted), in one transaction.
+   */
+  resetTo(offset: number): void {
+    resetTo(this.s, this.cleaner, offset);
   }
 
   /**
@@ -261,7 +374,7 @@ export class PartitionLog {
     return this.cleaner.step(nowMs, maxBytesPerStep);
   }
 
-  /** Checkpoints the WAL into the database file and closes it. Later calls do nothing; other methods throw. */
+  /** Checkpoints the high watermark and the WAL into the database file and closes it. Later calls do nothing; other methods throw. */
   close(): void {
     close(this.s);
   }

@@ -91,6 +91,21 @@ export class ProducerStateTable {
     }
   }
 
+  /**
+   * A follower's update for a data batch copied from the leader at its own offsets (Kafka's
+   * ProducerAppendInfo with origin REPLICATION): the leader already applied the rules, so
+   * nothing is rejected; the batch becomes the producer's latest, kept with the batches before
+   * it under the same epoch, exactly as check() records it on the leader. A batch under another
+   * epoch starts the producer's list afresh. Returns the new entry, for put().
+   */
+  replicated(h: BatchHeader, nowMs: number): ProducerEntry {
+    const current = this.entries.get(h.producerId);
+    const meta = { firstSeq: h.baseSequence, lastSeq: lastSequenceOf(h), baseOffset: h.baseOffset, lastOffset: h.baseOffset + h.lastOffsetDelta };
+    const kept = current && current.producerEpoch === h.producerEpoch ? current.batches : [];
+    const batches = [...kept, meta].slice(-producerBatchesRemembered);
+    return { producerId: h.producerId, producerEpoch: h.producerEpoch, batches, lastTimestampMs: nowMs };
+  }
+
   /** Control batches (transaction markers) are only fenced by epoch; sequences do not apply. */
   checkControl(h: BatchHeader): void {
     const current = this.entries.get(h.producerId);

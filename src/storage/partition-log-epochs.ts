@@ -1,0 +1,115 @@
+/**
+ * The leader-epoch cache of one partition log, after Kafka's LeaderEpochFileCache: for each
+ * leader epoch the first offset written under it, so that OffsetForLeaderEpoch can say where
+ * an epoch's records end (KIP-101: a follower finds where its log and the leader's diverge;
+ * KIP-320: a consumer detects truncation). Kept in memory (PartitionLogState.leaderEpochs, a
+ * small array replaced whole on each change) and in the leader_epochs table, always changed
+ * in the caller's transaction, whose saved cursor restores the array if it fails.
+ *
+ * Entries rise strictly in both epoch and start offset. They are added by setLeaderEpoch (this
+ * replica becomes leader at the log end), by the first leader append of a log whose epoch was
+ * never assigned, and by appendReplica (a copied batch of a newer epoch); truncation trims the
+ * end, DeleteRecords and retention the start, resetTo clears them.
+ *
+ * Not thread-safe: runs on the worker thread of the partition actor that owns the log.
+ */
+import type Database from 'better-sqlite3';
+import type { EpochEndOffset, LeaderEpochEntry } from './partition-log-types.js';
+import { type PartitionLogState, setLeaderEpochs } from './partition-log-state.js';
+import { assert } from './storage-error.js';
+
+/**
+ * Kafka's assign: records that `epoch` starts at `startOffset`, first removing every entry
+ * whose epoch is >= epoch or whose start offset is >= startOffset. Only an epoch newer than
+ * the latest (or any epoch, when the cache is empty) is assigned; an older or equal one
+ * changes nothing. In the caller's transaction.
+ */
+export function assignEpoch(s: PartitionLogState, epoch: number, startOffset: number): void {
+  if (epoch <= s.latestEpoch) return;
+  assert(Number.isInteger(epoch) && epoch >= 0 && Number.isInteger(startOffset) && startOffset >= 0, `assign epoch ${epoch} at ${startOffset}`);
+  const entries = s.leaderEpochs;
+  let kept = entries.length;
+  while (kept > 0 && entries[kept - 1]!.startOffset >= startOffset) kept--;
+  s.stmts.deleteEpochsForAssign.run(epoch, startOffset);
+  s.stmts.putEpoch.run(epoch, startOffset);
+  setLeaderEpochs(s, [...entries.slice(0, kept), { epoch, startOffset }]);
+}
+
+/** Kafka's truncateFromEnd: removes the entries starting at or past `endOffset` (the new log end). In the caller's transaction. */
+export function truncateEpochsFromEnd(s: PartitionLogState, endOffset: number): void {
+  const entries = s.leaderEpochs;
+  let kept = entries.length;
+  while (kept > 0 && entries[kept - 1]!.startOffset >= endOffset) kept--;
+  if (kept === entries.length) return;
+  s.stmts.deleteEpochsFrom.run(endOffset);
+  setLeaderEpochs(s, entries.slice(0, kept));
+}
+
+/**
+ * Kafka's truncateFromStart, after the log start moved to `startOffset`: of the entries
+ * starting at or before it, the last stays, moved to start at `startOffset` (its epoch still
+ * covers the first offsets of the log); the others go. In the caller's transaction.
+ */
+export function truncateEpochsFromStart(s: PartitionLogState, startOffset: number): void {
+  const entries = s.leaderEpochs;
+  let upTo = 0;
+  while (upTo < entries.length && entries[upTo]!.startOffset <= startOffset) upTo++;
+  if (upTo === 0 || (upTo === 1 && entries[0]!.startOffset === startOffset)) return;
+  const { epoch } = entries[upTo - 1]!;
+  s.stmts.deleteEpochsUpTo.run(startOffset);
+  s.stmts.putEpoch.run(epoch, startOffset);
+  setLeaderEpochs(s, [{ epoch, startOffset }, ...entries.slice(upTo)]);
+}
+
+/** Empties the cache (resetTo). In the caller's transaction. */
+export function clearEpochs(s: PartitionLogState): void {
+  if (s.leaderEpochs.length === 0) return;
+  s.stmts.deleteAllEpochs.run();
+  setLeaderEpochs(s, []);
+}
+
+/**
+ * OffsetForLeaderEpoch: for the latest epoch, the log end; otherwise the largest cached epoch
+ * at or below `requestedEpoch` and the start offset of the epoch after it (the log end when
+ * it is the latest, i.e. `requestedEpoch` is past every cached epoch). { -1, -1 } when no
+ * cached epoch is at or below `requestedEpoch`, or the cache is empty.
+ */
+export function epochEndOffset(s: PartitionLogState, requestedEpoch: number): EpochEndOffset {
+  const entries = s.leaderEpochs;
+  if (entries.length === 0) return { epoch: -1, endOffset: -1 };
+  if (requestedEpoch === s.latestEpoch) return { epoch: s.latestEpoch, endOffset: s.logEndOffset };
+  let i = entries.length - 1;
+  while (i >= 0 && entries[i]!.epoch > requestedEpoch) i--;
+  if (i < 0) return { epoch: -1, endOffset: -1 };
+  const next = entries[i + 1];
+  return { epoch: entries[i]!.epoch, endOffset: next ? next.startOffset : s.logEndOffset };
+}
+
+/** Reads the cache from the leader_epochs table (open). */
+export function loadEpochs(s: PartitionLogState): void {
+  const entries: LeaderEpochEntry[] = s.stmts.allEpochs.all().map((row) => ({ epoch: row.epoch, startOffset: row.start_offset }));
+  setLeaderEpochs(s, entries);
+}
+
+/**
+ * Fills leader_epochs for a log written before it existed (the migration to schema 4): scans
+ * the stored batches in offset order, reading each one's partitionLeaderEpoch (bytes 12-15 of
+ * the batch, big-endian int32), and adds an entry each time the epoch rises. Negative epochs
+ * (batches never stamped) are skipped. Reads every batch once: O(log size), once per log. In
+ * the caller's (the migration's) transaction.
+ */
+export function seedEpochsFromBatches(db: Database.Database): void {
+  const rows = db.prepare<[], [number, Buffer]>('SELECT base_offset, substr(bytes, 13, 4) FROM batches ORDER BY base_offset').raw();
+  // Collected first: the connection runs no other statement while one iterates.
+  const entries: LeaderEpochEntry[] = [];
+  let latest = -1;
+  for (const [baseOffset, field] of rows.iterate()) {
+    if (field.length < 4) continue;
+    const epoch = field.readInt32BE(0);
+    if (epoch <= latest) continue;
+    entries.push({ epoch, startOffset: baseOffset });
+    latest = epoch;
+  }
+  const insert = db.prepare('INSERT INTO leader_epochs (epoch, start_offset) VALUES (?, ?)');
+  for (const { epoch, startOffset } of entries) insert.run(epoch, startOffset);
+}
