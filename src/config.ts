@@ -34,6 +34,10 @@ export interface NodeConfig {
   metadataSnapshotRecords: number;
   /** A partition (or group coordinator) with no request for this long closes its log and frees its memory; 0 never. */
   partitionIdlePassivateMs: number;
+  /** A follower not caught up with its leader for this long leaves the ISR (Kafka's replica.lag.time.max.ms). */
+  replicaLagTimeMaxMs: number;
+  /** How long a leader holds a follower's fetch when nothing is new (Kafka's replica.fetch.wait.max.ms). */
+  replicaFetchWaitMaxMs: number;
   /** At most this many partition logs open at once; the least recently used idle ones close first. */
   maxOpenPartitionLogs: number;
   durability: 'normal' | 'full';
@@ -163,6 +167,22 @@ export const settings = [
     describe: 'how long a node that stops answering stays live in a cluster (its etcd lease; Kafka broker.session.timeout.ms)',
     parse: int(2_000, 300_000),
     def: () => 6_000,
+  }),
+  setting({
+    key: 'replicaLagTimeMaxMs',
+    flag: 'replica-lag-time-max-ms',
+    env: 'BROOK_REPLICA_LAG_TIME_MAX_MS',
+    describe: 'a follower not caught up with its leader for this long leaves the ISR (replica.lag.time.max.ms)',
+    parse: int(100, 2 ** 31 - 1),
+    def: () => 30_000,
+  }),
+  setting({
+    key: 'replicaFetchWaitMaxMs',
+    flag: 'replica-fetch-wait-max-ms',
+    env: 'BROOK_REPLICA_FETCH_WAIT_MAX_MS',
+    describe: "how long a leader holds a follower's fetch when nothing is new (replica.fetch.wait.max.ms)",
+    parse: int(0, 60_000),
+    def: () => 500,
   }),
   setting({
     key: 'partitionIdlePassivateMs',

@@ -16,6 +16,7 @@ import { GroupCoordinatorClient } from './cluster/group-coordinator-client.js';
 import { BatchCache } from './cluster/batch-cache.js';
 import { PartitionClient } from './cluster/partition-client.js';
 import { PartitionManager } from './cluster/partition-manager.js';
+import { ReplicaFetcher, replicaFetcherDefaults } from './cluster/replica-fetcher.js';
 import { RoutingTable } from './cluster/routing-table.js';
 import type { NodeConfig } from './config.js';
 import { lockDataDir, prepareDataDir, type DataDirLock } from './data-dir.js';
@@ -86,6 +87,8 @@ export class BrookNode implements Broker {
   readonly partitions: PartitionClient;
   readonly groups: GroupCoordinatorClient;
   readonly partitionManager: PartitionManager;
+  /** Pulls this node's follower replicas from their leaders. */
+  readonly replicaFetcher: ReplicaFetcher;
   /** This node's copy of the cluster metadata (the image and its deltas). */
   readonly metadata = new ClusterMetadata();
   readonly controller: Controller;
@@ -120,6 +123,10 @@ export class BrookNode implements Broker {
     this.asks = new ActorAsks(config.nodeId, supervisor);
     this.partitions = new PartitionClient(this.asks, routes, supervisor, new BatchCache(config.fetchCacheBytes));
     this.groups = new GroupCoordinatorClient(this.asks, routes, this.metadata.image);
+    this.replicaFetcher = new ReplicaFetcher(config.nodeId, this.metadata.image, this.partitions, log, {
+      ...replicaFetcherDefaults,
+      fetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+    });
     this.partitionManager = new PartitionManager(
       supervisor,
       this.partitions,
@@ -131,6 +138,14 @@ export class BrookNode implements Broker {
       {
         logRetentionCheckIntervalMs: config.logRetentionCheckIntervalMs,
         cpuPool: { threads: config.cpuPoolThreads, queueMax: config.cpuPoolQueueMax },
+      },
+      {
+        fetcher: this.replicaFetcher,
+        alterIsr: async (change) => {
+          const r = await this.controller.alterPartition(change);
+          return 'error' in r ? r : undefined;
+        },
+        replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
       },
       log,
     );
@@ -268,6 +283,7 @@ export class BrookNode implements Broker {
       if (this.clustered && this.registration.state === 'alive') await this.controller.controlledShutdown(this.registration, CONTROLLED_SHUTDOWN_TIMEOUT_MS);
       await this.gateway?.close();
       await this.http?.close();
+      this.replicaFetcher.close();
       await this.supervisor.shutdown();
       await this.walCheckpointer.stop();
       this.controller.close();

@@ -36,6 +36,7 @@ import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import { CacheStateWriter } from '../../src/cluster/batch-cache-state.js';
 import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult } from './messages.js';
+import { Replication, ReplicationError } from './replication.js';
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
 /** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */
@@ -90,6 +91,11 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   private readonly recompressed = new WeakSet<Append>();
   private publishedHighWatermark = -1;
   private publishedLogStart = -1;
+  /** This replica's role in the partition's replication (single node: it leads alone). */
+  private readonly replication: Replication;
+  private cancelReplicaCheck: CancelScheduled | undefined;
+  /** What the last HighWatermarkAdvanced said, so a turn that changed none of it publishes nothing. */
+  private published = { highWatermark: -1, logEndOffset: -1, leaderEpoch: -1, leader: false, isrSize: -1 };
 
   /** Answers to every message but appends and maintenance, checked against the protocol's replies. */
   private readonly answers: { readonly [T in AnsweredType]: (m: MessageOf<PartitionProtocol, T>) => PartitionProtocol[T]['reply'] } = {
@@ -114,6 +120,25 @@ export class PartitionActor implements Actor<PartitionProtocol> {
         this.scheduleMaintenance(0);
         return this.offsets();
       }),
+    SetRole: (m) =>
+      this.changingLog(true, () => {
+        this.replication.setRole(m.replication);
+        this.scheduleReplicaCheck();
+        return this.replication.status();
+      }),
+    ReplicaFetch: (m) => {
+      const fetched = this.replication.replicaFetch(m);
+      return fetched.records.byteLength > 0 ? withTransfer(fetched, [fetched.records.buffer as ArrayBuffer]) : fetched;
+    },
+    AppendReplica: (m) => this.changingLog(false, () => this.replication.appendReplica(m)),
+    TruncateOnDivergence: (m) => this.changingLog(true, () => this.replication.truncateOnDivergence(m)),
+    ResetTo: (m) => this.changingLog(true, () => this.replication.resetTo(m)),
+    GetReplicaStatus: () => this.replication.status(),
+    GetEpochEndOffset: (m) => this.replication.epochEndOffset(m),
+    CheckReplicas: () => {
+      this.replication.checkReplicas();
+      this.scheduleReplicaCheck();
+    },
     SetFailurePoint: (m) => {
       this.log.failurePoints.set(m.point, m.enabled, m.times);
       return { armed: this.log.failurePoints.armed() };
@@ -128,6 +153,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     this.retentionCheckIntervalMs = cfg.logRetentionCheckIntervalMs ?? logRetentionCheckIntervalDefaultMs;
     this.cpuPool = cpuPoolOfThread(cfg.cpuPool);
     this.cacheState = cfg.cacheState ? new CacheStateWriter(cfg.cacheState) : undefined;
+    this.replication = new Replication(log, ctx.now, (proposal) => ctx.notify(proposal), cfg.replication);
+    this.scheduleReplicaCheck();
     // A log just opened (recovered, or reopened after passivation or a move): nothing cached before counts.
     this.cacheState?.begin();
     this.publishCacheState(true, true);
@@ -201,7 +228,6 @@ export class PartitionActor implements Actor<PartitionProtocol> {
    * A maintenance step cannot run here: it goes through `receive`.
    */
   receiveNow(messages: readonly PartitionMessage[]): Outcome[] {
-    const hwBefore = this.log.highWatermark;
     const out = new Array<Outcome>(messages.length);
     let i = 0;
     while (i < messages.length) {
@@ -217,20 +243,45 @@ export class PartitionActor implements Actor<PartitionProtocol> {
       }
     }
     this.publishCacheState(false);
-    if (this.log.highWatermark !== hwBefore) {
-      const event: HighWatermarkAdvanced = {
-        type: 'HighWatermarkAdvanced',
-        highWatermark: this.log.highWatermark,
-        logEndOffset: this.log.logEndOffset,
-      };
-      this.ctx.notify(event);
-    }
+    this.publishProgress();
     return out;
   }
 
+  /** Tells the main thread (fetches waiting, acks=all waiting, the live tail) what moved in this turn. */
+  private publishProgress(): void {
+    if (this.log.isClosed) return;
+    const p = this.published;
+    const { highWatermark, logEndOffset } = this.log;
+    const { leaderEpoch, isLeader: leader, isrSize } = this.replication;
+    if (p.highWatermark === highWatermark && p.logEndOffset === logEndOffset && p.leaderEpoch === leaderEpoch && p.leader === leader && p.isrSize === isrSize) return;
+    const first = p.highWatermark === -1;
+    this.published = { highWatermark, logEndOffset, leaderEpoch, leader, isrSize };
+    // The first turn only records the state: nothing has moved yet that anyone waits for.
+    if (first && leader && isrSize <= 1) return;
+    const minInsyncReplicas = this.replication.minInsyncReplicas;
+    const event: HighWatermarkAdvanced = { type: 'HighWatermarkAdvanced', highWatermark, logEndOffset, leaderEpoch, leader, isrSize, minInsyncReplicas };
+    this.ctx.notify(event);
+  }
+
   /** Commits a run of consecutive appends in one transaction. */
-  private appendRun(run: readonly Append[], out: Outcome[], at: number): void {
+  private appendRun(all: readonly Append[], out: Outcome[], at: number): void {
+    // A replica that does not lead, or an acks=all append below min.insync.replicas, is refused before anything is written.
+    const run: Append[] = [];
+    const runAt: number[] = [];
+    all.forEach((m, k) => {
+      try {
+        this.replication.checkAppend(m.acks);
+        run.push(m);
+        runAt.push(at + k);
+      } catch (err) {
+        if (!(err instanceof ReplicationError)) throw err;
+        out[at + k] = fail(err);
+      }
+    });
+    if (run.length === 0) return;
     const results = this.log.appendMany(run.map((m) => m.records));
+    this.replication.afterAppend();
+    const leaderEpoch = this.replication.leaderEpoch;
     // The stored bytes go back to the main thread's batch cache with the reply (never a compacted topic's).
     const cacheEpoch = this.cacheState && !compacts(this.log.config) ? this.cacheState.epoch : undefined;
     const transferred = cacheEpoch === undefined ? undefined : new Set<ArrayBufferLike>();
@@ -238,7 +289,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
       const r = results[k]!;
       if (r instanceof StorageError) {
         if (r.code === 'KAFKA_STORAGE_ERROR') throw r;
-        out[at + k] = fail(r);
+        out[runAt[k]!] = fail(r);
       } else {
         const appended: Appended = {
           baseOffset: r.baseOffset,
@@ -246,6 +297,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
           logAppendTimeMs: r.logAppendTimeMs,
           logStartOffset: r.logStartOffset,
           duplicate: r.duplicate,
+          leaderEpoch,
         };
         const m = run[k]!;
         let stored = m.records;
@@ -254,8 +306,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
         // The request's own buffer (the main thread copied or handed over its frame) goes back as it is.
         if (transferred && !r.duplicate && buffer instanceof ArrayBuffer && !transferred.has(buffer)) {
           transferred.add(buffer);
-          out[at + k] = ok(withTransfer({ ...appended, stored, cacheEpoch }, [buffer]));
-        } else out[at + k] = ok(appended);
+          out[runAt[k]!] = ok(withTransfer({ ...appended, stored, cacheEpoch }, [buffer]));
+        } else out[runAt[k]!] = ok(appended);
       }
     }
   }
@@ -268,6 +320,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     try {
       return ok(answer(m));
     } catch (err) {
+      if (err instanceof ReplicationError) return fail(err);
       if (err instanceof StorageError && err.code !== 'KAFKA_STORAGE_ERROR') return fail(err);
       throw err;
     }
@@ -294,7 +347,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
       logStartOffset: this.log.logStartOffset,
       logEndOffset: this.log.logEndOffset,
       highWatermark: this.log.highWatermark,
-      leaderEpoch: this.log.leaderEpoch,
+      leaderEpoch: this.replication.leaderEpoch,
     };
   }
 
@@ -313,12 +366,14 @@ export class PartitionActor implements Actor<PartitionProtocol> {
       lastMaintenanceError: this.lastMaintenanceError,
       retentionChecks: this.retentionChecks,
       cpuPool: this.cpuPool.stats(),
+      replication: this.replication.describe(),
     };
   }
 
   stop(): void {
     this.stopped = true;
     this.cancelMaintenance?.();
+    this.cancelReplicaCheck?.();
     const { highWatermark, logStartOffset } = this.log;
     this.cacheState?.begin();
     this.log.close();
@@ -367,6 +422,14 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     if (compacts(this.log.config) && this.log.cleanerState.phase !== 'idle') return this.ctx.now() + compactionIntervalMs;
     const due = this.log.retentionDueAtMs(this.ctx.now());
     return due === null ? null : Math.max(due, this.ctx.now());
+  }
+
+  /** Schedules the leader's next check of its followers, when it has any. */
+  private scheduleReplicaCheck(): void {
+    this.cancelReplicaCheck?.();
+    this.cancelReplicaCheck = undefined;
+    const every = this.replication.checkIntervalMs;
+    if (every !== null && !this.stopped) this.cancelReplicaCheck = this.ctx.schedule({ type: 'CheckReplicas' }, every);
   }
 
   /** Schedules the next maintenance step `delayMs` from now, in place of one already scheduled. */

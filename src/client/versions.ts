@@ -41,6 +41,11 @@ export const CLIENT_API_VERSIONS: Readonly<Partial<Record<ApiKey, VersionRange>>
   44: { min: 0, max: 1 }, // IncrementalAlterConfigs
   47: { min: 0, max: 0 }, // OffsetDelete
   60: { min: 0, max: 1 }, // DescribeCluster
+  23: { min: 2, max: 4 }, // OffsetForLeaderEpoch: where a leader epoch ends (KIP-320)
+  43: { min: 0, max: 2 }, // ElectLeaders
+  45: { min: 0, max: 0 }, // AlterPartitionReassignments
+  46: { min: 0, max: 0 }, // ListPartitionReassignments
+  56: { min: 2, max: 3 }, // AlterPartition: leaders ask the controller to change an ISR
   67: { min: 0, max: 0 }, // AllocateProducerIds: nodes ask the controller for producer-id blocks
 };
 

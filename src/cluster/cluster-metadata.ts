@@ -143,7 +143,7 @@ export function diffImages(before: MetadataImage, after: MetadataImage): Metadat
 }
 
 function samePartition(a: PartitionImage, b: PartitionImage): boolean {
-  return a.leader === b.leader && a.leaderEpoch === b.leaderEpoch && sameList(a.replicas, b.replicas) && sameList(a.isr, b.isr);
+  return a.leader === b.leader && a.leaderEpoch === b.leaderEpoch && a.partitionEpoch === b.partitionEpoch && sameList(a.replicas, b.replicas) && sameList(a.isr, b.isr);
 }
 
 function sameList(a: readonly number[], b: readonly number[]): boolean {

@@ -12,6 +12,7 @@
 import { Connection } from '../client/connection.js';
 import { errorName } from '../protocol/errors.js';
 import type { ConfigResourceType } from './metadata-records.js';
+import type { PartitionImage } from './metadata-image.js';
 
 export const FORWARDED_CLIENT_ID = 'brook-controller-forward';
 
@@ -30,6 +31,16 @@ export interface ForwardTarget {
 const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
 const OP_SET = 0;
 const OP_DELETE = 1;
+
+/** A leader's proposed ISR for one partition (AlterPartition). */
+export interface IsrChange {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+  readonly isr: readonly number[];
+}
 
 export class ControllerChannel {
   private conn: { target: ForwardTarget; open: Promise<Connection> } | undefined;
@@ -121,6 +132,44 @@ export class ControllerChannel {
           );
     const r = res.responses[0];
     return r ? failure(r.errorCode, r.errorMessage) : { error: 'UNKNOWN_SERVER_ERROR', message: 'the controller answered without the resource' };
+  }
+
+  /** A leader's ISR change, applied by the controller: the partition as it now is, or why not. */
+  async alterPartition(to: ForwardTarget, c: IsrChange): Promise<ForwardedError | PartitionImage> {
+    const res = await this.send(to, (conn) =>
+      conn.request(56, {
+        brokerId: this.nodeId,
+        brokerEpoch: -1,
+        topics: [
+          {
+            topicName: '',
+            topicId: c.topicId,
+            partitions: [
+              {
+                partitionIndex: c.partition,
+                leaderEpoch: c.leaderEpoch,
+                newIsr: [...c.isr],
+                newIsrWithEpochs: c.isr.map((brokerId) => ({ brokerId, brokerEpoch: -1 })),
+                leaderRecoveryState: 0,
+                partitionEpoch: c.partitionEpoch,
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const p = res.topics[0]?.partitions[0];
+    if (!p) return failure(res.errorCode, null) ?? { error: 'UNKNOWN_SERVER_ERROR', message: 'the controller answered AlterPartition without the partition' };
+    return (
+      failure(p.errorCode, null) ?? {
+        partition: p.partitionIndex,
+        leader: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
+        isr: p.isr,
+        replicas: [],
+        partitionEpoch: p.partitionEpoch,
+      }
+    );
   }
 
   /** A block of producer ids from the controller: [start, start + length). */

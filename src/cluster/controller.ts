@@ -17,7 +17,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClusterMetadata } from './cluster-metadata.js';
-import { FORWARDED_CLIENT_ID, type ControllerChannel, type ForwardTarget } from './controller-channel.js';
+import { FORWARDED_CLIENT_ID, type ControllerChannel, type ForwardTarget, type IsrChange } from './controller-channel.js';
 import type { MetadataImage, PartitionImage, TopicImage } from './metadata-image.js';
 import type { ConfigResourceType, MetadataRecord } from './metadata-records.js';
 import { MetadataStoreError, type MetadataStore, type NodeRegistration } from './metadata-store.js';
@@ -53,6 +53,9 @@ export interface NewTopic {
   readonly assignments?: readonly { readonly partitionIndex: number; readonly brokerIds: readonly number[] }[];
   readonly configs?: readonly { readonly name: string; readonly value: string | null }[];
 }
+
+/** Replicas of each `__consumer_offsets` partition, when that many nodes are alive (Kafka's offsets.topic.replication.factor). */
+const OFFSETS_TOPIC_REPLICATION_FACTOR = 3;
 
 /** Producer ids are handed out in blocks, one metadata record per block (as Kafka does). */
 export const PRODUCER_ID_BLOCK = 1000;
@@ -192,7 +195,8 @@ export class Controller {
     const created = await this.createTopic({
       name: OFFSETS_TOPIC,
       numPartitions: this.opts.offsetsTopicPartitions,
-      replicationFactor: -1,
+      // Kafka's offsets.topic.replication.factor (3), bounded by the nodes alive now: committed offsets survive a node's loss.
+      replicationFactor: Math.max(1, Math.min(OFFSETS_TOPIC_REPLICATION_FACTOR, this.placementNodes().length)),
       configs: [{ name: 'cleanup.policy', value: 'compact' }],
     });
     if ('error' in created && !this.image.topicsByName.has(OFFSETS_TOPIC)) return created;
@@ -219,6 +223,60 @@ export class Controller {
       const failed = await this.commit([{ type: 'ProducerIds', nextProducerId: start + PRODUCER_ID_BLOCK }]);
       return failed ?? { start, length: PRODUCER_ID_BLOCK };
     });
+  }
+
+  /**
+   * A leader's change of its partition's ISR (Kafka's AlterPartition, KIP-497): applied only when
+   * it comes from the partition's current leader in its current leader epoch and names the
+   * current partition epoch, so a deposed or stale leader cannot change the ISR. A replica joining
+   * the ISR must be alive. Answers the partition as it now is.
+   */
+  alterPartition(change: IsrChange, caller: CallerOptions = {}): Promise<ControllerError | PartitionImage> {
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.alterPartitionHere(change)),
+      async (to) => {
+        const r = await this.channel.alterPartition(to, change);
+        if ('error' in r) return r;
+        const failed = await this.syncWithController();
+        return failed ?? this.image.topicsById.get(change.topicId)?.partitions[change.partition] ?? r;
+      },
+    );
+  }
+
+  private async alterPartitionHere(c: IsrChange): Promise<ControllerError | PartitionImage> {
+    const t = this.image.topicsById.get(c.topicId);
+    const p = t?.partitions[c.partition];
+    if (!t || !p) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `no partition ${c.topicId}-${c.partition}` };
+    const where = `${t.name}-${c.partition}`;
+    if (c.leaderEpoch < p.leaderEpoch) return { error: 'FENCED_LEADER_EPOCH', message: `${where}: leader epoch ${c.leaderEpoch} is older than ${p.leaderEpoch}` };
+    if (c.leaderEpoch > p.leaderEpoch) return { error: 'UNKNOWN_LEADER_EPOCH', message: `${where}: leader epoch ${c.leaderEpoch} is newer than ${p.leaderEpoch}` };
+    if (c.leaderId !== p.leader) return { error: 'NOT_LEADER_OR_FOLLOWER', message: `${where}: node ${c.leaderId} is not its leader (node ${p.leader} is)` };
+    if (c.partitionEpoch !== p.partitionEpoch) {
+      return { error: 'INVALID_UPDATE_VERSION', message: `${where}: partition epoch ${c.partitionEpoch} is not the current ${p.partitionEpoch}` };
+    }
+    if (!c.isr.includes(p.leader) || new Set(c.isr).size !== c.isr.length || c.isr.some((r) => !p.replicas.includes(r))) {
+      return { error: 'INVALID_REQUEST', message: `${where}: ISR ${c.isr.join(',')} must hold its leader and only its replicas (${p.replicas.join(',')}), once each` };
+    }
+    const live = this.store.liveNodes();
+    const ineligible = c.isr.filter((r) => !p.isr.includes(r) && live.get(r)?.state !== 'alive');
+    if (ineligible.length > 0) return { error: 'INELIGIBLE_REPLICA', message: `${where}: replica(s) ${ineligible.join(',')} are not alive and cannot join the ISR` };
+    if (sameMembers(c.isr, p.isr)) return p;
+    const failed = await this.commit([
+      {
+        type: 'Partition',
+        topicId: t.topicId,
+        partition: p.partition,
+        replicas: p.replicas,
+        isr: c.isr,
+        leader: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        partitionEpoch: p.partitionEpoch + 1,
+      },
+    ]);
+    if (failed) return failed;
+    this.log.info({ topic: t.name, partition: p.partition, isr: c.isr, was: p.isr }, 'controller changed an ISR');
+    return this.image.topicsById.get(c.topicId)?.partitions[c.partition] ?? p;
   }
 
   /**
@@ -384,11 +442,12 @@ export class Controller {
     }
     const moved: { topic: string; partition: number; from: number; to: number }[] = [];
     for (const t of this.image.topicsByName.values()) {
+      const unclean = t.configs.get('unclean.leader.election.enable') === 'true' || this.image.brokerConfigs.get('')?.get('unclean.leader.election.enable') === 'true';
       for (const p of t.partitions) {
-        const leader = electLeader(p, live);
-        if (leader === p.leader) continue;
-        moved.push({ topic: t.name, partition: p.partition, from: p.leader, to: leader });
-        records.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, isr: p.isr, leader, leaderEpoch: p.leaderEpoch + 1 });
+        const next = nextPartitionState(p, live, unclean);
+        if (!next) continue;
+        if (next.leader !== p.leader) moved.push({ topic: t.name, partition: p.partition, from: p.leader, to: next.leader });
+        records.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, ...next });
       }
     }
     if (records.length === 0) return undefined;
@@ -535,12 +594,50 @@ export class Controller {
  * replica returns. Never a replica outside the ISR (no unclean election).
  */
 export function electLeader(p: PartitionImage, live: ReadonlyMap<number, NodeRegistration>): number {
+  return nextPartitionState(p, live, false)?.leader ?? p.leader;
+}
+
+/** A partition's leader, ISR and epochs after a change; see nextPartitionState. */
+export interface PartitionState {
+  readonly leader: number;
+  readonly isr: readonly number[];
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+/**
+ * What a partition becomes given the live nodes, or null when nothing changes (Kafka's
+ * controller on a broker fenced or shutting down):
+ * - its leader stays while that node is alive; else the first replica (in replica order) in the
+ *   ISR and alive leads; else the leader stays while it still serves (shutting down with nowhere
+ *   to move); else, with unclean leader election allowed for the topic, the first alive replica
+ *   leads with an ISR of itself alone (records only it lacked are lost); else none (-1, offline)
+ *   until an in-sync replica returns;
+ * - replicas that are not alive (gone, or shutting down) leave the ISR, except the last one: an
+ *   ISR never empties, so the replica that has every acknowledged record stays known. An offline
+ *   partition keeps its ISR as it was.
+ * A new leader raises the leader epoch; any change raises the partition epoch.
+ */
+export function nextPartitionState(p: PartitionImage, live: ReadonlyMap<number, NodeRegistration>, unclean: boolean): PartitionState | null {
   const alive = (id: number) => live.get(id)?.state === 'alive';
-  if (p.leader >= 0 && alive(p.leader)) return p.leader;
-  const next = p.replicas.find((r) => p.isr.includes(r) && alive(r));
-  if (next !== undefined) return next;
-  if (p.leader >= 0 && live.get(p.leader)?.state === 'shutting-down') return p.leader;
-  return -1;
+  let leader: number;
+  let isr: readonly number[];
+  if (p.leader >= 0 && alive(p.leader)) leader = p.leader;
+  else leader = p.replicas.find((r) => p.isr.includes(r) && alive(r)) ?? -1;
+  if (leader >= 0) isr = p.isr.filter((r) => r === leader || alive(r));
+  else if (p.leader >= 0 && live.get(p.leader)?.state === 'shutting-down') {
+    leader = p.leader;
+    isr = p.isr.filter((r) => r === leader || alive(r));
+  } else if (unclean && p.replicas.some(alive)) {
+    leader = p.replicas.find(alive)!;
+    isr = [leader];
+  } else isr = p.isr;
+  if (leader === p.leader && sameMembers(isr, p.isr)) return null;
+  return { leader, isr, leaderEpoch: leader === p.leader ? p.leaderEpoch : p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 };
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /**

@@ -11,6 +11,8 @@ export interface PartitionImage {
   readonly isr: readonly number[];
   readonly leader: number;
   readonly leaderEpoch: number;
+  /** Rises with every change of leader, ISR or replicas; see the Partition record. */
+  readonly partitionEpoch: number;
 }
 
 export interface TopicImage {
@@ -60,6 +62,7 @@ export class MetadataImage {
           isr: r.isr,
           leader: r.leader,
           leaderEpoch: r.leaderEpoch,
+          partitionEpoch: r.partitionEpoch ?? 0,
         };
         return;
       }
@@ -94,7 +97,16 @@ export class MetadataImage {
     for (const t of this.topicsByName.values()) {
       out.push({ type: 'Topic', name: t.name, topicId: t.topicId });
       for (const p of t.partitions) {
-        out.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, isr: p.isr, leader: p.leader, leaderEpoch: p.leaderEpoch });
+        out.push({
+          type: 'Partition',
+          topicId: t.topicId,
+          partition: p.partition,
+          replicas: p.replicas,
+          isr: p.isr,
+          leader: p.leader,
+          leaderEpoch: p.leaderEpoch,
+          partitionEpoch: p.partitionEpoch,
+        });
       }
       for (const [name, value] of t.configs) out.push({ type: 'Config', resourceType: 'topic', resourceName: t.name, name, value });
     }

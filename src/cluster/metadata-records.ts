@@ -20,6 +20,12 @@ export type MetadataRecord =
       readonly isr: readonly number[];
       readonly leader: number;
       readonly leaderEpoch: number;
+      /**
+       * Rises with every change of the partition's leader, ISR or replicas (KIP-497's partition
+       * epoch): an AlterPartition naming an older one is refused. Absent in records written before
+       * replication, which read as 0.
+       */
+      readonly partitionEpoch?: number;
     }
   | { readonly type: 'RemoveTopic'; readonly topicId: string }
   /** Sets (value) or removes (null) one config of a topic or of the broker (resourceName '' = cluster default). */

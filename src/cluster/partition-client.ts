@@ -16,7 +16,8 @@ import type { Supervisor } from '../runtime/supervisor.js';
 import { ActorAsks, type AskOptions } from './actor-asks.js';
 import { BatchCache, type AppendedForCache, type CachedRead } from './batch-cache.js';
 import { partitionErrorOf, refused, type AskResult } from './actor-errors.js';
-import { HighWatermarkWatch } from './high-watermark-watch.js';
+import { HighWatermarkWatch, type CommitOutcome } from './high-watermark-watch.js';
+import type { TopicImage } from './metadata-image.js';
 import { partitionActorId, type PartitionAddress, type Route, type RoutingTable } from './routing-table.js';
 
 export type { AskResult, PartitionAddress, Route };
@@ -83,6 +84,20 @@ export class PartitionClient {
   waitForRecords(routes: readonly Route[], timeoutMs: number): Promise<void> {
     const actorIds = routes.flatMap((r) => (r.ok ? [r.address.actorId] : []));
     return this.watch.wait(actorIds, timeoutMs);
+  }
+
+  /** This node's replica of a partition, whether it leads or follows (replication's asks). */
+  replicaRoute(topic: TopicImage | undefined, partition: number): Route {
+    return this.routes.replica(topic, partition);
+  }
+
+  /**
+   * acks=all: resolves once the partition's high watermark passes `endOffset` in the leader epoch
+   * the records were appended in (null), or why the produce fails (KafkaErrorName).
+   */
+  waitForCommit(route: Route, endOffset: number, leaderEpoch: number, timeoutMs: number): Promise<CommitOutcome> {
+    if (!route.ok) return Promise.resolve('NOT_LEADER_OR_FOLLOWER');
+    return this.watch.waitForCommit(route.address.actorId, endOffset, leaderEpoch, timeoutMs);
   }
 
   /** Calls `onAdvanced` whenever the partition's high watermark moves; returns the unsubscribe (live tail). */

@@ -36,6 +36,17 @@ export class RoutingTable {
     return this.leaderOf(topic, partition);
   }
 
+  /**
+   * This node's replica of a partition, leader or follower (replication's own asks, and
+   * follower fetching): NOT_LEADER_OR_FOLLOWER when this node holds no replica of it.
+   */
+  replica(topic: TopicImage | undefined, partition: number): Route {
+    const p = topic?.partitions[partition];
+    if (!topic || !p) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION' };
+    if (!p.replicas.includes(this.nodeId)) return { ok: false, error: 'NOT_LEADER_OR_FOLLOWER' };
+    return { ok: true, address: { nodeId: this.nodeId, actorId: partitionActorId(topic.name, partition) }, topic, partition: p };
+  }
+
   private leaderOf(topic: TopicImage | undefined, partition: number): Route {
     const p = topic?.partitions[partition];
     if (!topic || !p) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION' };

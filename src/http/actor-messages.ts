@@ -26,6 +26,13 @@ const partitionTypes = [
   'SetTopicConfig',
   'SetFailurePoint',
   'Maintain',
+  'SetRole',
+  'ReplicaFetch',
+  'AppendReplica',
+  'TruncateOnDivergence',
+  'ResetTo',
+  'GetReplicaStatus',
+  'GetEpochEndOffset',
 ] as const satisfies readonly PartitionType[];
 
 const groupTypes = [

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClusterMetadata, diffImages, type MetadataDelta } from '../../src/cluster/cluster-metadata.js';
-import { assignReplicas, Controller, electLeader } from '../../src/cluster/controller.js';
+import { assignReplicas, Controller, electLeader, nextPartitionState } from '../../src/cluster/controller.js';
 import { ControllerChannel } from '../../src/cluster/controller-channel.js';
 import { MetadataImage, type PartitionImage } from '../../src/cluster/metadata-image.js';
 import type { MetadataRecord } from '../../src/cluster/metadata-records.js';
@@ -149,7 +149,7 @@ describe('placement', () => {
 });
 
 describe('leadership duties', () => {
-  const p = (leader: number, replicas: number[], isr = replicas): PartitionImage => ({ partition: 0, leader, replicas, isr, leaderEpoch: 3 });
+  const p = (leader: number, replicas: number[], isr = replicas): PartitionImage => ({ partition: 0, leader, replicas, isr, leaderEpoch: 3, partitionEpoch: 0 });
   const live = (...ns: NodeRegistration[]) => new Map(ns.map((n) => [n.nodeId, n]));
 
   it('elects the first live in-sync replica, keeps a live leader, never a replica outside the ISR', () => {
@@ -163,7 +163,7 @@ describe('leadership duties', () => {
     expect(electLeader(p(-1, [2]), live(node(2)))).toBe(2);
   });
 
-  it('a node that leaves loses its leaderships (epoch up), RF=1 partitions go offline, and come back with it', async () => {
+  it('a node that leaves loses its leaderships (epoch up) and its ISR places, RF=1 partitions go offline, and come back with it', async () => {
     const { controller, store, metadata } = await controllerOn([node(1), node(2), node(3)]);
     await controller.createTopic({ name: 'one', numPartitions: 3, replicationFactor: 1 });
     await controller.createTopic({ name: 'two', numPartitions: 3, replicationFactor: 2 });
@@ -172,12 +172,47 @@ describe('leadership duties', () => {
     await expect.poll(() => leaders(metadata, 'one').filter((l) => l === -1).length).toBe(1);
     expect(leaders(metadata, 'two')).not.toContain(3);
     for (const [i, q] of metadata.image.topicsByName.get('two')!.partitions.entries()) {
-      if (before[i]!.leader === 3) expect(q.leaderEpoch).toBe(before[i]!.leaderEpoch + 1);
-      else expect(q).toEqual(before[i]);
+      const b = before[i]!;
+      if (b.leader === 3) expect(q.leaderEpoch).toBe(b.leaderEpoch + 1);
+      else expect(q.leaderEpoch).toBe(b.leaderEpoch);
+      // Node 3 leaves every ISR it was in (the partition epoch says so); the others keep theirs.
+      expect(q.isr).toEqual(b.isr.filter((r) => r !== 3));
+      expect(q.partitionEpoch).toBe(b.isr.includes(3) ? b.partitionEpoch + 1 : b.partitionEpoch);
     }
     await store.register(node(3));
     await expect.poll(() => leaders(metadata, 'one').includes(-1)).toBe(false);
     expect(leaders(metadata, 'one')).toContain(3);
+  });
+
+  it('next partition state: a gone follower leaves the ISR, the last ISR member never does, unclean election only when allowed', () => {
+    const st = (leader: number, replicas: number[], isr: number[]): PartitionImage => ({ partition: 0, leader, replicas, isr, leaderEpoch: 4, partitionEpoch: 9 });
+    expect(nextPartitionState(st(1, [1, 2, 3], [1, 2, 3]), live(node(1), node(2), node(3)), false)).toBeNull();
+    expect(nextPartitionState(st(1, [1, 2, 3], [1, 2, 3]), live(node(1), node(2)), false)).toEqual({ leader: 1, isr: [1, 2], leaderEpoch: 4, partitionEpoch: 10 });
+    expect(nextPartitionState(st(1, [1, 2, 3], [1, 2, 3]), live(node(2), node(3)), false)).toEqual({ leader: 2, isr: [2, 3], leaderEpoch: 5, partitionEpoch: 10 });
+    // The last in-sync replica gone: offline, the ISR kept so that it alone may lead again.
+    expect(nextPartitionState(st(1, [1, 2], [1]), live(node(2)), false)).toEqual({ leader: -1, isr: [1], leaderEpoch: 5, partitionEpoch: 10 });
+    expect(nextPartitionState(st(1, [1, 2], [1]), live(node(2)), true)).toEqual({ leader: 2, isr: [2], leaderEpoch: 5, partitionEpoch: 10 });
+    // A shutting-down follower leaves the ISR; a shutting-down leader hands over.
+    expect(nextPartitionState(st(1, [1, 2], [1, 2]), live(node(1), node(2, null, 'shutting-down')), false)).toEqual({ leader: 1, isr: [1], leaderEpoch: 4, partitionEpoch: 10 });
+    expect(nextPartitionState(st(1, [1, 2], [1, 2]), live(node(1, null, 'shutting-down'), node(2)), false)).toEqual({ leader: 2, isr: [2], leaderEpoch: 5, partitionEpoch: 10 });
+  });
+
+  it('AlterPartition: applied from the current leader in its epochs, refused from a stale one', async () => {
+    const { controller, metadata } = await controllerOn([node(1), node(2), node(3)]);
+    const t = await controller.createTopic({ name: 'isr', numPartitions: 1, replicationFactor: 3 });
+    if ('error' in t) throw new Error(t.message);
+    const p = t.partitions[0]!;
+    const change = { topicId: t.topicId, partition: 0, leaderId: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch };
+    const shrunk = [p.leader, p.replicas.find((r) => r !== p.leader)!];
+    expect(await controller.alterPartition({ ...change, isr: shrunk })).toMatchObject({ isr: shrunk, partitionEpoch: p.partitionEpoch + 1 });
+    expect(metadata.image.topicsById.get(t.topicId)!.partitions[0]!.isr).toEqual(shrunk);
+    // The same proposal again names an old partition epoch.
+    expect(await controller.alterPartition({ ...change, isr: p.replicas })).toMatchObject({ error: 'INVALID_UPDATE_VERSION' });
+    const now = { ...change, partitionEpoch: p.partitionEpoch + 1 };
+    expect(await controller.alterPartition({ ...now, leaderEpoch: p.leaderEpoch - 1, isr: p.replicas })).toMatchObject({ error: 'FENCED_LEADER_EPOCH' });
+    expect(await controller.alterPartition({ ...now, leaderId: shrunk[1]!, isr: p.replicas })).toMatchObject({ error: 'NOT_LEADER_OR_FOLLOWER' });
+    expect(await controller.alterPartition({ ...now, isr: shrunk.slice(1) })).toMatchObject({ error: 'INVALID_REQUEST' });
+    expect(await controller.alterPartition({ ...now, isr: p.replicas })).toMatchObject({ isr: p.replicas, partitionEpoch: p.partitionEpoch + 2 });
   });
 
   it('refuses changes with a clear error when the store is unavailable, and hands out producer ids in blocks no one else had', async () => {

@@ -11,6 +11,7 @@ import type { PartitionOffsets } from '../../../actors/partition/messages.js';
 import type { AskResult, Route } from '../../cluster/partition-client.js';
 import type { FetchRequest } from '../../protocol/messages/fetch.js';
 import type { FetchResponseInput } from '../../protocol/messages/fetch.js';
+import { errorCode } from '../../protocol/errors.js';
 import { handler, type RequestContext } from '../context.js';
 import { gatewayLimits } from '../limits.js';
 
@@ -29,6 +30,8 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: ctx.broker.partitions.routeOf(t.topic, t.topicId, p.partition, byId) });
   });
   const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
+  const replicaId = ctx.header.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  if (replicaId >= 0) return replicaFetch(ctx, req, wanted, replicaId, deadline);
   // Kafka's broker caps a fetch at fetch.max.bytes whatever the client asks for.
   const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, gatewayLimits.fetchBytesMax) : gatewayLimits.fetchBytesMax;
   // read_committed bypasses the batch cache (it would have to filter aborted transactions).
@@ -108,6 +111,8 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
  */
 async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Buffer | null }> {
   const partitions = ctx.broker.partitions;
+  const fenced = epochError(w);
+  if (fenced) return errorData(w, fenced);
   const hit = cached && maxBytes > 0 ? partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) : null;
   if (hit) {
     return {
@@ -123,19 +128,7 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
   }
   const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> =
     maxBytes > 0 ? await partitions.ask(w.route, { type: 'Read', fetchOffset: w.req.fetchOffset, maxBytes }) : await partitions.ask(w.route, { type: 'GetOffsets' });
-  if (!r.ok) {
-    return {
-      partitionIndex: w.req.partition,
-      errorCode: r.code,
-      highWatermark: -1,
-      lastStableOffset: -1,
-      logStartOffset: -1,
-      abortedTransactions: null,
-      preferredReadReplica: -1,
-      // Kafka sends an empty record set, not null, with an error; kafka-python and librdkafka rely on it.
-      records: Buffer.alloc(0),
-    };
-  }
+  if (!r.ok) return errorData(w, r.code);
   const v = r.value;
   return {
     partitionIndex: w.req.partition,
@@ -147,5 +140,101 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
     abortedTransactions: null,
     preferredReadReplica: -1,
     records: v.records ? Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength) : Buffer.alloc(0),
+  };
+}
+
+/** A partition's answer carrying only an error. */
+function errorData(w: Wanted, code: number, offsets?: PartitionOffsets): PartitionData & { records: Buffer } {
+  return {
+    partitionIndex: w.req.partition,
+    errorCode: code,
+    highWatermark: offsets?.highWatermark ?? -1,
+    lastStableOffset: offsets?.highWatermark ?? -1,
+    logStartOffset: offsets?.logStartOffset ?? -1,
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    // Kafka sends an empty record set, not null, with an error; kafka-python and librdkafka rely on it.
+    records: Buffer.alloc(0),
+  };
+}
+
+/**
+ * KIP-320: a fetch naming the leader epoch it knows (v9+) is refused when the epoch is older than
+ * the partition's (FENCED_LEADER_EPOCH: the client's metadata is stale) or newer
+ * (UNKNOWN_LEADER_EPOCH: this node's is); -1 skips the check.
+ */
+function epochError(w: Wanted): number {
+  const known = w.req.currentLeaderEpoch;
+  if (known < 0 || !w.route.ok) return 0;
+  const current = w.route.partition.leaderEpoch;
+  if (known < current) return errorCode('FENCED_LEADER_EPOCH');
+  if (known > current) return errorCode('UNKNOWN_LEADER_EPOCH');
+  return 0;
+}
+
+/**
+ * A follower's fetch (replica id >= 0): each partition's leader actor answers with records up to
+ * its log end (not the high watermark) and notes the follower's progress, which moves the ISR
+ * and the high watermark. It long-polls like a consumer's fetch, waking on any change of the
+ * partitions it reads (their log end included). A diverging follower gets the epoch to truncate
+ * by; one outside the log gets OFFSET_OUT_OF_RANGE with the log's offsets.
+ */
+async function replicaFetch(ctx: RequestContext, req: FetchRequest, wanted: readonly Wanted[], replicaId: number, deadline: number) {
+  const partitions = ctx.broker.partitions;
+  const readReplica = async (w: Wanted): Promise<PartitionData & { records: Buffer }> => {
+    const r = await partitions.ask(w.route, {
+      type: 'ReplicaFetch',
+      replicaId,
+      fetchOffset: w.req.fetchOffset,
+      lastFetchedEpoch: w.req.lastFetchedEpoch,
+      currentLeaderEpoch: w.req.currentLeaderEpoch,
+      maxBytes: Math.max(1, Math.min(w.req.partitionMaxBytes, gatewayLimits.fetchWaveBytesMax)),
+    });
+    if (!r.ok) return errorData(w, r.code);
+    const v = r.value;
+    if (v.outOfRange) return errorData(w, errorCode('OFFSET_OUT_OF_RANGE'), v);
+    return {
+      partitionIndex: w.req.partition,
+      errorCode: 0,
+      highWatermark: v.highWatermark,
+      lastStableOffset: v.highWatermark,
+      logStartOffset: v.logStartOffset,
+      divergingEpoch: v.divergingEpoch ? { epoch: v.divergingEpoch.leaderEpoch, endOffset: v.divergingEpoch.endOffset } : { epoch: -1, endOffset: -1 },
+      abortedTransactions: null,
+      preferredReadReplica: -1,
+      records: Buffer.from(v.records.buffer, v.records.byteOffset, v.records.byteLength),
+    };
+  };
+  // Every partition is read at once; past max_bytes the later ones keep their offsets but drop their records.
+  const readAllReplica = async (): Promise<Array<PartitionData & { records: Buffer }>> => {
+    let budget = Math.min(req.maxBytes > 0 ? req.maxBytes : gatewayLimits.fetchBytesMax, gatewayLimits.fetchBytesMax);
+    const out = await Promise.all(wanted.map(readReplica));
+    for (const r of out) {
+      if (r.records.length > budget && budget < Math.min(req.maxBytes, gatewayLimits.fetchBytesMax)) r.records = Buffer.alloc(0);
+      budget -= r.records.length;
+    }
+    return out;
+  };
+  let results = await readAllReplica();
+  for (;;) {
+    const ready = results.reduce((n, r) => n + r.records.length, 0);
+    const settled = results.some((r) => r.errorCode !== 0 || (r.divergingEpoch?.epoch ?? -1) >= 0 || (r.divergingEpoch?.endOffset ?? -1) >= 0);
+    const remaining = deadline - Date.now();
+    if (ready >= Math.max(1, req.minBytes) || settled || remaining <= 0) break;
+    await partitions.waitForRecords(
+      wanted.map((w) => w.route),
+      remaining,
+    );
+    results = await readAllReplica();
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: req.topics.map((t, topicIndex) => ({
+      topic: t.topic,
+      topicId: t.topicId,
+      partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
+    })),
   };
 }

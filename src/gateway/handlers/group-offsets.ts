@@ -8,6 +8,7 @@
  */
 import { groupLimits } from '../../../actors/group-coordinator/limits.js';
 import type { CommitOffsets, FetchOffsets, FetchOffsetsResult, OffsetCommitPartition } from '../../../actors/group-coordinator/messages.js';
+import { OFFSETS_TOPIC } from '../../cluster/offsets-topic.js';
 import { errorCode } from '../../protocol/errors.js';
 import type { OffsetFetchResponseInput } from '../../protocol/messages/offset-fetch.js';
 import { handler, type RequestContext } from '../context.js';
@@ -15,6 +16,29 @@ import { handler, type RequestContext } from '../context.js';
 function partitionExists(ctx: RequestContext, topic: string, partition: number): boolean {
   const t = ctx.broker.controller.image.topicsByName.get(topic);
   return t !== undefined && partition >= 0 && partition < t.partitions.length;
+}
+
+/** Kafka's offsets.commit.timeout.ms: how long a commit waits for the offsets partition's ISR. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
+
+/**
+ * Waits until what the group's coordinator has written is on every in-sync replica of its
+ * `__consumer_offsets` partition, as Kafka appends commits with acks=all: a commit acknowledged
+ * before a failover survives it. 0 once replicated (or not replicated at all), else the error.
+ */
+async function replicated(ctx: RequestContext, groupId: string): Promise<number> {
+  const coordinator = ctx.broker.groups.route(groupId);
+  if (!coordinator.ok) return 0;
+  const partitions = ctx.broker.partitions;
+  const route = partitions.route(OFFSETS_TOPIC, coordinator.partition);
+  if (!route.ok || route.partition.replicas.length <= 1) return 0;
+  const offsets = await partitions.ask(route, { type: 'GetOffsets' });
+  if (!offsets.ok) return errorCode('NOT_COORDINATOR');
+  const outcome = await partitions.waitForCommit(route, offsets.value.logEndOffset, offsets.value.leaderEpoch, OFFSETS_COMMIT_TIMEOUT_MS);
+  if (outcome === null) return 0;
+  if (outcome === 'NOT_LEADER_OR_FOLLOWER') return errorCode('NOT_COORDINATOR');
+  if (outcome === 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') return errorCode('COORDINATOR_NOT_AVAILABLE');
+  return errorCode('REQUEST_TIMED_OUT');
 }
 
 export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
@@ -45,7 +69,10 @@ export const offsetCommit = handler(8, 0, 9, async (ctx, req) => {
   if (failed === 0 && known.length > 0) {
     const r = await ctx.broker.groups.ask(req.groupId, msg);
     if (!r.ok) failed = r.code;
-    else for (const t of r.value.topics) for (const p of t.partitions) answers.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode);
+    else {
+      for (const t of r.value.topics) for (const p of t.partitions) answers.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode);
+      failed = await replicated(ctx, req.groupId);
+    }
   }
   return {
     throttleTimeMs: 0,

@@ -15,6 +15,7 @@ import { allocateProducerIds, initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { describeCluster, metadata } from './metadata.js';
 import { produce } from './produce.js';
+import { alterPartition, offsetForLeaderEpoch } from './replication.js';
 
 const apiVersions = apiVersionsHandler(() => supportedApiVersions());
 
@@ -27,6 +28,8 @@ const entries: HandlerEntry[] = [
   listOffsets,
   initProducerId,
   allocateProducerIds,
+  alterPartition,
+  offsetForLeaderEpoch,
   ...adminHandlers,
   findCoordinator,
   joinGroup,
