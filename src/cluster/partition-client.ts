@@ -86,6 +86,11 @@ export class PartitionClient {
     return this.watch.wait(actorIds, timeoutMs);
   }
 
+  /** The leader here or, failing that, this node's follower replica: where a fetch from a follower (KIP-392) reads. */
+  readerRouteOf(topic: string, topicId: string, partition: number, byId: boolean): Route {
+    return this.routes.reader(topic, topicId, partition, byId);
+  }
+
   /** This node's replica of a partition, whether it leads or follows (replication's asks). */
   replicaRoute(topic: TopicImage | undefined, partition: number): Route {
     return this.routes.replica(topic, partition);

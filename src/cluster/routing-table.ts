@@ -37,6 +37,20 @@ export class RoutingTable {
   }
 
   /**
+   * Where a consumer may read a partition on this node (KIP-392): its leader here, else this
+   * node's follower replica (which serves what it has below its own high watermark), else the
+   * leader's routing error.
+   */
+  reader(topicName: string, topicId: string, partition: number, byId: boolean): Route {
+    const topic = byId ? this.image.topicsById.get(topicId) : this.image.topicsByName.get(topicName);
+    if (byId && !topic) return { ok: false, error: 'UNKNOWN_TOPIC_ID' };
+    const leader = this.leaderOf(topic, partition);
+    if (leader.ok || leader.error !== 'NOT_LEADER_OR_FOLLOWER') return leader;
+    const replica = this.replica(topic, partition);
+    return replica.ok ? replica : leader;
+  }
+
+  /**
    * This node's replica of a partition, leader or follower (replication's own asks, and
    * follower fetching): NOT_LEADER_OR_FOLLOWER when this node holds no replica of it.
    */

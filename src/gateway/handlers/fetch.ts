@@ -19,18 +19,27 @@ interface Wanted {
   readonly topicIndex: number;
   readonly req: FetchRequest.FetchPartition;
   readonly route: Route;
+  /** On the leader: a replica in the consumer's rack it should read from instead (KIP-392), or -1. */
+  readonly preferredReadReplica: number;
 }
 
 type PartitionData = FetchResponseInput.PartitionData;
 
 export const fetch = handler(1, 4, 17, async (ctx, req) => {
   const byId = ctx.header.apiVersion >= 13;
+  const replicaId = ctx.header.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+  // Consumers fetching with v11+ may read from a follower replica (KIP-392); a follower's fetch only from the leader.
+  const fromFollower = replicaId < 0 && ctx.header.apiVersion >= 11;
+  const rack = fromFollower && req.rackId !== '' ? req.rackId : null;
+  const partitions = ctx.broker.partitions;
   const wanted: Wanted[] = [];
   req.topics.forEach((t, topicIndex) => {
-    for (const p of t.partitions) wanted.push({ topicIndex, req: p, route: ctx.broker.partitions.routeOf(t.topic, t.topicId, p.partition, byId) });
+    for (const p of t.partitions) {
+      const route = fromFollower ? partitions.readerRouteOf(t.topic, t.topicId, p.partition, byId) : partitions.routeOf(t.topic, t.topicId, p.partition, byId);
+      wanted.push({ topicIndex, req: p, route, preferredReadReplica: rack === null ? -1 : preferredReplica(ctx, route, rack) });
+    }
   });
   const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), gatewayLimits.fetchWaitMsMax);
-  const replicaId = ctx.header.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
   if (replicaId >= 0) return replicaFetch(ctx, req, wanted, replicaId, deadline);
   // Kafka's broker caps a fetch at fetch.max.bytes whatever the client asks for.
   const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, gatewayLimits.fetchBytesMax) : gatewayLimits.fetchBytesMax;
@@ -39,7 +48,8 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
   let results = await readAll(ctx, wanted, maxBytes, cached);
   for (;;) {
     const ready = results.reduce((n, r) => n + (r.records?.length ?? 0), 0);
-    const hasError = results.some((r) => r.errorCode !== 0);
+    // An error, or a partition sent to another replica, answers at once.
+    const hasError = results.some((r) => r.errorCode !== 0 || (r.preferredReadReplica ?? -1) >= 0);
     const remaining = deadline - Date.now();
     if (ready >= req.minBytes || hasError || remaining <= 0) break;
     await ctx.broker.partitions.waitForRecords(
@@ -113,6 +123,12 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
   const partitions = ctx.broker.partitions;
   const fenced = epochError(w);
   if (fenced) return errorData(w, fenced);
+  if (w.preferredReadReplica >= 0) {
+    // KIP-392: no records from here, only where to read them and the partition's offsets.
+    const o = await partitions.ask(w.route, { type: 'GetOffsets' });
+    if (!o.ok) return errorData(w, o.code);
+    return { ...errorData(w, 0, o.value), preferredReadReplica: w.preferredReadReplica };
+  }
   const hit = cached && maxBytes > 0 ? partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) : null;
   if (hit) {
     return {
@@ -237,4 +253,17 @@ async function replicaFetch(ctx: RequestContext, req: FetchRequest, wanted: read
       partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
     })),
   };
+}
+
+/**
+ * KIP-392's rack-aware replica selector, on the leader: for a consumer that names its rack
+ * (client.rack) and a partition led here from another rack, the first live in-sync replica in
+ * the consumer's rack; -1 to read from the leader.
+ */
+function preferredReplica(ctx: RequestContext, route: Route, rack: string): number {
+  if (!route.ok || route.partition.leader !== ctx.broker.config.nodeId) return -1;
+  const brokers = ctx.broker.controller.image.brokers;
+  if (brokers.get(route.partition.leader)?.rack === rack) return -1;
+  const live = new Set(ctx.broker.controller.liveNodes().map((n) => n.nodeId));
+  return route.partition.isr.find((r) => r !== route.partition.leader && live.has(r) && brokers.get(r)?.rack === rack) ?? -1;
 }
