@@ -1,6 +1,6 @@
-// The fault test's seeded choices (scripts/chaos.mjs): a small PRNG (mulberry32) and the plan of
-// one fault drawn from it. Every fault draws the same number of values whatever its kind, so a
-// seed gives the same sequence of kinds, partitions and timings on every run (which node is hit
+// The fault test's seeded choices (scripts/chaos.mjs): a small PRNG (mulberry32) and the plans of
+// faults drawn from it. Every fault draws the same number of values whatever its kind, so a seed
+// gives the same sequence of kinds, partitions and timings on every run (which node is hit
 // follows from the partition's leader at that moment).
 
 export const FAULT_KINDS = ['kill', 'pause', 'partition', 'etcd-restart'];
@@ -23,17 +23,39 @@ export function makeRng(seed) {
 }
 
 /**
- * The next fault: { kind, partition, nodeIndex, gapMs, durationMs }. `partition` names whose
- * leader to hit; `nodeIndex` is the fallback when that partition has no leader. `gapMs` is the
- * quiet time before it, `durationMs` how long the node stays dead, paused or cut off (etcd: down).
+ * Seeded fault plans. Kinds come in rounds, each round every kind once in a shuffled order, so a
+ * short run still sees every kind (four faults cover four kinds).
  */
-export function planFault(rng, kinds, partitions, nodeCount) {
-  const kind = rng.pick(kinds);
-  const partition = rng.int(0, partitions - 1);
-  const nodeIndex = rng.int(0, nodeCount - 1);
-  const gapMs = rng.int(1_500, 3_500);
-  const u = rng.next();
-  const range = { 'kill': [2_000, 5_000], 'pause': [3_000, 6_000], 'partition': [3_000, 6_000], 'etcd-restart': [1_000, 3_000] }[kind];
-  const durationMs = Math.round(range[0] + u * (range[1] - range[0]));
-  return { kind, partition, nodeIndex, gapMs, durationMs };
+export class FaultPlanner {
+  constructor(seed, kinds, partitions, nodeCount) {
+    this.rng = makeRng(seed);
+    this.kinds = [...kinds];
+    this.partitions = partitions;
+    this.nodeCount = nodeCount;
+    this.bag = [];
+  }
+
+  /**
+   * The next fault: { kind, partition, nodeIndex, gapMs, durationMs }. `partition` names whose
+   * leader to hit; `nodeIndex` is the fallback when that partition has no leader. `gapMs` is the
+   * quiet time before it, `durationMs` how long the node stays dead, paused or cut off (etcd: down).
+   */
+  next() {
+    const rng = this.rng;
+    if (this.bag.length === 0) {
+      this.bag = [...this.kinds];
+      for (let i = this.bag.length - 1; i > 0; i--) {
+        const j = rng.int(0, i);
+        [this.bag[i], this.bag[j]] = [this.bag[j], this.bag[i]];
+      }
+    }
+    const kind = this.bag.shift();
+    const partition = rng.int(0, this.partitions - 1);
+    const nodeIndex = rng.int(0, this.nodeCount - 1);
+    const gapMs = rng.int(1_500, 3_500);
+    const u = rng.next();
+    const range = { 'kill': [2_000, 5_000], 'pause': [3_000, 6_000], 'partition': [3_000, 6_000], 'etcd-restart': [1_000, 3_000] }[kind];
+    const durationMs = Math.round(range[0] + u * (range[1] - range[0]));
+    return { kind, partition, nodeIndex, gapMs, durationMs };
+  }
 }
