@@ -5,12 +5,45 @@
  * offsets and lag from the group coordinator actors. Names follow Redpanda and kafka_exporter
  * (the group and partition offset metrics use kafka_exporter's names exactly, so its dashboards
  * work unchanged).
+ *
+ * Replication (computed at each scrape from the metadata image, the leader actors' inspect
+ * state and the ReplicaFetcher; nothing is counted per request), with Kafka's JMX names as the
+ * Prometheus JMX exporter writes them:
+ *   kafka_server_replicamanager_partitioncount            replicas on this node, leader or follower
+ *   kafka_server_replicamanager_leadercount               partitions this node leads
+ *   kafka_server_replicamanager_underreplicatedpartitions partitions it leads whose ISR < replicas
+ *   kafka_server_replicamanager_underminisrpartitioncount / _atminisrpartitioncount
+ *                                                         ISR below / at min.insync.replicas
+ *   kafka_server_replicafetchermanager_maxlag{clientId="Replica"}
+ *                                                         most records any partition this node
+ *                                                         follows is behind its leader
+ *   kafka_controller_kafkacontroller_activecontrollercount 1 on the active controller
+ *   kafka_controller_kafkacontroller_offlinepartitionscount / _globalpartitioncount
+ *                                                         on the active controller (0 elsewhere):
+ *                                                         partitions with no leader (-1) / all
+ *   kafka_cluster_partition_underreplicated / _insyncreplicascount / _replicascount {topic,partition}
+ *                                                         per partition this node leads (Kafka's
+ *                                                         kafka.cluster:type=Partition metrics)
+ *   redpanda_kafka_under_replicated_replicas{redpanda_namespace,redpanda_topic}
+ *                                                         replicas missing from the ISR, summed
+ *                                                         over the topic's partitions led here
+ *   redpanda_cluster_unavailable_partitions               on the active controller: no leader
+ * and Brook's own per partition this node leads or follows (label cardinality bounded by the
+ * replicas the node holds; `__consumer_offsets` included: its 50 partitions are the ones whose
+ * ISR decides whether offset commits are acknowledged):
+ *   brook_partition_replicas, brook_partition_isr_size, brook_partition_under_replicated {topic,partition}
+ *   brook_replica_lag_records{topic,partition}            this node as follower: records behind
+ *                                                         its leader's log end (ReplicaFetcher)
+ *   brook_partition_follower_lag_records{topic,partition,replica}
+ *                                                         this node as leader: each follower's
+ *                                                         lag as of its last fetch (open actors)
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterMetadata } from './cluster/cluster-metadata.js';
 import type { Controller } from './cluster/controller.js';
 import type { NodeConfig } from './config.js';
 import { listGroupsWithLag, type GroupViewNode } from './http/groups.js';
+import { followersOf, isOffline, isUnderReplicated, nodeReplicationCounts, replicationFactorOf, type ReplicaLagSource } from './http/replication-view.js';
 import { threadStatsWindowMs } from './runtime/limits.js';
 import type { Supervisor } from './runtime/supervisor.js';
 import type { WalCheckpointerThread } from './storage/wal-checkpointer.js';
@@ -22,7 +55,11 @@ export interface ProbedNode extends GroupViewNode {
   readonly metadata: ClusterMetadata;
   readonly supervisor: Supervisor;
   readonly walCheckpointer: Pick<WalCheckpointerThread, 'stats'>;
+  /** Lag of the partitions this node follows. */
+  readonly replicaFetcher: ReplicaLagSource;
 }
+
+type PartitionLabels = 'topic' | 'partition';
 
 export class NodeProbe {
   private readonly partitions: Gauge;
@@ -48,6 +85,23 @@ export class NodeProbe {
   private readonly logsOpenMax: Gauge;
   private readonly logsPassivated: Gauge;
   private readonly fetchCache: Gauge<'stat'>;
+  private readonly rm: {
+    partitionCount: Gauge;
+    leaderCount: Gauge;
+    underReplicated: Gauge;
+    underMinIsr: Gauge;
+    atMinIsr: Gauge;
+    maxLag: Gauge<'clientId'>;
+  };
+  private readonly kc: { active: Gauge; offline: Gauge; partitions: Gauge };
+  private readonly kafkaPartition: { underReplicated: Gauge<PartitionLabels>; isr: Gauge<PartitionLabels>; replicas: Gauge<PartitionLabels> };
+  private readonly rpUnderReplicated: Gauge<'redpanda_namespace' | 'redpanda_topic'>;
+  private readonly rpUnavailable: Gauge;
+  private readonly partReplicas: Gauge<PartitionLabels>;
+  private readonly partIsr: Gauge<PartitionLabels>;
+  private readonly partUnder: Gauge<PartitionLabels>;
+  private readonly replicaLag: Gauge<PartitionLabels>;
+  private readonly followerLag: Gauge<PartitionLabels | 'replica'>;
 
   constructor(
     registry: Registry,
@@ -116,6 +170,99 @@ export class NodeProbe {
       labelNames: ['outcome'],
       registers,
     });
+    this.rm = {
+      partitionCount: new Gauge({
+        name: 'kafka_server_replicamanager_partitioncount',
+        help: 'Partition replicas on this node, leader or follower (Kafka ReplicaManager PartitionCount)',
+        registers,
+      }),
+      leaderCount: new Gauge({ name: 'kafka_server_replicamanager_leadercount', help: 'Partitions this node leads (Kafka ReplicaManager LeaderCount)', registers }),
+      underReplicated: new Gauge({
+        name: 'kafka_server_replicamanager_underreplicatedpartitions',
+        help: 'Partitions this node leads whose ISR is smaller than their replica set (Kafka ReplicaManager UnderReplicatedPartitions)',
+        registers,
+      }),
+      underMinIsr: new Gauge({
+        name: 'kafka_server_replicamanager_underminisrpartitioncount',
+        help: 'Partitions this node leads whose ISR is below min.insync.replicas (at most the replication factor): acks=all produce fails there',
+        registers,
+      }),
+      atMinIsr: new Gauge({
+        name: 'kafka_server_replicamanager_atminisrpartitioncount',
+        help: 'Partitions this node leads whose ISR is exactly min.insync.replicas (at most the replication factor): one more loss stops acks=all',
+        registers,
+      }),
+      maxLag: new Gauge({
+        name: 'kafka_server_replicafetchermanager_maxlag',
+        help: 'Most records any partition this node follows is behind its leader (Kafka ReplicaFetcherManager MaxLag)',
+        labelNames: ['clientId'],
+        registers,
+      }),
+    };
+    this.kc = {
+      active: new Gauge({
+        name: 'kafka_controller_kafkacontroller_activecontrollercount',
+        help: '1 on the node that is the active controller, else 0',
+        registers,
+      }),
+      offline: new Gauge({
+        name: 'kafka_controller_kafkacontroller_offlinepartitionscount',
+        help: 'On the active controller: partitions without a leader (-1); 0 on the other nodes',
+        registers,
+      }),
+      partitions: new Gauge({
+        name: 'kafka_controller_kafkacontroller_globalpartitioncount',
+        help: 'On the active controller: partitions in the cluster; 0 on the other nodes',
+        registers,
+      }),
+    };
+    const partitionLabels = ['topic', 'partition'] as const;
+    this.kafkaPartition = {
+      underReplicated: new Gauge({
+        name: 'kafka_cluster_partition_underreplicated',
+        help: '1 when a partition this node leads has an ISR smaller than its replica set',
+        labelNames: partitionLabels,
+        registers,
+      }),
+      isr: new Gauge({ name: 'kafka_cluster_partition_insyncreplicascount', help: 'ISR size of a partition this node leads', labelNames: partitionLabels, registers }),
+      replicas: new Gauge({ name: 'kafka_cluster_partition_replicascount', help: 'Replicas of a partition this node leads', labelNames: partitionLabels, registers }),
+    };
+    this.rpUnderReplicated = new Gauge({
+      name: 'redpanda_kafka_under_replicated_replicas',
+      help: 'Replicas missing from the ISR, summed over the partitions of a topic this node leads',
+      labelNames: ['redpanda_namespace', 'redpanda_topic'],
+      registers,
+    });
+    this.rpUnavailable = new Gauge({
+      name: 'redpanda_cluster_unavailable_partitions',
+      help: 'On the active controller: partitions without a leader; 0 on the other nodes',
+      registers,
+    });
+    this.partReplicas = new Gauge({
+      name: 'brook_partition_replicas',
+      help: 'Replicas (replication factor) of a partition this node leads or follows',
+      labelNames: partitionLabels,
+      registers,
+    });
+    this.partIsr = new Gauge({ name: 'brook_partition_isr_size', help: 'ISR size of a partition this node leads or follows', labelNames: partitionLabels, registers });
+    this.partUnder = new Gauge({
+      name: 'brook_partition_under_replicated',
+      help: '1 when a partition this node leads or follows has an ISR smaller than its replica set, else 0',
+      labelNames: partitionLabels,
+      registers,
+    });
+    this.replicaLag = new Gauge({
+      name: 'brook_replica_lag_records',
+      help: "Records this node's replica of a partition it follows is behind its leader's log end (as of the last fetch answer)",
+      labelNames: partitionLabels,
+      registers,
+    });
+    this.followerLag = new Gauge({
+      name: 'brook_partition_follower_lag_records',
+      help: "On the leader: a follower's lag behind the leader's log end as of its last fetch, per partition this node leads (while its actor is open)",
+      labelNames: [...partitionLabels, 'replica'],
+      registers,
+    });
     this.partitionOldest = new Gauge({
       name: 'kafka_topic_partition_oldest_offset',
       help: 'Log start offset of a partition led by this node',
@@ -125,25 +272,11 @@ export class NodeProbe {
   }
 
   async refresh(): Promise<void> {
-    const { image } = this.node.controller;
-    let partitions = 0;
-    let under = 0;
-    let offline = 0;
-    for (const t of image.topicsByName.values()) {
-      for (const p of t.partitions) {
-        if (p.leader < 0) offline++;
-        if (p.leader !== this.node.config.nodeId) continue;
-        partitions++;
-        if (p.isr.length < p.replicas.length) under++;
-      }
-    }
-    this.partitions.set(partitions);
-    this.underReplicated.set(under);
+    this.refreshReplication();
     const { controller } = this.node;
     this.liveNodes.set(controller.liveNodes().length);
     this.isController.set(controller.isActive ? 1 : 0);
     this.controllerId.set(controller.controllerId);
-    this.offline.set(offline);
     this.metadataOffset.set(this.node.metadata.appliedEnd);
     const passivation = this.node.supervisor.passivationStats();
     this.logsOpen.set(passivation.active);
@@ -185,15 +318,71 @@ export class NodeProbe {
     await this.refreshOffsets();
   }
 
+  /** Replication from the metadata image and the ReplicaFetcher: no actor is asked. */
+  private refreshReplication(): void {
+    const { controller, config } = this.node;
+    const { image } = controller;
+    const c = nodeReplicationCounts(image, config.nodeId);
+    this.partitions.set(c.leaderCount);
+    this.underReplicated.set(c.underReplicated);
+    this.rm.partitionCount.set(c.partitionCount);
+    this.rm.leaderCount.set(c.leaderCount);
+    this.rm.underReplicated.set(c.underReplicated);
+    this.rm.underMinIsr.set(c.underMinIsr);
+    this.rm.atMinIsr.set(c.atMinIsr);
+    let offline = 0;
+    let total = 0;
+    for (const t of image.topicsByName.values()) {
+      total += t.partitions.length;
+      for (const p of t.partitions) if (isOffline(p)) offline++;
+    }
+    this.offline.set(offline);
+    const active = controller.isActive;
+    this.kc.active.set(active ? 1 : 0);
+    this.kc.offline.set(active ? offline : 0);
+    this.kc.partitions.set(active ? total : 0);
+    this.rpUnavailable.set(active ? offline : 0);
+    this.rpUnderReplicated.reset();
+    for (const [topic, n] of c.underReplicatedReplicasByTopic) this.rpUnderReplicated.set({ redpanda_namespace: 'kafka', redpanda_topic: topic }, n);
+    for (const g of [this.partReplicas, this.partIsr, this.partUnder, this.kafkaPartition.underReplicated, this.kafkaPartition.isr, this.kafkaPartition.replicas]) g.reset();
+    for (const r of c.local) {
+      const labels = { topic: r.topic.name, partition: String(r.partition.partition) };
+      const under = isUnderReplicated(r.partition) ? 1 : 0;
+      this.partReplicas.set(labels, replicationFactorOf(r.partition));
+      this.partIsr.set(labels, r.partition.isr.length);
+      this.partUnder.set(labels, under);
+      if (r.role !== 'leader') continue;
+      this.kafkaPartition.underReplicated.set(labels, under);
+      this.kafkaPartition.isr.set(labels, r.partition.isr.length);
+      this.kafkaPartition.replicas.set(labels, replicationFactorOf(r.partition));
+    }
+    this.replicaLag.reset();
+    let maxLag = 0;
+    for (const l of this.node.replicaFetcher.lag()) {
+      this.replicaLag.set({ topic: l.topic, partition: String(l.partition) }, l.lagRecords);
+      maxLag = Math.max(maxLag, l.lagRecords);
+    }
+    this.rm.maxLag.set({ clientId: 'Replica' }, maxLag);
+  }
+
   /** Partition offsets and consumer group offsets and lag (on by default, as in kafka_exporter). */
   private async refreshOffsets(): Promise<void> {
     const states = await this.node.partitions.localStates();
+    const { image } = this.node.controller;
+    const nodeId = this.node.config.nodeId;
     this.partitionOffset.reset();
     this.partitionOldest.reset();
+    this.followerLag.reset();
     for (const s of states.values()) {
+      const p = image.topicsByName.get(s.topic)?.partitions[s.partition];
+      // A follower's replica reports its leader's partition: only the leader's copy is a series here.
+      if (p && p.leader !== nodeId) continue;
       const labels = { topic: s.topic, partition: String(s.partition) };
       this.partitionOffset.set(labels, s.highWatermark);
       this.partitionOldest.set(labels, s.logStartOffset);
+      for (const f of (p && followersOf(s, p)) ?? []) {
+        if (f.lagRecords !== null) this.followerLag.set({ ...labels, replica: String(f.nodeId) }, f.lagRecords);
+      }
     }
     // A passivated coordinator has no live group (its members' heartbeats would keep it active):
     // a scrape does not wake it.

@@ -1,10 +1,13 @@
 /**
  * `brook topics`: create, list, describe, alter (partitions) and delete topics, with
  * kafka-topics.sh's options and its describe layout (a Topic header line, then one
- * Partition/Leader/Replicas/Isr line per partition).
+ * Partition/Leader/Replicas/Isr line per partition). As kafka-topics.sh, `describe
+ * --under-replicated-partitions` and `--unavailable-partitions` print only the partition lines
+ * that match (either, when both are given), no header, and with no topic named look at every
+ * topic, internal ones included.
  */
 import type { Command } from 'commander';
-import type { Admin, ConfigEntry, TopicInfo } from '../client/index.js';
+import type { Admin, ConfigEntry, PartitionInfo, TopicInfo } from '../client/index.js';
 import { collect, intParser, keyValue, out, topicOf, withAdmin, withBootstrap, type BootstrapOptions } from './options.js';
 
 interface TopicOptions extends BootstrapOptions {
@@ -49,13 +52,28 @@ export function registerTopics(program: Command): void {
     .option('--topic <name>', 'topic name')
     .option('--all-configs', 'list every config in the header, not only those that differ from the defaults')
     .option('--include-internal', 'with no topic named, also describe internal topics')
-    .action(async (positional: string | undefined, opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean }) => {
-      await withAdmin(opts, async (admin) => {
-        const names = positional === undefined && opts.topic === undefined ? await admin.listTopics({ includeInternal: opts.includeInternal }) : [topicOf(positional, opts.topic)];
-        if (names.length === 0) return;
-        out(await describeTopics(admin, names, opts.allConfigs ?? false));
-      });
-    });
+    .option('--under-replicated-partitions', 'only the partitions whose ISR is smaller than their replica set (no header lines; internal topics included)')
+    .option('--unavailable-partitions', 'only the partitions whose leader is none or not a live broker (no header lines; internal topics included)')
+    .action(
+      async (
+        positional: string | undefined,
+        opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean; underReplicatedPartitions?: boolean; unavailablePartitions?: boolean },
+      ) => {
+        const filtered = opts.underReplicatedPartitions === true || opts.unavailablePartitions === true;
+        await withAdmin(opts, async (admin) => {
+          const names =
+            positional === undefined && opts.topic === undefined
+              ? await admin.listTopics({ includeInternal: filtered || opts.includeInternal })
+              : [topicOf(positional, opts.topic)];
+          if (names.length === 0) return;
+          if (!filtered) {
+            out(await describeTopics(admin, names, opts.allConfigs ?? false));
+            return;
+          }
+          out(await describeUnhealthy(admin, names.sort(), { underReplicated: opts.underReplicatedPartitions ?? false, unavailable: opts.unavailablePartitions ?? false }));
+        });
+      },
+    );
 
   withBootstrap(topics.command('alter'))
     .description("raise a topic's partition count")
@@ -99,8 +117,29 @@ function describeTopic(info: TopicInfo, configs: ConfigEntry[], allConfigs: bool
   const shown = configs.filter((c) => allConfigs || !c.isDefault).map((c) => `${c.name}=${c.isSensitive ? '(sensitive)' : (c.value ?? '')}`);
   const rf = info.partitions[0]?.replicas.length ?? 0;
   const header = `Topic: ${info.name}\tTopicId: ${info.topicId}\tPartitionCount: ${info.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${shown.join(',')}`;
-  const parts = [...info.partitions]
-    .sort((a, b) => a.partition - b.partition)
-    .map((p) => `\tTopic: ${info.name}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
+  const parts = [...info.partitions].sort((a, b) => a.partition - b.partition).map((p) => partitionLine(info.name, p));
   return [header, ...parts];
+}
+
+function partitionLine(topic: string, p: PartitionInfo): string {
+  return `\tTopic: ${topic}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`;
+}
+
+/** Whether a partition is under-replicated (ISR smaller than its replicas) or unavailable (no leader, or its leader is not live), as kafka-topics.sh decides. */
+export function partitionHealth(p: Pick<PartitionInfo, 'leader' | 'replicas' | 'isr'>, liveBrokers: ReadonlySet<number>): { underReplicated: boolean; unavailable: boolean } {
+  return { underReplicated: p.isr.length < p.replicas.length, unavailable: p.leader < 0 || !liveBrokers.has(p.leader) };
+}
+
+/** The partition lines of `names` that are under-replicated and/or unavailable, as the flags ask; no header lines. */
+export async function describeUnhealthy(admin: Admin, names: string[], want: { underReplicated: boolean; unavailable: boolean }): Promise<string> {
+  const infos = await admin.describeTopics(names);
+  const live = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
+  const lines: string[] = [];
+  for (const info of infos) {
+    for (const p of [...info.partitions].sort((a, b) => a.partition - b.partition)) {
+      const h = partitionHealth(p, live);
+      if ((want.underReplicated && h.underReplicated) || (want.unavailable && h.unavailable)) lines.push(partitionLine(info.name, p));
+    }
+  }
+  return lines.map((l) => `${l}\n`).join('');
 }

@@ -91,6 +91,45 @@ const fmt = {
   time: (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ''),
 };
 
+// ---- replication ---------------------------------------------------------------------------
+
+/** A partition's health: offline (no leader), under-replicated (ISR smaller than its replicas), or ok. */
+function replicaStatus(p) {
+  if (p.offline) return h('span', { class: 'chip failed', 'data-status': 'offline' }, 'offline');
+  if (p.underReplicated) return h('span', { class: 'chip restarting', 'data-status': 'under-replicated' }, 'under-replicated');
+  return h('span', { class: 'muted', 'data-status': 'ok' }, 'ok');
+}
+
+/** The ISR with each replica missing from it struck through: "1, 2, <s>3</s>". */
+function isrCell(p) {
+  const parts = [];
+  for (const r of p.replicas) {
+    if (parts.length) parts.push(', ');
+    parts.push(p.isr.includes(r) ? String(r) : h('s', { class: 'out-of-isr', title: `replica ${r} is not in the ISR` }, String(r)));
+  }
+  for (const r of p.isr) if (!p.replicas.includes(r)) parts.push(', ', String(r));
+  return h('span', { class: 'mono' }, parts);
+}
+
+/** Each follower's lag as its leader sees it ("2: 0 · 3: 1,204"), or this node's own lag as a follower. */
+function followerLagCell(p) {
+  if (p.followers && p.followers.length) {
+    const parts = [];
+    for (const f of p.followers) {
+      if (parts.length) parts.push(' · ');
+      const lag = f.lagRecords === null ? '?' : fmt.int(f.lagRecords);
+      const since = f.caughtUpAgoMs === null ? '' : `, caught up ${fmt.ms(f.caughtUpAgoMs)} ago`;
+      parts.push(
+        h('span', { class: f.inIsr ? '' : 'lagging', title: `node ${f.nodeId}: log end ${f.logEndOffset}${since}${f.inIsr ? '' : ', not in the ISR'}` }, `${f.nodeId}: ${lag}`),
+      );
+    }
+    return h('span', { class: 'mono follower-lag' }, parts);
+  }
+  if (p.role === 'follower' && p.replicaLagRecords !== null)
+    return h('span', { class: 'mono muted', title: 'this node, as follower, behind its leader' }, `this node: ${fmt.int(p.replicaLagRecords)}`);
+  return p.replicas.length > 1 ? h('span', { class: 'muted' }, '–') : '';
+}
+
 function b64bytes(b64) {
   const s = atob(b64);
   const out = new Uint8Array(s.length);
@@ -543,7 +582,8 @@ async function topicsPage(selected) {
           { title: 'Partitions', num: true, cell: (t) => t.partitions.length },
           { title: 'Records', num: true, cell: (t) => fmt.int(t.records) },
           { title: 'Size', num: true, cell: (t) => fmt.bytes(t.sizeBytes) },
-          { title: 'Under-replicated', num: true, cell: (t) => t.underReplicated },
+          { title: 'Under-replicated', num: true, cell: (t) => (t.underReplicated ? h('span', { class: 'warn-text' }, t.underReplicated) : 0) },
+          { title: 'Offline', num: true, cell: (t) => (t.offline ? h('span', { class: 'bad-text' }, t.offline) : 0) },
           {
             title: 'Overrides',
             cell: (t) =>
@@ -617,6 +657,9 @@ async function topicDetail(el, name, redraw) {
         { class: 'toolbar' },
         h('h2', { style: 'margin:0' }, `Topic ${name}`),
         h('span', { class: 'muted mono' }, t.topicId),
+        t.underReplicated ? h('span', { class: 'chip restarting', id: 'topic-under-replicated' }, `${t.underReplicated} under-replicated`) : null,
+        t.offline ? h('span', { class: 'chip failed', id: 'topic-offline' }, `${t.offline} offline`) : null,
+        t.followersUnavailable && t.followersUnavailable.length ? h('span', { class: 'muted' }, `no follower lag from node(s) ${t.followersUnavailable.join(', ')}`) : null,
         h('span', { class: 'spacer' }),
         t.internal ? null : del,
       ),
@@ -626,9 +669,12 @@ async function topicDetail(el, name, redraw) {
         table(
           [
             { title: 'Partition', num: true, cell: (p) => p.partition },
-            { title: 'Leader', num: true, cell: (p) => p.leader },
+            { title: 'Leader', num: true, cell: (p) => (p.leader < 0 ? h('span', { class: 'error-text' }, 'none') : p.leader) },
             { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
-            { title: 'ISR', cell: (p) => p.isr.join(',') },
+            { title: 'Replicas', cell: (p) => h('span', { class: 'mono' }, p.replicas.join(', ')) },
+            { title: 'ISR', cell: isrCell },
+            { title: 'Status', cell: replicaStatus },
+            { title: 'Follower lag (records)', cell: followerLagCell },
             { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
             { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
             { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
@@ -636,7 +682,7 @@ async function topicDetail(el, name, redraw) {
             { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
           ],
           t.partitions,
-          { id: 'partitions-table' },
+          { id: 'partitions-table', attrs: (p) => ({ 'data-partition': p.partition }) },
         ),
         table(
           [
@@ -1089,7 +1135,7 @@ async function clusterPage() {
   const cards = h('div', { class: 'cards' });
   const nodes = h('div', { id: 'cluster-nodes' });
   const placement = h('div', { id: 'cluster-placement' });
-  main.append(cards, h('h2', {}, 'Nodes'), nodes, h('h2', {}, 'Partitions: leader node and worker thread'), placement);
+  main.append(cards, h('h2', {}, 'Nodes'), nodes, h('h2', {}, 'Partitions: leader node and worker thread, replicas and ISR'), placement);
   async function draw() {
     const [c, p] = await Promise.all([api('/api/cluster'), api('/api/cluster/placement')]);
     const live = c.nodes.filter((n) => n.state !== 'offline').length;
@@ -1101,8 +1147,11 @@ async function clusterPage() {
         ['Metadata version', c.metadataOffset],
         ['Nodes live', `${live} of ${c.nodes.length}`],
         ['Partitions', c.partitions],
-        ['Offline partitions', c.offlinePartitions],
-      ].map(([label, value]) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value))),
+        ['Under-replicated partitions', c.underReplicatedPartitions ?? 0, 'under-replicated', (c.underReplicatedPartitions ?? 0) > 0 ? 'warn-text' : ''],
+        ['Offline partitions', c.offlinePartitions, 'offline', c.offlinePartitions > 0 ? 'bad-text' : ''],
+      ].map(([label, value, id, cls]) =>
+        h('div', { class: 'card', id: id ? `card-${id}` : undefined }, h('div', { class: 'label' }, label), h('div', { class: `value ${cls ?? ''}`.trim() }, value)),
+      ),
     );
     replace(
       nodes,
@@ -1113,6 +1162,8 @@ async function clusterPage() {
           { title: 'Controller', cell: (n) => (n.controller ? 'yes' : '') },
           { title: 'Rack', cell: (n) => n.rack ?? '–' },
           { title: 'Leaders', num: true, cell: (n) => String(n.leaderships) },
+          { title: 'Replicas', num: true, cell: (n) => String(n.replicas ?? 0) },
+          { title: 'Under-replicated (led)', num: true, cell: (n) => (n.underReplicated ? h('span', { class: 'warn-text' }, n.underReplicated) : '0') },
           { title: 'Kafka address', cell: (n) => (n.port >= 0 ? `${n.host}:${n.port}` : '–') },
           { title: 'Console', cell: (n) => (n.httpPort >= 0 ? h('a', { href: `http://${n.host}:${n.httpPort}/` }, `${n.host}:${n.httpPort}`) : '–') },
         ],
@@ -1133,11 +1184,12 @@ async function clusterPage() {
             { title: 'Leader node', cell: (r) => (r.leader < 0 ? h('span', { class: 'error-text' }, 'offline') : `node ${r.leader}`) },
             { title: 'Thread', cell: (r) => (r.threadIndex === null ? '–' : `thread ${r.threadIndex}`) },
             { title: 'Epoch', num: true, cell: (r) => String(r.leaderEpoch) },
-            { title: 'Replicas', cell: (r) => r.replicas.join(', ') },
-            { title: 'ISR', cell: (r) => r.isr.join(', ') },
+            { title: 'Replicas', cell: (r) => h('span', { class: 'mono' }, r.replicas.join(', ')) },
+            { title: 'ISR', cell: isrCell },
+            { title: 'Status', cell: replicaStatus },
           ],
           p.partitions,
-          { id: 'cluster-placement-table' },
+          { id: 'cluster-placement-table', attrs: (r) => ({ 'data-topic': r.topic, 'data-partition': r.partition }) },
         ),
       ),
     );

@@ -4,12 +4,15 @@
  * nodes, their states and leaderships come from its metadata image and the store's live set;
  * where each partition's actor runs (node and worker thread) is gathered from every live node.
  *
- *   GET /api/cluster              cluster id, controller, metadata store and offset, every node
- *   GET /api/cluster/placement    each partition: leader node and the worker thread of its actor
+ *   GET /api/cluster              cluster id, controller, metadata store and offset, every node,
+ *                                 under-replicated and offline partition counts
+ *   GET /api/cluster/placement    each partition: leader node and the worker thread of its actor,
+ *                                 replicas, ISR, under-replicated and offline flags
  *   GET /api/cluster/local        this node's actors and their threads (what placement gathers)
  */
 import type { NodeRegistration } from '../cluster/metadata-store.js';
 import type { HttpNode, Route } from './http-router.js';
+import { clusterReplicationCounts, isUnderReplicated, partitionReplication } from './replication-view.js';
 
 /** How long placement waits for another node's answer. */
 const PEER_TIMEOUT_MS = 2_000;
@@ -24,6 +27,10 @@ export interface ClusterNodeView {
   readonly httpPort: number;
   /** Partitions it leads. */
   readonly leaderships: number;
+  /** Partition replicas it holds, leader or follower. */
+  readonly replicas: number;
+  /** Partitions it leads whose ISR is smaller than their replica set. */
+  readonly underReplicated: number;
   readonly controller: boolean;
 }
 
@@ -37,7 +44,17 @@ export function clusterView(node: HttpNode): unknown {
   const { controller } = node;
   const image = controller.image;
   const leaderships = new Map<number, number>();
-  for (const t of image.topicsByName.values()) for (const p of t.partitions) leaderships.set(p.leader, (leaderships.get(p.leader) ?? 0) + 1);
+  const replicas = new Map<number, number>();
+  const under = new Map<number, number>();
+  const add = (m: Map<number, number>, id: number) => m.set(id, (m.get(id) ?? 0) + 1);
+  for (const t of image.topicsByName.values()) {
+    for (const p of t.partitions) {
+      add(leaderships, p.leader);
+      for (const r of p.replicas) add(replicas, r);
+      if (isUnderReplicated(p)) add(under, p.leader);
+    }
+  }
+  const counts = clusterReplicationCounts(image);
   const live = new Map(controller.liveNodes().map((n) => [n.nodeId, n]));
   const ids = new Set([...image.brokers.keys(), ...live.keys()]);
   const nodes: ClusterNodeView[] = [...ids]
@@ -53,6 +70,8 @@ export function clusterView(node: HttpNode): unknown {
         port: l?.port ?? b?.port ?? -1,
         httpPort: l?.httpPort ?? -1,
         leaderships: leaderships.get(id) ?? 0,
+        replicas: replicas.get(id) ?? 0,
+        underReplicated: under.get(id) ?? 0,
         controller: id === controller.controllerId,
       };
     });
@@ -63,8 +82,9 @@ export function clusterView(node: HttpNode): unknown {
     metadataStore: controller.storeDescription,
     metadataOffset: node.metadata.appliedEnd,
     topics: image.topicsByName.size,
-    partitions: [...image.topicsByName.values()].reduce((n, t) => n + t.partitions.length, 0),
-    offlinePartitions: leaderships.get(-1) ?? 0,
+    partitions: counts.partitions,
+    offlinePartitions: counts.offline,
+    underReplicatedPartitions: counts.underReplicated,
     nodes,
   };
 }
@@ -106,10 +126,7 @@ async function placement(node: HttpNode): Promise<unknown> {
       partitions.push({
         topic: t.name,
         partition: p.partition,
-        leader: p.leader,
-        leaderEpoch: p.leaderEpoch,
-        replicas: p.replicas,
-        isr: p.isr,
+        ...partitionReplication(p),
         threadIndex: actor?.threadIndex ?? null,
         kind: actor?.kind ?? null,
       });

@@ -15,6 +15,7 @@ import type { NodeConfig } from '../config.js';
 import type { GatewayProbe } from '../gateway/probe.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { httpLimits } from './limits.js';
+import type { ReplicaLagSource } from './replication-view.js';
 
 /**
  * What the HTTP gateway uses of its node (BrookNode implements it). Actors are reached through
@@ -31,6 +32,8 @@ export interface HttpNode {
   readonly asks: ActorAsks;
   readonly partitions: PartitionClient;
   readonly groups: GroupCoordinatorClient;
+  /** Lag of the partitions this node follows (its ReplicaFetcher). */
+  readonly replicaFetcher: ReplicaLagSource;
   readonly probe: GatewayProbe;
   readonly advertised: { readonly host: string; readonly port: number };
   readonly metrics: Registry;

@@ -4,7 +4,11 @@
  * topics through the controller, and the message browser.
  *
  *   GET    /api/topics                                   every topic with per-partition state
- *   GET    /api/topics/:name                             one topic, with its effective configs
+ *   GET    /api/topics/:name                             one topic, with its effective configs and,
+ *                                                        per partition, its followers' lag as its
+ *                                                        leader (this node or a live peer) sees it
+ *   GET    /api/topics/:name/followers                   this node's share of that: the followers
+ *                                                        of the partitions it leads
  *   POST   /api/topics                                   {"name","partitions","configs":{k:v}}
  *   DELETE /api/topics/:name
  *   GET    /api/topics/:name/partitions/:p/records       ?offset=N (negative: from the end)
@@ -17,10 +21,26 @@ import type { TopicImage } from '../cluster/metadata-image.js';
 import { HttpError, intParam, isObject, replyOrThrow, type HttpNode, type Route } from './http-router.js';
 import { httpLimits } from './limits.js';
 import { decodeRecords, textMatcher, type RecordView } from './record-view.js';
+import { fetcherLag, followersOf, localRole, partitionReplication, type FollowerView } from './replication-view.js';
+
+/** How long a describe waits for another node's followers. */
+const PEER_TIMEOUT_MS = 2_000;
+
+/** A follower as the topic views show it: its leader's view plus how long ago it last caught up, on the leader's clock. */
+export interface FollowerLag extends FollowerView {
+  readonly caughtUpAgoMs: number | null;
+}
+
+/** GET /api/topics/:name/followers: the partitions of a topic this node leads, each with its followers. */
+export interface LocalFollowers {
+  readonly nodeId: number;
+  readonly partitions: readonly { readonly partition: number; readonly leaderEpoch: number; readonly followers: readonly FollowerLag[] }[];
+}
 
 export const topicRoutes: Route[] = [
   { method: 'GET', pattern: /^\/api\/topics$/, run: async ({ node }) => listTopics(node) },
   { method: 'GET', pattern: /^\/api\/topics\/([^/]+)$/, run: async ({ node, params }) => describeTopic(node, params[0]!) },
+  { method: 'GET', pattern: /^\/api\/topics\/([^/]+)\/followers$/, run: async ({ node, params }) => localFollowers(node, requireTopic(node, params[0]!)) },
   { method: 'POST', pattern: /^\/api\/topics$/, run: async ({ node, body }) => createTopic(node, body) },
   { method: 'DELETE', pattern: /^\/api\/topics\/([^/]+)$/, run: async ({ node, params }) => deleteTopic(node, params[0]!) },
   {
@@ -30,15 +50,28 @@ export const topicRoutes: Route[] = [
   },
 ];
 
-function topicView(t: TopicImage, states: ReadonlyMap<string, PartitionState>) {
+function withAge(followers: readonly FollowerView[] | null, now: number): FollowerLag[] | null {
+  return followers?.map((f) => ({ ...f, caughtUpAgoMs: f.lastCaughtUpMs === null ? null : Math.max(0, now - f.lastCaughtUpMs) })) ?? null;
+}
+
+/**
+ * A topic and its partitions as this node sees them: replicas, ISR, leader and flags from the
+ * metadata image; offsets and size from this node's replica (leader or follower: `role` says
+ * which; null when it holds none or its actor is passivated); the followers' lag where this node
+ * leads; and, where it follows, how far behind its leader it is (`replicaLagRecords`).
+ */
+function topicView(node: HttpNode, t: TopicImage, states: ReadonlyMap<string, PartitionState>, lag: ReadonlyMap<string, number>) {
+  const nodeId = node.config.nodeId;
+  const now = Date.now();
   const partitions = t.partitions.map((p) => {
     const s = PartitionClient.stateIn(states, t.name, p.partition);
+    const role = localRole(p, nodeId);
     return {
       partition: p.partition,
-      leader: p.leader,
-      leaderEpoch: p.leaderEpoch,
-      replicas: p.replicas,
-      isr: p.isr,
+      ...partitionReplication(p),
+      role,
+      followers: role === 'leader' ? withAge(followersOf(s, p), now) : null,
+      replicaLagRecords: role === 'follower' ? (lag.get(`${t.name}:${p.partition}`) ?? null) : null,
       logStartOffset: s?.logStartOffset ?? null,
       logEndOffset: s?.logEndOffset ?? null,
       highWatermark: s?.highWatermark ?? null,
@@ -53,14 +86,16 @@ function topicView(t: TopicImage, states: ReadonlyMap<string, PartitionState>) {
     partitions,
     records: sum((p) => (p.highWatermark === null || p.logStartOffset === null ? null : p.highWatermark - p.logStartOffset)),
     sizeBytes: sum((p) => p.sizeBytes),
-    underReplicated: partitions.filter((p) => p.isr.length < p.replicas.length).length,
+    underReplicated: partitions.filter((p) => p.underReplicated).length,
+    offline: partitions.filter((p) => p.offline).length,
     overrides: Object.fromEntries(t.configs),
   };
 }
 
 async function listTopics(node: HttpNode) {
   const states = await node.partitions.localStates();
-  return [...node.controller.image.topicsByName.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => topicView(t, states));
+  const lag = fetcherLag(node.replicaFetcher);
+  return [...node.controller.image.topicsByName.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => topicView(node, t, states, lag));
 }
 
 function requireTopic(node: HttpNode, name: string): TopicImage {
@@ -69,9 +104,61 @@ function requireTopic(node: HttpNode, name: string): TopicImage {
   return t;
 }
 
+/** The followers of each partition of `t` this node leads, from its leader actors' inspect state. */
+async function localFollowers(node: HttpNode, t: TopicImage): Promise<LocalFollowers> {
+  const nodeId = node.config.nodeId;
+  const now = Date.now();
+  const own = await node.partitions.localStates();
+  const partitions = [];
+  for (const p of t.partitions) {
+    if (p.leader !== nodeId) continue;
+    const followers = withAge(followersOf(PartitionClient.stateIn(own, t.name, p.partition), p), now);
+    if (followers) partitions.push({ partition: p.partition, leaderEpoch: p.leaderEpoch, followers });
+  }
+  return { nodeId, partitions };
+}
+
+/**
+ * One topic: its view, its effective configs, and the followers' lag of every partition whose
+ * leader is a live node (asked over HTTP, as the placement view does); `followersUnavailable`
+ * names the leaders that did not answer.
+ */
 async function describeTopic(node: HttpNode, name: string) {
   const t = requireTopic(node, name);
-  return { ...topicView(t, await node.partitions.localStates()), configs: effectiveTopicConfig(node.controller.image, name, node.config.nodeId) };
+  const states = await node.partitions.localStates();
+  const view = topicView(node, t, states, fetcherLag(node.replicaFetcher));
+  const nodeId = node.config.nodeId;
+  const leaders = new Set(t.partitions.map((p) => p.leader).filter((l) => l >= 0 && l !== nodeId));
+  const unavailable: number[] = [];
+  const answers = await Promise.all(
+    node.controller
+      .liveNodes()
+      .filter((n) => leaders.has(n.nodeId))
+      .map(async (n): Promise<LocalFollowers | null> => {
+        try {
+          if (n.httpPort < 0) throw new Error('no HTTP port');
+          const res = await fetch(`http://${n.host}:${n.httpPort}/api/topics/${encodeURIComponent(name)}/followers`, { signal: AbortSignal.timeout(PEER_TIMEOUT_MS) });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          return (await res.json()) as LocalFollowers;
+        } catch {
+          unavailable.push(n.nodeId);
+          return null;
+        }
+      }),
+  );
+  const byPartition = new Map<number, readonly FollowerLag[]>();
+  for (const a of answers) {
+    // Only an answer from the partition's leader in the epoch this node knows: anything else is stale.
+    for (const p of a?.partitions ?? [])
+      if (t.partitions[p.partition]?.leader === a!.nodeId && t.partitions[p.partition]?.leaderEpoch === p.leaderEpoch) byPartition.set(p.partition, p.followers);
+  }
+  const partitions = view.partitions.map((p) => (p.followers === null && byPartition.has(p.partition) ? { ...p, followers: byPartition.get(p.partition)! } : p));
+  return {
+    ...view,
+    partitions,
+    followersUnavailable: unavailable.sort((a, b) => a - b),
+    configs: effectiveTopicConfig(node.controller.image, name, nodeId),
+  };
 }
 
 async function createTopic(node: HttpNode, body: unknown) {
