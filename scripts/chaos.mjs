@@ -3,13 +3,14 @@
 //
 // The fault test. Starts etcd and three Brook nodes on 127.0.0.1 (free ports, a temp dir,
 // --workers 1, --node-session-timeout-ms 2000), creates topic `chaos` (3 partitions, replication
-// factor 3, min.insync.replicas=2), runs idempotent acks=all producers (Brook's own client)
-// writing unique keyed values `p<producer>-<seq>` at a steady rate, and for S seconds injects
-// faults chosen by a PRNG seeded with N: `kill` (SIGKILL a partition leader's node, restart it
-// on its data dir), `pause` (SIGSTOP it past the session timeout, then SIGCONT), `partition`
-// (nftables drops its loopback traffic to and from the other nodes and etcd; clients still reach
-// it) and `etcd-restart` (SIGKILL etcd, restart it on its data dir). Then it heals everything,
-// waits for the cluster to converge (every partition led, ISR back to 3), reads every partition
+// factor 3, min.insync.replicas=2), runs idempotent acks=all producers (--producers, default 3;
+// Brook's own client, but the last --kafkajs of them, default 1, use kafkajs) writing unique keyed
+// values `p<producer>-<seq>` at --rate values per second each, and for S seconds injects faults
+// chosen by a PRNG seeded with N: `kill` (SIGKILL a partition leader's node, restart it on its
+// data dir), `pause` (SIGSTOP it past the session timeout, then SIGCONT), `partition` (nftables
+// drops its loopback traffic to and from the other nodes and etcd; clients still reach it) and
+// `etcd-restart` (SIGKILL etcd, restart it on its data dir). Then it heals everything, waits for
+// the cluster to converge (every partition led, ISR back to 3; bounded), reads every partition
 // twice from the beginning to its high watermark, stops the nodes, reads every replica from its
 // SQLite file, and prints the checker's table (scripts/lib/chaos-checker.mjs). Exit 0 iff every
 // anomaly count is 0 (1 on anomalies, 2 when the run itself failed). A failed run keeps its
@@ -27,7 +28,7 @@ import { FAULT_KINDS, FaultPlanner } from './lib/chaos-faults.mjs';
 import { partitionsOf, readPartition, readReplica } from './lib/chaos-kafka.mjs';
 import { ETCD_MISSING, findEtcd } from './lib/cluster-processes.mjs';
 
-const USAGE = 'usage: npm run chaos -- --seconds S --seed N [--faults kill,pause,partition,etcd-restart] [--producers 3] [--rate 50] [--keep-logs] [--json]';
+const USAGE = 'usage: npm run chaos -- --seconds S --seed N [--faults kill,pause,partition,etcd-restart] [--producers 3] [--rate 50] [--kafkajs 1] [--keep-logs] [--json]';
 const { values } = parseArgs({
   options: {
     'seconds': { type: 'string', default: '30' },
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'faults': { type: 'string', default: FAULT_KINDS.join(',') },
     'producers': { type: 'string', default: '3' },
     'rate': { type: 'string', default: '50' },
+    'kafkajs': { type: 'string', default: '1' },
     'keep-logs': { type: 'boolean', default: false },
     'json': { type: 'boolean', default: false },
     'help': { type: 'boolean', short: 'h', default: false },
@@ -54,6 +56,7 @@ const SECONDS = Number(values.seconds);
 const SEED = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const PRODUCERS = Number(values.producers);
 const RATE = Number(values.rate);
+const KAFKAJS = Number(values.kafkajs);
 const JSON_OUT = values.json;
 const kindsAsked = values.faults
   .split(',')
@@ -65,8 +68,8 @@ for (const k of kindsAsked) {
     process.exit(2);
   }
 }
-if (!(SECONDS > 0) || !Number.isInteger(SEED) || !(PRODUCERS > 0) || !(RATE > 0)) {
-  console.error(`chaos: --seconds, --seed, --producers and --rate must be positive numbers (--seed an integer)\n${USAGE}`);
+if (!(SECONDS > 0) || !Number.isInteger(SEED) || !(PRODUCERS > 0) || !(RATE > 0) || !(KAFKAJS >= 0 && KAFKAJS <= PRODUCERS)) {
+  console.error(`chaos: --seconds, --seed, --producers and --rate must be positive numbers (--seed an integer), --kafkajs at most --producers\n${USAGE}`);
   process.exit(2);
 }
 if (findEtcd() === null) {
@@ -79,7 +82,7 @@ const since = () => ((Date.now() - t0) / 1000).toFixed(1);
 /** Progress goes to stderr, so that --json leaves stdout to the result. */
 const log = (msg) => process.stderr.write(`[chaos ${since().padStart(6)}s] ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const repeatCommand = `npm run chaos -- --seconds ${SECONDS} --seed ${SEED} --faults ${kindsAsked.join(',')}${PRODUCERS !== 3 ? ` --producers ${PRODUCERS}` : ''}${RATE !== 50 ? ` --rate ${RATE}` : ''}`;
+const repeatCommand = `npm run chaos -- --seconds ${SECONDS} --seed ${SEED} --faults ${kindsAsked.join(',')}${PRODUCERS !== 3 ? ` --producers ${PRODUCERS}` : ''}${RATE !== 50 ? ` --rate ${RATE}` : ''}${KAFKAJS !== 1 ? ` --kafkajs ${KAFKAJS}` : ''}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'brook-chaos-'));
 let cluster = null;
@@ -140,21 +143,64 @@ async function healthy() {
 // ---------------------------------------------------------------------------------------------
 // Producers.
 
+/** Brook's own producer (dist/src/client): idempotent, acks=all, retrying until the delivery timeout. */
+function brookClient(name, bootstraps) {
+  const producer = new Producer({
+    bootstrapServers: bootstraps,
+    clientId: `chaos-${name}`,
+    acks: -1,
+    idempotent: true,
+    lingerMs: 5,
+    requestTimeoutMs: 5_000,
+    produceTimeoutMs: 5_000,
+    deliveryTimeoutMs: DELIVERY_TIMEOUT_MS,
+    metadataMaxAgeMs: 5_000,
+  });
+  return {
+    kind: 'brook',
+    connect: async () => {},
+    send: async (key, value) => {
+      const md = await producer.send({ topic: TOPIC, messages: [{ key, value }] });
+      return { partition: md[0].partition, offset: md[0].offset };
+    },
+    close: () => producer.close(),
+  };
+}
+
+/**
+ * kafkajs (a devDependency): idempotent, acks=all, one send() at a time. kafkajs retries each
+ * send() on its own, so concurrent sends to one partition are reordered, duplicated (a retry
+ * under a new sequence number) or acknowledged at another send's offset (a retry reusing one):
+ * seen in this tool, hence the queue.
+ */
+async function kafkajsClient(name, bootstraps) {
+  const { Kafka, Partitioners, logLevel } = (await import('kafkajs')).default;
+  const kafka = new Kafka({ clientId: `chaos-${name}`, brokers: bootstraps, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, requestTimeout: 5_000 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2_000 },
+  });
+  let queue = Promise.resolve();
+  return {
+    kind: 'kafkajs',
+    connect: () => producer.connect(),
+    send: (key, value) => {
+      const sent = queue.then(() => producer.send({ topic: TOPIC, acks: -1, timeout: 5_000, messages: [{ key, value }] }));
+      queue = sent.catch(() => undefined);
+      return sent.then((md) => ({ partition: md[0].partition, offset: Number(md[0].baseOffset ?? -1) }));
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
 class ChaosProducer {
-  constructor(index, bootstraps) {
+  constructor(index, client) {
     this.index = index;
     this.name = `p${index}`;
-    this.producer = new Producer({
-      bootstrapServers: bootstraps,
-      clientId: `chaos-${this.name}`,
-      acks: -1,
-      idempotent: true,
-      lingerMs: 5,
-      requestTimeoutMs: 5_000,
-      produceTimeoutMs: 5_000,
-      deliveryTimeoutMs: DELIVERY_TIMEOUT_MS,
-      metadataMaxAgeMs: 5_000,
-    });
+    this.client = client;
     this.writes = [];
     this.pending = new Set();
     this.seq = 0;
@@ -179,11 +225,11 @@ class ChaosProducer {
     const value = `${this.name}-${seq}`;
     const w = { value, producer: this.name, seq, status: 'unknown' };
     this.writes.push(w);
-    const p = this.producer.send({ topic: TOPIC, messages: [{ key: `${this.name}-k${seq % 24}`, value }] }).then(
-      (md) => {
+    const p = this.client.send(`${this.name}-k${seq % 24}`, value).then(
+      (ack) => {
         w.status = 'acked';
-        w.partition = md[0].partition;
-        w.offset = md[0].offset;
+        w.partition = ack.partition;
+        w.offset = ack.offset;
       },
       (err) => {
         w.status = 'failed';
@@ -207,13 +253,13 @@ class ChaosProducer {
   async close(timeoutMs) {
     // Snapshot first: anything settling after this point (a close flushing) is not an ack we saw in time.
     this.final = this.writes.map((w) => ({ ...w }));
-    await Promise.race([this.producer.close().catch(() => undefined), sleep(timeoutMs)]);
+    await Promise.race([this.client.close().catch(() => undefined), sleep(timeoutMs)]);
   }
 
   totals() {
     const ws = this.final ?? this.writes;
     const n = (s) => ws.filter((w) => w.status === s).length;
-    return { producer: this.name, sent: ws.length, acked: n('acked'), failed: n('failed'), unknown: n('unknown') };
+    return { producer: this.name, client: this.client.kind, sent: ws.length, acked: n('acked'), failed: n('failed'), unknown: n('unknown') };
   }
 }
 
@@ -321,7 +367,13 @@ async function main() {
   if (initial === null) throw new Error(`topic ${TOPIC} has no leaders on every node 30 s after its creation`);
   log(`topic ${TOPIC}: ${initial.map((p) => `p${p.partition} leader ${p.leader} replicas [${p.replicas}] isr [${p.isr}]`).join('; ')}`);
 
-  const producers = Array.from({ length: PRODUCERS }, (_, i) => new ChaosProducer(i, cluster.bootstraps()));
+  const producers = [];
+  for (let i = 0; i < PRODUCERS; i++) {
+    const name = `p${i}`;
+    const client = i >= PRODUCERS - KAFKAJS ? await kafkajsClient(name, cluster.bootstraps()) : brookClient(name, cluster.bootstraps());
+    await client.connect();
+    producers.push(new ChaosProducer(i, client));
+  }
   for (const p of producers) p.start(RATE);
   await sleep(1_000);
 
@@ -426,8 +478,8 @@ function printHuman(s) {
   });
   out.push(
     formatTable(
-      ['producer', 'sent', 'acked', 'failed', 'unknown'],
-      [...s.producers.map((p) => [p.producer, p.sent, p.acked, p.failed, p.unknown]), ['all', tot.sent, tot.acked, tot.failed, tot.unknown]],
+      ['producer', 'client', 'sent', 'acked', 'failed', 'unknown'],
+      [...s.producers.map((p) => [p.producer, p.client, p.sent, p.acked, p.failed, p.unknown]), ['all', '', tot.sent, tot.acked, tot.failed, tot.unknown]],
     ),
   );
   if (s.produceErrors.length > 0) out.push(`produce errors: ${s.produceErrors.map((e) => `${e.count} x ${e.error}`).join('; ')}`);
@@ -451,7 +503,9 @@ try {
 } catch (err) {
   abort('the run failed', err);
 }
-if (JSON_OUT) console.log(JSON.stringify(summary, null, 2));
-else printHuman(summary);
 if (!summary.kept) rmSync(dir, { recursive: true, force: true });
-process.exit(summary.ok ? 0 : 1);
+if (JSON_OUT) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`, () => process.exit(summary.ok ? 0 : 1));
+else {
+  printHuman(summary);
+  process.exit(summary.ok ? 0 : 1);
+}

@@ -359,7 +359,8 @@ export class ChaosCluster {
   }
 
   async killEtcd() {
-    if (!this.etcd) return;
+    // By PID only while it runs: a PID that exited may belong to another process by now.
+    if (!this.etcdAlive()) return;
     const e = this.etcd;
     try {
       process.kill(e.pid, 'SIGKILL');
