@@ -100,7 +100,12 @@ function abort(what, err) {
 process.on('SIGINT', () => abort('interrupted'));
 process.on('SIGTERM', () => abort('interrupted'));
 process.on('uncaughtException', (err) => abort('uncaught error', err));
-process.on('unhandledRejection', (err) => abort('unhandled rejection', err));
+// A client library's stray rejection does not void the run: it is logged and listed in the notes.
+const strayRejections = [];
+process.on('unhandledRejection', (err) => {
+  strayRejections.push(String(err?.message ?? err).split('\n')[0]);
+  log(`unhandled rejection (going on): ${err?.stack ?? err}`);
+});
 
 /** Polls `probe` until it returns something other than undefined, or null after `timeoutMs`. */
 async function waitFor(probe, timeoutMs, intervalMs = 200) {
@@ -131,7 +136,7 @@ async function currentPartitions() {
   return null;
 }
 
-/** Every node alive and answering, listing all nodes, each partition led (by a node all agree on). */
+/** Every node answering Metadata, every partition led, all nodes naming the same leaders; else undefined. */
 async function healthy() {
   const views = [];
   for (const [, n] of cluster.nodes) views.push(await partitionsOf(n.spec.port, TOPIC, 2_000));
@@ -426,6 +431,7 @@ async function main() {
     }
   }
 
+  for (const r of strayRejections) notes.push(`unhandled rejection: ${r}`);
   for (const e of cluster.unexpectedExits) notes.push(`node ${e.node} exited on its own at ${e.at} (code ${e.code}, signal ${e.signal}); it was restarted`);
   const result = check({ writes, reads, replicas });
   const errors = new Map();
