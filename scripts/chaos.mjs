@@ -107,6 +107,10 @@ process.on('unhandledRejection', (err) => {
   log(`unhandled rejection (going on): ${err?.stack ?? err}`);
 });
 
+// Every wait below is bounded; this bounds their sum too, should one of them not be.
+const WATCHDOG_MS = SECONDS * 1000 + 300_000;
+setTimeout(() => abort(`watchdog: the run took longer than ${WATCHDOG_MS / 1000} s`), WATCHDOG_MS).unref();
+
 /** Polls `probe` until it returns something other than undefined, or null after `timeoutMs`. */
 async function waitFor(probe, timeoutMs, intervalMs = 200) {
   const deadline = Date.now() + timeoutMs;
