@@ -16,6 +16,7 @@ import { registerConsole } from './console.js';
 import { registerConsume } from './consume.js';
 import { registerGroups } from './groups.js';
 import { failureMessage, UsageError } from './options.js';
+import { registerPartitions } from './partitions.js';
 import { registerPerf } from './perf.js';
 import { registerProduce } from './produce.js';
 import { registerStart } from './start.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   registerStart(program);
   registerTopics(program);
+  registerPartitions(program);
   registerProduce(program);
   registerConsume(program);
   registerGroups(program);

@@ -1,6 +1,7 @@
 /**
  * Brook's admin client, on the caller's thread: topics, partitions, configs, groups and their
- * offsets, offsets by time, record deletion and the cluster's description. Each call is one or
+ * offsets, offsets by time, record deletion, partition reassignments and leader elections, and
+ * the cluster's description. Each call is one or
  * a few requests with bounded retries of retriable errors (Cluster.withRetry); a non-retriable
  * broker error throws KafkaProtocolError with its code. Connections open lazily; close() ends them.
  */
@@ -78,6 +79,26 @@ export interface ClusterDescription {
 }
 
 export type OffsetSpec = 'earliest' | 'latest' | { timestamp: number };
+
+/** One partition's outcome of a request that names many: errorCode 0, or the broker's error. */
+export interface PartitionOutcome {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** A reassignment under way (ListPartitionReassignments). */
+export interface PartitionReassignment {
+  topic: string;
+  partition: number;
+  /** Target replicas first, then the removing ones. */
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
+export type ElectionType = 'preferred' | 'unclean';
 
 export class Admin {
   readonly cluster: Cluster;
@@ -330,6 +351,90 @@ export class Admin {
       }
       return out.sort((a, b) => a.partition - b.partition);
     });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reassignments and leader elections.
+
+  /**
+   * Starts a reassignment of each partition to its target replicas, or cancels the one under
+   * way (replicas null). Resolves with each partition's outcome (errorCode 0 or the error);
+   * a request-level error (no controller) is retried, then thrown.
+   */
+  async alterPartitionReassignments(opts: { reassignments: { topic: string; partition: number; replicas: number[] | null }[]; timeoutMs?: number }): Promise<PartitionOutcome[]> {
+    const timeoutMs = opts.timeoutMs ?? this.cluster.requestTimeoutMs;
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const r of opts.reassignments) {
+      let list = byTopic.get(r.topic);
+      if (list === undefined) byTopic.set(r.topic, (list = []));
+      list.push({ partitionIndex: r.partition, replicas: r.replicas });
+    }
+    const res = await this.cluster.withRetry('AlterPartitionReassignments', async () => {
+      const conn = await this.controller();
+      const r = await conn.request(
+        45,
+        { timeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) },
+        { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs },
+      );
+      if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, 'AlterPartitionReassignments', r.errorMessage);
+      return r;
+    });
+    for (const t of opts.reassignments) this.cluster.invalidate(t.topic);
+    return res.responses.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex, errorCode: p.errorCode, errorMessage: p.errorMessage })));
+  }
+
+  /** The reassignments under way, of the partitions named (default: of every partition). */
+  async listPartitionReassignments(opts: { partitions?: { topic: string; partition: number }[]; timeoutMs?: number } = {}): Promise<PartitionReassignment[]> {
+    let topics: { name: string; partitionIndexes: number[] }[] | null = null;
+    if (opts.partitions !== undefined) {
+      const byTopic = new Map<string, number[]>();
+      for (const p of opts.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
+    const res = await this.cluster.withRetry('ListPartitionReassignments', async () => {
+      const conn = await this.controller();
+      const r = await conn.request(46, { timeoutMs: opts.timeoutMs ?? this.cluster.requestTimeoutMs, topics });
+      if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, 'ListPartitionReassignments', r.errorMessage);
+      return r;
+    });
+    return res.topics
+      .flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          replicas: p.replicas,
+          addingReplicas: p.addingReplicas,
+          removingReplicas: p.removingReplicas,
+        })),
+      )
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /**
+   * A preferred or unclean leader election for each partition named, or for every partition
+   * (partitions null: only those where an election was needed are answered). Resolves with
+   * each partition's outcome; ELECTION_NOT_NEEDED (84) says the right leader leads already.
+   */
+  async electLeaders(opts: { electionType: ElectionType; partitions: { topic: string; partition: number }[] | null; timeoutMs?: number }): Promise<PartitionOutcome[]> {
+    const timeoutMs = opts.timeoutMs ?? this.cluster.requestTimeoutMs;
+    let topicPartitions: { topic: string; partitions: number[] }[] | null = null;
+    if (opts.partitions !== null) {
+      const byTopic = new Map<string, number[]>();
+      for (const p of opts.partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      topicPartitions = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    }
+    const electionType = opts.electionType === 'preferred' ? 0 : 1;
+    const res = await this.cluster.withRetry('ElectLeaders', async () => {
+      const conn = await this.controller();
+      if (conn.versionOf(43) < 1 && electionType !== 0) throw new KafkaProtocolError(35, 'ElectLeaders: the broker knows only preferred elections (v0)');
+      const r = await conn.request(43, { electionType, topicPartitions, timeoutMs }, { timeoutMs: timeoutMs + this.cluster.requestTimeoutMs });
+      if (r.errorCode !== 0) throw new KafkaProtocolError(r.errorCode, 'ElectLeaders');
+      return r;
+    });
+    for (const t of topicPartitions ?? []) this.cluster.invalidate(t.topic);
+    return res.replicaElectionResults
+      .flatMap((t) => t.partitionResult.map((p) => ({ topic: t.topic, partition: p.partitionId, errorCode: p.errorCode, errorMessage: p.errorMessage })))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -2,14 +2,15 @@
  * ClusterMetadata: this node's copy of the cluster metadata (main thread; a node view of the
  * cluster). It applies the batches its MetadataStore delivers, in log order, to the image, and
  * turns each into a MetadataDelta: which partitions appeared or changed (leader, replicas,
- * epoch), which topics went, which configs changed. Listeners (the PartitionManager) start, stop
- * or reconfigure this node's actors from the delta before the next batch is applied. A snapshot
- * replaces the image; its delta is the difference between the old image and the new.
+ * epoch, a reassignment's adding and removing replicas), which topics went, which configs
+ * changed. Listeners (the PartitionManager) start, stop or reconfigure this node's actors from
+ * the delta before the next batch is applied. A snapshot replaces the image; its delta is the
+ * difference between the old image and the new.
  *
  * Listeners are called synchronously right after the image changes, so routing (which reads the
  * image) and the actors a listener spawns change in the same turn.
  */
-import { MetadataImage, type PartitionImage, type TopicImage } from './metadata-image.js';
+import { addingReplicasOf, MetadataImage, removingReplicasOf, type PartitionImage, type TopicImage } from './metadata-image.js';
 import type { ConfigResourceType, MetadataRecord } from './metadata-records.js';
 import type { MetadataBatch } from './metadata-store.js';
 
@@ -143,7 +144,15 @@ export function diffImages(before: MetadataImage, after: MetadataImage): Metadat
 }
 
 function samePartition(a: PartitionImage, b: PartitionImage): boolean {
-  return a.leader === b.leader && a.leaderEpoch === b.leaderEpoch && a.partitionEpoch === b.partitionEpoch && sameList(a.replicas, b.replicas) && sameList(a.isr, b.isr);
+  return (
+    a.leader === b.leader &&
+    a.leaderEpoch === b.leaderEpoch &&
+    a.partitionEpoch === b.partitionEpoch &&
+    sameList(a.replicas, b.replicas) &&
+    sameList(a.isr, b.isr) &&
+    sameList(addingReplicasOf(a), addingReplicasOf(b)) &&
+    sameList(removingReplicasOf(a), removingReplicasOf(b))
+  );
 }
 
 function sameList(a: readonly number[], b: readonly number[]): boolean {

@@ -4,7 +4,8 @@
  * CreatePartitions and the config alters to the active controller, this node sends the same
  * request over the Kafka protocol to the controller's advertised listener, with Brook's own
  * client connection (one, reopened when it dies), and relays the answer. Producer-id blocks
- * come the same way (AllocateProducerIds, api 67).
+ * come the same way (AllocateProducerIds, api 67), and so do partition reassignments
+ * (AlterPartitionReassignments, api 45) and leader elections (ElectLeaders, api 43).
  *
  * Forwarded requests carry the client id FORWARDED_CLIENT_ID, so a node that receives one and
  * is not (or no longer) the controller answers NOT_CONTROLLER instead of forwarding again.
@@ -172,6 +173,47 @@ export class ControllerChannel {
     );
   }
 
+  /** Reassignments started (target replicas) or cancelled (null) by the controller: each partition's outcome. */
+  async alterPartitionReassignments(
+    to: ForwardTarget,
+    changes: readonly { readonly topic: string; readonly partition: number; readonly replicas: readonly number[] | null }[],
+  ): Promise<ForwardedError | PartitionOutcome[]> {
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const c of changes) {
+      const list = byTopic.get(c.topic) ?? [];
+      list.push({ partitionIndex: c.partition, replicas: c.replicas === null ? null : [...c.replicas] });
+      byTopic.set(c.topic, list);
+    }
+    const res = await this.send(to, (c) =>
+      c.request(45, { timeoutMs: this.requestTimeoutMs, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }, { timeoutMs: 2 * this.requestTimeoutMs }),
+    );
+    const top = failure(res.errorCode, res.errorMessage);
+    if (top) return top;
+    return res.responses.flatMap((t) => t.partitions.map((p) => outcome(t.name, p.partitionIndex, p.errorCode, p.errorMessage)));
+  }
+
+  /** A preferred or unclean election by the controller (null: every partition): each partition's outcome. */
+  async electLeaders(
+    to: ForwardTarget,
+    type: 'preferred' | 'unclean',
+    partitions: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null,
+  ): Promise<ForwardedError | PartitionOutcome[]> {
+    const res = await this.send(to, (c) =>
+      c.request(
+        43,
+        {
+          electionType: type === 'preferred' ? 0 : 1,
+          topicPartitions: partitions === null ? null : partitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions] })),
+          timeoutMs: this.requestTimeoutMs,
+        },
+        { timeoutMs: 2 * this.requestTimeoutMs },
+      ),
+    );
+    const top = failure(res.errorCode, null);
+    if (top) return top;
+    return res.replicaElectionResults.flatMap((t) => t.partitionResult.map((p) => outcome(t.topic, p.partitionId, p.errorCode, p.errorMessage)));
+  }
+
   /** A block of producer ids from the controller: [start, start + length). */
   async allocateProducerIds(to: ForwardTarget): Promise<ForwardedError | { start: number; length: number }> {
     const res = await this.send(to, (c) => c.request(67, { brokerId: this.nodeId, brokerEpoch: -1 }));
@@ -219,6 +261,18 @@ export class ControllerChannel {
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** One partition's outcome as the controller answered it. */
+export interface PartitionOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error?: ForwardedError;
+}
+
+function outcome(topic: string, partition: number, code: number, message: string | null): PartitionOutcome {
+  const error = failure(code, message);
+  return error ? { topic, partition, error } : { topic, partition };
+}
 
 function failure(code: number, message: string | null): ForwardedError | undefined {
   if (code === 0) return undefined;

@@ -18,10 +18,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ClusterMetadata } from './cluster-metadata.js';
 import { FORWARDED_CLIENT_ID, type ControllerChannel, type ForwardTarget, type IsrChange } from './controller-channel.js';
-import type { MetadataImage, PartitionImage, TopicImage } from './metadata-image.js';
+import { addingReplicasOf, isReassigning, removingReplicasOf, type MetadataImage, type PartitionImage, type TopicImage } from './metadata-image.js';
 import type { ConfigResourceType, MetadataRecord } from './metadata-records.js';
 import { MetadataStoreError, type MetadataStore, type NodeRegistration } from './metadata-store.js';
 import { OFFSETS_TOPIC } from './offsets-topic.js';
+import {
+  brokerConfigValue,
+  cancelReassignment,
+  checkTarget,
+  completeReassignment,
+  controllerBrokerConfigs,
+  electLeader as electPartitionLeader,
+  fieldsOf,
+  imbalancedPartitions,
+  startReassignment,
+  validateControllerBrokerConfig,
+  type ElectionType,
+  type PartitionFields,
+} from './reassignment.js';
 import { validateBrokerConfig, validateTopicConfig } from './topic-configs.js';
 
 export interface ControllerError {
@@ -37,6 +51,29 @@ export interface ControllerOptions {
   readonly offsetsTopicPartitions: number;
   /** How long a change may take end to end (store write, forwarding, local apply). */
   readonly requestTimeoutMs: number;
+}
+
+/** One partition of an AlterPartitionReassignments: its target replicas, or null to cancel. */
+export interface ReassignmentChange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[] | null;
+}
+
+/** One partition's outcome of a request that names many. */
+export interface PartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error?: ControllerError;
+}
+
+/** A reassignment under way, as ListPartitionReassignments reports it. */
+export interface OngoingReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
 }
 
 /** Who asks: a forwarded request must not be forwarded again. */
@@ -76,6 +113,8 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const SHUTDOWN_POLL_MS = 50;
 /** After a failed duty run (store unreachable), the active controller tries again this much later. */
 const DUTY_RETRY_MS = 1_000;
+/** How often the controller looks whether leader.imbalance.check.interval.seconds has passed (the interval is a dynamic config). */
+const REBALANCE_POLL_MS = 1_000;
 
 export interface ControllerLog {
   info(obj: object, msg: string): void;
@@ -89,6 +128,9 @@ export class Controller {
   private dutiesQueued = false;
   private dutyRetry: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When the leader balance was last checked (or this node last was not the controller). */
+  private lastRebalanceCheck = Date.now();
+  private readonly rebalanceTimer: NodeJS.Timeout;
 
   constructor(
     private readonly store: MetadataStore,
@@ -96,7 +138,10 @@ export class Controller {
     private readonly channel: ControllerChannel,
     private readonly opts: ControllerOptions,
     private readonly log: ControllerLog,
-  ) {}
+  ) {
+    this.rebalanceTimer = setInterval(() => this.maybeRebalance(), REBALANCE_POLL_MS);
+    this.rebalanceTimer.unref();
+  }
 
   get image(): MetadataImage {
     return this.metadata.image;
@@ -262,21 +307,240 @@ export class Controller {
     const ineligible = c.isr.filter((r) => !p.isr.includes(r) && live.get(r)?.state !== 'alive');
     if (ineligible.length > 0) return { error: 'INELIGIBLE_REPLICA', message: `${where}: replica(s) ${ineligible.join(',')} are not alive and cannot join the ISR` };
     if (sameMembers(c.isr, p.isr)) return p;
-    const failed = await this.commit([
-      {
-        type: 'Partition',
-        topicId: t.topicId,
-        partition: p.partition,
-        replicas: p.replicas,
-        isr: c.isr,
-        leader: p.leader,
-        leaderEpoch: p.leaderEpoch,
-        partitionEpoch: p.partitionEpoch + 1,
-      },
-    ]);
+    // A reassignment completes with the ISR change that brings its last target replica in.
+    const changed: PartitionFields = { ...fieldsOf(p), isr: c.isr, partitionEpoch: p.partitionEpoch + 1 };
+    const completed = completeReassignment(changed, live);
+    const failed = await this.commit([partitionRecord(t.topicId, p.partition, completed ?? changed)]);
     if (failed) return failed;
     this.log.info({ topic: t.name, partition: p.partition, isr: c.isr, was: p.isr }, 'controller changed an ISR');
+    if (completed) this.logCompleted(t.name, p, completed);
     return this.image.topicsById.get(c.topicId)?.partitions[c.partition] ?? p;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reassignment (KIP-455) and leader election (KIP-460); see reassignment.ts for the changes.
+
+  /**
+   * AlterPartitionReassignments: starts (target replicas) or cancels (null) a reassignment of
+   * each partition named; all changes that are valid are committed together. Answers each
+   * partition's outcome in request order.
+   */
+  alterPartitionReassignments(changes: readonly ReassignmentChange[], caller: CallerOptions = {}): Promise<ControllerError | PartitionResult[]> {
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.alterPartitionReassignmentsHere(changes)),
+      async (to) => {
+        const r = await this.channel.alterPartitionReassignments(to, changes);
+        if ('error' in r) return r;
+        return (await this.syncWithController()) ?? r;
+      },
+    );
+  }
+
+  /**
+   * ListPartitionReassignments: the reassignments under way, of the partitions named (null: of
+   * every partition). Any node answers from its image once it has applied everything the store
+   * has committed, which is what the controller would answer.
+   */
+  async listPartitionReassignments(
+    partitions: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null,
+  ): Promise<ControllerError | OngoingReassignment[]> {
+    if (!this.isActive) {
+      const failed = await this.syncWithController();
+      if (failed) return failed;
+    }
+    const out: OngoingReassignment[] = [];
+    const add = (topic: TopicImage, p: PartitionImage) => {
+      if (isReassigning(p)) {
+        out.push({ topic: topic.name, partition: p.partition, replicas: p.replicas, addingReplicas: addingReplicasOf(p), removingReplicas: removingReplicasOf(p) });
+      }
+    };
+    if (partitions === null) {
+      for (const t of [...this.image.topicsByName.values()].sort((a, b) => a.name.localeCompare(b.name))) for (const p of t.partitions) add(t, p);
+      return out;
+    }
+    for (const want of partitions) {
+      const t = this.image.topicsByName.get(want.topic);
+      if (!t) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${want.topic}' does not exist` };
+      for (const n of want.partitions) {
+        const p = t.partitions[n];
+        if (!p) return { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${want.topic}' has no partition ${n}` };
+        add(t, p);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * ElectLeaders: a preferred or unclean election for each partition named (null: every
+   * partition, answering only those where an election was needed, as Kafka does).
+   */
+  electLeaders(
+    type: ElectionType,
+    partitions: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null,
+    caller: CallerOptions = {},
+  ): Promise<ControllerError | PartitionResult[]> {
+    return this.route(
+      caller,
+      () => this.exclusive(() => this.electLeadersHere(type, partitions)),
+      async (to) => {
+        const r = await this.channel.electLeaders(to, type, partitions);
+        if ('error' in r) return r;
+        return (await this.syncWithController()) ?? r;
+      },
+    );
+  }
+
+  /**
+   * The automatic leader rebalance now, on the active controller (the timer runs it every
+   * leader.imbalance.check.interval.seconds while auto.leader.rebalance.enable): the number of
+   * leaderships moved back to preferred replicas.
+   */
+  rebalanceLeaders(): Promise<ControllerError | number> {
+    if (!this.isActive) return Promise.resolve(this.notController({}));
+    return this.exclusive(() => this.rebalanceLeadersHere());
+  }
+
+  private async alterPartitionReassignmentsHere(changes: readonly ReassignmentChange[]): Promise<ControllerError | PartitionResult[]> {
+    const live = this.store.liveNodes();
+    const results: PartitionResult[] = [];
+    const records: MetadataRecord[] = [];
+    const committing: number[] = [];
+    const seen = new Set<string>();
+    const summary: object[] = [];
+    for (const c of changes) {
+      const fail = (error: ControllerError) => results.push({ topic: c.topic, partition: c.partition, error });
+      const t = this.image.topicsByName.get(c.topic);
+      const p = t?.partitions[c.partition];
+      if (!t || !p) {
+        fail({ error: 'UNKNOWN_TOPIC_OR_PARTITION', message: t ? `topic '${c.topic}' has no partition ${c.partition}` : `topic '${c.topic}' does not exist` });
+        continue;
+      }
+      const key = `${c.topic}-${c.partition}`;
+      if (seen.has(key)) {
+        fail({ error: 'INVALID_REQUEST', message: `partition ${key} appears more than once in the request` });
+        continue;
+      }
+      seen.add(key);
+      let next: ControllerError | PartitionFields | null;
+      if (c.replicas === null) next = cancelReassignment(p, this.uncleanAllowed(t), live);
+      else next = checkTarget(p, c.replicas, live) ?? startReassignment(p, c.replicas, live);
+      if (next !== null && 'error' in next) {
+        fail({ error: next.error, message: `${key}: ${next.message}` });
+        continue;
+      }
+      results.push({ topic: c.topic, partition: c.partition });
+      if (next === null) continue;
+      committing.push(results.length - 1);
+      records.push(partitionRecord(t.topicId, p.partition, next));
+      summary.push({ partition: key, target: c.replicas, replicas: next.replicas, adding: next.addingReplicas, removing: next.removingReplicas, leader: next.leader });
+    }
+    if (records.length === 0) return results;
+    const failed = await this.commit(records);
+    if (failed) {
+      for (const i of committing) results[i] = { ...results[i]!, error: failed };
+      return results;
+    }
+    this.log.info({ partitions: summary.length, sample: summary.slice(0, 5) }, 'controller changed partition reassignments');
+    return results;
+  }
+
+  private async electLeadersHere(
+    type: ElectionType,
+    partitions: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null,
+  ): Promise<ControllerError | PartitionResult[]> {
+    const live = this.store.liveNodes();
+    const all = partitions === null;
+    const wanted = all ? [...this.image.topicsByName.values()].map((t) => ({ topic: t.name, partitions: t.partitions.map((p) => p.partition) })) : partitions;
+    const results: PartitionResult[] = [];
+    const records: MetadataRecord[] = [];
+    const committing: number[] = [];
+    const moved: object[] = [];
+    const seen = new Set<string>();
+    for (const w of wanted) {
+      const t = this.image.topicsByName.get(w.topic);
+      for (const n of w.partitions) {
+        const key = `${w.topic}-${n}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const p = t?.partitions[n];
+        if (!t || !p) {
+          results.push({
+            topic: w.topic,
+            partition: n,
+            error: { error: 'UNKNOWN_TOPIC_OR_PARTITION', message: t ? `topic '${w.topic}' has no partition ${n}` : `topic '${w.topic}' does not exist` },
+          });
+          continue;
+        }
+        const next = electPartitionLeader(p, type, live);
+        if ('error' in next) {
+          if (!(all && next.error === 'ELECTION_NOT_NEEDED')) results.push({ topic: w.topic, partition: n, error: { error: next.error, message: `${key}: ${next.message}` } });
+          continue;
+        }
+        results.push({ topic: w.topic, partition: n });
+        committing.push(results.length - 1);
+        records.push(partitionRecord(t.topicId, n, next));
+        moved.push({ partition: key, from: p.leader, to: next.leader });
+      }
+    }
+    if (records.length === 0) return results;
+    const failed = await this.commit(records);
+    if (failed) {
+      for (const i of committing) results[i] = { ...results[i]!, error: failed };
+      return results;
+    }
+    this.log.info({ election: type, leadersChanged: moved.length, sample: moved.slice(0, 5) }, 'controller elected leaders');
+    return results;
+  }
+
+  private async rebalanceLeadersHere(): Promise<ControllerError | number> {
+    if (this.closed || !this.isActive) return 0;
+    const live = this.store.liveNodes();
+    const percentage = Number(brokerConfigValue(this.image, this.opts.nodeId, 'leader.imbalance.per.broker.percentage'));
+    const records: MetadataRecord[] = [];
+    const moved: object[] = [];
+    for (const m of imbalancedPartitions(this.image, live, percentage)) {
+      const next = electPartitionLeader(m.partition, 'preferred', live);
+      if ('error' in next) continue;
+      records.push(partitionRecord(m.topicId, m.partition.partition, next));
+      moved.push({ topic: this.image.topicsById.get(m.topicId)?.name, partition: m.partition.partition, from: m.partition.leader, to: next.leader });
+    }
+    if (records.length === 0) return 0;
+    const failed = await this.commit(records);
+    if (failed) return failed;
+    this.log.info(
+      { leadersChanged: moved.length, percentage, sample: moved.slice(0, 5) },
+      'controller moved leaderships back to preferred replicas (auto.leader.rebalance.enable)',
+    );
+    return records.length;
+  }
+
+  /** The timer's tick: runs the rebalance when this node is the controller and the interval has passed. */
+  private maybeRebalance(): void {
+    if (this.closed) return;
+    if (!this.isActive) {
+      this.lastRebalanceCheck = Date.now();
+      return;
+    }
+    const config = (name: string) => brokerConfigValue(this.image, this.opts.nodeId, name);
+    if (config('auto.leader.rebalance.enable') !== 'true') return;
+    const intervalMs = Number(config('leader.imbalance.check.interval.seconds')) * 1000;
+    if (Date.now() - this.lastRebalanceCheck < intervalMs) return;
+    this.lastRebalanceCheck = Date.now();
+    void this.rebalanceLeaders().then((r) => {
+      if (typeof r !== 'number' && r.error !== 'NOT_CONTROLLER') this.log.warn({ error: r.error, reason: r.message }, 'automatic leader rebalance failed');
+    });
+  }
+
+  private uncleanAllowed(t: TopicImage): boolean {
+    return t.configs.get('unclean.leader.election.enable') === 'true' || this.image.brokerConfigs.get('')?.get('unclean.leader.election.enable') === 'true';
+  }
+
+  private logCompleted(topic: string, before: PartitionImage, after: PartitionFields): void {
+    this.log.info(
+      { topic, partition: before.partition, replicas: after.replicas, was: before.replicas, isr: after.isr, leader: after.leader, previousLeader: before.leader },
+      'controller completed a partition reassignment',
+    );
   }
 
   /**
@@ -326,6 +590,7 @@ export class Controller {
   close(): void {
     this.closed = true;
     clearTimeout(this.dutyRetry);
+    clearInterval(this.rebalanceTimer);
     this.channel.close();
   }
 
@@ -415,7 +680,12 @@ export class Controller {
       current = this.image.brokerConfigs.get(resourceName) ?? new Map();
     }
     for (const c of changes) {
-      const why = resourceType === 'topic' ? validateTopicConfig(c.name, c.value) : validateBrokerConfig(c.name, c.value);
+      const why =
+        resourceType === 'topic'
+          ? validateTopicConfig(c.name, c.value)
+          : controllerBrokerConfigs.has(c.name)
+            ? validateControllerBrokerConfig(c.name, c.value)
+            : validateBrokerConfig(c.name, c.value);
       if (why) return { error: 'INVALID_CONFIG', message: why };
     }
     const records: MetadataRecord[] = changes.map((c) => ({ type: 'Config', resourceType, resourceName, name: c.name, value: c.value }));
@@ -441,13 +711,19 @@ export class Controller {
       }
     }
     const moved: { topic: string; partition: number; from: number; to: number }[] = [];
+    const completed: { topic: string; before: PartitionImage; after: PartitionFields }[] = [];
     for (const t of this.image.topicsByName.values()) {
-      const unclean = t.configs.get('unclean.leader.election.enable') === 'true' || this.image.brokerConfigs.get('')?.get('unclean.leader.election.enable') === 'true';
+      const unclean = this.uncleanAllowed(t);
       for (const p of t.partitions) {
         const next = nextPartitionState(p, live, unclean);
-        if (!next) continue;
-        if (next.leader !== p.leader) moved.push({ topic: t.name, partition: p.partition, from: p.leader, to: next.leader });
-        records.push({ type: 'Partition', topicId: t.topicId, partition: p.partition, replicas: p.replicas, ...next });
+        const base: PartitionFields = next ? { ...fieldsOf(p), ...next } : fieldsOf(p);
+        // A reassignment whose target replicas are all in the ISR completes (an ISR change may have been missed).
+        const done = completeReassignment(base, live);
+        if (!next && !done) continue;
+        const after: PartitionFields = { ...(done ?? base), partitionEpoch: p.partitionEpoch + 1 };
+        if (after.leader !== p.leader) moved.push({ topic: t.name, partition: p.partition, from: p.leader, to: after.leader });
+        if (done) completed.push({ topic: t.name, before: p, after });
+        records.push(partitionRecord(t.topicId, p.partition, after));
       }
     }
     if (records.length === 0) return undefined;
@@ -456,6 +732,7 @@ export class Controller {
       const offline = moved.filter((m) => m.to === -1).length;
       this.log.info({ leadersChanged: moved.length, offline, sample: moved.slice(0, 5) }, 'controller moved partition leadership');
     }
+    if (!failed) for (const c of completed) this.logCompleted(c.topic, c.before, c.after);
     return failed;
   }
 
@@ -634,6 +911,22 @@ export function nextPartitionState(p: PartitionImage, live: ReadonlyMap<number, 
   } else isr = p.isr;
   if (leader === p.leader && sameMembers(isr, p.isr)) return null;
   return { leader, isr, leaderEpoch: leader === p.leader ? p.leaderEpoch : p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 };
+}
+
+/** The Partition record that writes `f` (adding and removing replicas only while a reassignment is under way). */
+function partitionRecord(topicId: string, partition: number, f: PartitionFields): MetadataRecord {
+  const reassigning = f.addingReplicas.length > 0 || f.removingReplicas.length > 0;
+  return {
+    type: 'Partition',
+    topicId,
+    partition,
+    replicas: f.replicas,
+    isr: f.isr,
+    leader: f.leader,
+    leaderEpoch: f.leaderEpoch,
+    partitionEpoch: f.partitionEpoch,
+    ...(reassigning ? { addingReplicas: f.addingReplicas, removingReplicas: f.removingReplicas } : {}),
+  };
 }
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {

@@ -13,6 +13,27 @@ export interface PartitionImage {
   readonly leaderEpoch: number;
   /** Rises with every change of leader, ISR or replicas; see the Partition record. */
   readonly partitionEpoch: number;
+  /**
+   * A reassignment under way (KIP-455): the replicas joining and those leaving; [] when none
+   * (the image always sets them; literals elsewhere may leave them out).
+   */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
+}
+
+/** The replicas a reassignment is adding to a partition ([] when none is under way). */
+export function addingReplicasOf(p: PartitionImage): readonly number[] {
+  return p.addingReplicas ?? [];
+}
+
+/** The replicas a reassignment is removing from a partition ([] when none is under way). */
+export function removingReplicasOf(p: PartitionImage): readonly number[] {
+  return p.removingReplicas ?? [];
+}
+
+/** Whether a reassignment of the partition is under way. */
+export function isReassigning(p: PartitionImage): boolean {
+  return addingReplicasOf(p).length > 0 || removingReplicasOf(p).length > 0;
 }
 
 export interface TopicImage {
@@ -63,6 +84,8 @@ export class MetadataImage {
           leader: r.leader,
           leaderEpoch: r.leaderEpoch,
           partitionEpoch: r.partitionEpoch ?? 0,
+          addingReplicas: r.addingReplicas ?? [],
+          removingReplicas: r.removingReplicas ?? [],
         };
         return;
       }
@@ -106,6 +129,7 @@ export class MetadataImage {
           leader: p.leader,
           leaderEpoch: p.leaderEpoch,
           partitionEpoch: p.partitionEpoch,
+          ...(isReassigning(p) ? { addingReplicas: addingReplicasOf(p), removingReplicas: removingReplicasOf(p) } : {}),
         });
       }
       for (const [name, value] of t.configs) out.push({ type: 'Config', resourceType: 'topic', resourceName: t.name, name, value });

@@ -26,6 +26,13 @@ export type MetadataRecord =
        * replication, which read as 0.
        */
       readonly partitionEpoch?: number;
+      /**
+       * A reassignment under way (KIP-455): replicas joining (catching up, not yet all in the
+       * ISR) and replicas leaving once they have. `replicas` then holds the target replicas
+       * first, then the removing ones. Absent (or empty) when no reassignment is under way.
+       */
+      readonly addingReplicas?: readonly number[];
+      readonly removingReplicas?: readonly number[];
     }
   | { readonly type: 'RemoveTopic'; readonly topicId: string }
   /** Sets (value) or removes (null) one config of a topic or of the broker (resourceName '' = cluster default). */

@@ -4,8 +4,9 @@
  * (from its own controller's writes or from records watched in the store alike): every partition
  * this node holds a replica of has its actor, told its role (SetRole: leader with its ISR and
  * epochs, or follower of a leader), and a follower is fetched for by the ReplicaFetcher; a
- * partition this node no longer holds has its actor stopped, a deleted topic's actors stop and
- * its files go, and a config change reaches the running actors. A `__consumer_offsets` partition
+ * partition this node no longer holds (a reassignment moved its replica away) has its actor
+ * stopped and its log file deleted, a deleted topic's actors stop and its files go, and a config
+ * change reaches the running actors. A `__consumer_offsets` partition
  * is a group coordinator where this node leads it and a plain replica where it follows. The
  * controller's caller gets its answer after that.
  *
@@ -58,7 +59,7 @@ export class PartitionManager {
     /** Node settings handed to every partition actor it spawns (log.retention.check.interval.ms, the CPU pool's). */
     private readonly actorSettings: Pick<PartitionConfig, 'logRetentionCheckIntervalMs' | 'cpuPool'> = {},
     private readonly replication: ReplicationHooks,
-    private readonly log?: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+    private readonly log?: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void; info?(obj: object, msg: string): void },
   ) {
     metadata.onDelta((d) => this.apply(d));
     supervisor.onNotify((actorId, event) => {
@@ -132,6 +133,8 @@ export class PartitionManager {
         fetcher.unfollow(topic.topicId, partition);
         this.partitions.batchCache.forget(topic.topicId, partition);
         if (this.supervisor.has(id)) await this.supervisor.stop(id, now ? `this node no longer holds a replica (replicas ${now.replicas.join(',')})` : 'partition removed');
+        // A replica moved away (also while this node was down): its log is of no more use here.
+        if (current && now) this.removeReplicaFiles(current, partition, now.replicas);
         return;
       }
       const leading = now.leader === this.nodeId;
@@ -153,6 +156,23 @@ export class PartitionManager {
       if (leading || now.leader < 0) fetcher.unfollow(topic.topicId, partition);
       else fetcher.follow(current, partition, now.leader, now.leaderEpoch);
     });
+  }
+
+  /**
+   * Deletes the log of a partition this node no longer holds a replica of (after its actor
+   * stopped): `<topicDir>/<n>.db` with its -wal and -shm. The topic's directory stays: another
+   * partition of the topic may be starting in it.
+   */
+  private removeReplicaFiles(topic: TopicImage, partition: number, replicas: readonly number[]): void {
+    const db = join(this.topicDir(topic), `${partition}.db`);
+    const files = [db, `${db}-wal`, `${db}-shm`].filter((f) => existsSync(f));
+    if (files.length === 0) return;
+    try {
+      for (const f of files) rmSync(f, { force: true });
+      this.log?.info?.({ topic: topic.name, partition, replicas, path: db }, 'deleted the log of a replica this node no longer holds');
+    } catch (err) {
+      this.log?.warn({ topic: topic.name, partition, path: db, err: (err as Error).message }, 'could not delete the log of a removed replica');
+    }
   }
 
   /** The role the image gives this node's replica of a partition. */

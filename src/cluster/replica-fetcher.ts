@@ -11,13 +11,26 @@
  * The PartitionManager says what to follow (`follow`, `unfollow`) as the metadata image changes.
  * Bounded: one request in flight per leader; per partition at most `partitionMaxBytes` per fetch;
  * every request has a timeout; a failed connection is retried after `backoffMs`.
+ *
+ * Reassignment throttle (Kafka's replication quotas, KIP-73, as `kafka-reassign-partitions
+ * --throttle` sets them): a partition this node is being added to by a reassignment is
+ * throttled. Its fetches take at most `follower.replication.throttled.rate` bytes/s of this
+ * node (a broker config: this node's own value, else the cluster-wide default) and at most
+ * `leader.replication.throttled.rate` bytes/s of its leader node's, both as token buckets with
+ * one second of burst that every throttled partition draws from. Unset, a rate is unlimited.
+ * A throttled partition asks for no more bytes than the buckets hold and sits out the fetches
+ * while they are empty; a batch larger than that still comes whole (the leader always sends at
+ * least one), and the bucket goes into debt for it. Both rates are enforced here, on the
+ * follower: the leader's side is the sum of what its throttled followers fetch, each bounded by
+ * the leader's rate.
  */
 import { Connection } from '../client/connection.js';
 import { errorName } from '../protocol/errors.js';
 import type { FetchResponse } from '../protocol/messages/fetch.js';
 import type { ReplicaStatus } from '../../actors/partition/messages.js';
-import type { MetadataImage, TopicImage } from './metadata-image.js';
+import { addingReplicasOf, type MetadataImage, type TopicImage } from './metadata-image.js';
 import type { AskResult, PartitionClient } from './partition-client.js';
+import { brokerConfigValue } from './reassignment.js';
 
 export interface ReplicaFetcherSettings {
   /** How long the leader may hold a fetch with nothing new (Kafka's replica.fetch.wait.max.ms). */
@@ -58,11 +71,77 @@ interface FetcherLog {
 }
 
 const key = (topicId: string, partition: number) => `${topicId}:${partition}`;
+
+/** A rate limit in bytes/s as a token bucket with one second of burst; may go into debt. */
+export class RateBucket {
+  private tokens = Number.POSITIVE_INFINITY;
+  private rate = Number.POSITIVE_INFINITY;
+  private at = 0;
+
+  /** Tops the bucket up for the time since the last call, at `rate` bytes/s (Infinity: unlimited). */
+  refill(rate: number, now: number): void {
+    if (rate !== this.rate) {
+      // A new rate starts with a full second of it.
+      this.rate = rate;
+      this.tokens = rate;
+    } else if (Number.isFinite(rate)) {
+      this.tokens = Math.min(rate, this.tokens + ((now - this.at) / 1000) * rate);
+    }
+    this.at = now;
+  }
+
+  /** Bytes that may be fetched now (Infinity when unlimited, 0 or less while in debt). */
+  get available(): number {
+    return this.tokens;
+  }
+
+  /** Milliseconds until the bucket holds something again. */
+  get waitMs(): number {
+    return this.tokens > 0 || !Number.isFinite(this.rate) ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+
+  take(bytes: number): void {
+    if (Number.isFinite(this.tokens)) this.tokens -= bytes;
+  }
+}
+
+/** A throttle rate config as bytes/s; unset (or Kafka's Long.MAX_VALUE default) is unlimited. */
+function rateOf(value: string | undefined): number {
+  const n = Number(value);
+  return value === undefined || !Number.isFinite(n) || n <= 0 || n >= Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : n;
+}
+
+/** The buckets every leader loop of one node shares. */
+class Throttle {
+  readonly follower = new RateBucket();
+  private readonly leaders = new Map<number, RateBucket>();
+
+  constructor(
+    private readonly nodeId: number,
+    private readonly image: MetadataImage,
+  ) {}
+
+  /** Whether this node is being added to the partition by a reassignment (its fetches are throttled). */
+  throttled(topicId: string, partition: number): boolean {
+    const p = this.image.topicsById.get(topicId)?.partitions[partition];
+    return p !== undefined && addingReplicasOf(p).includes(this.nodeId);
+  }
+
+  /** The buckets for fetching from `leader`, topped up to `now`. */
+  buckets(leader: number, now: number): [RateBucket, RateBucket] {
+    let l = this.leaders.get(leader);
+    if (!l) this.leaders.set(leader, (l = new RateBucket()));
+    this.follower.refill(rateOf(brokerConfigValue(this.image, this.nodeId, 'follower.replication.throttled.rate')), now);
+    l.refill(rateOf(brokerConfigValue(this.image, leader, 'leader.replication.throttled.rate')), now);
+    return [this.follower, l];
+  }
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class ReplicaFetcher {
   private readonly loops = new Map<number, LeaderLoop>();
   private closed = false;
+  private readonly throttle: Throttle;
 
   constructor(
     private readonly nodeId: number,
@@ -70,7 +149,9 @@ export class ReplicaFetcher {
     private readonly partitions: PartitionClient,
     private readonly log: FetcherLog,
     private readonly settings: ReplicaFetcherSettings = replicaFetcherDefaults,
-  ) {}
+  ) {
+    this.throttle = new Throttle(nodeId, image);
+  }
 
   /** Follows `leader` for this partition in `leaderEpoch` (replacing what it followed before). */
   follow(topic: TopicImage, partition: number, leader: number, leaderEpoch: number): void {
@@ -79,7 +160,7 @@ export class ReplicaFetcher {
     for (const [id, loop] of this.loops) if (id !== leader) loop.remove(k);
     let loop = this.loops.get(leader);
     if (!loop) {
-      loop = new LeaderLoop(leader, this.nodeId, this.image, this.partitions, this.log, this.settings, () => {
+      loop = new LeaderLoop(leader, this.nodeId, this.image, this.partitions, this.log, this.settings, this.throttle, () => {
         if (this.loops.get(leader) === loop) this.loops.delete(leader);
       });
       this.loops.set(leader, loop);
@@ -92,12 +173,23 @@ export class ReplicaFetcher {
     for (const loop of this.loops.values()) loop.remove(k);
   }
 
-  /** Records each followed partition is behind its leader's log end (as of the last answer), for /metrics and the console. */
-  lag(): { topic: string; partition: number; leader: number; lagRecords: number }[] {
-    const out: { topic: string; partition: number; leader: number; lagRecords: number }[] = [];
+  /**
+   * Records each followed partition is behind its leader's log end (as of the last answer), for
+   * /metrics and the console; `throttled` for one a reassignment is adding this node to.
+   */
+  lag(): { topic: string; partition: number; leader: number; lagRecords: number; throttled: boolean }[] {
+    const out: { topic: string; partition: number; leader: number; lagRecords: number; throttled: boolean }[] = [];
     for (const [leader, loop] of this.loops) {
       for (const f of loop.followed()) {
-        if (f.leaderLogEnd >= 0 && f.fetchOffset >= 0) out.push({ topic: f.topic.name, partition: f.partition, leader, lagRecords: Math.max(0, f.leaderLogEnd - f.fetchOffset) });
+        if (f.leaderLogEnd >= 0 && f.fetchOffset >= 0) {
+          out.push({
+            topic: f.topic.name,
+            partition: f.partition,
+            leader,
+            lagRecords: Math.max(0, f.leaderLogEnd - f.fetchOffset),
+            throttled: this.throttle.throttled(f.topic.topicId, f.partition),
+          });
+        }
       }
     }
     return out;
@@ -125,6 +217,7 @@ class LeaderLoop {
     private readonly client: PartitionClient,
     private readonly log: FetcherLog,
     private readonly settings: ReplicaFetcherSettings,
+    private readonly throttle: Throttle,
     private readonly onIdle: () => void,
   ) {}
 
@@ -195,14 +288,26 @@ class LeaderLoop {
   private async fetchOnce(): Promise<boolean> {
     const now = Date.now();
     const ready: Followed[] = [];
+    const s = this.settings;
+    // Throttled partitions (a reassignment adding this node) share what the buckets hold.
+    const buckets = this.throttle.buckets(this.leader, now);
+    const allowance = Math.min(buckets[0].available, buckets[1].available);
+    const throttled = new Set<Followed>();
     for (const f of this.partitions.values()) {
       if (f.delayedUntil > now) continue;
+      if (this.throttle.throttled(f.topic.topicId, f.partition)) {
+        if (allowance <= 0) {
+          f.delayedUntil = now + Math.min(s.backoffMs, Math.max(buckets[0].waitMs, buckets[1].waitMs));
+          continue;
+        }
+        throttled.add(f);
+      }
       if (f.fetchOffset < 0 && !(await this.loadStatus(f))) continue;
       ready.push(f);
     }
     if (ready.length === 0) return false;
     const conn = await this.connection();
-    const s = this.settings;
+    const maxBytesOf = (f: Followed) => (throttled.has(f) ? Math.max(1, Math.min(s.partitionMaxBytes, Math.floor(allowance))) : s.partitionMaxBytes);
     const byTopic = new Map<string, Followed[]>();
     for (const f of ready) {
       const list = byTopic.get(f.topic.topicId) ?? [];
@@ -230,7 +335,7 @@ class LeaderLoop {
             fetchOffset: f.fetchOffset,
             lastFetchedEpoch: f.lastFetchedEpoch,
             logStartOffset: -1,
-            partitionMaxBytes: s.partitionMaxBytes,
+            partitionMaxBytes: maxBytesOf(f),
             replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
           })),
         })),
@@ -245,7 +350,9 @@ class LeaderLoop {
       const list = byTopic.get(t.topicId) ?? [...byTopic.values()].find((l) => l[0]!.topic.name === t.topic);
       for (const p of t.partitions) {
         const f = list?.find((x) => x.partition === p.partitionIndex);
-        if (f) work.push(this.apply(f, p));
+        if (!f) continue;
+        if (throttled.has(f)) for (const b of buckets) b.take(p.records?.length ?? 0);
+        work.push(this.apply(f, p));
       }
     }
     await Promise.all(work);

@@ -15,6 +15,7 @@ import { allocateProducerIds, initProducerId } from './init-producer-id.js';
 import { listOffsets } from './list-offsets.js';
 import { describeCluster, metadata } from './metadata.js';
 import { produce } from './produce.js';
+import { reassignmentHandlers } from './reassignment.js';
 import { alterPartition, offsetForLeaderEpoch } from './replication.js';
 
 const apiVersions = apiVersionsHandler(() => supportedApiVersions());
@@ -31,6 +32,7 @@ const entries: HandlerEntry[] = [
   alterPartition,
   offsetForLeaderEpoch,
   ...adminHandlers,
+  ...reassignmentHandlers,
   findCoordinator,
   joinGroup,
   syncGroup,
