@@ -219,6 +219,17 @@ describe('brook topics', () => {
     expect(text).toMatch(/^Topic: t-all-b\t/m);
     expect(text).not.toContain('__consumer_offsets');
   });
+
+  it('lists only under-replicated or unavailable partitions with their flags: none on a healthy single node', async () => {
+    await ok(['topics', 'create', 't-healthy', '--partitions', '2']);
+    // Partition lines only (no header), as kafka-topics.sh: a healthy node has none to print.
+    expect(await ok(['topics', 'describe', '--under-replicated-partitions'])).toBe('');
+    expect(await ok(['topics', 'describe', 't-healthy', '--unavailable-partitions'])).toBe('');
+    expect(await ok(['topics', 'describe', 't-healthy', '--under-replicated-partitions', '--unavailable-partitions'])).toBe('');
+    const help = await ok(['topics', 'describe', '--help']);
+    expect(help).toContain('--under-replicated-partitions');
+    expect(help).toContain('--unavailable-partitions');
+  });
 });
 
 describe('brook produce and consume', () => {
