@@ -92,24 +92,50 @@ export function loadEpochs(s: PartitionLogState): void {
 }
 
 /**
- * Fills leader_epochs for a log written before it existed (the migration to schema 4): scans
- * the stored batches in offset order, reading each one's partitionLeaderEpoch (bytes 12-15 of
- * the batch, big-endian int32), and adds an entry each time the epoch rises. Negative epochs
- * (batches never stamped) are skipped. Reads every batch once: O(log size), once per log. In
- * the caller's (the migration's) transaction.
+ * Fills leader_epochs for a log written before it existed (the migration to schema 4): an entry
+ * at each batch, in offset order, whose partitionLeaderEpoch (bytes 12-15 of the batch,
+ * big-endian int32) rises above every earlier one; negative epochs (batches never stamped) give
+ * none. In the caller's (the migration's) transaction.
+ *
+ * The result is that of a scan of every batch, but found by bisection: a log written before
+ * schema 4 has non-decreasing epochs in offset order (its appends stamp the current epoch,
+ * which setLeaderEpoch only raises, and compaction keeps headers), so the first batch of each
+ * newer epoch is found in O(log range) reads of one batch each (substr on a blob makes SQLite
+ * read that whole blob), instead of reading the whole log at the first open after an upgrade.
+ * Were the epochs not monotonic, the entries would still rise in epoch and offset.
  */
 export function seedEpochsFromBatches(db: Database.Database): void {
-  const rows = db.prepare<[], [number, Buffer]>('SELECT base_offset, substr(bytes, 13, 4) FROM batches ORDER BY base_offset').raw();
-  // Collected first: the connection runs no other statement while one iterates.
-  const entries: LeaderEpochEntry[] = [];
-  let latest = -1;
-  for (const [baseOffset, field] of rows.iterate()) {
-    if (field.length < 4) continue;
-    const epoch = field.readInt32BE(0);
-    if (epoch <= latest) continue;
-    entries.push({ epoch, startOffset: baseOffset });
-    latest = epoch;
-  }
+  const firstFrom = db.prepare<[number], [number, Buffer]>('SELECT base_offset, substr(bytes, 13, 4) FROM batches WHERE base_offset >= ? ORDER BY base_offset LIMIT 1').raw();
+  const lastRow = db.prepare<[], [number, Buffer]>('SELECT base_offset, substr(bytes, 13, 4) FROM batches ORDER BY base_offset DESC LIMIT 1').raw().get();
+  if (lastRow === undefined) return;
+  const batch = (row: [number, Buffer]) => ({ baseOffset: row[0], epoch: row[1].length >= 4 ? row[1].readInt32BE(0) : -1 });
+  const batchFrom = (offset: number) => {
+    const row = firstFrom.get(offset);
+    return row && batch(row);
+  };
+  const last = batch(lastRow);
   const insert = db.prepare('INSERT INTO leader_epochs (epoch, start_offset) VALUES (?, ?)');
-  for (const { epoch, startOffset } of entries) insert.run(epoch, startOffset);
+  let current = batchFrom(Number.MIN_SAFE_INTEGER)!;
+  let latest = -1;
+  for (;;) {
+    if (current.epoch > latest) {
+      insert.run(current.epoch, current.baseOffset);
+      latest = current.epoch;
+    }
+    if (last.epoch <= latest) return;
+    // The first batch after lo with an epoch above latest: `found` is one; none starts in [limit, found).
+    let lo = current.baseOffset;
+    let found = last;
+    let limit = last.baseOffset;
+    while (limit - lo > 1) {
+      const mid = lo + Math.floor((limit - lo) / 2);
+      const probe = batchFrom(mid);
+      if (probe === undefined || probe.baseOffset >= limit) limit = mid;
+      else if (probe.epoch > latest) {
+        found = probe;
+        limit = probe.baseOffset;
+      } else lo = probe.baseOffset;
+    }
+    current = found;
+  }
 }

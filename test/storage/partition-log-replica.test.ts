@@ -8,6 +8,7 @@
  * appendReplica refuses or ignores. Real SQLite files in a temp dir; storage only.
  */
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { schemaVersion } from '../../src/storage/limits.js';
@@ -483,29 +484,46 @@ describe('schema 3 logs', () => {
     );
   `;
 
-  it('are migrated to schema 4 with the epoch cache seeded from the stored batches, once', () => {
-    const path = join(temp.dir(), 'p.db');
+  /** A schema 3 file at `path` holding a batch of `count` records (default 2) at each offset, stamped with its epoch. */
+  function writeSchema3(path: string, batches: Array<[offset: number, epoch: number, count?: number]>, leaderEpoch: number): void {
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.exec(schema3Sql);
-    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', 3), ('leader_epoch', 7)").run();
-    db.prepare('INSERT INTO segments (base_offset, created_ms) VALUES (0, 1000)').run();
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', 3), ('leader_epoch', ?)").run(leaderEpoch);
+    db.prepare('INSERT INTO segments (base_offset, created_ms) VALUES (?, 1000)').run(batches[0]?.[0] ?? 0);
     const insert = db.prepare(`INSERT INTO batches (base_offset, last_offset, first_timestamp, max_timestamp, producer_id, producer_epoch,
-      base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, 1000, 1001, -1, -1, -1, 2, ?, ?)`);
-    // Never stamped (-1), then epochs 0, 0, 2, 2, 1 (not a rise), 2, 5; offset 4 compacted away.
-    const epochs = [-1, 0, 0, 2, 2, 1, 2, 5];
-    const offsets = [0, 2, 6, 8, 10, 12, 14, 16];
-    offsets.forEach((offset, i) => insert.run(offset, offset + 1, stored(offset, epochs[i]!), nowMs));
+      base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, 1000, 1001, -1, -1, -1, ?, ?, ?)`);
+    db.transaction(() => {
+      for (const [offset, epoch, count = 2] of batches) insert.run(offset, offset + count - 1, count, stored(offset, epoch, count), nowMs);
+    })();
     db.close();
+  }
 
+  /** What a scan in offset order finds: an entry each time the epoch rises. */
+  function scanned(batches: Array<[offset: number, epoch: number, count?: number]>): LeaderEpochEntry[] {
+    const entries: LeaderEpochEntry[] = [];
+    for (const [startOffset, epoch] of batches) if (epoch > (entries[entries.length - 1]?.epoch ?? -1)) entries.push({ epoch, startOffset });
+    return entries;
+  }
+
+  it('are migrated to schema 4 with the epoch cache seeded from the stored batches, once', () => {
+    const path = join(temp.dir(), 'p.db');
+    // Never stamped (-1), then epochs 0, 0, 2, 2, 2, 5, 5 (epoch 1 led without appending); offset 4 compacted away.
+    const epochs = [-1, 0, 0, 2, 2, 2, 5, 5];
+    const offsets = [0, 2, 6, 8, 10, 12, 14, 16];
+    writeSchema3(
+      path,
+      offsets.map((offset, i) => [offset, epochs[i]!]),
+      7,
+    );
     const log = temp.open({ path });
     expect(log.leaderEpochs).toEqual([
       { epoch: 0, startOffset: 2 },
       { epoch: 2, startOffset: 8 },
-      { epoch: 5, startOffset: 16 },
+      { epoch: 5, startOffset: 14 },
     ]);
     expect(log.leaderEpoch).toBe(7);
-    expect(log.epochEndOffset(2)).toEqual({ epoch: 2, endOffset: 16 });
+    expect(log.epochEndOffset(2)).toEqual({ epoch: 2, endOffset: 14 });
     expect(log.epochEndOffset(5)).toEqual({ epoch: 5, endOffset: 18 });
     // The first append stamps epoch 7, which the cache did not have yet.
     expect(log.append(batchOf(1)).baseOffset).toBe(18);
@@ -520,12 +538,61 @@ describe('schema 3 logs', () => {
       expect(check.prepare('SELECT epoch, start_offset FROM leader_epochs ORDER BY epoch').all()).toEqual([
         { epoch: 0, start_offset: 2 },
         { epoch: 2, start_offset: 8 },
-        { epoch: 5, start_offset: 16 },
+        { epoch: 5, start_offset: 14 },
         { epoch: 7, start_offset: 18 },
       ]);
     } finally {
       check.close();
     }
     expect(temp.open({ path }).leaderEpochs.map((e) => e.epoch)).toEqual([0, 2, 5, 7]);
+  });
+
+  it('finds each rise wherever it is among adjacent one-record batches', () => {
+    // The bisection's hardest case: no gaps, so every probe lands next to another batch.
+    for (const n of [5, 8, 13]) {
+      for (let rise = 1; rise < n; rise++) {
+        const batches = Array.from({ length: n }, (_, i): [number, number, number] => [i, i < rise ? 0 : i < n - 1 ? 1 : 4, 1]);
+        const path = join(temp.dir(), 'p.db');
+        writeSchema3(path, batches, 0);
+        const log = temp.open({ path });
+        expect(log.leaderEpochs, `${n} batches, rise at ${rise}`).toEqual(scanned(batches));
+        log.close();
+      }
+    }
+  });
+
+  it('property: the seeded cache is what a scan of every batch in offset order finds', () => {
+    const logArb = fc
+      .array(
+        fc.record({
+          gap: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 1_000 }), fc.constant(2 ** 40)),
+          rise: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 3 })),
+          count: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 3 })),
+        }),
+        {
+          minLength: 0,
+          maxLength: 60,
+        },
+      )
+      .chain((steps) => fc.record({ steps: fc.constant(steps), firstEpoch: fc.integer({ min: -1, max: 2 }), unstamped: fc.nat({ max: 3 }) }));
+    fc.assert(
+      fc.property(logArb, ({ steps, firstEpoch, unstamped }) => {
+        const batches: Array<[number, number, number]> = [];
+        let offset = 0;
+        let epoch = firstEpoch;
+        steps.forEach(({ gap, rise, count }, i) => {
+          offset += gap;
+          epoch = i < unstamped ? -1 : Math.max(epoch, 0) + rise;
+          batches.push([offset, epoch, count]);
+          offset += count;
+        });
+        const path = join(temp.dir(), 'p.db');
+        writeSchema3(path, batches, 0);
+        const log = temp.open({ path });
+        expect(log.leaderEpochs).toEqual(scanned(batches));
+        log.close();
+      }),
+      { numRuns: 60 },
+    );
   });
 });
