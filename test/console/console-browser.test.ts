@@ -86,6 +86,12 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     expect(await rows.first().innerText()).toMatch(/node 0/);
     const opened = page.locator('#cluster-placement-table tbody tr', { hasText: 'console-spread' });
     expect(await opened.first().innerText()).toMatch(/node 0\s+thread [01]/);
+    // Replicas, ISR and status per partition; the cards count under-replicated and offline partitions.
+    const p0 = page.locator('#cluster-placement-table tr[data-topic="console-spread"][data-partition="0"]');
+    expect(await p0.innerText()).toMatch(/\t0\s+0\s+ok$/);
+    expect(await page.locator('#card-under-replicated .value').innerText()).toBe('0');
+    expect(await page.locator('#card-offline .value').innerText()).toBe('0');
+    expect(await page.locator('#cluster-nodes-table th', { hasText: 'Replicas' }).count()).toBe(1);
     await shot('cluster');
   });
 
@@ -163,6 +169,10 @@ describe.skipIf(!haveChromium)('web console in chromium', () => {
     await page.click('tr[data-topic="console-orders"] a');
     await page.waitForSelector('#partitions-table tbody tr:nth-child(2)');
     expect(await page.locator('#topic-detail').textContent()).toContain('retention.ms3600000 (override)');
+    // Each partition's leader, replicas, ISR and health (a single node: one replica, in sync).
+    const heads = await page.locator('#partitions-table th').allInnerTexts();
+    expect(heads.slice(0, 7).map((x) => x.toLowerCase())).toEqual(['partition', 'leader', 'epoch', 'replicas', 'isr', 'status', 'follower lag (records)']);
+    expect(await page.locator('#partitions-table tr[data-partition="1"] [data-status]').getAttribute('data-status')).toBe('ok');
     await shot('topics');
   });
 
