@@ -66,6 +66,8 @@ export function openPartitionLog(ctx: Pick<ActorContext, 'now'>, cfg: PartitionC
 /** How often a compaction step runs when idle, and maintenance while a step says there is more to do. */
 const compactionIntervalMs = 1000;
 const maintenanceBacklogIntervalMs = 10;
+/** Kafka's replica.high.watermark.checkpoint.interval.ms. */
+const highWatermarkCheckpointIntervalMs = 5_000;
 /** Kafka's log.retention.check.interval.ms default, for a config that does not name one. */
 const logRetentionCheckIntervalDefaultMs = 300_000;
 /** Kafka's InitialTaskDelayMs: the first retention check waits at most this long, so a node restarted often still checks. */
@@ -94,6 +96,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
   /** This replica's role in the partition's replication (single node: it leads alone). */
   private readonly replication: Replication;
   private cancelReplicaCheck: CancelScheduled | undefined;
+  private lastHighWatermarkCheckpointMs = 0;
   /** What the last HighWatermarkAdvanced said, so a turn that changed none of it publishes nothing. */
   private published = { highWatermark: -1, logEndOffset: -1, leaderEpoch: -1, leader: false, isrSize: -1 };
 
@@ -244,7 +247,21 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     }
     this.publishCacheState(false);
     this.publishProgress();
+    this.maybeCheckpointHighWatermark();
     return out;
+  }
+
+  /**
+   * A replicated log's high watermark is written down every few seconds (Kafka's
+   * replica.high.watermark.checkpoint.interval.ms): after a crash the replica restarts from it,
+   * never above what the ISR had. A log whose high watermark follows its end needs none.
+   */
+  private maybeCheckpointHighWatermark(): void {
+    if (!this.replication.tracksHighWatermark || this.log.isClosed) return;
+    const now = this.ctx.now();
+    if (now - this.lastHighWatermarkCheckpointMs < highWatermarkCheckpointIntervalMs) return;
+    this.lastHighWatermarkCheckpointMs = now;
+    this.log.checkpointHighWatermark();
   }
 
   /** Tells the main thread (fetches waiting, acks=all waiting, the live tail) what moved in this turn. */

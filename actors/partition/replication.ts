@@ -78,6 +78,12 @@ export class Replication {
     return this.role.role === 'leader' ? this.role.isr.length : 0;
   }
 
+  /** Whether the high watermark is the ISR's (a replicated partition) rather than the log end. */
+  get tracksHighWatermark(): boolean {
+    const r = this.role;
+    return r !== undefined && (r.role === 'follower' || r.replicas.length > 1);
+  }
+
   get minInsyncReplicas(): number {
     return this.role?.role === 'leader' ? this.role.minInsyncReplicas : 1;
   }
@@ -125,7 +131,10 @@ export class Replication {
     if (!r) return;
     if (r.role !== 'leader') throw new ReplicationError('NOT_LEADER_OR_FOLLOWER', `this replica follows node ${r.leader} in epoch ${r.leaderEpoch}`);
     if (acks === -1 && r.isr.length < r.minInsyncReplicas) {
-      throw new ReplicationError('NOT_ENOUGH_REPLICAS', `the ISR (${r.isr.join(',')}) is smaller than min.insync.replicas (${r.minInsyncReplicas})`);
+      throw new ReplicationError(
+        'NOT_ENOUGH_REPLICAS',
+        `only ${r.isr.length} in-sync replica(s) (node ${r.isr.join(', ')}), fewer than min.insync.replicas=${r.minInsyncReplicas}`,
+      );
     }
   }
 

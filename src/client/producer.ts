@@ -34,6 +34,9 @@ import { defaultPartitioner, type Partitioner } from './partitioner.js';
 import { BATCH_HEADER_BYTES, BatchBuilder, type Bytes, type HeadersInput } from './record-batch.js';
 import { isRetriable } from '../protocol/index.js';
 
+/** UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH: the metadata is stale. */
+const LEADERSHIP_ERRORS = new Set([3, 5, 6, 74, 75]);
+
 export interface ProducerOptions extends ClientOptions {
   /** -1 (all, the default), 1 (leader) or 0 (no response). Idempotence requires -1. */
   acks?: -1 | 0 | 1;
@@ -556,6 +559,8 @@ export class Producer {
     }
     for (const b of batches) {
       if (requestError !== null) {
+        // The node is gone or unreachable: its partitions may have a new leader already.
+        this.refreshLeaders(b.state.topic);
         this.onBatchError(b, requestError, isRetriableError(requestError));
         continue;
       }
@@ -571,11 +576,18 @@ export class Producer {
       else {
         // OUT_OF_ORDER_SEQUENCE_NUMBER after an earlier batch of the partition failed is expected.
         const expected = p.errorCode === 45 && b.state.retrying;
-        if (p.errorCode === 6 || p.errorCode === 3 || p.errorCode === 5) this.cluster.invalidate(b.state.topic);
+        // The leader moved (or is moving): learn the new one now, so the retry goes there.
+        if (LEADERSHIP_ERRORS.has(p.errorCode)) this.refreshLeaders(b.state.topic);
         this.onBatchError(b, new KafkaProtocolError(p.errorCode, `Produce to ${b.state.topic}-${b.state.partition}`, p.errorMessage), expected || isRetriable(p.errorCode));
       }
     }
     this.scheduleDrain(0);
+  }
+
+  /** Refreshes a topic's metadata in the background (coalesced with any refresh under way). */
+  private refreshLeaders(topic: string): void {
+    this.cluster.invalidate(topic);
+    this.cluster.refresh([topic], this.allowAutoTopicCreation).catch(() => undefined);
   }
 
   private removeInflight(b: ProducerBatch): void {
