@@ -108,7 +108,7 @@ function isrCell(p) {
     parts.push(p.isr.includes(r) ? String(r) : h('s', { class: 'out-of-isr', title: `replica ${r} is not in the ISR` }, String(r)));
   }
   for (const r of p.isr) if (!p.replicas.includes(r)) parts.push(', ', String(r));
-  return h('span', { class: 'mono' }, parts);
+  return h('span', { class: 'mono nowrap' }, parts);
 }
 
 /** Each follower's lag as its leader sees it ("2: 0 · 3: 1,204"), or this node's own lag as a follower. */
@@ -123,7 +123,7 @@ function followerLagCell(p) {
         h('span', { class: f.inIsr ? '' : 'lagging', title: `node ${f.nodeId}: log end ${f.logEndOffset}${since}${f.inIsr ? '' : ', not in the ISR'}` }, `${f.nodeId}: ${lag}`),
       );
     }
-    return h('span', { class: 'mono follower-lag' }, parts);
+    return h('span', { class: 'mono nowrap follower-lag' }, parts);
   }
   if (p.role === 'follower' && p.replicaLagRecords !== null)
     return h('span', { class: 'mono muted', title: 'this node, as follower, behind its leader' }, `this node: ${fmt.int(p.replicaLagRecords)}`);
@@ -663,26 +663,33 @@ async function topicDetail(el, name, redraw) {
         h('span', { class: 'spacer' }),
         t.internal ? null : del,
       ),
+      // Replication makes the partitions table wide: it takes the full width, the configs go below.
       h(
         'div',
-        { class: 'split' },
-        table(
-          [
-            { title: 'Partition', num: true, cell: (p) => p.partition },
-            { title: 'Leader', num: true, cell: (p) => (p.leader < 0 ? h('span', { class: 'error-text' }, 'none') : p.leader) },
-            { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
-            { title: 'Replicas', cell: (p) => h('span', { class: 'mono' }, p.replicas.join(', ')) },
-            { title: 'ISR', cell: isrCell },
-            { title: 'Status', cell: replicaStatus },
-            { title: 'Follower lag (records)', cell: followerLagCell },
-            { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
-            { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
-            { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
-            { title: 'Size', num: true, cell: (p) => fmt.bytes(p.sizeBytes) },
-            { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
-          ],
-          t.partitions,
-          { id: 'partitions-table', attrs: (p) => ({ 'data-partition': p.partition }) },
+        { class: 'stack' },
+        h(
+          'div',
+          { class: 'scroll-x' },
+          table(
+            [
+              { title: 'Partition', num: true, cell: (p) => p.partition },
+              { title: 'Leader', num: true, cell: (p) => (p.leader < 0 ? h('span', { class: 'error-text' }, 'none') : p.leader) },
+              { title: 'Epoch', num: true, cell: (p) => p.leaderEpoch },
+              { title: 'Replicas', cell: (p) => h('span', { class: 'mono nowrap' }, p.replicas.join(', ')) },
+              { title: 'ISR', cell: isrCell },
+              { title: 'Status', cell: replicaStatus },
+              { title: 'Follower lag (records)', cell: followerLagCell },
+              // Offsets and size are this node's replica's (a follower's trail its leader's a little).
+              { title: 'This node', cell: (p) => h('span', { class: 'muted' }, p.role ?? '–') },
+              { title: 'Log start', num: true, cell: (p) => fmt.int(p.logStartOffset) },
+              { title: 'High watermark', num: true, cell: (p) => fmt.int(p.highWatermark) },
+              { title: 'Log end', num: true, cell: (p) => fmt.int(p.logEndOffset) },
+              { title: 'Size', num: true, cell: (p) => fmt.bytes(p.sizeBytes) },
+              { title: '', cell: (p) => h('a', { href: `#/messages/${encodeURIComponent(name)}/${p.partition}` }, 'browse') },
+            ],
+            t.partitions,
+            { id: 'partitions-table', attrs: (p) => ({ 'data-partition': p.partition }) },
+          ),
         ),
         table(
           [
@@ -1184,7 +1191,7 @@ async function clusterPage() {
             { title: 'Leader node', cell: (r) => (r.leader < 0 ? h('span', { class: 'error-text' }, 'offline') : `node ${r.leader}`) },
             { title: 'Thread', cell: (r) => (r.threadIndex === null ? '–' : `thread ${r.threadIndex}`) },
             { title: 'Epoch', num: true, cell: (r) => String(r.leaderEpoch) },
-            { title: 'Replicas', cell: (r) => h('span', { class: 'mono' }, r.replicas.join(', ')) },
+            { title: 'Replicas', cell: (r) => h('span', { class: 'mono nowrap' }, r.replicas.join(', ')) },
             { title: 'ISR', cell: isrCell },
             { title: 'Status', cell: replicaStatus },
           ],

@@ -10,11 +10,55 @@
  * controller's kafka_controller_kafkacontroller_offlinepartitionscount). Restarted: everything
  * back to 0.
  */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Producer } from '../../src/client/index.js';
 import { describeIf, uniqueTopic } from '../helpers/clients.js';
 import { BrookCluster, waitUntil } from '../helpers/cluster.js';
 import { etcdRequirement } from '../helpers/etcd.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const shots = join(import.meta.dirname, '../console/screenshots');
+
+/**
+ * The console of node `id` in chromium (when installed): the Cluster page's under-replicated and
+ * offline cards and the topic page's ISR, status and follower-lag columns. Screenshots go to
+ * test/console/screenshots/.
+ */
+async function consoleShows(httpPort: number, topic: string, victim: number): Promise<void> {
+  if (!existsSync(chromiumPath)) return;
+  mkdirSync(shots, { recursive: true });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${httpPort}/#/cluster`);
+    await page.waitForSelector('main[data-ready="cluster"]');
+    await page.waitForSelector('#card-under-replicated .value');
+    expect(Number(await page.locator('#card-under-replicated .value').innerText())).toBeGreaterThanOrEqual(3);
+    expect(Number(await page.locator('#card-offline .value').innerText())).toBeGreaterThanOrEqual(1);
+    const row = page.locator(`#cluster-placement-table tr[data-topic="${topic}"][data-partition="0"]`);
+    expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('under-replicated');
+    expect(await row.locator('s.out-of-isr').innerText()).toBe(String(victim));
+    await page.screenshot({ path: join(shots, 'cluster-under-replicated.png'), fullPage: false });
+    await page.goto(`http://127.0.0.1:${httpPort}/#/topics/${topic}`);
+    await page.waitForSelector('#partitions-table tr[data-partition="2"]');
+    expect(await page.locator('#topic-under-replicated').innerText()).toBe('3 under-replicated');
+    for (const p of [0, 1, 2]) {
+      const r = page.locator(`#partitions-table tr[data-partition="${p}"]`);
+      expect(await r.locator('[data-status]').getAttribute('data-status')).toBe('under-replicated');
+      // The leader's view of its followers: the dead one lagging, out of the ISR.
+      expect(await r.locator('.follower-lag .lagging').innerText()).toMatch(new RegExp(`^${victim}: `));
+    }
+    await page.screenshot({ path: join(shots, 'topic-under-replicated.png'), fullPage: false });
+  } finally {
+    await browser.close();
+  }
+}
 
 interface Sample {
   name: string;
@@ -230,6 +274,8 @@ describeIf(etcdRequirement(), 'cluster: replication visible in the API, /metrics
     const placement = await get<{ partitions: { topic: string; partition: number; isr: number[]; underReplicated: boolean; offline: boolean }[] }>(via, '/api/cluster/placement');
     expect(placement.partitions.filter((p) => p.topic === topic).every((p) => p.underReplicated && !p.isr.includes(victim))).toBe(true);
     expect(placement.partitions.filter((p) => p.topic === single && p.offline).map((p) => p.partition)).toEqual(lost);
+
+    await consoleShows(cluster.node(via).httpPort, topic, victim);
 
     // Restarted: it catches up, rejoins every ISR, and every figure is back to 0.
     await cluster.startNode(victim);
