@@ -256,6 +256,33 @@ describeIf(etcdRequirement(), 'cluster: partition reassignment and leader electi
     await cluster.waitForLeaders(controller, topic, (l) => l === preferred, 30_000);
   });
 
+  it('AlterPartitionReassignments, ListPartitionReassignments and ElectLeaders sent to a node that is not the controller are forwarded', async () => {
+    const controller = await cluster.waitForController(1);
+    const other = IDS.find((id) => id !== controller)!;
+    const [a, b] = IDS.filter((id) => id !== other);
+    const topic = uniqueTopic('ra-fwd');
+    await createOn(topic, [a!, b!]);
+    await produce(topic, a!, 1, 1, 10);
+    await cluster.withRaw(other, async (c) => {
+      // A new order only: complete at once, and b becomes the preferred replica.
+      const altered = await c.request(45, 0, { timeoutMs: 10_000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas: [b!, a!] }] }] }, 15_000);
+      expect(altered.errorCode, altered.errorMessage ?? '').toBe(0);
+      expect(altered.responses.map((t) => [t.name, t.partitions.map((p) => [p.partitionIndex, p.errorCode])])).toEqual([[topic, [[0, 0]]]]);
+      expect((await partitionOf(topic, other)).replicaNodes).toEqual([b, a]);
+      const listed = await c.request(46, 0, { timeoutMs: 10_000, topics: [{ name: topic, partitionIndexes: [0] }] });
+      expect([listed.errorCode, listed.topics]).toEqual([0, []]);
+      const cancelled = await c.request(45, 0, { timeoutMs: 10_000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas: null }] }] }, 15_000);
+      expect(cancelled.responses[0]?.partitions[0]?.errorCode).toBe(85); // NO_REASSIGNMENT_IN_PROGRESS
+      const elected = await c.request(43, 2, { electionType: 0, topicPartitions: [{ topic, partitions: [0] }], timeoutMs: 10_000 }, 15_000);
+      expect(elected.errorCode).toBe(0);
+      expect(elected.replicaElectionResults.map((t) => t.partitionResult.map((p) => [p.partitionId, p.errorCode, p.errorMessage]))).toEqual([[[0, 0, null]]]);
+      // v0: preferred only, no top-level error code.
+      const again = await c.request(43, 0, { topicPartitions: [{ topic, partitions: [0] }], timeoutMs: 10_000 }, 15_000);
+      expect(again.replicaElectionResults[0]?.partitionResult[0]?.errorCode).toBe(84); // ELECTION_NOT_NEEDED
+    });
+    await cluster.waitForLeaders(other, topic, (l) => l === b);
+  });
+
   it('usage errors name the option: no action, a bad election type, a malformed plan (exit 2); an unknown partition fails (exit 1)', async () => {
     const none = await cluster.cli(['partitions', 'reassign', '--bootstrap-server', cluster.bootstrap(1)]);
     expect(none.code).toBe(2);
