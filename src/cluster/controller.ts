@@ -11,6 +11,14 @@
  * its partitions go offline (leader -1) until it returns; a node that registers gets its address
  * recorded. One change at a time: every write runs in `exclusive`.
  *
+ * Partition reassignment (KIP-455, AlterPartitionReassignments) and leader elections
+ * (ElectLeaders) go through it too; reassignment.ts holds the partition changes. A reassignment
+ * completes with the ISR change (AlterPartition) that brings its last target replica in sync,
+ * or in the duties. While auto.leader.rebalance.enable (a broker config, default true) holds,
+ * the active controller checks every leader.imbalance.check.interval.seconds (300) whether a
+ * node's share of preferred partitions led elsewhere exceeds
+ * leader.imbalance.per.broker.percentage (10), and if so moves those leaderships back.
+ *
  * Every method either appends all its records or none, and returns an error value (a Kafka error
  * name and a message) rather than throwing for a request that is merely invalid or a store that
  * is unreachable.
@@ -802,7 +810,16 @@ export class Controller {
 
   private notController(caller: CallerOptions): ControllerError {
     const forwarded = caller.clientId === FORWARDED_CLIENT_ID ? ' (a forwarded request is not forwarded again)' : '';
-    return { error: 'NOT_CONTROLLER', message: `node ${this.opts.nodeId} is not the controller; the controller is node ${this.store.controllerId()}${forwarded}` };
+    if (this.store.controllerId() === this.opts.nodeId) {
+      return {
+        error: 'NOT_CONTROLLER',
+        message: `node ${this.opts.nodeId} cannot confirm it is still the controller: the metadata store (${this.store.description}) does not answer or its election lapsed; retry shortly${forwarded}`,
+      };
+    }
+    return {
+      error: 'NOT_CONTROLLER',
+      message: `node ${this.opts.nodeId} is not the controller; the controller is node ${this.store.controllerId()} (metadata store ${this.store.description})${forwarded}`,
+    };
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
