@@ -119,7 +119,8 @@ export function checkpointHighWatermark(s: PartitionLogState): void {
  * and time retention keeps it at least retention.ms from then: it may delete old data up to
  * one retention.ms later than the old version would have, never earlier. Schema 3 had no
  * leader-epoch cache: the (just created) leader_epochs table is seeded from the partition
- * leader epochs stamped in the stored batches, which reads every batch once.
+ * leader epochs stamped in the stored batches (seedEpochsFromBatches: an entry where the
+ * epoch rises, found by bisection, so a few batches are read per epoch, not the whole log).
  */
 function migrate(db: Database.Database, nowMs: number): void {
   const row = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
