@@ -100,15 +100,19 @@ export function startReassignment(p: PartitionImage, target: readonly number[], 
 
 /**
  * The partition with its reassignment completed, or null while it cannot be: every target
- * replica must be in the ISR, and the ISR without the removing replicas not empty. The epochs
- * are the caller's to raise (the partition epoch rises with the change it is part of).
+ * replica must be in the ISR, the ISR without the removing replicas not empty, and a leader
+ * being removed must have a live target replica in the ISR to hand over to. The epochs are the
+ * caller's to raise (the partition epoch rises with the change it is part of).
  */
 export function completeReassignment(f: PartitionFields, live: LiveNodes): PartitionFields | null {
   if (f.addingReplicas.length === 0 && f.removingReplicas.length === 0) return null;
   const isr = f.isr.filter((r) => !f.removingReplicas.includes(r));
   const replicas = f.replicas.filter((r) => !f.removingReplicas.includes(r));
   if (isr.length === 0 || replicas.length === 0 || !replicas.every((r) => isr.includes(r))) return null;
-  return { ...f, replicas, isr, ...leaderAfter(f, replicas, isr, live), addingReplicas: [], removingReplicas: [] };
+  const leader = leaderAfter(f, replicas, isr, live);
+  // A removed leader hands over only to a live replica: the partition must not go offline for it.
+  if (leader.leader < 0 && f.leader >= 0) return null;
+  return { ...f, replicas, isr, ...leader, addingReplicas: [], removingReplicas: [] };
 }
 
 /** The partition with its reassignment cancelled: back to the replicas it had (less the adding ones). */

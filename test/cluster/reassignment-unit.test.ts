@@ -180,8 +180,9 @@ describe('reassignment changes (pure)', () => {
     // A target replica that was a replica already but is out of the ISR holds the completion back, as in Kafka.
     const lagging = startReassignment(image(1, [1, 2], [1]), [2, 3], live(1, 2, 3))!;
     expect(completeReassignment({ ...lagging, isr: [1, 3] }, live(1, 2, 3))).toBeNull();
-    // The new leader is alive: node 2 is down, node 3 leads.
+    // The new leader is alive: node 2 is down, node 3 leads; with no target replica alive, the removed leader stays until one is.
     expect(completeReassignment({ ...started, isr: [1, 2, 3] }, live(1, 3))).toMatchObject({ leader: 3 });
+    expect(completeReassignment({ ...started, isr: [1, 2, 3] }, live(1))).toBeNull();
   });
 
   it('target checks: empty, duplicates and adding replicas that are not live are INVALID_REPLICA_ASSIGNMENT', () => {
