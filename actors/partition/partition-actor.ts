@@ -123,12 +123,18 @@ export class PartitionActor implements Actor<PartitionProtocol> {
         this.scheduleMaintenance(0);
         return this.offsets();
       }),
-    SetRole: (m) =>
-      this.changingLog(true, () => {
-        this.replication.setRole(m.replication);
-        this.scheduleReplicaCheck();
-        return this.replication.status();
-      }),
+    SetRole: (m) => {
+      // Only a new epoch, or leading <-> following, invalidates what the batch cache holds.
+      this.cacheState?.begin();
+      let moved = true;
+      try {
+        moved = this.replication.setRole(m.replication);
+      } finally {
+        this.publishCacheState(moved, this.cacheState !== undefined);
+      }
+      this.scheduleReplicaCheck();
+      return this.replication.status();
+    },
     ReplicaFetch: (m) => {
       const fetched = this.replication.replicaFetch(m);
       return fetched.records.byteLength > 0 ? withTransfer(fetched, [fetched.records.buffer as ArrayBuffer]) : fetched;

@@ -29,7 +29,8 @@ interface CommitWaiter {
 
 interface Waiter {
   readonly actorIds: readonly string[];
-  readonly wake: () => void;
+  /** With the actor whose event woke it, or null at the deadline. */
+  readonly wake: (actorId: string | null) => void;
 }
 
 export class HighWatermarkWatch {
@@ -52,22 +53,22 @@ export class HighWatermarkWatch {
     supervisor.events.on('stopped', (e: { actorId: string }) => this.last.delete(e.actorId));
   }
 
-  /** Resolves when any of `actorIds` has new data, or after `timeoutMs`. */
-  wait(actorIds: readonly string[], timeoutMs: number): Promise<void> {
-    if (timeoutMs <= 0 || actorIds.length === 0 || this.count >= this.maxWaiters) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+  /** Resolves with the first of `actorIds` that has new data, or with null after `timeoutMs`. */
+  wait(actorIds: readonly string[], timeoutMs: number): Promise<string | null> {
+    if (timeoutMs <= 0 || actorIds.length === 0 || this.count >= this.maxWaiters) return Promise.resolve(null);
+    return new Promise<string | null>((resolve) => {
       let done = false;
       const waiter: Waiter = {
         actorIds,
-        wake: () => {
+        wake: (actorId) => {
           if (done) return;
           done = true;
           clearTimeout(timer);
           this.remove(waiter);
-          resolve();
+          resolve(actorId);
         },
       };
-      const timer = setTimeout(waiter.wake, timeoutMs);
+      const timer = setTimeout(() => waiter.wake(null), timeoutMs);
       this.count++;
       for (const id of actorIds) {
         let set = this.waiters.get(id);
@@ -141,7 +142,7 @@ export class HighWatermarkWatch {
       }
     }
     const set = this.waiters.get(actorId);
-    if (set) for (const w of [...set]) w.wake();
+    if (set) for (const w of [...set]) w.wake(actorId);
     const subs = this.subscribers.get(actorId);
     if (subs) for (const f of [...subs]) f();
   }

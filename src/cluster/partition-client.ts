@@ -80,8 +80,11 @@ export class PartitionClient {
     return this.batchCache.read(route.topic.topicId, route.partition.partition, fetchOffset, maxBytes);
   }
 
-  /** Resolves when any of the routed partitions has new records, or after `timeoutMs` (long-polling fetch). */
-  waitForRecords(routes: readonly Route[], timeoutMs: number): Promise<void> {
+  /**
+   * Resolves when any of the routed partitions has new records (with the actor id of the first
+   * that did), or after `timeoutMs` (with null): a long-polling fetch.
+   */
+  waitForRecords(routes: readonly Route[], timeoutMs: number): Promise<string | null> {
     const actorIds = routes.flatMap((r) => (r.ok ? [r.address.actorId] : []));
     return this.watch.wait(actorIds, timeoutMs);
   }

@@ -237,11 +237,15 @@ async function replicaFetch(ctx: RequestContext, req: FetchRequest, wanted: read
     const settled = results.some((r) => r.errorCode !== 0 || (r.divergingEpoch?.epoch ?? -1) >= 0 || (r.divergingEpoch?.endOffset ?? -1) >= 0);
     const remaining = deadline - Date.now();
     if (ready >= Math.max(1, req.minBytes) || settled || remaining <= 0) break;
-    await partitions.waitForRecords(
+    const woke = await partitions.waitForRecords(
       wanted.map((w) => w.route),
       remaining,
     );
-    results = await readAllReplica();
+    // A follower's fetch names every partition it follows here: only the one that moved is read
+    // again (the others' answers, offsets and all, still hold), or all of them at the deadline.
+    const i = woke === null ? -1 : wanted.findIndex((w) => w.route.ok && w.route.address.actorId === woke);
+    if (i < 0) results = await readAllReplica();
+    else results[i] = await readReplica(wanted[i]!);
   }
   return {
     throttleTimeMs: 0,
