@@ -80,6 +80,35 @@ describe('HTTP gateway', () => {
     expect(Math.abs(counts[0]! - counts[1]!)).toBeLessThanOrEqual(1);
   });
 
+  it('shows each partition with its leader, replicas, ISR and health, in the topic and placement views and /metrics', async () => {
+    await produce('http-replicas', 2);
+    const { json: t } = await api<{
+      underReplicated: number;
+      offline: number;
+      followersUnavailable: number[];
+      partitions: { partition: number; leader: number; replicas: number[]; isr: number[]; underReplicated: boolean; offline: boolean; role: string; followers: unknown }[];
+    }>('/api/topics/http-replicas');
+    expect(t).toMatchObject({ underReplicated: 0, offline: 0, followersUnavailable: [] });
+    // A single node leads alone: no followers to show.
+    expect(t.partitions[0]).toMatchObject({ partition: 0, leader: 0, replicas: [0], isr: [0], underReplicated: false, offline: false, role: 'leader', followers: [] });
+    expect((await api<{ nodeId: number; partitions: unknown[] }>('/api/topics/http-replicas/followers')).json).toEqual({
+      nodeId: 0,
+      partitions: [{ partition: 0, leaderEpoch: 0, followers: [] }],
+    });
+    const { json: placement } = await api<{ partitions: { topic: string; replicas: number[]; isr: number[]; underReplicated: boolean; offline: boolean }[] }>(
+      '/api/cluster/placement',
+    );
+    expect(placement.partitions.find((p) => p.topic === 'http-replicas')).toMatchObject({ replicas: [0], isr: [0], underReplicated: false, offline: false });
+    const { json: cluster } = await api<{ offlinePartitions: number; underReplicatedPartitions: number; nodes: { replicas: number; underReplicated: number }[] }>('/api/cluster');
+    expect(cluster).toMatchObject({ offlinePartitions: 0, underReplicatedPartitions: 0 });
+    expect(cluster.nodes[0]!.replicas).toBeGreaterThanOrEqual(1);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^kafka_server_replicamanager_underreplicatedpartitions\{node="0"\} 0$/m);
+    expect(text).toMatch(/^kafka_controller_kafkacontroller_offlinepartitionscount\{node="0"\} 0$/m);
+    expect(text).toMatch(/^kafka_server_replicafetchermanager_maxlag\{clientId="Replica",node="0"\} 0$/m);
+    expect(text).toMatch(/^brook_partition_isr_size\{topic="http-replicas",partition="0",node="0"\} 1$/m);
+  });
+
   it('serves Prometheus metrics with records produced per topic and actor mailboxes', async () => {
     await produce('http-metrics', 5);
     const text = await (await fetch(`${base}/metrics`)).text();
