@@ -2,9 +2,9 @@
  * `brook topics`: create, list, describe, alter (partitions) and delete topics, with
  * kafka-topics.sh's options and its describe layout (a Topic header line, then one
  * Partition/Leader/Replicas/Isr line per partition). As kafka-topics.sh, `describe
- * --under-replicated-partitions` and `--unavailable-partitions` print only the partition lines
- * that match (either, when both are given), no header, and with no topic named look at every
- * topic, internal ones included.
+ * --under-replicated-partitions`, `--unavailable-partitions`, `--under-min-isr-partitions` and
+ * `--at-min-isr-partitions` print only the partition lines that match (any of them, when several
+ * are given), no header, and with no topic named look at every topic, internal ones included.
  */
 import type { Command } from 'commander';
 import type { Admin, ConfigEntry, PartitionInfo, TopicInfo } from '../client/index.js';
@@ -54,26 +54,27 @@ export function registerTopics(program: Command): void {
     .option('--include-internal', 'with no topic named, also describe internal topics')
     .option('--under-replicated-partitions', 'only the partitions whose ISR is smaller than their replica set (no header lines; internal topics included)')
     .option('--unavailable-partitions', 'only the partitions whose leader is none or not a live broker (no header lines; internal topics included)')
-    .action(
-      async (
-        positional: string | undefined,
-        opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean; underReplicatedPartitions?: boolean; unavailablePartitions?: boolean },
-      ) => {
-        const filtered = opts.underReplicatedPartitions === true || opts.unavailablePartitions === true;
-        await withAdmin(opts, async (admin) => {
-          const names =
-            positional === undefined && opts.topic === undefined
-              ? await admin.listTopics({ includeInternal: filtered || opts.includeInternal })
-              : [topicOf(positional, opts.topic)];
-          if (names.length === 0) return;
-          if (!filtered) {
-            out(await describeTopics(admin, names, opts.allConfigs ?? false));
-            return;
-          }
-          out(await describeUnhealthy(admin, names.sort(), { underReplicated: opts.underReplicatedPartitions ?? false, unavailable: opts.unavailablePartitions ?? false }));
-        });
-      },
-    );
+    .option('--under-min-isr-partitions', "only the partitions without a leader or whose ISR is below the topic's min.insync.replicas (acks=all fails there)")
+    .option('--at-min-isr-partitions', "only the partitions whose ISR is exactly the topic's min.insync.replicas (one more loss stops acks=all)")
+    .action(async (positional: string | undefined, opts: TopicOptions & { allConfigs?: boolean; includeInternal?: boolean } & HealthFlags) => {
+      const want: HealthFilter = {
+        underReplicated: opts.underReplicatedPartitions ?? false,
+        unavailable: opts.unavailablePartitions ?? false,
+        underMinIsr: opts.underMinIsrPartitions ?? false,
+        atMinIsr: opts.atMinIsrPartitions ?? false,
+      };
+      const filtered = Object.values(want).some(Boolean);
+      await withAdmin(opts, async (admin) => {
+        const names =
+          positional === undefined && opts.topic === undefined ? await admin.listTopics({ includeInternal: filtered || opts.includeInternal }) : [topicOf(positional, opts.topic)];
+        if (names.length === 0) return;
+        if (!filtered) {
+          out(await describeTopics(admin, names, opts.allConfigs ?? false));
+          return;
+        }
+        out(await describeUnhealthy(admin, names.sort(), want));
+      });
+    });
 
   withBootstrap(topics.command('alter'))
     .description("raise a topic's partition count")
@@ -125,20 +126,52 @@ function partitionLine(topic: string, p: PartitionInfo): string {
   return `\tTopic: ${topic}\tPartition: ${p.partition}\tLeader: ${p.leader < 0 ? 'none' : p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`;
 }
 
-/** Whether a partition is under-replicated (ISR smaller than its replicas) or unavailable (no leader, or its leader is not live), as kafka-topics.sh decides. */
-export function partitionHealth(p: Pick<PartitionInfo, 'leader' | 'replicas' | 'isr'>, liveBrokers: ReadonlySet<number>): { underReplicated: boolean; unavailable: boolean } {
-  return { underReplicated: p.isr.length < p.replicas.length, unavailable: p.leader < 0 || !liveBrokers.has(p.leader) };
+interface HealthFlags {
+  underReplicatedPartitions?: boolean;
+  unavailablePartitions?: boolean;
+  underMinIsrPartitions?: boolean;
+  atMinIsrPartitions?: boolean;
 }
 
-/** The partition lines of `names` that are under-replicated and/or unavailable, as the flags ask; no header lines. */
-export async function describeUnhealthy(admin: Admin, names: string[], want: { underReplicated: boolean; unavailable: boolean }): Promise<string> {
+/** Which partitions `describe` prints under its filter flags. */
+export interface HealthFilter {
+  underReplicated: boolean;
+  unavailable: boolean;
+  underMinIsr: boolean;
+  atMinIsr: boolean;
+}
+
+export type PartitionHealth = HealthFilter;
+
+/**
+ * A partition's health as kafka-topics.sh's TopicCommand decides it: under-replicated (ISR
+ * smaller than its replicas), unavailable (no leader, or its leader not a live broker), under
+ * min ISR (no leader, or ISR below the topic's min.insync.replicas), at min ISR (ISR exactly
+ * min.insync.replicas).
+ */
+export function partitionHealth(p: Pick<PartitionInfo, 'leader' | 'replicas' | 'isr'>, liveBrokers: ReadonlySet<number>, minIsr = 1): PartitionHealth {
+  return {
+    underReplicated: p.isr.length < p.replicas.length,
+    unavailable: p.leader < 0 || !liveBrokers.has(p.leader),
+    underMinIsr: p.leader < 0 || p.isr.length < minIsr,
+    atMinIsr: p.isr.length === minIsr,
+  };
+}
+
+/** The partition lines of `names` that match any flag of `want`; no header lines. */
+export async function describeUnhealthy(admin: Admin, names: string[], want: HealthFilter): Promise<string> {
   const infos = await admin.describeTopics(names);
   const live = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
+  const minIsr = new Map<string, number>();
+  if (want.underMinIsr || want.atMinIsr) {
+    const configs = await admin.describeConfigs({ resources: names.map((name) => ({ type: 'topic' as const, name })) });
+    configs.forEach((c, i) => minIsr.set(names[i]!, Number(c.configs.find((e) => e.name === 'min.insync.replicas')?.value ?? 1) || 1));
+  }
   const lines: string[] = [];
   for (const info of infos) {
     for (const p of [...info.partitions].sort((a, b) => a.partition - b.partition)) {
-      const h = partitionHealth(p, live);
-      if ((want.underReplicated && h.underReplicated) || (want.unavailable && h.unavailable)) lines.push(partitionLine(info.name, p));
+      const h = partitionHealth(p, live, minIsr.get(info.name) ?? 1);
+      if ((Object.keys(want) as (keyof HealthFilter)[]).some((k) => want[k] && h[k])) lines.push(partitionLine(info.name, p));
     }
   }
   return lines.map((l) => `${l}\n`).join('');

@@ -226,9 +226,15 @@ describe('brook topics', () => {
     expect(await ok(['topics', 'describe', '--under-replicated-partitions'])).toBe('');
     expect(await ok(['topics', 'describe', 't-healthy', '--unavailable-partitions'])).toBe('');
     expect(await ok(['topics', 'describe', 't-healthy', '--under-replicated-partitions', '--unavailable-partitions'])).toBe('');
+    expect(await ok(['topics', 'describe', 't-healthy', '--under-min-isr-partitions'])).toBe('');
+    // One replica with min.insync.replicas 1: at the minimum, as Kafka's tool reports it.
+    expect(await ok(['topics', 'describe', 't-healthy', '--at-min-isr-partitions'])).toBe(
+      '\tTopic: t-healthy\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\n\tTopic: t-healthy\tPartition: 1\tLeader: 0\tReplicas: 0\tIsr: 0\n',
+    );
     const help = await ok(['topics', 'describe', '--help']);
     expect(help).toContain('--under-replicated-partitions');
     expect(help).toContain('--unavailable-partitions');
+    expect(help).toContain('--under-min-isr-partitions');
   });
 });
 

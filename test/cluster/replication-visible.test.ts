@@ -155,6 +155,8 @@ describeIf(etcdRequirement(), 'cluster: replication visible in the API, /metrics
   it('shows full ISRs, each follower as its leader sees it, and no under-replicated partition', async () => {
     await cluster.createTopic(topic, 3, { replicationFactor: 3 });
     await cluster.createTopic(single, 3, { replicationFactor: 1 });
+    const alter = await cluster.cli(['configs', 'alter', '--topic', topic, '--add-config', 'min.insync.replicas=2', '--bootstrap-server', cluster.bootstrap(1)]);
+    expect(alter.code, alter.stderr).toBe(0);
     const producer = new Producer({ bootstrapServers: [cluster.bootstrap(1)] });
     try {
       await producer.send({ topic, messages: Array.from({ length: 30 }, (_, i) => ({ partition: i % 3, value: `v${i}` })) });
@@ -189,6 +191,7 @@ describeIf(etcdRequirement(), 'cluster: replication visible in the API, /metrics
       expect(lines[i + 1]).toBe(`\tTopic: ${topic}\tPartition: ${p.partition}\tLeader: ${p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`);
     }
     expect(await topicsDescribe(2, topic, '--under-replicated-partitions')).toBe('');
+    expect(await topicsDescribe(2, topic, '--at-min-isr-partitions', '--under-min-isr-partitions')).toBe('');
     for (const id of [1, 2, 3]) {
       const m = await metrics(id);
       expect(value(m, 'kafka_server_replicamanager_underreplicatedpartitions'), `node ${id}`).toBe(0);
@@ -223,6 +226,9 @@ describeIf(etcdRequirement(), 'cluster: replication visible in the API, /metrics
     }
     // Only partition lines: no header.
     expect(await topicsDescribe(via, topic, '--under-replicated-partitions')).not.toMatch(/^Topic:/m);
+    // ISR 2 = min.insync.replicas 2: at the minimum, not under it.
+    expect((await topicsDescribe(via, topic, '--at-min-isr-partitions')).trimEnd().split('\n')).toHaveLength(3);
+    expect(await topicsDescribe(via, topic, '--under-min-isr-partitions')).toBe('');
 
     const view = await until(async () => {
       const v = await get<TopicApi>(via, `/api/topics/${topic}`);
@@ -246,6 +252,7 @@ describeIf(etcdRequirement(), 'cluster: replication visible in the API, /metrics
         return (value(s, 'kafka_server_replicamanager_underreplicatedpartitions') ?? 0) >= parts.length ? s : undefined;
       }, `node ${leader}'s under-replicated partitions in /metrics`);
       expect(value(m, 'redpanda_kafka_under_replicated_replicas', { redpanda_topic: topic })).toBe(parts.length);
+      expect(value(m, 'kafka_server_replicamanager_atminisrpartitioncount')).toBeGreaterThanOrEqual(parts.length);
       for (const p of parts) {
         expect(value(m, 'brook_partition_under_replicated', { topic, partition: String(p) })).toBe(1);
         expect(value(m, 'brook_partition_isr_size', { topic, partition: String(p) })).toBe(2);

@@ -105,12 +105,13 @@ describe('replication views', () => {
     expect(followersOf(undefined, p)).toBeNull();
   });
 
-  it('filters partitions as kafka-topics.sh --under-replicated-partitions and --unavailable-partitions do', () => {
+  it('filters partitions as kafka-topics.sh --under-replicated/--unavailable/--under-min-isr/--at-min-isr-partitions do', () => {
     const live = new Set([1, 2]);
-    expect(partitionHealth({ leader: 1, replicas: [1, 2, 3], isr: [1, 2] }, live)).toEqual({ underReplicated: true, unavailable: false });
-    expect(partitionHealth({ leader: -1, replicas: [3], isr: [3] }, live)).toEqual({ underReplicated: false, unavailable: true });
+    expect(partitionHealth({ leader: 1, replicas: [1, 2, 3], isr: [1, 2] }, live, 2)).toEqual({ underReplicated: true, unavailable: false, underMinIsr: false, atMinIsr: true });
+    expect(partitionHealth({ leader: 1, replicas: [1, 2, 3], isr: [1] }, live, 2)).toEqual({ underReplicated: true, unavailable: false, underMinIsr: true, atMinIsr: false });
+    expect(partitionHealth({ leader: -1, replicas: [3], isr: [3] }, live)).toEqual({ underReplicated: false, unavailable: true, underMinIsr: true, atMinIsr: true });
     // A leader whose node is not live (before the controller notices) is unavailable too.
-    expect(partitionHealth({ leader: 3, replicas: [3, 1], isr: [3, 1] }, live)).toEqual({ underReplicated: false, unavailable: true });
+    expect(partitionHealth({ leader: 3, replicas: [3, 1], isr: [3, 1] }, live)).toMatchObject({ underReplicated: false, unavailable: true });
   });
 });
 
