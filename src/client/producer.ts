@@ -574,8 +574,10 @@ export class Producer {
       else if (p.errorCode === 46)
         this.onBatchDone(b, -1); // DUPLICATE_SEQUENCE_NUMBER: already written.
       else {
-        // OUT_OF_ORDER_SEQUENCE_NUMBER after an earlier batch of the partition failed is expected.
-        const expected = p.errorCode === 45 && b.state.retrying;
+        // OUT_OF_ORDER_SEQUENCE_NUMBER while an earlier batch of the partition failed or is still
+        // unanswered is expected (the broker has not seen that one yet: after a leader change it went
+        // to the old leader); as the Java producer does, the batch is retried after it.
+        const expected = p.errorCode === 45 && (b.state.retrying || b.state.inflight.some((x) => x !== b && x.baseSequence < b.baseSequence));
         // The leader moved (or is moving): learn the new one now, so the retry goes there.
         if (LEADERSHIP_ERRORS.has(p.errorCode)) this.refreshLeaders(b.state.topic);
         this.onBatchError(b, new KafkaProtocolError(p.errorCode, `Produce to ${b.state.topic}-${b.state.partition}`, p.errorMessage), expected || isRetriable(p.errorCode));
@@ -662,7 +664,10 @@ export class Producer {
 
   /**
    * After a batch failed for good: once nothing is in flight, take a new producer id and renumber
-   * every batch not yet acknowledged, so the broker sees a fresh, gapless sequence.
+   * every batch never sent, so the broker sees a fresh, gapless sequence. A batch that was sent
+   * and is waiting to be retried may already be in the log: under a new producer id the broker
+   * could not tell it from a new one and would write it twice, so it fails instead (its outcome
+   * is unknown, as for a batch that timed out).
    */
   private maybeReset(): void {
     for (const s of this.partitions.values()) if (s.inflight.length > 0) return;
@@ -673,8 +678,20 @@ export class Producer {
       () => {
         for (const s of this.partitions.values()) {
           s.nextSequence = 0;
+          const unsent = s.ready.filter((b) => b.attempts === 0);
+          const sent = s.ready.filter((b) => b.attempts > 0);
+          s.ready.splice(0, s.ready.length, ...unsent);
+          for (const b of sent) {
+            const err = new KafkaProtocolError(
+              45,
+              `Produce to ${s.topic}-${s.partition}`,
+              'outcome unknown: the batch was sent before the producer had to take a new producer id, and is not sent again under it (it could be written twice)',
+            );
+            this.onBatchError(b, err, false);
+          }
           for (const b of s.ready) this.finishBatch(b);
         }
+        this.needsReset = false;
         this.scheduleDrain(0);
       },
       (err: Error) => {

@@ -69,18 +69,22 @@ export function clearEpochs(s: PartitionLogState): void {
 }
 
 /**
- * OffsetForLeaderEpoch: for the latest epoch, the log end; otherwise the largest cached epoch
- * at or below `requestedEpoch` and the start offset of the epoch after it (the log end when
- * it is the latest, i.e. `requestedEpoch` is past every cached epoch). { -1, -1 } when no
- * cached epoch is at or below `requestedEpoch`, or the cache is empty.
+ * OffsetForLeaderEpoch, as Kafka's LeaderEpochFileCache.endOffsetFor answers it: for the latest
+ * epoch, the log end; for an epoch newer than the latest (or -1, or an empty cache),
+ * { -1, -1 }; for one older than every cached epoch, that epoch and the first cached epoch's
+ * start; otherwise the largest cached epoch at or below `requestedEpoch` and the start offset
+ * of the epoch after it.
  */
 export function epochEndOffset(s: PartitionLogState, requestedEpoch: number): EpochEndOffset {
   const entries = s.leaderEpochs;
-  if (entries.length === 0) return { epoch: -1, endOffset: -1 };
+  if (entries.length === 0 || requestedEpoch < 0) return { epoch: -1, endOffset: -1 };
   if (requestedEpoch === s.latestEpoch) return { epoch: s.latestEpoch, endOffset: s.logEndOffset };
+  // Newer than any epoch here: unknown (Kafka's UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET).
+  if (requestedEpoch > s.latestEpoch) return { epoch: -1, endOffset: -1 };
   let i = entries.length - 1;
   while (i >= 0 && entries[i]!.epoch > requestedEpoch) i--;
-  if (i < 0) return { epoch: -1, endOffset: -1 };
+  // Older than every epoch here (the cache's start was trimmed): it ended where the log's first epoch starts.
+  if (i < 0) return { epoch: requestedEpoch, endOffset: entries[0]!.startOffset };
   const next = entries[i + 1];
   return { epoch: entries[i]!.epoch, endOffset: next ? next.startOffset : s.logEndOffset };
 }

@@ -241,10 +241,11 @@ export class PartitionLog {
   }
 
   /**
-   * OffsetForLeaderEpoch: for the latest cached epoch, (that epoch, logEndOffset); otherwise
-   * the largest cached epoch at or below requestedEpoch, with the start offset of the cached
-   * epoch after it (logEndOffset if there is none). { epoch: -1, endOffset: -1 } when no cached
-   * epoch is at or below requestedEpoch, or the cache is empty.
+   * OffsetForLeaderEpoch, as Kafka answers it: for the latest cached epoch, (that epoch,
+   * logEndOffset); for a newer one (or an empty cache), { epoch: -1, endOffset: -1 }; for one
+   * older than every cached epoch, (that epoch, the first cached epoch's start); otherwise the
+   * largest cached epoch at or below requestedEpoch, with the start offset of the cached epoch
+   * after it.
    */
   epochEndOffset(requestedEpoch: number): EpochEndOffset {
     ensureOpen(this.s);

@@ -125,9 +125,9 @@ describe('a follower copies the leader', () => {
       expect(log.epochEndOffset(3)).toEqual({ epoch: 3, endOffset: 17 }); // the latest: the log end
       expect(log.epochEndOffset(2)).toEqual({ epoch: 1, endOffset: 10 }); // never a leader: the epoch below, ending where 3 starts
       expect(log.epochEndOffset(1)).toEqual({ epoch: 1, endOffset: 10 });
-      expect(log.epochEndOffset(0)).toEqual({ epoch: -1, endOffset: -1 }); // older than any cached
+      expect(log.epochEndOffset(0)).toEqual({ epoch: 0, endOffset: 0 }); // older than any cached: it ended where the first starts (Kafka's answer)
       expect(log.epochEndOffset(-1)).toEqual({ epoch: -1, endOffset: -1 });
-      expect(log.epochEndOffset(7)).toEqual({ epoch: 3, endOffset: 17 }); // newer than any: the latest's end
+      expect(log.epochEndOffset(7)).toEqual({ epoch: -1, endOffset: -1 }); // newer than any: unknown (Kafka's answer)
     }
     expect(temp.open().epochEndOffset(0)).toEqual({ epoch: -1, endOffset: -1 });
   });
@@ -242,7 +242,8 @@ describe('the leader-epoch cache', () => {
       [3, 4],
       [4, 8],
     ]);
-    expect(log.epochEndOffset(6)).toEqual({ epoch: 4, endOffset: 12 });
+    expect(log.epochEndOffset(6)).toEqual({ epoch: -1, endOffset: -1 }); // epoch 6 went with the truncation
+    expect(log.epochEndOffset(4)).toEqual({ epoch: 4, endOffset: 12 });
     log.truncateTo(11);
     expect(log.leaderEpochs.map((e) => e.epoch)).toEqual([1, 3, 4]);
 
@@ -252,7 +253,7 @@ describe('the leader-epoch cache', () => {
       [3, 5],
       [4, 8],
     ]);
-    expect(log.epochEndOffset(1)).toEqual({ epoch: -1, endOffset: -1 });
+    expect(log.epochEndOffset(1)).toEqual({ epoch: 1, endOffset: 5 }); // trimmed away: it ends where the cache now starts
     expect(log.deleteRecordsBefore(8)).toBe(8); // exactly where epoch 4 starts: epoch 3 goes
     expect(log.leaderEpochs.map((e) => [e.epoch, e.startOffset])).toEqual([[4, 8]]);
 
