@@ -148,9 +148,12 @@ async function describeTopic(node: HttpNode, name: string) {
   );
   const byPartition = new Map<number, readonly FollowerLag[]>();
   for (const a of answers) {
-    // Only an answer from the partition's leader in the epoch this node knows: anything else is stale.
-    for (const p of a?.partitions ?? [])
-      if (t.partitions[p.partition]?.leader === a!.nodeId && t.partitions[p.partition]?.leaderEpoch === p.leaderEpoch) byPartition.set(p.partition, p.followers);
+    if (a === null) continue;
+    for (const p of a.partitions) {
+      // Only an answer from the partition's leader in the epoch this node knows: anything else is stale.
+      const known = t.partitions[p.partition];
+      if (known?.leader === a.nodeId && known.leaderEpoch === p.leaderEpoch) byPartition.set(p.partition, p.followers);
+    }
   }
   const partitions = view.partitions.map((p) => (p.followers === null && byPartition.has(p.partition) ? { ...p, followers: byPartition.get(p.partition)! } : p));
   return {
