@@ -254,6 +254,7 @@ describeIf(etcdRequirement(), 'cluster: partition reassignment and leader electi
     await cluster.startNode(preferred!);
     for (const id of IDS) await cluster.waitForBrokers(IDS, id);
     await cluster.waitForLeaders(controller, topic, (l) => l === preferred, 30_000);
+    await ok(['configs', 'alter', '--broker-defaults', '--add-config', 'auto.leader.rebalance.enable=false']);
   });
 
   it('AlterPartitionReassignments, ListPartitionReassignments and ElectLeaders sent to a node that is not the controller are forwarded', async () => {
