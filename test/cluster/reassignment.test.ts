@@ -243,10 +243,6 @@ describeIf(etcdRequirement(), 'cluster: partition reassignment and leader electi
     const [preferred, other] = IDS.filter((id) => id !== controller);
     const topic = uniqueTopic('ra-auto');
     await createOn(topic, [preferred!, other!]);
-    // A record in epoch 0 on both replicas. (With an empty log the restarted replica does not
-    // rejoin the ISR today: the new leader's epoch cache has no entry at or below epoch 0, and
-    // storage's epochEndOffset answers -1/-1, which a Fetch cannot tell from "no divergence".)
-    await produce(topic, preferred!, 1, 1, 10);
     await ok(['configs', 'alter', '--broker-defaults', '--add-config', 'auto.leader.rebalance.enable=true,leader.imbalance.check.interval.seconds=1']);
 
     await cluster.kill9(preferred!);
