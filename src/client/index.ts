@@ -11,6 +11,9 @@ export {
   type GroupMemberDescription,
   type ClusterDescription,
   type OffsetSpec,
+  type PartitionOutcome,
+  type PartitionReassignment,
+  type ElectionType,
 } from './admin.js';
 export { type ClientOptions, type BrokerInfo, type TopicInfo, type PartitionInfo } from './cluster.js';
 export { KafkaClientError, KafkaProtocolError, ConnectionError, TimeoutError, ClientClosedError, InvalidArgumentError } from './errors.js';
