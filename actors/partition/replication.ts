@@ -205,7 +205,9 @@ export class Replication {
       else if (own.epoch === m.epoch) to = Math.min(m.endOffset, own.endOffset);
       else to = Math.min(own.endOffset, log.logEndOffset);
     }
-    if (to < log.logEndOffset) log.truncateTo(to);
+    // Even with nothing to cut, the epoch cache loses epochs starting at or past the cut: an epoch
+    // this replica led without writing must not be named as its last fetched one again.
+    log.truncateTo(Math.min(to, log.logEndOffset));
     return this.status();
   }
 

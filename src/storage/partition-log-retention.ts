@@ -117,7 +117,12 @@ function deleteOldestSegment(s: PartitionLogState, budget: number, progress: Ret
 export function truncateTo(s: PartitionLogState, cleaner: LogCleaner, offset: number): void {
   ensureOpen(s);
   assert(Number.isInteger(offset) && offset >= 0, `truncateTo(${offset})`);
-  if (offset >= s.logEndOffset) return;
+  if (offset >= s.logEndOffset) {
+    // Nothing to cut, but as Kafka's truncateTo the epoch cache always loses what starts at or
+    // past the offset: an epoch led without a write would otherwise stay the follower's last.
+    inTransaction(s, () => truncateEpochsFromEnd(s, offset));
+    return;
+  }
   s.failurePoints.check('truncate');
   const cut = cutPoint(s, offset);
   inTransaction(s, () => {

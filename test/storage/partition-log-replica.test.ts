@@ -224,6 +224,20 @@ describe('the leader-epoch cache', () => {
     expect(log.leaderEpochs[0]!.epoch).toBe(2);
   });
 
+  it('loses an epoch led without a write when truncated at the log end, as Kafka does (a follower would name it forever)', () => {
+    const log = temp.open();
+    log.append(batchOf(5));
+    log.setLeaderEpoch(1); // led epoch 1, wrote nothing
+    expect(log.leaderEpochs).toEqual([
+      { epoch: 0, startOffset: 0 },
+      { epoch: 1, startOffset: 5 },
+    ]);
+    log.truncateTo(log.logEndOffset);
+    expect(log.logEndOffset).toBe(5);
+    expect(log.leaderEpochs).toEqual([{ epoch: 0, startOffset: 0 }]);
+    expect(log.latestEpoch).toBe(0);
+  });
+
   it('loses the entries truncation removes, and moves its first one up with the log start', () => {
     const path = join(temp.dir(), 'p.db');
     const log = temp.open({ ...replicated, path, config: { segmentBytes: 14 } });
