@@ -233,6 +233,7 @@ async function overviewPage() {
         ['Kafka listener', o.listener],
         ['Topics', o.topics],
         ['Partition logs open', `${o.partitionLogs.active} of at most ${o.partitionLogs.maxActive} · ${o.partitionLogs.passivated} passivated`],
+        ['Fetch cache', fetchCacheText(o.fetchCache)],
         ['Threads', o.threads.length],
         ['Actors', actors],
         ['Memory (RSS)', fmt.bytes(o.rssBytes)],
@@ -285,6 +286,14 @@ async function overviewPage() {
   }
   await draw();
   every(refreshMs, draw);
+}
+
+/** The batch cache's fill and hit rate, for the overview's card. */
+function fetchCacheText(c) {
+  if (!c || c.maxBytes === 0) return 'off';
+  const asked = c.hits + c.misses;
+  const rate = asked === 0 ? '–' : fmt.pct(c.hits / asked);
+  return `${fmt.bytes(c.bytes)} of ${fmt.bytes(c.maxBytes)} · ${c.partitions} partitions · ${rate} of fetches served`;
 }
 
 async function addWorker() {

@@ -74,6 +74,8 @@ async function overview(node: HttpNode): Promise<unknown> {
     durability: node.config.durability,
     topics: node.controller.image.topicsByName.size,
     partitionLogs: node.supervisor.passivationStats(),
+    // The main thread's batch cache (src/cluster/batch-cache.ts): fetches answered without the partition's actor.
+    fetchCache: node.partitions.batchCache.stats(),
     pid: process.pid,
     nodeVersion: process.version,
     rssBytes: process.memoryUsage().rss,

@@ -68,6 +68,16 @@ describe('HTTP gateway', () => {
     expect(bad.json.error).toContain('append, commit, read');
   });
 
+  it('the overview shows the batch cache: its bound, what it holds, and fetches it answered', async () => {
+    await produce('http-cache', 3);
+    await cli(['consume', 'http-cache', '--from-beginning', '--max-messages', '3', '--bootstrap-server', broker.bootstrap]);
+    const { json } = await api<{ fetchCache: { maxBytes: number; bytes: number; partitions: number; hits: number; misses: number } }>('/api/overview');
+    expect(json.fetchCache.maxBytes).toBeGreaterThan(0);
+    expect(json.fetchCache.bytes).toBeGreaterThan(0);
+    expect(json.fetchCache.partitions).toBeGreaterThan(0);
+    expect(json.fetchCache.hits + json.fetchCache.misses).toBeGreaterThan(0);
+  });
+
   it('adds a worker thread and moves actors to it (brook workers add)', async () => {
     await produce('http-move', 1);
     const r = await cli(['workers', 'add', '1', '--http', `127.0.0.1:${broker.node.httpPort}`]);
