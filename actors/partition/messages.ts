@@ -157,6 +157,8 @@ export interface ReplicaFetched extends PartitionOffsets {
 /** Published by a leader that wants its ISR changed; the main thread asks the controller (AlterPartition). */
 export interface IsrChangeProposed {
   readonly type: 'IsrChangeProposed';
+  readonly topic: string;
+  readonly partition: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
   readonly isr: readonly number[];

@@ -36,7 +36,7 @@ import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import { CacheStateWriter } from '../../src/cluster/batch-cache-state.js';
 import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult } from './messages.js';
-import { Replication, ReplicationError } from './replication.js';
+import { concatBatches, Replication, ReplicationError } from './replication.js';
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
 /** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */
@@ -162,7 +162,7 @@ export class PartitionActor implements Actor<PartitionProtocol> {
     this.retentionCheckIntervalMs = cfg.logRetentionCheckIntervalMs ?? logRetentionCheckIntervalDefaultMs;
     this.cpuPool = cpuPoolOfThread(cfg.cpuPool);
     this.cacheState = cfg.cacheState ? new CacheStateWriter(cfg.cacheState) : undefined;
-    this.replication = new Replication(log, ctx.now, (proposal) => ctx.notify(proposal), cfg.replication);
+    this.replication = new Replication(log, ctx.now, (proposal) => ctx.notify({ ...proposal, topic: cfg.topic, partition: cfg.partition }), cfg.replication);
     this.scheduleReplicaCheck();
     // A log just opened (recovered, or reopened after passivation or a move): nothing cached before counts.
     this.cacheState?.begin();
@@ -354,15 +354,8 @@ export class PartitionActor implements Actor<PartitionProtocol> {
    * one copy here, none in postMessage, and the gateway writes it to the socket as it is.
    */
   private read(fetchOffset: number, maxBytes: number): ReadResult {
-    const r = this.log.read(fetchOffset, maxBytes);
-    const buf = new ArrayBuffer(r.bytes);
-    const view = new Uint8Array(buf);
-    let pos = 0;
-    for (const b of r.batches) {
-      view.set(b, pos);
-      pos += b.length;
-    }
-    return withTransfer({ ...this.offsets(), records: view }, [buf]);
+    const records = concatBatches(this.log.read(fetchOffset, maxBytes));
+    return withTransfer({ ...this.offsets(), records }, [records.buffer as ArrayBuffer]);
   }
 
   private offsets(): PartitionOffsets {

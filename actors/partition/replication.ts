@@ -17,8 +17,19 @@
  *
  * Without a role (a single node) the replica leads alone: its high watermark follows its log end.
  */
-import type { PartitionLog } from '../../src/storage/partition-log.js';
+import type { PartitionLog, ReadResult } from '../../src/storage/partition-log.js';
 import type { EpochEndOffset, IsrChangeProposed, ReplicaFetched, ReplicaRole, ReplicaStatus } from './messages.js';
+
+/** A read's stored batches in one fresh buffer of their own (one copy; transferred to the main thread with the reply). */
+export function concatBatches(read: Pick<ReadResult, 'batches' | 'bytes'>): Uint8Array {
+  const view = new Uint8Array(read.bytes);
+  let pos = 0;
+  for (const b of read.batches) {
+    view.set(b, pos);
+    pos += b.length;
+  }
+  return view;
+}
 
 /** An expected refusal: becomes an error outcome with the Kafka error name as its code. */
 export class ReplicationError extends Error {
@@ -57,7 +68,8 @@ export class Replication {
   constructor(
     private readonly log: PartitionLog,
     private readonly now: () => number,
-    private readonly propose: (proposal: IsrChangeProposed) => void,
+    /** Publishes a proposal; the actor adds its topic and partition. */
+    private readonly propose: (proposal: Omit<IsrChangeProposed, 'topic' | 'partition'>) => void,
     role: ReplicaRole | undefined,
   ) {
     if (role) this.setRole(role);
@@ -166,13 +178,7 @@ export class Replication {
     }
     this.maybeAdvanceHighWatermark();
     const read = log.read(m.fetchOffset, m.maxBytes, { maxOffsetExclusive: log.logEndOffset });
-    const buf = new Uint8Array(read.bytes);
-    let pos = 0;
-    for (const b of read.batches) {
-      buf.set(b, pos);
-      pos += b.length;
-    }
-    return { ...this.offsets(), records: buf };
+    return { ...this.offsets(), records: concatBatches(read) };
   }
 
   appendReplica(m: { leaderEpoch: number; records: Uint8Array; leaderHighWatermark: number; leaderLogStartOffset: number }): ReplicaStatus {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
-import { BROOK_BIN, freePort, startEtcd } from './cluster-processes.mjs';
+import { BROOK_BIN, freePort, nodeStarted, startEtcd } from './cluster-processes.mjs';
 
 export const NFT_MISSING = 'nft not found: install the Debian package nftables (apt-get install nftables)';
 
@@ -203,30 +203,7 @@ function launchNode(spec) {
   log.write(`\n=== chaos: starting node ${nodeId} at ${new Date().toISOString()} ===\n`);
   const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   void exited.then((e) => log.end(`\n=== chaos: node ${nodeId} exited ${JSON.stringify(e)} at ${new Date().toISOString()} ===\n`));
-  let out = '';
-  let started = false;
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`node ${nodeId} did not start within ${timeoutMs} ms (log ${logFile})`));
-    }, timeoutMs);
-    const onData = (d) => {
-      if (!log.writableEnded) log.write(d);
-      if (started) return;
-      out = (out + d.toString('utf8')).slice(-20_000);
-      if (out.includes('"msg":"brook node started"')) {
-        started = true;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    void exited.then((e) => {
-      clearTimeout(timer);
-      if (!started) reject(new Error(`node ${nodeId} exited before starting (${JSON.stringify(e)}):\n${out.slice(-3000)}`));
-    });
-  });
+  const ready = nodeStarted(proc, exited, { nodeId, timeoutMs, log, where: ` (log ${logFile})` });
   return { proc, exited, ready };
 }
 

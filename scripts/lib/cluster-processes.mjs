@@ -106,6 +106,40 @@ export async function startEtcd({ dataDir, clientPort, peerPort, logFile, timeou
 }
 
 /**
+ * Resolves once the `brook start` process `proc` logged "brook node started"; copies its output
+ * to `log` meanwhile and after (while the stream is open). Rejects, with the end of its output,
+ * when it exits first, or after `timeoutMs` (killing it). Shared by startNode and the fault
+ * test's nodes (chaos-cluster.mjs).
+ */
+export function nodeStarted(proc, exited, { nodeId, timeoutMs, log = null, where = '' }) {
+  let out = '';
+  let started = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`node ${nodeId} did not start within ${timeoutMs} ms${where}:\n${out.slice(-4000)}`));
+    }, timeoutMs);
+    const onData = (d) => {
+      if (log && !log.writableEnded) log.write(d);
+      if (started) return;
+      out = (out + d.toString('utf8')).slice(-20_000);
+      if (out.includes('"msg":"brook node started"')) {
+        started = true;
+        out = '';
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    void exited.then((e) => {
+      clearTimeout(timer);
+      if (!started) reject(new Error(`node ${nodeId} exited before starting (${JSON.stringify(e)})${where}:\n${out.slice(-4000)}`));
+    });
+  });
+}
+
+/**
  * Starts `brook start` for one cluster node (or, without `metadataStore`, a single node) and
  * resolves once it logged "brook node started". The node's output goes to `logFile` (else it
  * is discarded); `detached` as for startEtcd. `restart()` starts it again on the same ports and data dir.
@@ -118,32 +152,8 @@ export async function startNode(spec) {
   args.push('--log-level', 'info', ...extraArgs);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached });
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
-  let out = '';
-  let started = false;
   const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`node ${nodeId} did not start within ${timeoutMs} ms:\n${out.slice(-4000)}`));
-    }, timeoutMs);
-    const onData = (d) => {
-      log?.write(d);
-      if (started) return;
-      out += d.toString('utf8');
-      if (out.includes('"msg":"brook node started"')) {
-        started = true;
-        out = '';
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    void exited.then((e) => {
-      clearTimeout(timer);
-      if (!started) reject(new Error(`node ${nodeId} exited before starting (${JSON.stringify(e)}):\n${out.slice(-4000)}`));
-    });
-  });
+  await nodeStarted(proc, exited, { nodeId, timeoutMs, log });
   void exited.then(() => log?.end());
   return {
     ...spec,

@@ -62,16 +62,14 @@ export class PartitionManager {
     private readonly log?: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void; info?(obj: object, msg: string): void },
   ) {
     metadata.onDelta((d) => this.apply(d));
-    supervisor.onNotify((actorId, event) => {
-      if ((event as Partial<IsrChangeProposed>).type === 'IsrChangeProposed') void this.proposeIsr(actorId, event as IsrChangeProposed);
+    supervisor.onNotify((_actorId, event) => {
+      if ((event as Partial<IsrChangeProposed>).type === 'IsrChangeProposed') void this.proposeIsr(event as IsrChangeProposed);
     });
   }
 
   /** A leader's ISR proposal: to the controller, then the actor hears its role as the image has it. */
-  private async proposeIsr(actorId: string, e: IsrChangeProposed): Promise<void> {
-    const at = actorId.lastIndexOf(':');
-    const name = actorId.slice(actorId.indexOf(':') + 1, at);
-    const partition = Number(actorId.slice(at + 1));
+  private async proposeIsr(e: IsrChangeProposed): Promise<void> {
+    const { topic: name, partition } = e;
     const topic = this.metadata.image.topicsByName.get(name);
     if (!topic) return;
     const failed = await this.replication.alterIsr({

@@ -62,16 +62,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
     const route = wanted[i]!.route;
     if (route.ok && r.records) ctx.broker.probe.fetched(route.topic.name, r.records);
   });
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    sessionId: 0,
-    responses: req.topics.map((t, topicIndex) => ({
-      topic: t.topic,
-      topicId: t.topicId,
-      partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
-    })),
-  };
+  return fetchResponse(req, wanted, results);
 });
 
 /**
@@ -247,16 +238,7 @@ async function replicaFetch(ctx: RequestContext, req: FetchRequest, wanted: read
     if (i < 0) results = await readAllReplica();
     else results[i] = await readReplica(wanted[i]!);
   }
-  return {
-    throttleTimeMs: 0,
-    errorCode: 0,
-    sessionId: 0,
-    responses: req.topics.map((t, topicIndex) => ({
-      topic: t.topic,
-      topicId: t.topicId,
-      partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
-    })),
-  };
+  return fetchResponse(req, wanted, results);
 }
 
 /**
@@ -270,4 +252,18 @@ function preferredReplica(ctx: RequestContext, route: Route, rack: string): numb
   if (brokers.get(route.partition.leader)?.rack === rack) return -1;
   const live = new Set(ctx.broker.controller.liveNodes().map((n) => n.nodeId));
   return route.partition.isr.find((r) => r !== route.partition.leader && live.has(r) && brokers.get(r)?.rack === rack) ?? -1;
+}
+
+/** The response: each partition's answer under its topic, in request order; fetch sessions declined (session id 0). */
+function fetchResponse(req: FetchRequest, wanted: readonly Wanted[], results: readonly PartitionData[]) {
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    sessionId: 0,
+    responses: req.topics.map((t, topicIndex) => ({
+      topic: t.topic,
+      topicId: t.topicId,
+      partitions: results.filter((_, i) => wanted[i]!.topicIndex === topicIndex),
+    })),
+  };
 }
