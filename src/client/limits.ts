@@ -14,6 +14,10 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
  * for a slot: the socket's write buffer and the broker's pipeline never grow without bound.
  */
 export const CONNECTION_IN_FLIGHT_MAX = 64;
+/** Bytes of the buffer each connection reads small responses into (reused, one per connection). */
+export const READ_BUFFER_BYTES = 64 * 1024;
+/** Responses at least this large are read straight into a buffer of their own instead. */
+export const DIRECT_FRAME_BYTES_MIN = 16 * 1024;
 /** A response frame larger than this closes the connection: the peer is broken or hostile. */
 export const RESPONSE_FRAME_BYTES_MAX = 256 * 1024 * 1024;
 /** Reconnect and retry backoff: exponential from the first to the max, with 20% jitter. */

@@ -17,6 +17,7 @@
  * - A fetch the cache cannot answer in full from its first batch is a miss and goes to the actor,
  *   which answers it as before (OFFSET_OUT_OF_RANGE included).
  */
+import { RecordSet, type Records } from '../protocol/record-set.js';
 import { CacheStateReader, newCacheState } from './batch-cache-state.js';
 
 interface CachedBatch {
@@ -55,7 +56,8 @@ class PartitionEntry {
 }
 
 export interface CachedRead {
-  readonly records: Uint8Array;
+  /** One batch's buffer, or several batches as a RecordSet: encoded one after another, never joined. */
+  readonly records: Records;
   readonly highWatermark: number;
   readonly logStartOffset: number;
 }
@@ -174,13 +176,13 @@ export class BatchCache {
       if (batches[mid]!.baseOffset <= fetchOffset) lo = mid;
       else hi = mid - 1;
     }
-    const parts: Uint8Array[] = [];
+    const parts: Buffer[] = [];
     let total = 0;
     for (let i = lo; i < batches.length; i++) {
       const b = batches[i]!;
       if (b.lastOffset >= snap.highWatermark) break;
       if (parts.length > 0 && total + b.bytes.byteLength > maxBytes) break;
-      parts.push(b.bytes);
+      parts.push(Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength));
       total += b.bytes.byteLength;
     }
     if (parts.length === 0) return this.miss();
@@ -188,7 +190,7 @@ export class BatchCache {
     // Most recently used goes last.
     this.entries.delete(key);
     this.entries.set(key, e);
-    return { records: parts.length === 1 ? parts[0]! : Buffer.concat(parts, total), highWatermark: snap.highWatermark, logStartOffset: snap.logStartOffset };
+    return { records: parts.length === 1 ? parts[0]! : new RecordSet(parts), highWatermark: snap.highWatermark, logStartOffset: snap.logStartOffset };
   }
 
   stats(): BatchCacheStats {

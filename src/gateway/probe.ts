@@ -6,6 +6,7 @@
  * produce and fetch throughput and latency (`history`), which the console charts.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { RecordSet, type Records } from '../protocol/record-set.js';
 
 /** One second of produce and fetch traffic, as the console charts it. */
 export interface SecondStats {
@@ -116,9 +117,9 @@ export class GatewayProbe {
     s.producedBytes += bytes;
   }
 
-  fetched(topic: string, records: Uint8Array): void {
+  fetched(topic: string, records: Records): void {
     if (records.length === 0) return;
-    const n = countRecords(records);
+    const n = records instanceof RecordSet ? records.parts.reduce((k, part) => k + countRecords(part), 0) : countRecords(records);
     this.recordsFetched.inc({ topic }, n);
     this.bytesFetched.inc({ topic }, records.length);
     const s = this.history.current();

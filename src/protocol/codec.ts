@@ -27,6 +27,7 @@ import {
   type ResponseInputs,
 } from './messages/index.js';
 import { Reader } from './reader.js';
+import { RecordSet } from './record-set.js';
 import { inVersionRange, type FieldSpec, type MessageSpec } from './schema.js';
 import { stringSize, Writer } from './writer.js';
 
@@ -202,12 +203,19 @@ function writeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlat
   return w;
 }
 
-/** Bytes of a Fetch response's record sets of at least `min` bytes each. */
+/**
+ * Bytes of a Fetch response's record buffers of at least `min` bytes each (a RecordSet's parts
+ * counted one by one), as Writer.writeRaw gathers them.
+ */
 function fetchRecordsAtLeast(body: ResponseInputs[1], min: number): number {
   let n = 0;
+  const add = (b: Buffer): void => {
+    if (b.length >= min) n += b.length;
+  };
   for (const t of body.responses ?? []) {
     for (const p of t.partitions ?? []) {
-      if (p.records && p.records.length >= min) n += p.records.length;
+      if (p.records instanceof RecordSet) p.records.parts.forEach(add);
+      else if (p.records) add(p.records);
     }
   }
   return n;

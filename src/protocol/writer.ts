@@ -1,4 +1,5 @@
 import { ProtocolError } from './errors.js';
+import { RecordSet, type Records } from './record-set.js';
 
 const TWO_POW_32 = 4294967296;
 const TWO_POW_63 = 9223372036854775808;
@@ -34,7 +35,8 @@ export class Writer {
   /**
    * Gathering: byte fields of at least `gatherMin` bytes are not copied into `buf` but kept as
    * segments of their own (see `segments`), so a Fetch response's record bytes go to the socket
-   * as they came from the partition's thread. `buf` is then sized without them.
+   * as they came from the partition's thread. `buf` is then sized without them. A RecordSet's
+   * parts are gathered or copied each on its own size.
    */
   private readonly gatherMin: number;
   private readonly gathered: Buffer[] | null;
@@ -157,27 +159,31 @@ export class Writer {
     else this.writeCompactString(s);
   }
 
-  writeBytes(b: Buffer): void {
+  writeBytes(b: Records): void {
     this.writeInt32(b.length);
     this.writeRaw(b);
   }
 
-  writeNullableBytes(b: Buffer | null): void {
+  writeNullableBytes(b: Records | null): void {
     if (b === null) this.writeInt32(-1);
     else this.writeBytes(b);
   }
 
-  writeCompactBytes(b: Buffer): void {
+  writeCompactBytes(b: Records): void {
     this.writeUVarint(b.length + 1);
     this.writeRaw(b);
   }
 
-  writeCompactNullableBytes(b: Buffer | null): void {
+  writeCompactNullableBytes(b: Records | null): void {
     if (b === null) this.writeUVarint(0);
     else this.writeCompactBytes(b);
   }
 
-  writeRaw(b: Buffer): void {
+  writeRaw(b: Records): void {
+    if (b instanceof RecordSet) {
+      for (const part of b.parts) this.writeRaw(part);
+      return;
+    }
     if (b.length >= this.gatherMin && this.gathered !== null) {
       if (this.offset > this.segmentStart) this.gathered.push(this.buf.subarray(this.segmentStart, this.offset));
       this.gathered.push(b);
@@ -226,10 +232,10 @@ export function compactStringSize(s: string | null): number {
   return uvarintSize(len + 1) + len;
 }
 
-export function bytesSize(b: Buffer | null): number {
+export function bytesSize(b: Records | null): number {
   return b === null ? 4 : 4 + b.length;
 }
 
-export function compactBytesSize(b: Buffer | null): number {
+export function compactBytesSize(b: Records | null): number {
   return b === null ? 1 : uvarintSize(b.length + 1) + b.length;
 }

@@ -23,6 +23,7 @@ import {
   responseHeaderVersion,
   type ApiSpec,
   type MessageSpec,
+  RecordSet,
 } from '../../src/protocol/index.js';
 import { messageValue, type ValueStyle } from './schema-values.js';
 
@@ -160,6 +161,41 @@ describe('gathered Fetch responses (encodeResponseSegments)', () => {
       expect(segments.includes(big), `Fetch v${v}`).toBe(true);
       expect(segments.includes(bigger), `Fetch v${v}`).toBe(true);
       expect(segments.reduce((n, s) => n + s.length, 0)).toBe(whole.length);
+    }
+  });
+
+  it('write a RecordSet as its parts one after another: large parts are segments, small ones copied, and it decodes as one buffer', () => {
+    const [minVersion, maxVersion] = spec.response.validVersions;
+    for (let v = minVersion; v <= maxVersion; v++) {
+      const big = records(GATHER_RECORDS_MIN_BYTES + 3, 5);
+      const small = records(40, 6);
+      const last = records(2 * GATHER_RECORDS_MIN_BYTES, 8);
+      const partition = (records: Buffer | RecordSet) => ({
+        partitionIndex: 0,
+        errorCode: 0,
+        highWatermark: 10,
+        lastStableOffset: 10,
+        logStartOffset: 0,
+        abortedTransactions: [],
+        preferredReadReplica: -1,
+        records,
+      });
+      const body = (records: Buffer | RecordSet) => ({
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: [{ topic: 't', topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11', partitions: [partition(records)] }],
+      });
+      const set = new RecordSet([big, small, last]);
+      const joined = Buffer.concat([big, small, last]);
+      expect(set.length).toBe(joined.length);
+      const whole = encodeResponse(1, v, 9, body(joined));
+      expect(encodeResponse(1, v, 9, body(set)).equals(whole), `Fetch v${v}`).toBe(true);
+      const segments = encodeResponseSegments(1, v, 9, body(set));
+      expect(Buffer.concat(segments).equals(whole), `Fetch v${v}`).toBe(true);
+      expect(segments.includes(big) && segments.includes(last) && !segments.includes(small), `Fetch v${v}`).toBe(true);
+      const decoded = decodeResponse(1, v, whole.subarray(4)).body.responses[0]!.partitions[0]!.records;
+      expect(decoded?.equals(joined), `Fetch v${v}`).toBe(true);
     }
   });
 

@@ -12,6 +12,7 @@ import type { AskResult, Route } from '../../cluster/partition-client.js';
 import type { FetchRequest } from '../../protocol/messages/fetch.js';
 import type { FetchResponseInput } from '../../protocol/messages/fetch.js';
 import { errorCode } from '../../protocol/errors.js';
+import type { Records } from '../../protocol/record-set.js';
 import { handler, type RequestContext } from '../context.js';
 import { gatewayLimits } from '../limits.js';
 
@@ -110,7 +111,7 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
  * `cached`, from the batch cache when it holds the batches asked for (src/cluster/batch-cache.ts),
  * else from the partition's actor.
  */
-async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Buffer | null }> {
+async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Records | null }> {
   const partitions = ctx.broker.partitions;
   const fenced = epochError(w);
   if (fenced) return errorData(w, fenced);
@@ -130,7 +131,7 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
       logStartOffset: hit.logStartOffset,
       abortedTransactions: null,
       preferredReadReplica: -1,
-      records: Buffer.from(hit.records.buffer, hit.records.byteOffset, hit.records.byteLength),
+      records: hit.records,
     };
   }
   const r: AskResult<PartitionOffsets & { readonly records?: Uint8Array }> =
