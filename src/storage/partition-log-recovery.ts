@@ -134,11 +134,23 @@ function migrate(db: Database.Database, nowMs: number): void {
   })();
 }
 
+/**
+ * Pages of a new log: 16 KiB, not SQLite's 4 KiB. A stored batch is a blob over many pages, and
+ * the WAL writes, and the checkpointer copies, page by page (a system call or two each), so
+ * larger pages write the same bytes in a quarter of the calls. Measured producing 200k x 1 KiB
+ * (bench suite workload, 2 runs each): 115-139 MB/s at 4 KiB, 147-165 at 16 KiB, 138-174 at
+ * 64 KiB; single-record acks at 20k/s were no slower (p99 4.6-5.7 ms at 16 KiB against 6.5-14 ms
+ * at 4 KiB, 2 interleaved runs each, within this machine's noise). A log created before keeps its
+ * page size: SQLite fixes it when the first table is made.
+ */
+export const logPageBytes = 16 * 1024;
+
 function configure(db: Database.Database, durability: Durability): void {
   // Switching a new, empty file to WAL writes its header; without a sync that costs 1 ms less per
   // created partition, and an empty log loses nothing if the switch does not survive a crash
   // (the next open switches again). An existing WAL log writes nothing here.
   db.pragma('synchronous = OFF');
+  db.pragma(`page_size = ${logPageBytes}`); // a no-op on an existing log
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
 }

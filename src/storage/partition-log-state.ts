@@ -15,7 +15,7 @@ import { FailurePoints } from './failure-points.js';
 import { ProducerStateTable } from './producer-state.js';
 import { StorageError } from './storage-error.js';
 import { type TopicConfig, checkTopicConfig, defaultTopicConfig } from './topic-config.js';
-import { type WalCheckpointer, walBackstopPages, walCheckpointPages } from './wal-checkpointer.js';
+import { type WalCheckpointer, walBackstopBytes, walCheckpointBytes, walFinishInlineBytes } from './wal-checkpointer.js';
 import type { LeaderEpochEntry, PartitionLogOptions, Segment } from './partition-log-types.js';
 
 interface BatchBounds {
@@ -237,6 +237,8 @@ export class PartitionLogState {
   sizeBytes = 0;
   maxTimestampBatch: MaxTimestampBatch | null | undefined = undefined;
   readonly walCheckpointer: WalCheckpointer | undefined;
+  /** The database's page size, read at open: WAL frames are pages. */
+  readonly pageSize: number;
   /** Estimated WAL pages written since the last checkpoint request. */
   walPages = 0;
 
@@ -254,7 +256,8 @@ export class PartitionLogState {
     checkTopicConfig(this.config);
     this.highWatermarkFollowsLogEnd = opts.highWatermarkFollowsLogEnd ?? true;
     this.walCheckpointer = opts.walCheckpointer;
-    if (this.walCheckpointer) db.pragma(`wal_autocheckpoint = ${walBackstopPages}`);
+    this.pageSize = db.pragma('page_size', { simple: true }) as number;
+    if (this.walCheckpointer) db.pragma(`wal_autocheckpoint = ${Math.ceil(walBackstopBytes / this.pageSize)}`);
   }
 }
 
@@ -362,19 +365,33 @@ export function cutPoint(s: PartitionLogState, offset: number): number {
  */
 export function wroteToWal(s: PartitionLogState, bytes: number): void {
   if (!s.walCheckpointer) return;
-  s.walPages += 3 + Math.ceil(bytes / 4096);
-  if (s.walPages < walCheckpointPages) return;
+  s.walPages += 3 + Math.ceil(bytes / s.pageSize);
+  if (s.walPages * s.pageSize < walCheckpointBytes) return;
+  requestCheckpoint(s);
+}
+
+function requestCheckpoint(s: PartitionLogState): void {
   s.walPages = 0;
-  s.walCheckpointer.request(s.path, () => finishCheckpoint(s));
+  s.walCheckpointer!.request(s.path, (framesLeft) => finishCheckpoint(s, framesLeft));
 }
 
 /**
- * Copies the WAL frames the checkpointer thread left (those committed while it copied the
- * rest; usually none or a few): a PASSIVE checkpoint on this connection, between two commits,
- * after which the next commit restarts the WAL from its beginning instead of growing it.
+ * When the checkpointer is done: copies the WAL frames it left, and those committed since it
+ * answered, with a PASSIVE checkpoint on this connection between two commits, after which the
+ * next commit restarts the WAL from its beginning instead of growing it — if they are few (at
+ * most walFinishInlineBytes by estimate; none costs nothing). More is asked of the checkpointer
+ * again at once rather than copied on the partition's thread; the backstop bounds the WAL of a
+ * writer that never lets it catch up. A checkpoint that did not run (-1) waits for the next
+ * threshold.
  */
-function finishCheckpoint(s: PartitionLogState): void {
-  if (s.db === null) return;
+function finishCheckpoint(s: PartitionLogState, framesLeft: number): void {
+  if (s.db === null || framesLeft < 0) return;
+  if ((framesLeft + s.walPages) * s.pageSize > walFinishInlineBytes) {
+    // Only a writer that kept writing is the reason; otherwise the checkpointer could not copy
+    // (a reader held its snapshot) and asking again at once would only spin it.
+    if (s.walPages > 0) requestCheckpoint(s);
+    return;
+  }
   try {
     s.db.pragma('wal_checkpoint(PASSIVE)');
   } catch {

@@ -42,7 +42,7 @@ function request(from: MessagePort, path: unknown): void {
   }
   if (pending.size >= maxPendingCheckpoints) {
     stats.dropped++;
-    from.postMessage(path satisfies CheckpointDone);
+    from.postMessage([path, -1] satisfies CheckpointDone);
     return;
   }
   pending.set(path, new Set([from]));
@@ -61,22 +61,30 @@ function runOne(): void {
   if (next === undefined) return;
   const [path, ports] = next;
   pending.delete(path);
-  checkpoint(path);
-  for (const p of ports) if (writers.has(p)) p.postMessage(path satisfies CheckpointDone);
+  const left = checkpoint(path);
+  for (const p of ports) if (writers.has(p)) p.postMessage([path, left] satisfies CheckpointDone);
   if (pending.size > 0) schedule();
 }
 
-/** Checkpoints one file, in rounds while the writer adds frames meanwhile. */
-function checkpoint(path: string): void {
+/**
+ * Checkpoints one file, in rounds while the writer adds frames meanwhile; answers the frames the
+ * last round left (0 when it copied all, or when there is nothing it could copy; -1 on failure).
+ */
+function checkpoint(path: string): number {
   let db: Database.Database | undefined;
+  let left = -1;
   try {
     // A file deleted since the request (its topic was deleted) is not an error: nothing to do.
     db = new Database(path, { fileMustExist: true, timeout: 1_000 });
     for (let round = 0; round < checkpointRounds; round++) {
       const [r] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
       stats.checkpoints++;
-      if (!r || r.log < 0) break; // not in WAL mode
-      if (r.busy === 0 && r.checkpointed >= r.log) break;
+      if (!r || r.log < 0) {
+        left = 0; // not in WAL mode
+        break;
+      }
+      left = Math.max(0, r.log - r.checkpointed);
+      if (r.busy === 0 && left === 0) break;
     }
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -91,6 +99,7 @@ function checkpoint(path: string): void {
       /* closing a connection that failed to open */
     }
   }
+  return left;
 }
 
 port.on('message', (m: ToCheckpointer) => {

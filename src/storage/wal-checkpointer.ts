@@ -10,26 +10,32 @@
  * 4 interleaved pairs: 4.16-4.92 ms inline, 2.35-2.96 ms here.
  *
  * So a log given a `WalCheckpointer` counts the WAL pages its commits add (an estimate: a few
- * pages of b-tree per transaction plus the bytes written) and, past `walCheckpointPages`, asks the
+ * pages of b-tree per transaction plus the bytes written) and, past `walCheckpointBytes`, asks the
  * checkpointer for a checkpoint. The checkpointer is one thread per node (`WalCheckpointerThread`,
  * started by the node before its worker threads): it opens its own connection to the file, runs
  * `PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer, repeats while the writer
- * added frames meanwhile, and closes the connection. A WAL restarts from its beginning only when
- * a write transaction starts after every frame in it was copied, which a busy writer keeps from
- * happening (it commits while the checkpointer copies); so once done the checkpointer tells the
- * writer's thread, which copies what is left itself between two commits — a short PASSIVE
- * checkpoint of the few frames committed meanwhile, or none, which costs nothing. Measured in
- * test/storage/wal-checkpointer.test.ts: without that last step a writer appending without pause
- * grew its WAL to the backstop. The writer keeps SQLite's automatic checkpoint as a backstop at
- * `walBackstopPages` (8x the normal threshold), so the WAL stays bounded even if the
- * checkpointer thread stopped or fell behind; that backstop then finds most pages already copied.
+ * added frames meanwhile, closes the connection and answers with the frames it left. A WAL
+ * restarts from its beginning only when a write transaction starts after every frame in it was
+ * copied, which a busy writer keeps from happening (it commits while the checkpointer copies).
+ * So when the answer comes, the writer's thread copies what is left itself, between two commits,
+ * if that is little (at most `walFinishInlineBytes` by its estimate): a short PASSIVE checkpoint,
+ * or none, which costs nothing. If more is left, it asks again at once instead: copying megabytes
+ * inline is what this module exists to avoid, and measured with `node bench/produce-consume.mjs`-
+ * style runs producing 1 KiB records at 150 MB/s, that inline copy took more of the partition's
+ * thread than its commits did (1.35 s against 1.14 s while producing 600 MB). Measured in
+ * test/storage/wal-checkpointer.test.ts: without an inline last step a writer appending without
+ * pause grows its WAL to the backstop. The writer keeps SQLite's automatic checkpoint as that
+ * backstop at `walBackstopBytes` (8x the normal threshold), so the WAL stays bounded even if the
+ * checkpointer thread stopped or fell behind or the writer never pauses; that backstop then finds
+ * most pages already copied.
  *
  * Durability is unchanged: with synchronous=NORMAL the WAL is fsynced at each checkpoint, now by
  * the checkpointer's connection rather than the writer's.
  *
  * The queue is bounded: at most one pending request per file (a map keyed by path), at most
- * `maxPendingCheckpoints` files; a request beyond that is answered at once without a checkpoint,
- * so the writer's `finish` copies the whole WAL itself, as SQLite would have.
+ * `maxPendingCheckpoints` files; a request beyond that is answered at once without a checkpoint
+ * (frames left: -1, unknown), so the writer asks again at its next threshold, and its backstop
+ * bounds the WAL if the checkpointer stays full.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
@@ -37,17 +43,20 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 export interface WalCheckpointer {
   /**
    * Asks for a checkpoint of the WAL of the database at `path`. When the checkpointer is done,
-   * `finish` is called in the writer's thread, between two commits, to copy the frames committed
-   * while the checkpointer copied the rest (usually none or a few), so that the next commit can
-   * restart the WAL from its beginning instead of growing it.
+   * `finish` is called in the writer's thread, between two commits, with the WAL frames the
+   * checkpointer left uncopied (committed while it copied the rest; 0 if it copied all; -1 if it
+   * did not checkpoint): the writer copies them itself if they are few, so that the next commit
+   * can restart the WAL from its beginning instead of growing it.
    */
-  request(path: string, finish: () => void): void;
+  request(path: string, finish: (framesLeft: number) => void): void;
 }
 
-/** Pages of WAL between two checkpoint requests: SQLite's own wal_autocheckpoint default. */
-export const walCheckpointPages = 1000;
+/** Bytes of WAL between two checkpoint requests: SQLite's own wal_autocheckpoint default (1000 pages of 4 KiB). */
+export const walCheckpointBytes = 4 * 1024 * 1024;
 /** The writer's own automatic checkpoint, kept as a backstop when a checkpointer is used. */
-export const walBackstopPages = 8 * walCheckpointPages;
+export const walBackstopBytes = 8 * walCheckpointBytes;
+/** At most this much WAL left by the checkpointer is copied by the writer's thread itself; more is asked for again. */
+export const walFinishInlineBytes = 256 * 1024;
 /** Most files waiting for a checkpoint at once; requests beyond are answered at once (the writer checkpoints). */
 export const maxPendingCheckpoints = 65_536;
 /** Rounds of PASSIVE checkpoint per request while the writer keeps adding frames. */
@@ -65,8 +74,8 @@ export interface WalCheckpointerStats {
 
 type ToCheckpointer = { readonly k: 'connect'; readonly port: MessagePort } | { readonly k: 'stats'; readonly id: number } | { readonly k: 'stop' };
 type FromCheckpointer = { readonly k: 'stats'; readonly id: number; readonly stats: WalCheckpointerStats };
-/** The answer to every request, on the writer's port: the path whose checkpoint is done (or dropped). */
-export type CheckpointDone = string;
+/** The answer to every request, on the writer's port: the path whose checkpoint is done (or dropped), and the frames it left. */
+export type CheckpointDone = readonly [path: string, framesLeft: number];
 
 function threadEntryUrl(): URL {
   const here = new URL(import.meta.url);
@@ -162,11 +171,11 @@ export class WalCheckpointerThread {
  * by the logs open in the thread.
  */
 export function portCheckpointer(port: MessagePort): WalCheckpointer {
-  const finishers = new Map<string, () => void>();
-  port.on('message', (path: CheckpointDone) => {
+  const finishers = new Map<string, (framesLeft: number) => void>();
+  port.on('message', ([path, framesLeft]: CheckpointDone) => {
     const finish = finishers.get(path);
     finishers.delete(path);
-    finish?.();
+    finish?.(framesLeft);
   });
   port.unref();
   return {

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { logPageBytes } from '../../src/storage/partition-log-recovery.js';
 import { defaultTopicConfig } from '../../src/storage/topic-config.js';
 import { buildBatch, parseBatchHeader, splitBatches } from '../../src/storage/record-batch.js';
 import { StorageError, type StorageErrorCode } from '../../src/storage/storage-error.js';
@@ -387,7 +388,7 @@ describe('recovery', () => {
     log.close();
     const file = readFileSync(path);
     // Page 2 onwards are b-tree pages; scribbling over one's header breaks the tree.
-    file.fill(0xee, 4096 * 2, 4096 * 2 + 64);
+    file.fill(0xee, logPageBytes * 2, logPageBytes * 2 + 64);
     writeFileSync(path, file);
     // A WAL file left behind is what a process that died with the log open leaves: the open checks.
     writeFileSync(`${path}-wal`, Buffer.alloc(0));

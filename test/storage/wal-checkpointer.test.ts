@@ -1,13 +1,16 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { logPageBytes } from '../../src/storage/partition-log-recovery.js';
 import { buildBatch } from '../../src/storage/record-batch.js';
 import {
   checkpointRounds,
   portCheckpointer,
-  walBackstopPages,
-  walCheckpointPages,
+  walBackstopBytes,
+  walCheckpointBytes,
+  walFinishInlineBytes,
   type WalCheckpointer,
   WalCheckpointerThread,
   type WalCheckpointerStats,
@@ -50,8 +53,8 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     const watched: WalCheckpointer = {
       request(p, finish) {
         outstanding = new Promise((resolve) =>
-          port.request(p, () => {
-            finish();
+          port.request(p, (framesLeft) => {
+            finish(framesLeft);
             resolve();
           }),
         );
@@ -71,10 +74,10 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     expect(s.requests).toBeGreaterThanOrEqual(8);
     expect(s.checkpoints).toBeGreaterThanOrEqual(s.requests);
     expect(s.errors).toBe(0);
-    // The file size is the WAL's high-water mark: about one threshold (1000 pages) of frames,
+    // The file size is the WAL's high-water mark: about one threshold (4 MiB) of frames,
     // where without the checkpoints it would hold every page written (~40 MiB). The database
     // file holds the copied pages.
-    expect(statSync(`${path}-wal`).size).toBeLessThan(2 * walCheckpointPages * 4096);
+    expect(statSync(`${path}-wal`).size).toBeLessThan(2 * walCheckpointBytes);
     expect(statSync(path).size).toBeGreaterThan(written / 2);
 
     const end = log.logEndOffset;
@@ -101,8 +104,45 @@ describe('WAL checkpoints on the checkpointer thread', () => {
     });
     for (let i = 0; i < 800; i++) log.appendMany([batch()]); // ~50 MiB
     expect(asked).toBeGreaterThan(0);
-    // SQLite's own checkpoint at walBackstopPages (~32 MiB) still runs in the commit.
-    expect(statSync(`${path}-wal`).size).toBeLessThan(walBackstopPages * 4096 + 2 * 64 * 1024 + 1024 * 1024);
+    // SQLite's own checkpoint at walBackstopBytes (32 MiB) still runs in the commit.
+    expect(statSync(`${path}-wal`).size).toBeLessThan(walBackstopBytes + 2 * 64 * 1024 + 1024 * 1024);
+  });
+
+  it('copies what the checkpointer left only when it is little; a writer that kept writing asks again instead', () => {
+    const path = join(temp.dir(), 'p.db');
+    const finishers: ((framesLeft: number) => void)[] = [];
+    const log = temp.open({ path, walCheckpointer: { request: (_p, finish) => finishers.push(finish) } });
+    /** Frames in the WAL, seen from a connection of its own (whose checkpoint then copies them all). */
+    const walFrames = (): number => {
+      const db = new Database(path);
+      try {
+        return (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+      } finally {
+        db.close();
+      }
+    };
+    const small = () => buildBatch({ records: [{ key: null, value: 'small' }] });
+    while (finishers.length === 0) log.appendMany([batch()]);
+    // The checkpointer left megabytes and the writer kept writing: it asks again, copies nothing,
+    // so its next commit still appends to the long WAL.
+    log.appendMany([batch()]);
+    finishers[0]!(1000);
+    expect(finishers).toHaveLength(2);
+    // Left much, but the writer wrote nothing since it asked: the checkpointer was held up; no spinning.
+    finishers[1]!(1000);
+    expect(finishers).toHaveLength(2);
+    log.append(small());
+    expect(walFrames()).toBeGreaterThan(walCheckpointBytes / logPageBytes / 2); // the request's estimate counts a few b-tree pages more
+    // A checkpoint that did not run (-1) waits for the next threshold.
+    while (finishers.length === 2) log.appendMany([batch()]);
+    finishers[2]!(-1);
+    expect(finishers).toHaveLength(3);
+    // Little left: the writer copies it itself, and its next commit restarts the WAL from the start.
+    while (finishers.length === 3) log.appendMany([batch()]);
+    finishers[3]!(Math.floor(walFinishInlineBytes / (2 * logPageBytes)));
+    expect(finishers).toHaveLength(4);
+    log.append(small());
+    expect(walFrames()).toBeLessThan(10);
   });
 
   it('ignores files that are gone, counts files that are not databases, and keeps serving', async () => {
