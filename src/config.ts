@@ -52,6 +52,7 @@ export interface NodeConfig {
   cpuPoolQueueMax: number;
   /** Bytes of recent batches the main thread keeps to answer fetches near the tail (the batch cache); 0 turns it off. */
   fetchCacheBytes: number;
+  fetchReaderThreads: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** The size cap of one request frame once the connection has sent ApiVersions or any request. */
   maxRequestBytes: number;
@@ -239,6 +240,15 @@ export const settings = [
     describe: 'bytes of recent batches kept on the main thread to answer fetches near the tail, LRU across partitions (0 = off; default 256 MiB or 1/16 of RAM, the smaller)',
     parse: int(0, 2 ** 48),
     def: () => Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 16)),
+  }),
+  setting({
+    key: 'fetchReaderThreads',
+    flag: 'fetch-reader-threads',
+    env: 'BROOK_FETCH_READER_THREADS',
+    describe:
+      "threads reading partition logs for fetches the batch cache misses, beside the partitions' own threads, so a consumer catching up does not delay appends (0 = reads on the partition's thread; default one per core, at most 4)",
+    parse: int(0, 64),
+    def: () => Math.min(4, availableParallelism()),
   }),
   setting({
     key: 'logRetentionCheckIntervalMs',

@@ -85,6 +85,7 @@ export class NodeProbe {
   private readonly logsOpenMax: Gauge;
   private readonly logsPassivated: Gauge;
   private readonly fetchCache: Gauge<'stat'>;
+  private readonly fetchReaders: Gauge<'stat'>;
   private readonly rm: {
     partitionCount: Gauge;
     leaderCount: Gauge;
@@ -124,6 +125,12 @@ export class NodeProbe {
     this.fetchCache = new Gauge({
       name: 'brook_fetch_cache',
       help: 'The batch cache answering fetches near the tail on the main thread: hits and misses (fetches since start), evictions (batches), bytes held, max_bytes (its budget), partitions held',
+      labelNames: ['stat'],
+      registers,
+    });
+    this.fetchReaders = new Gauge({
+      name: 'brook_fetch_readers',
+      help: 'The log reader threads answering fetches the batch cache misses: threads (alive), reads (sent to them since start), declined (answered by the partition instead: queue full, failure, timeout), failed',
       labelNames: ['stat'],
       registers,
     });
@@ -289,6 +296,11 @@ export class NodeProbe {
     this.fetchCache.set({ stat: 'bytes' }, cache.bytes);
     this.fetchCache.set({ stat: 'max_bytes' }, cache.maxBytes);
     this.fetchCache.set({ stat: 'partitions' }, cache.partitions);
+    const readers = this.node.partitions.readers.stats();
+    this.fetchReaders.set({ stat: 'threads' }, readers.threads);
+    this.fetchReaders.set({ stat: 'reads' }, readers.reads);
+    this.fetchReaders.set({ stat: 'declined' }, readers.declined);
+    this.fetchReaders.set({ stat: 'failed' }, readers.failed);
     this.mailboxDepth.reset();
     this.restarts.reset();
     for (const a of this.node.supervisor.listActors()) {

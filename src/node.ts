@@ -28,6 +28,7 @@ import { Registry } from 'prom-client';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, logLifecycle, type Logger } from './log.js';
 import { Supervisor } from './runtime/supervisor.js';
+import { LogReaders } from './storage/log-readers.js';
 import { WalCheckpointerThread } from './storage/wal-checkpointer.js';
 import { actorKindsUrl } from '../actors/registry.js';
 import type { GroupCoordinatorSettings } from '../actors/group-coordinator/messages.js';
@@ -121,7 +122,13 @@ export class BrookNode implements Broker {
     );
     const routes = new RoutingTable(this.metadata.image, config.nodeId);
     this.asks = new ActorAsks(config.nodeId, supervisor);
-    this.partitions = new PartitionClient(this.asks, routes, supervisor, new BatchCache(config.fetchCacheBytes));
+    this.partitions = new PartitionClient(
+      this.asks,
+      routes,
+      supervisor,
+      new BatchCache(config.fetchCacheBytes, config.fetchReaderThreads > 0),
+      new LogReaders(config.fetchReaderThreads),
+    );
     this.groups = new GroupCoordinatorClient(this.asks, routes, this.metadata.image);
     this.replicaFetcher = new ReplicaFetcher(config.nodeId, this.metadata.image, this.partitions, log, {
       ...replicaFetcherDefaults,
@@ -285,6 +292,7 @@ export class BrookNode implements Broker {
       await this.http?.close();
       this.replicaFetcher.close();
       await this.supervisor.shutdown();
+      await this.partitions.readers.stop();
       await this.walCheckpointer.stop();
       this.controller.close();
       await this.store.close().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'closing the metadata store failed'));

@@ -30,13 +30,14 @@ import type { MessageOf } from '../../src/runtime/protocol.js';
 import { withTransfer } from '../../src/runtime/envelope.js';
 import { compactionBytesPerStepDefault, retentionBatchesPerStepDefault } from '../../src/storage/limits.js';
 import { PartitionLog } from '../../src/storage/partition-log.js';
+import { concatBatches } from '../../src/storage/partition-log-read.js';
 import { walCheckpointerOfThread } from '../../src/storage/wal-checkpointer.js';
 import { CpuPoolBusyError, cpuPoolOfThread, type CpuPool } from '../../src/compression/cpu-pool.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { compacts, targetCodec } from '../../src/storage/topic-config.js';
 import { CacheStateWriter } from '../../src/cluster/batch-cache-state.js';
 import type { Appended, HighWatermarkAdvanced, PartitionConfig, PartitionMessage, PartitionOffsets, PartitionProtocol, PartitionState, ReadResult } from './messages.js';
-import { concatBatches, Replication, ReplicationError } from './replication.js';
+import { Replication, ReplicationError } from './replication.js';
 
 type Append = MessageOf<PartitionProtocol, 'Append'>;
 /** Every message but the two a turn handles apart: appends (group commit) and maintenance (asynchronous). */

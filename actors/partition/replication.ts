@@ -17,19 +17,9 @@
  *
  * Without a role (a single node) the replica leads alone: its high watermark follows its log end.
  */
-import type { PartitionLog, ReadResult } from '../../src/storage/partition-log.js';
+import type { PartitionLog } from '../../src/storage/partition-log.js';
+import { concatBatches } from '../../src/storage/partition-log-read.js';
 import type { EpochEndOffset, IsrChangeProposed, ReplicaFetched, ReplicaRole, ReplicaStatus } from './messages.js';
-
-/** A read's stored batches in one fresh buffer of their own (one copy; transferred to the main thread with the reply). */
-export function concatBatches(read: Pick<ReadResult, 'batches' | 'bytes'>): Uint8Array {
-  const view = new Uint8Array(read.bytes);
-  let pos = 0;
-  for (const b of read.batches) {
-    view.set(b, pos);
-    pos += b.length;
-  }
-  return view;
-}
 
 /** An expected refusal: becomes an error outcome with the Kafka error name as its code. */
 export class ReplicationError extends Error {

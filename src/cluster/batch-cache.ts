@@ -78,9 +78,17 @@ export interface AppendedForCache {
   readonly cacheEpoch?: number;
 }
 
+/** A local partition's shared state and the path of its log, for reads that do not go through its actor. */
+export interface LogState {
+  readonly reader: CacheStateReader;
+  readonly path: string;
+}
+
 export class BatchCache {
   /** Shared state per partition (topic id and partition), created once and kept across restarts. */
   private readonly states = new Map<string, CacheStateReader>();
+  /** The log file of each partition with shared state. */
+  private readonly paths = new Map<string, string>();
   /** Cached runs, in least recently used order (a Map iterates in insertion order). */
   private readonly entries = new Map<string, PartitionEntry>();
   private bytes = 0;
@@ -88,25 +96,42 @@ export class BatchCache {
   private misses = 0;
   private evictions = 0;
 
-  constructor(readonly maxBytes: number) {}
+  /**
+   * `sharedState`: keep each partition's shared state even with the cache off (size 0), for the
+   * log reader threads (src/storage/log-readers.ts), which read by it.
+   */
+  constructor(
+    readonly maxBytes: number,
+    private readonly sharedState = false,
+  ) {}
 
   get enabled(): boolean {
     return this.maxBytes > 0;
   }
 
-  /** The shared state to hand a partition actor in its config; undefined when the cache is off. */
-  stateFor(topicId: string, partition: number): SharedArrayBuffer | undefined {
-    if (!this.enabled) return undefined;
+  /** The shared state to hand a partition actor (whose log is at `path`) in its config; undefined when neither the cache nor the readers use it. */
+  stateFor(topicId: string, partition: number, path: string): SharedArrayBuffer | undefined {
+    if (!this.enabled && !this.sharedState) return undefined;
     const key = keyOf(topicId, partition);
     let reader = this.states.get(key);
     if (!reader) this.states.set(key, (reader = new CacheStateReader(newCacheState())));
+    this.paths.set(key, path);
     return reader.buffer;
+  }
+
+  /** A local partition's shared state and log path, if it has them. */
+  logState(topicId: string, partition: number): LogState | undefined {
+    const key = keyOf(topicId, partition);
+    const reader = this.states.get(key);
+    const path = this.paths.get(key);
+    return reader && path !== undefined ? { reader, path } : undefined;
   }
 
   /** Drops a partition's state and batches (its topic was deleted, or it is no longer led here). */
   forget(topicId: string, partition: number): void {
     const key = keyOf(topicId, partition);
     this.states.delete(key);
+    this.paths.delete(key);
     const e = this.entries.get(key);
     if (e) {
       this.bytes -= e.clear();

@@ -13,6 +13,7 @@
 import type { PartitionProtocol, PartitionState } from '../../actors/partition/messages.js';
 import type { AskableType, MessageOf, ReplyOf } from '../runtime/protocol.js';
 import type { Supervisor } from '../runtime/supervisor.js';
+import { LogReaders } from '../storage/log-readers.js';
 import { ActorAsks, type AskOptions } from './actor-asks.js';
 import { BatchCache, type AppendedForCache, type CachedRead } from './batch-cache.js';
 import { partitionErrorOf, refused, type AskResult } from './actor-errors.js';
@@ -34,6 +35,8 @@ export class PartitionClient {
     private readonly supervisor: Supervisor,
     /** Recent batches of each partition, filled from acknowledged appends (off when its size is 0). */
     readonly batchCache: BatchCache = new BatchCache(0),
+    /** Threads reading partition logs for fetches the cache misses (none: the actor reads). */
+    readonly readers: LogReaders = new LogReaders(0),
   ) {
     this.watch = new HighWatermarkWatch(supervisor);
   }
@@ -78,6 +81,24 @@ export class PartitionClient {
   cachedRead(route: Route, fetchOffset: number, maxBytes: number): CachedRead | null {
     if (!route.ok || !this.batchCache.enabled) return null;
     return this.batchCache.read(route.topic.topicId, route.partition.partition, fetchOffset, maxBytes);
+  }
+
+  /**
+   * The same read from a log reader thread (src/storage/log-readers.ts), off the partition's
+   * thread: only of committed records (at or above the log start, below the high watermark, as
+   * the partition's shared state says), and answered only if nothing that may remove batches
+   * happened meanwhile (the state's epoch is unchanged). Null sends the read to the actor.
+   */
+  async readerRead(route: Route, fetchOffset: number, maxBytes: number): Promise<CachedRead | null> {
+    if (!route.ok || !this.readers.enabled) return null;
+    const state = this.batchCache.logState(route.topic.topicId, route.partition.partition);
+    const before = state?.reader.read();
+    if (!state || !before || fetchOffset < before.logStartOffset || fetchOffset >= before.highWatermark) return null;
+    const records = await this.readers.read({ path: state.path, fetchOffset, maxBytes, limit: before.highWatermark });
+    if (records === null || records.length === 0) return null;
+    const after = state.reader.read();
+    if (!after || after.epoch !== before.epoch) return null;
+    return { records: Buffer.from(records.buffer, records.byteOffset, records.byteLength), highWatermark: after.highWatermark, logStartOffset: after.logStartOffset };
   }
 
   /**

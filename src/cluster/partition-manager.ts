@@ -249,11 +249,12 @@ export class PartitionManager {
 
   private partitionConfig(topic: TopicImage, p: PartitionImage, topicConfig = this.topicConfig(topic)): PartitionConfig {
     // The batch cache's shared state, the same for every config of this partition (restarts, moves, config changes).
-    const cacheState = topic.name === OFFSETS_TOPIC ? undefined : this.partitions.batchCache.stateFor(topic.topicId, p.partition);
+    const path = join(this.topicDir(topic), `${p.partition}.db`);
+    const cacheState = topic.name === OFFSETS_TOPIC ? undefined : this.partitions.batchCache.stateFor(topic.topicId, p.partition, path);
     return {
       topic: topic.name,
       partition: p.partition,
-      path: join(this.topicDir(topic), `${p.partition}.db`),
+      path,
       durability: this.durability,
       ...this.actorSettings,
       topicConfig,

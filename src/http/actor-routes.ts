@@ -76,6 +76,7 @@ async function overview(node: HttpNode): Promise<unknown> {
     partitionLogs: node.supervisor.passivationStats(),
     // The main thread's batch cache (src/cluster/batch-cache.ts): fetches answered without the partition's actor.
     fetchCache: node.partitions.batchCache.stats(),
+    fetchReaders: node.partitions.readers.stats(),
     pid: process.pid,
     nodeVersion: process.version,
     rssBytes: process.memoryUsage().rss,

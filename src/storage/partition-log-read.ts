@@ -16,20 +16,44 @@ export function read(s: PartitionLogState, fetchOffset: number, maxBytes: number
   s.failurePoints.check('read');
   checkOffsetInRange(s, fetchOffset);
   const limit = Math.min(opts.maxOffsetExclusive ?? s.highWatermark, s.logEndOffset);
+  const { batches, bytes } = readBatches(s.stmts, fetchOffset, limit, maxBytes);
+  return { batches, bytes, highWatermark: s.highWatermark, logStartOffset: s.logStartOffset, logEndOffset: s.logEndOffset };
+}
+
+/** The statements a read runs: the owning log's, or a log reader thread's read-only connection's. */
+export type ReadStatements = Pick<PartitionLogState['stmts'], 'floorBatch' | 'readFrom'>;
+
+/**
+ * Whole stored batches from the one holding `fetchOffset`, each ending below `limit`, up to
+ * `maxBytes` in all but always the first (KIP-74). The one read of a log, for its partition's
+ * actor and for the log reader threads (log-reader-thread.ts).
+ */
+export function readBatches(stmts: ReadStatements, fetchOffset: number, limit: number, maxBytes: number): Pick<ReadResult, 'batches' | 'bytes'> {
   const batches: Buffer[] = [];
   let bytes = 0;
   if (fetchOffset < limit) {
     // cutPoint skips a batch that ends before fetchOffset, which compaction's gaps allow.
-    const start = cutPoint(s, fetchOffset);
+    const start = cutPoint(stmts, fetchOffset);
     // Each row's blob is copied once by better-sqlite3; the row that overflows maxBytes
     // is the one copy wasted per fetch, cheaper than a second query for sizes.
-    for (const [lastOffset, blob] of s.stmts.readFrom.iterate(start)) {
+    for (const [lastOffset, blob] of stmts.readFrom.iterate(start)) {
       if (lastOffset >= limit || (batches.length > 0 && bytes + blob.length > maxBytes)) break;
       batches.push(blob);
       bytes += blob.length;
     }
   }
-  return { batches, bytes, highWatermark: s.highWatermark, logStartOffset: s.logStartOffset, logEndOffset: s.logEndOffset };
+  return { batches, bytes };
+}
+
+/** A read's batches as one buffer, to transfer to another thread. */
+export function concatBatches(read: Pick<ReadResult, 'batches' | 'bytes'>): Uint8Array {
+  const view = new Uint8Array(read.bytes);
+  let pos = 0;
+  for (const b of read.batches) {
+    view.set(b, pos);
+    pos += b.length;
+  }
+  return view;
 }
 
 function checkOffsetInRange(s: PartitionLogState, offset: number): void {

@@ -18,7 +18,7 @@ import { type TopicConfig, checkTopicConfig, defaultTopicConfig } from './topic-
 import { type WalCheckpointer, walBackstopBytes, walCheckpointBytes, walFinishInlineBytes } from './wal-checkpointer.js';
 import type { LeaderEpochEntry, PartitionLogOptions, Segment } from './partition-log-types.js';
 
-interface BatchBounds {
+export interface BatchBounds {
   base_offset: number;
   last_offset: number;
 }
@@ -68,6 +68,11 @@ export const schemaSql = `
 
 /** better-sqlite3's statement type, spelt so that declaration files can name it. */
 type Stmt<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
+
+/** The batch at or before an offset (its bounds): where a read starts. Also run by the log reader threads. */
+export const floorBatchSql = 'SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1';
+/** Stored batches from a base offset on, in order. Also run by the log reader threads. */
+export const readFromSql = 'SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset';
 
 /** The log's prepared statements, each made on its first use after an open. */
 export interface Statements {
@@ -122,9 +127,9 @@ function prepareStatements(db: Database.Database): Statements {
          base_sequence, record_count, bytes, append_time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     lastBatch: () => db.prepare<[], BatchBounds>('SELECT base_offset, last_offset FROM batches ORDER BY base_offset DESC LIMIT 1'),
-    floorBatch: () => db.prepare<[number], BatchBounds>('SELECT base_offset, last_offset FROM batches WHERE base_offset <= ? ORDER BY base_offset DESC LIMIT 1'),
+    floorBatch: () => db.prepare<[number], BatchBounds>(floorBatchSql),
     // raw() rows ([last_offset, bytes]) avoid building an object per batch on the fetch path.
-    readFrom: () => db.prepare<[number], [number, Buffer]>('SELECT last_offset, bytes FROM batches WHERE base_offset >= ? ORDER BY base_offset').raw(),
+    readFrom: () => db.prepare<[number], [number, Buffer]>(readFromSql).raw(),
     batchBytes: () => db.prepare<[number], { bytes: Buffer }>('SELECT bytes FROM batches WHERE base_offset = ?'),
     sizeAll: () => db.prepare<[], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches'),
     sizeFrom: () => db.prepare<[number], { n: number }>('SELECT coalesce(sum(length(bytes)), 0) AS n FROM batches WHERE base_offset >= ?'),
@@ -353,8 +358,9 @@ export function putCleanerCheckpoint(s: PartitionLogState, offset: number): void
 }
 
 /** The base offset of the batch containing offset, or offset itself if it is between batches or past them. */
-export function cutPoint(s: PartitionLogState, offset: number): number {
-  const floor = s.stmts.floorBatch.get(offset);
+export function cutPoint(s: Pick<PartitionLogState['stmts'], 'floorBatch'> | PartitionLogState, offset: number): number {
+  const floorBatch = 'stmts' in s ? s.stmts.floorBatch : s.floorBatch;
+  const floor = floorBatch.get(offset);
   return floor && floor.last_offset >= offset ? floor.base_offset : offset;
 }
 

@@ -30,7 +30,7 @@ class Partition {
     readonly cache: BatchCache,
     readonly topicId: string,
   ) {
-    this.writer = new CacheStateWriter(cache.stateFor(topicId, 0)!);
+    this.writer = new CacheStateWriter(cache.stateFor(topicId, 0, `${topicId}.db`)!);
     this.writer.publish(0, 0);
   }
 
@@ -130,7 +130,13 @@ describe('BatchCache', () => {
   it('holds nothing when its size is 0, and forgets a partition whose topic is gone', () => {
     const off = new BatchCache(0);
     expect(off.enabled).toBe(false);
-    expect(off.stateFor('t', 0)).toBeUndefined();
+    expect(off.stateFor('t', 0, 't.db')).toBeUndefined();
+    // Off but kept for the log reader threads: state and path, which forget drops.
+    const forReaders = new BatchCache(0, true);
+    expect(forReaders.stateFor('t', 0, 't.db')).toBeInstanceOf(SharedArrayBuffer);
+    expect(forReaders.logState('t', 0)?.path).toBe('t.db');
+    forReaders.forget('t', 0);
+    expect(forReaders.logState('t', 0)).toBeUndefined();
     const cache = new BatchCache(1 << 20);
     const p = new Partition(cache, 't');
     p.append();

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin } from '../../src/client/index.js';
 import { startBroker, type EmbeddedBroker } from '../../src/embedded.js';
-import { buildBatch } from '../../src/storage/record-batch.js';
-import { RawClient, fetchOnce, produceBatch } from '../helpers/raw-client.js';
+import { fetchCompare } from '../helpers/fetch-compare.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const OFFSET_OUT_OF_RANGE = 1;
 
@@ -20,7 +20,8 @@ describe('batch cache', () => {
   let topics = 0;
 
   beforeAll(async () => {
-    b = await startBroker({ logLevel: 'warn', workers: 1, logRetentionCheckIntervalMs: 100 });
+    // Reader threads off: a fetch the cache does not answer goes to the actor, as these tests count.
+    b = await startBroker({ logLevel: 'warn', workers: 1, logRetentionCheckIntervalMs: 100, fetchReaderThreads: 0 });
     c = await RawClient.connect(b.host, b.port);
     admin = new Admin({ bootstrapServers: [b.bootstrap] });
   });
@@ -38,52 +39,10 @@ describe('batch cache', () => {
     return topic;
   }
 
-  /** Produces `n` batches of 1-3 records each (one produce request each, some carrying two batches); returns the high watermark. */
-  async function produce(topic: string, n: number, keyed = false): Promise<number> {
-    for (let i = 0; i < n; i++) {
-      const batch = () =>
-        buildBatch({ records: Array.from({ length: 1 + (i % 3) }, (_, j) => ({ key: keyed ? Buffer.from(`k${j}`) : null, value: Buffer.alloc(100 + 37 * i, 97 + (i % 26)) })) });
-      const records = i % 4 === 3 ? Buffer.concat([batch(), batch()]) : batch();
-      const r = await produceBatch(c, topic, 0, records);
-      expect(r.errorCode).toBe(0);
-    }
-    return (await fetchOnce(c, topic, 0, 0, 1)).highWatermark;
-  }
-
-  /** What the partition's actor (SQLite) answers, bypassing the cache. */
-  async function fromLog(topic: string, fetchOffset: number, maxBytes: number) {
-    const r = await b.node.partitions.askByName(topic, 0, { type: 'Read', fetchOffset, maxBytes });
-    if (!r.ok) return { errorCode: r.code, records: Buffer.alloc(0), highWatermark: -1, logStartOffset: -1 };
-    return { errorCode: 0, records: Buffer.from(r.value.records), highWatermark: r.value.highWatermark, logStartOffset: r.value.logStartOffset };
-  }
-
-  async function fetch(topic: string, fetchOffset: number, maxBytes = 1 << 20, isolationLevel = 0) {
-    const res = await c.request(1, 12, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes,
-      isolationLevel,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic, partitions: [{ partition: 0, fetchOffset, partitionMaxBytes: maxBytes }] }],
-    });
-    const p = res.responses[0]!.partitions[0]!;
-    return { errorCode: p.errorCode, highWatermark: Number(p.highWatermark), logStartOffset: Number(p.logStartOffset), records: p.records ?? Buffer.alloc(0) };
-  }
-
-  /** Fetches at every offset below the high watermark with several limits; each must equal the log's answer. */
-  async function expectSameAsLog(topic: string, from: number, to: number): Promise<void> {
-    for (let offset = from; offset < to; offset++) {
-      for (const maxBytes of [1, 600, 5000, 1 << 20]) {
-        const got = await fetch(topic, offset, maxBytes);
-        const want = await fromLog(topic, offset, maxBytes);
-        expect(got.errorCode, `offset ${offset}`).toBe(want.errorCode);
-        expect(got.highWatermark, `offset ${offset}`).toBe(want.highWatermark);
-        expect(got.logStartOffset, `offset ${offset}`).toBe(want.logStartOffset);
-        expect(got.records.equals(want.records), `records at ${offset}, max ${maxBytes}`).toBe(true);
-      }
-    }
-  }
+  const { produce, fromLog, fetch, expectSameAsLog } = fetchCompare(
+    () => b,
+    () => c,
+  );
 
   it('answers tail fetches from the cache with what SQLite returns', async () => {
     const topic = await newTopic();

@@ -109,6 +109,7 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
 /**
  * Reads one partition up to `maxBytes`; with 0, only its offsets (max_bytes already spent). With
  * `cached`, from the batch cache when it holds the batches asked for (src/cluster/batch-cache.ts),
+ * else from a log reader thread when the records are committed (src/storage/log-readers.ts),
  * else from the partition's actor.
  */
 async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Records | null }> {
@@ -121,7 +122,7 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
     if (!o.ok) return errorData(w, o.code);
     return { ...errorData(w, 0, o.value), preferredReadReplica: w.preferredReadReplica };
   }
-  const hit = cached && maxBytes > 0 ? partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) : null;
+  const hit = cached && maxBytes > 0 ? (partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) ?? (await partitions.readerRead(w.route, w.req.fetchOffset, maxBytes))) : null;
   if (hit) {
     return {
       partitionIndex: w.req.partition,
