@@ -13,6 +13,7 @@ import { MetadataImage } from '../../src/cluster/metadata-image.js';
 import { partitionActorId } from '../../src/cluster/routing-table.js';
 import { clusterReplicationCounts, followersOf, localRole, nodeReplicationCounts, partitionReplication } from '../../src/http/replication-view.js';
 import { NodeProbe, type ProbedNode } from '../../src/node-probe.js';
+import { LogReaders } from '../../src/storage/log-readers.js';
 
 /** Topic `t` (3 partitions) and `__consumer_offsets` (1), with min.insync.replicas=2 on `t`. */
 function image(): MetadataImage {
@@ -132,6 +133,7 @@ describe('NodeProbe replication metrics', () => {
       walCheckpointer: { stats: () => Promise.resolve(null) },
       partitions: {
         batchCache: { stats: () => ({ hits: 0, misses: 0, evictions: 0, bytes: 0, maxBytes: 0, partitions: 0 }) },
+        readers: new LogReaders(0),
         localStates: () => Promise.resolve(states),
       },
       groups: { local: () => [] },
