@@ -7,7 +7,7 @@
  * dead and its owner opens a new one. Not thread-safe (nothing here is shared across threads).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { API_NAMES, decodeResponse, encodeRequest, type ApiKey, type RequestInputs, type ResponseBodies } from '../protocol/index.js';
+import { API_NAMES, decodeResponse, encodeRequestSegments, type ApiKey, type RequestInputs, type ResponseBodies } from '../protocol/index.js';
 import { ClientClosedError, ConnectionError, KafkaClientError, TimeoutError } from './errors.js';
 import { CONNECTION_IN_FLIGHT_MAX, DIRECT_FRAME_BYTES_MIN, READ_BUFFER_BYTES, RESPONSE_FRAME_BYTES_MAX } from './limits.js';
 import { negotiateVersion } from './versions.js';
@@ -148,9 +148,9 @@ export class Connection {
     if (this.dead || this.socket === null) throw new ConnectionError(`connection to ${this.address} is closed`);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = (this.nextCorrelationId + 1) & 0x7fffffff;
-    const frame = encodeRequest(apiKey, version, correlationId, this.opts.clientId, body);
+    const frame = encodeRequestSegments(apiKey, version, correlationId, this.opts.clientId, body);
     if (opts.expectResponse === false) {
-      this.socket.write(frame);
+      this.write(frame);
       return undefined as unknown as ResponseBodies[K];
     }
     return new Promise<ResponseBodies[K]>((resolve, reject) => {
@@ -160,8 +160,23 @@ export class Connection {
         reject(new TimeoutError(`${apiName(apiKey)} v${version} request to ${this.address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(correlationId, { apiKey, version, resolve: resolve as (b: unknown) => void, reject, timer });
-      this.socket!.write(frame);
+      this.write(frame);
     });
+  }
+
+  /**
+   * Writes a request's segments (a produce's large batches are the producer's own buffers, not
+   * copied into the frame) in one writev. The producer never changes a batch once it is sent.
+   */
+  private write(segments: Buffer[]): void {
+    const socket = this.socket!;
+    if (segments.length === 1) {
+      socket.write(segments[0]!);
+      return;
+    }
+    socket.cork();
+    for (const s of segments) socket.write(s);
+    socket.uncork();
   }
 
   private waitForSlot(timeoutMs: number): Promise<void> {

@@ -27,7 +27,7 @@ import {
   type ResponseInputs,
 } from './messages/index.js';
 import { Reader } from './reader.js';
-import { RecordSet } from './record-set.js';
+import { RecordSet, type Records } from './record-set.js';
 import { inVersionRange, type FieldSpec, type MessageSpec } from './schema.js';
 import { stringSize, Writer } from './writer.js';
 
@@ -203,21 +203,26 @@ function writeResponse<K extends ApiKey>(apiKey: K, apiVersion: number, correlat
   return w;
 }
 
-/**
- * Bytes of a Fetch response's record buffers of at least `min` bytes each (a RecordSet's parts
- * counted one by one), as Writer.writeRaw gathers them.
- */
+/** Bytes of a Fetch response's record buffers of at least `min` bytes each. */
 function fetchRecordsAtLeast(body: ResponseInputs[1], min: number): number {
   let n = 0;
-  const add = (b: Buffer): void => {
-    if (b.length >= min) n += b.length;
-  };
-  for (const t of body.responses ?? []) {
-    for (const p of t.partitions ?? []) {
-      if (p.records instanceof RecordSet) p.records.parts.forEach(add);
-      else if (p.records) add(p.records);
-    }
-  }
+  for (const t of body.responses ?? []) for (const p of t.partitions ?? []) n += recordsAtLeast(p.records, min);
+  return n;
+}
+
+/** Bytes of a Produce request's record buffers of at least `min` bytes each. */
+function produceRecordsAtLeast(body: RequestInputs[0], min: number): number {
+  let n = 0;
+  for (const t of body.topicData ?? []) for (const p of t.partitionData ?? []) n += recordsAtLeast(p.records, min);
+  return n;
+}
+
+/** Bytes of one records field's buffers of at least `min` bytes each (a RecordSet's parts one by one), as Writer.writeRaw gathers them. */
+function recordsAtLeast(records: Records | null | undefined, min: number): number {
+  if (!records) return 0;
+  if (!(records instanceof RecordSet)) return records.length >= min ? records.length : 0;
+  let n = 0;
+  for (const part of records.parts) if (part.length >= min) n += part.length;
   return n;
 }
 
@@ -290,16 +295,33 @@ function repairNulls(fields: readonly FieldSpec[], version: number, value: Recor
 
 /** Encodes a request, size prefix included (client side, tests, tools). */
 export function encodeRequest<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K]): Buffer {
+  return writeRequest(apiKey, apiVersion, correlationId, clientId, body, 0).buf;
+}
+
+/**
+ * encodeRequest for a client: the same bytes, as a list of buffers to write in order. A Produce
+ * request's record batches of GATHER_RECORDS_MIN_BYTES or more stay segments of their own (the
+ * producer's batch buffers), so a large produce costs neither a frame-sized allocation nor a copy
+ * of its batches. Other requests are one buffer.
+ */
+export function encodeRequestSegments<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K]): Buffer[] {
+  const gathered = apiKey === 0 ? produceRecordsAtLeast(body as RequestInputs[0], GATHER_RECORDS_MIN_BYTES) : 0;
+  return writeRequest(apiKey, apiVersion, correlationId, clientId, body, gathered).segments();
+}
+
+/** Sizes and writes a request with its size prefix; `gathered` as in writeResponse. */
+function writeRequest<K extends ApiKey>(apiKey: K, apiVersion: number, correlationId: number, clientId: string | null, body: RequestInputs[K], gathered: number): Writer {
   const api = supportedApi(apiKey, apiVersion, correlationId);
   const codec = compiledCodec(api.request, apiVersion);
   const hv = api.headerVersions[apiVersion]![0];
   const size = 8 + stringSize(clientId) + (hv >= 2 ? 1 : 0) + codec.size(body);
-  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size));
+  const gatherMin = gathered > 0 ? GATHER_RECORDS_MIN_BYTES : Number.POSITIVE_INFINITY;
+  const w = new Writer(Buffer.allocUnsafe(FRAME_SIZE_PREFIX_BYTES + size - gathered), 0, gatherMin);
   w.writeInt32(size);
   writeRequestHeader(w, { apiKey, apiVersion, correlationId, clientId }, hv);
   codec.write(w, body);
   assertFilled(w);
-  return w.buf;
+  return w;
 }
 
 /** Decodes a response frame (without its size prefix) of a request this side sent. */

@@ -17,6 +17,7 @@ import {
   encodeResponse,
   encodeResponseHeader,
   encodeResponseSegments,
+  encodeRequestSegments,
   GATHER_RECORDS_MIN_BYTES,
   encodeStruct,
   requestHeaderVersion,
@@ -196,6 +197,36 @@ describe('gathered Fetch responses (encodeResponseSegments)', () => {
       expect(segments.includes(big) && segments.includes(last) && !segments.includes(small), `Fetch v${v}`).toBe(true);
       const decoded = decodeResponse(1, v, whole.subarray(4)).body.responses[0]!.partitions[0]!.records;
       expect(decoded?.equals(joined), `Fetch v${v}`).toBe(true);
+    }
+  });
+
+  it("Produce requests too: large record batches are the caller's buffers, at every version", () => {
+    const [minVersion, maxVersion] = API_SPECS[0].request.validVersions;
+    for (let v = minVersion; v <= maxVersion; v++) {
+      const big = records(GATHER_RECORDS_MIN_BYTES, 4);
+      const small = records(300, 2);
+      const body = {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 30_000,
+        topicData: [
+          {
+            name: 't',
+            topicId: '6f3c36d8-6a51-4d1e-9a34-2d0e7f7b9a11',
+            partitionData: [
+              { index: 0, records: big },
+              { index: 1, records: small },
+            ],
+          },
+        ],
+      };
+      const whole = encodeRequest(0, v, 5, 'client', body);
+      const segments = encodeRequestSegments(0, v, 5, 'client', body);
+      expect(Buffer.concat(segments).equals(whole), `Produce v${v}`).toBe(true);
+      expect(segments.includes(big) && !segments.includes(small), `Produce v${v}`).toBe(true);
+      expect(encodeRequestSegments(18, 3, 1, 'client', { clientSoftwareName: 'b', clientSoftwareVersion: '1' })).toEqual([
+        encodeRequest(18, 3, 1, 'client', { clientSoftwareName: 'b', clientSoftwareVersion: '1' }),
+      ]);
     }
   });
 
