@@ -20,6 +20,8 @@
 import { RecordSet, type Records } from '../protocol/record-set.js';
 import { CacheStateReader, newCacheState } from './batch-cache-state.js';
 
+const EMPTY = Buffer.alloc(0);
+
 interface CachedBatch {
   readonly baseOffset: number;
   readonly lastOffset: number;
@@ -177,9 +179,10 @@ export class BatchCache {
 
   /**
    * Whole batches from the one holding `fetchOffset`, up to `maxBytes` (always the first), all
-   * below the high watermark; null when the cache cannot answer (the actor then does).
+   * below the high watermark; null when the cache cannot answer (the actor then does); with
+   * `behindOk`, no batches when the batches asked for are an append whose reply has not arrived.
    */
-  read(topicId: string, partition: number, fetchOffset: number, maxBytes: number): CachedRead | null {
+  read(topicId: string, partition: number, fetchOffset: number, maxBytes: number, behindOk = false): CachedRead | null {
     const key = keyOf(topicId, partition);
     const e = this.entries.get(key);
     if (!e || e.empty) return this.miss();
@@ -190,7 +193,19 @@ export class BatchCache {
       this.entries.delete(key);
       return this.miss();
     }
-    if (fetchOffset < snap.logStartOffset || fetchOffset >= snap.highWatermark || fetchOffset >= e.end) return this.miss();
+    if (fetchOffset < snap.logStartOffset || fetchOffset >= snap.highWatermark) return this.miss();
+    if (fetchOffset >= e.end) {
+      // Committed past the cache's end, and the fetch starts right at it: the reply of the append
+      // that wrote those batches, which brings them here, is on its way to this thread (the actor
+      // published its offsets before replying). With `behindOk` (a fetch that may wait) answer
+      // nothing yet: the append's HighWatermarkAdvanced, delivered after its reply, wakes the
+      // fetch, which then reads them here instead of reading the log.
+      if (behindOk && fetchOffset === e.end) {
+        this.misses++;
+        return { records: EMPTY, highWatermark: snap.highWatermark, logStartOffset: snap.logStartOffset };
+      }
+      return this.miss();
+    }
     const { batches } = e;
     // The last batch whose base offset is at or before the fetch offset (the run is contiguous).
     let lo = e.head;

@@ -78,9 +78,9 @@ export class PartitionClient {
    * Whole batches from `fetchOffset` up to `maxBytes` out of the batch cache, below the high
    * watermark and at or above the log start; null when the cache cannot answer (ask `Read`).
    */
-  cachedRead(route: Route, fetchOffset: number, maxBytes: number): CachedRead | null {
+  cachedRead(route: Route, fetchOffset: number, maxBytes: number, behindOk = false): CachedRead | null {
     if (!route.ok || !this.batchCache.enabled) return null;
-    return this.batchCache.read(route.topic.topicId, route.partition.partition, fetchOffset, maxBytes);
+    return this.batchCache.read(route.topic.topicId, route.partition.partition, fetchOffset, maxBytes, behindOk);
   }
 
   /**

@@ -68,6 +68,22 @@ describe('BatchCache', () => {
     expect((set as RecordSet).parts.map((part) => part.buffer)).toEqual([a.buffer, b.buffer, c.buffer]);
   });
 
+  it('answers a fetch at its end with nothing (behindOk) while an append it has not seen yet is committed', () => {
+    const cache = new BatchCache(1 << 20);
+    const p = new Partition(cache, 't1');
+    p.append(2);
+    // The actor committed and published offsets 2-4; its reply, with the batches, is on its way.
+    p.writer.publish(5, 0);
+    const behind = cache.read('t1', 0, 2, 1 << 20, true)!;
+    expect(behind.records.length).toBe(0);
+    expect(behind.highWatermark).toBe(5);
+    // Without behindOk, or not right at the cache's end, it is a miss (the log answers).
+    expect(cache.read('t1', 0, 2, 1 << 20)).toBeNull();
+    expect(cache.read('t1', 0, 3, 1 << 20, true)).toBeNull();
+    // Below its end it serves as ever.
+    expect(p.read(0)!.records.length).toBeGreaterThan(0);
+  });
+
   it('never serves a batch at or past the high watermark, nor below the log start', () => {
     const cache = new BatchCache(1 << 20);
     const p = new Partition(cache, 't1');

@@ -46,7 +46,9 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
   const maxBytes = req.maxBytes > 0 ? Math.min(req.maxBytes, gatewayLimits.fetchBytesMax) : gatewayLimits.fetchBytesMax;
   // read_committed bypasses the batch cache (it would have to filter aborted transactions).
   const cached = req.isolationLevel === 0;
-  let results = await readAll(ctx, wanted, maxBytes, cached);
+  // A fetch that will wait may wait for an append's reply to reach the cache (BatchCache.read's
+  // `behindOk`), once: its later reads take the log instead.
+  let results = await readAll(ctx, wanted, maxBytes, cached, req.maxWaitMs > 0 && req.minBytes > 0);
   for (;;) {
     const ready = results.reduce((n, r) => n + (r.records?.length ?? 0), 0);
     // An error, or a partition sent to another replica, answers at once.
@@ -57,7 +59,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
       wanted.map((w) => w.route),
       remaining,
     );
-    results = await readAll(ctx, wanted, maxBytes, cached);
+    results = await readAll(ctx, wanted, maxBytes, cached, false);
   }
   results.forEach((r, i) => {
     const route = wanted[i]!.route;
@@ -73,7 +75,7 @@ export const fetch = handler(1, 4, 17, async (ctx, req) => {
  * for what is left of max_bytes; the first partition with data keeps at least one whole batch
  * (KIP-74). Once max_bytes is spent, the remaining partitions report their offsets only.
  */
-async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number, cached: boolean): Promise<PartitionData[]> {
+async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes: number, cached: boolean, behindOk: boolean): Promise<PartitionData[]> {
   const out: PartitionData[] = [];
   let budget = maxBytes;
   let first = true;
@@ -92,7 +94,7 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
       waveBytes += limit;
       i++;
     }
-    for (const r of await Promise.all(wave.map(({ w, limit }) => readOne(ctx, w, limit, cached)))) {
+    for (const r of await Promise.all(wave.map(({ w, limit }) => readOne(ctx, w, limit, cached, behindOk)))) {
       const n = r.records?.length ?? 0;
       if (n > 0 && (n <= budget || first)) {
         budget -= n;
@@ -112,7 +114,7 @@ async function readAll(ctx: RequestContext, wanted: readonly Wanted[], maxBytes:
  * else from a log reader thread when the records are committed (src/storage/log-readers.ts),
  * else from the partition's actor.
  */
-async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean): Promise<PartitionData & { records: Records | null }> {
+async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached: boolean, behindOk = false): Promise<PartitionData & { records: Records | null }> {
   const partitions = ctx.broker.partitions;
   const fenced = epochError(w);
   if (fenced) return errorData(w, fenced);
@@ -122,7 +124,8 @@ async function readOne(ctx: RequestContext, w: Wanted, maxBytes: number, cached:
     if (!o.ok) return errorData(w, o.code);
     return { ...errorData(w, 0, o.value), preferredReadReplica: w.preferredReadReplica };
   }
-  const hit = cached && maxBytes > 0 ? (partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes) ?? (await partitions.readerRead(w.route, w.req.fetchOffset, maxBytes))) : null;
+  const hit =
+    cached && maxBytes > 0 ? (partitions.cachedRead(w.route, w.req.fetchOffset, maxBytes, behindOk) ?? (await partitions.readerRead(w.route, w.req.fetchOffset, maxBytes))) : null;
   if (hit) {
     return {
       partitionIndex: w.req.partition,
