@@ -122,6 +122,7 @@ export class LogReaders {
       const timer = setTimeout(() => {
         t.waiting.delete(id);
         this.failedWith(`a read of ${req.path} took over ${readerTimeoutMs} ms`);
+        this.declined++;
         resolve(null);
       }, readerTimeoutMs);
       t.waiting.set(id, {

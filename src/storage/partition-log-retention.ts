@@ -124,7 +124,7 @@ export function truncateTo(s: PartitionLogState, cleaner: LogCleaner, offset: nu
     return;
   }
   s.failurePoints.check('truncate');
-  const cut = cutPoint(s, offset);
+  const cut = cutPoint(s.stmts, offset);
   inTransaction(s, () => {
     const removedBytes = s.stmts.sizeFrom.get(cut)!.n;
     s.stmts.deleteFrom.run(cut);
@@ -152,7 +152,7 @@ export function deleteRecordsBefore(s: PartitionLogState, offset: number): numbe
   }
   if (offset <= s.logStartOffset) return s.logStartOffset;
   s.failurePoints.check('deleteRecords');
-  const cut = cutPoint(s, offset);
+  const cut = cutPoint(s.stmts, offset);
   inTransaction(s, () => {
     const removedBytes = s.stmts.sizeBefore.get(cut)!.n;
     s.stmts.deleteBefore.run(cut);

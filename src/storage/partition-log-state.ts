@@ -358,9 +358,8 @@ export function putCleanerCheckpoint(s: PartitionLogState, offset: number): void
 }
 
 /** The base offset of the batch containing offset, or offset itself if it is between batches or past them. */
-export function cutPoint(s: Pick<PartitionLogState['stmts'], 'floorBatch'> | PartitionLogState, offset: number): number {
-  const floorBatch = 'stmts' in s ? s.stmts.floorBatch : s.floorBatch;
-  const floor = floorBatch.get(offset);
+export function cutPoint(stmts: Pick<PartitionLogState['stmts'], 'floorBatch'>, offset: number): number {
+  const floor = stmts.floorBatch.get(offset);
   return floor && floor.last_offset >= offset ? floor.base_offset : offset;
 }
 

@@ -9,18 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../../src/client/connection.js';
 import { DIRECT_FRAME_BYTES_MIN, READ_BUFFER_BYTES } from '../../src/client/limits.js';
 import { decodeRequest, encodeResponse } from '../../src/protocol/index.js';
-
-/** A deterministic generator (mulberry32), so a failing cut pattern can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 /** Record bytes for a fetch at `offset`: `size` bytes derived from the offset, to check end to end. */
 function recordsFor(offset: number, size: number): Buffer {
@@ -43,7 +32,7 @@ afterEach(async () => {
  * bytes, filled from its fetch offset), and writes what it owes in pieces of random size.
  */
 async function startServer(seed: number, maxPiece: number): Promise<number> {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   server = createServer((socket: Socket) => {
     let inbound = Buffer.alloc(0);
     socket.setNoDelay(true);
@@ -130,7 +119,7 @@ describe('client connection framing', () => {
     it(`delivers every response whole and to its request, cut into pieces of up to ${maxPiece} bytes (seed ${seed})`, async () => {
       const port = await startServer(seed, maxPiece);
       conn = await Connection.open({ host: '127.0.0.1', port, clientId: 'framing', connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
-      const rnd = random(seed + 100);
+      const rnd = prng(seed + 100);
       // Pipelined: many requests in flight, so responses also share the server's writes.
       // Pieces of a few bytes take one write each: those runs skip the megabyte responses.
       const some = maxPiece < 1000 ? sizes.filter((n) => n < 1 << 20) : sizes;

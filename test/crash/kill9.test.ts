@@ -10,24 +10,13 @@ import { buildBatch } from '../../src/storage/record-batch.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ensureTopic, fetchAll, RawClient, RawClientClosedError } from '../helpers/raw-client.js';
 import { freePort, startChildNode, type ChildNode } from './child-node.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = Number(process.env.BROOK_KILL9_SEED ?? 0x6b696c6c);
 const ROUNDS = 20;
 const IN_FLIGHT = 8;
 const TOPIC = 'crash-kill9';
 const TOTAL_BUDGET_MS = 85_000;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   offset: number;

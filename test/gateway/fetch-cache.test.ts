@@ -39,7 +39,7 @@ describe('batch cache', () => {
     return topic;
   }
 
-  const { produce, fromLog, fetch, expectSameAsLog } = fetchCompare(
+  const { produce, fromLog, fetch, expectSameAsLog, logStartAfterRetention } = fetchCompare(
     () => b,
     () => c,
   );
@@ -112,13 +112,7 @@ describe('batch cache', () => {
     const hw = await produce(topic, 12);
     // Fill the cache's view of the whole log before retention runs (it may already have).
     for (let offset = 0; offset < hw; offset++) await fetch(topic, offset);
-    let logStart = 0;
-    const deadline = Date.now() + 20_000;
-    while (logStart === 0 && Date.now() < deadline) {
-      const o = await b.node.partitions.askByName(topic, 0, { type: 'GetOffsets' });
-      if (o.ok) logStart = o.value.logStartOffset;
-      if (logStart === 0) await new Promise((r) => setTimeout(r, 50));
-    }
+    const logStart = await logStartAfterRetention(topic);
     expect(logStart).toBeGreaterThan(0);
     for (let offset = 0; offset < logStart; offset++) expect((await fetch(topic, offset)).errorCode, `offset ${offset}`).toBe(OFFSET_OUT_OF_RANGE);
     await expectSameAsLog(topic, logStart, hw);

@@ -37,7 +37,7 @@ describe('log reader threads through a node (batch cache off)', () => {
     await b?.stop();
   });
 
-  const { produce, fromLog, fetch, expectSameAsLog } = fetchCompare(
+  const { produce, fromLog, fetch, expectSameAsLog, logStartAfterRetention } = fetchCompare(
     () => b,
     () => c,
   );
@@ -83,13 +83,7 @@ describe('log reader threads through a node (batch cache off)', () => {
 
     const retained = await newTopic({ 'segment.bytes': '14', 'retention.bytes': '3000' });
     const hw2 = await produce(retained, 12);
-    let logStart = 0;
-    const deadline = Date.now() + 20_000;
-    while (logStart === 0 && Date.now() < deadline) {
-      const o = await b.node.partitions.askByName(retained, 0, { type: 'GetOffsets' });
-      if (o.ok) logStart = o.value.logStartOffset;
-      if (logStart === 0) await new Promise((r) => setTimeout(r, 50));
-    }
+    const logStart = await logStartAfterRetention(retained);
     expect(logStart).toBeGreaterThan(0);
     for (let offset = 0; offset < logStart; offset++) expect((await fetch(retained, offset)).errorCode, `offset ${offset}`).toBe(OFFSET_OUT_OF_RANGE);
     await expectSameAsLog(retained, logStart, hw2);

@@ -63,5 +63,16 @@ export function fetchCompare(b: () => EmbeddedBroker, c: () => RawClient) {
     }
   }
 
-  return { produce, fromLog, fetch, expectSameAsLog };
+  /** The log start once retention has moved it past 0 (waits up to 20 s; 0 if it never did). */
+  async function logStartAfterRetention(topic: string): Promise<number> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const o = await b().node.partitions.askByName(topic, 0, { type: 'GetOffsets' });
+      if (o.ok && o.value.logStartOffset > 0) return o.value.logStartOffset;
+      if (Date.now() > deadline) return 0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  return { produce, fromLog, fetch, expectSameAsLog, logStartAfterRetention };
 }
